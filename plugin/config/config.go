@@ -1,0 +1,367 @@
+// Package config turns the properties of a Fluent Bit [OUTPUT] section into a
+// validated Config. It reads through a one-method Getter so it can be tested
+// with a map and used by every packaging (the .so, the filter, the command).
+//
+// Every key lives in one table (Keys): parsing, defaults, validation and the
+// README's configuration reference all come from it, so they cannot drift.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Getter returns the value of a property, or "" when it is not set. Fluent
+// Bit's own lookup is case-insensitive and returns the first occurrence.
+type Getter interface {
+	Get(key string) string
+}
+
+// MapGetter is a Getter over a map with lower-case keys, for tests and tools.
+type MapGetter map[string]string
+
+// Get implements Getter.
+func (m MapGetter) Get(key string) string { return m[strings.ToLower(key)] }
+
+// Unrecognized says what happens to a record that carries no audit event.
+type Unrecognized int
+
+const (
+	// UnrecognizedDrop counts and drops the record: the safe default, since
+	// an unknown shape may hold anything, secrets included.
+	UnrecognizedDrop Unrecognized = iota
+	// UnrecognizedPass sends the record as it came, unredacted.
+	UnrecognizedPass
+)
+
+// Label is one static Loki stream label.
+type Label struct{ Name, Value string }
+
+// MetaField is one extra structured-metadata field: a static value, or a
+// dotted path into the audit event when Path is set.
+type MetaField struct {
+	Name  string
+	Value string
+	Path  []string
+}
+
+// Config is the validated configuration of one output instance.
+type Config struct {
+	URL             *url.URL
+	Labels          []Label // sorted by name
+	TenantID        string
+	TenantIDKey     string
+	HTTPUser        string
+	HTTPPasswd      string
+	BearerToken     string
+	Headers         [][2]string
+	TLSCAFile       string
+	TLSCertFile     string
+	TLSKeyFile      string
+	TLSVerify       bool
+	TLSServerName   string
+	Timeout         time.Duration
+	MaxRequestBytes int
+	Metadata        []MetaField
+	Unrecognized    Unrecognized
+	RulesFiles      []string
+	RedactMarker    string
+}
+
+// Key describes one configuration key. Keys is the single source of truth.
+type Key struct {
+	Name    string
+	Default string
+	Help    string
+	parse   func(c *Config, v string) error
+}
+
+// MaxLabels is Loki's default max_label_names_per_series; kaudit adds
+// `severity` and `detection` to the static labels, so those two are reserved.
+const MaxLabels = 15
+
+// Keys lists every key kaudit reads, in documentation order. Names Fluent
+// Bit's core consumes for outputs (host, port, tls.*, workers, retry_limit,
+// alias, match, log_level, storage.*, net.*) never reach a Go plugin, so none
+// is used here.
+var Keys = []Key{
+	{"url", "http://127.0.0.1:3100/loki/api/v1/push", "Loki push endpoint (http or https). `host`/`port` are consumed by Fluent Bit's core and never reach a Go plugin, hence one URL.", parseURL},
+	{"labels", "job=kube-audit", "Static stream labels, `name=value` pairs separated by commas. Only static values: per-event facts go to structured metadata, so streams stay few. `severity` and `detection` are added by kaudit and reserved.", parseLabels},
+	{"tenant_id", "", "Tenant sent as `X-Scope-OrgID` (multi-tenant Loki). Empty: no header.", func(c *Config, v string) error { c.TenantID = v; return nil }},
+	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); falls back to `tenant_id`.", func(c *Config, v string) error { c.TenantIDKey = v; return nil }},
+	{"http_user", "", "Basic-auth user.", func(c *Config, v string) error { c.HTTPUser = v; return nil }},
+	{"http_passwd", "", "Basic-auth password. Environment references such as `${LOKI_PASSWORD}` are expanded by Fluent Bit.", func(c *Config, v string) error { c.HTTPPasswd = v; return nil }},
+	{"bearer_token", "", "Bearer token sent as `Authorization: Bearer …`. Exclusive with `http_user`.", func(c *Config, v string) error { c.BearerToken = v; return nil }},
+	{"header", "", "Extra HTTP headers, `Name value` pairs separated by commas (e.g. `X-Org acme, X-Env prod`).", parseHeaders},
+	{"tls_ca_file", "", "PEM file of CAs that verify Loki's certificate (default: system roots). `tls.*` keys are consumed by Fluent Bit's core, hence the underscore.", func(c *Config, v string) error { c.TLSCAFile = v; return checkFile(v) }},
+	{"tls_cert_file", "", "PEM client certificate for mutual TLS (with `tls_key_file`).", func(c *Config, v string) error { c.TLSCertFile = v; return checkFile(v) }},
+	{"tls_key_file", "", "PEM private key of `tls_cert_file`.", func(c *Config, v string) error { c.TLSKeyFile = v; return checkFile(v) }},
+	{"tls_verify", "on", "Verify Loki's certificate and host name. `off` is for tests only.", func(c *Config, v string) (err error) { c.TLSVerify, err = parseBool(v); return err }},
+	{"tls_server_name", "", "Server name to verify instead of the URL's host.", func(c *Config, v string) error { c.TLSServerName = v; return nil }},
+	{"timeout", "10s", "Deadline for delivering one chunk (all its requests). A flush never blocks Fluent Bit longer; on expiry the chunk is retried.", parseTimeout},
+	{"max_request_bytes", "1048576", "Upper bound on the uncompressed size of one push request; larger chunks are split. Keep it below Loki's per-tenant `ingestion_burst_size_mb`, or a request can never be accepted.", parseMaxRequest},
+	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` (from the audit event) pairs separated by commas.", parseMetadata},
+	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", parseUnrecognized},
+	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", parseRulesFiles},
+	{"redact_marker", "[REDACTED]", "Replacement for every redacted value.", parseMarker},
+}
+
+// Parse reads every key through g, applies defaults and validates. All
+// problems are reported together, on one line, each starting with its key.
+func Parse(g Getter) (*Config, error) {
+	c := &Config{}
+	var errs []string
+	for _, k := range Keys {
+		v := strings.TrimSpace(g.Get(k.Name))
+		if v == "" {
+			v = k.Default
+		}
+		if err := k.parse(c, v); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", k.Name, err))
+		}
+	}
+	if c.HTTPUser != "" && c.BearerToken != "" {
+		errs = append(errs, "bearer_token: set together with http_user (choose one authentication)")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, "tls_cert_file: tls_cert_file and tls_key_file must be set together")
+	}
+	if len(errs) > 0 {
+		return nil, errors.New("invalid configuration: " + strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// Redacted renders the effective configuration for the start-up log line,
+// with credentials masked.
+func (c *Config) Redacted() string {
+	mask := func(s string) string {
+		if s == "" {
+			return `""`
+		}
+		return `"***"`
+	}
+	labels := make([]string, len(c.Labels))
+	for i, l := range c.Labels {
+		labels[i] = l.Name + "=" + l.Value
+	}
+	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d",
+		c.URL.Redacted(), strings.Join(labels, ","), c.TenantID, c.TenantIDKey, c.HTTPUser, mask(c.HTTPPasswd), mask(c.BearerToken),
+		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles))
+}
+
+func parseURL(c *Config, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", v)
+	}
+	c.URL = u
+	return nil
+}
+
+// labelName is Prometheus' label-name syntax, which Loki enforces.
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// Reserved labels are set by kaudit per event.
+var reserved = map[string]bool{"severity": true, "detection": true}
+
+func parseLabels(c *Config, v string) error {
+	c.Labels = nil
+	seen := map[string]bool{}
+	for _, part := range splitList(v) {
+		name, value, ok := strings.Cut(part, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		value = strings.Trim(value, `"`)
+		switch {
+		case !ok:
+			return fmt.Errorf("%q is not name=value", part)
+		case strings.HasPrefix(value, "$") || strings.HasPrefix(name, "$"):
+			return fmt.Errorf("%q: record accessors are not allowed in labels (per-event values would explode stream cardinality; use structured_metadata)", part)
+		case !labelName.MatchString(name) || strings.HasPrefix(name, "__"):
+			return fmt.Errorf("%q: invalid label name %q", part, name)
+		case reserved[name]:
+			return fmt.Errorf("%q: label %q is set by kaudit", part, name)
+		case seen[name]:
+			return fmt.Errorf("%q: label %q given twice", part, name)
+		case value == "":
+			return fmt.Errorf("%q: empty value", part)
+		}
+		seen[name] = true
+		c.Labels = append(c.Labels, Label{name, value})
+	}
+	if len(c.Labels) == 0 {
+		return fmt.Errorf("%q: at least one label is required (Loki rejects streams without labels)", v)
+	}
+	if len(c.Labels)+len(reserved) > MaxLabels {
+		return fmt.Errorf("%d labels: at most %d, since kaudit adds severity and detection", len(c.Labels), MaxLabels-len(reserved))
+	}
+	sort.Slice(c.Labels, func(i, j int) bool { return c.Labels[i].Name < c.Labels[j].Name })
+	return nil
+}
+
+// headerName is RFC 7230's token syntax.
+var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+func parseHeaders(c *Config, v string) error {
+	c.Headers = nil
+	for _, part := range splitList(v) {
+		name, value, ok := strings.Cut(part, " ")
+		if n, val, colon := strings.Cut(part, ":"); colon && (!ok || len(n) < len(name)) {
+			name, value, ok = n, val, true
+		}
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || !headerName.MatchString(name) || value == "" {
+			return fmt.Errorf("%q is not `Name value`", part)
+		}
+		switch strings.ToLower(name) {
+		case "content-type", "content-encoding", "content-length", "host":
+			return fmt.Errorf("%q: header %s is set by kaudit", part, name)
+		}
+		c.Headers = append(c.Headers, [2]string{name, value})
+	}
+	return nil
+}
+
+func checkFile(v string) error {
+	if v == "" {
+		return nil
+	}
+	if _, err := os.Stat(v); err != nil {
+		return fmt.Errorf("%q: %v", v, errors.Unwrap(err))
+	}
+	return nil
+}
+
+func parseTimeout(c *Config, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		if n, nerr := strconv.Atoi(v); nerr == nil {
+			d, err = time.Duration(n)*time.Second, nil
+		}
+	}
+	if err != nil || d < 100*time.Millisecond || d > 10*time.Minute {
+		return fmt.Errorf("%q is not a duration between 100ms and 10m (e.g. 10s)", v)
+	}
+	c.Timeout = d
+	return nil
+}
+
+func parseMaxRequest(c *Config, v string) error {
+	n, err := parseSize(v)
+	if err != nil || n < 1024 || n > 64<<20 {
+		return fmt.Errorf("%q is not a size between 1KiB and 64MiB (e.g. 1048576, 512K, 2M)", v)
+	}
+	c.MaxRequestBytes = n
+	return nil
+}
+
+// parseSize accepts plain bytes or K/M suffixes, as Fluent Bit's sizes do.
+func parseSize(v string) (int, error) {
+	mult := 1
+	s := strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(v), "B"), "I"))
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, s[:len(s)-1]
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, s[:len(s)-1]
+	}
+	n, err := strconv.Atoi(s)
+	return n * mult, err
+}
+
+func parseMetadata(c *Config, v string) error {
+	c.Metadata = nil
+	for _, part := range splitList(v) {
+		name, value, ok := strings.Cut(part, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || !labelName.MatchString(name) || value == "" {
+			return fmt.Errorf("%q is not name=value or name=$path", part)
+		}
+		f := MetaField{Name: name, Value: value}
+		if strings.HasPrefix(value, "$") {
+			f.Value = ""
+			f.Path = strings.Split(strings.TrimPrefix(value, "$"), ".")
+			for _, p := range f.Path {
+				if p == "" {
+					return fmt.Errorf("%q: empty path segment", part)
+				}
+			}
+		}
+		c.Metadata = append(c.Metadata, f)
+	}
+	return nil
+}
+
+func parseUnrecognized(c *Config, v string) error {
+	switch strings.ToLower(v) {
+	case "drop":
+		c.Unrecognized = UnrecognizedDrop
+	case "pass":
+		c.Unrecognized = UnrecognizedPass
+	default:
+		return fmt.Errorf("unknown value %q (allowed: drop, pass)", v)
+	}
+	return nil
+}
+
+func parseRulesFiles(c *Config, v string) error {
+	c.RulesFiles = nil
+	for _, f := range splitList(v) {
+		if err := checkFile(f); err != nil {
+			return err
+		}
+		c.RulesFiles = append(c.RulesFiles, f)
+	}
+	return nil
+}
+
+func parseMarker(c *Config, v string) error {
+	if strings.ContainsAny(v, "\"\\\n") {
+		return fmt.Errorf("%q: quotes, backslashes and newlines are not allowed", v)
+	}
+	c.RedactMarker = v
+	return nil
+}
+
+// parseBool accepts Fluent Bit's boolean spellings.
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "on", "true", "yes", "1":
+		return true, nil
+	case "off", "false", "no", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not a boolean (on/off, true/false, yes/no)", v)
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Markdown renders the configuration reference that README.md carries
+// between `<!-- CONFIG-KEYS -->` markers; a test keeps the two identical.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| key | default | meaning |\n|---|---|---|\n")
+	for _, k := range Keys {
+		d := "`" + k.Default + "`"
+		if k.Default == "" {
+			d = "(none)"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k.Name, d, k.Help)
+	}
+	return b.String()
+}

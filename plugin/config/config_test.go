@@ -1,0 +1,133 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse(MapGetter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.URL.String(); got != "http://127.0.0.1:3100/loki/api/v1/push" {
+		t.Errorf("url = %s", got)
+	}
+	if len(c.Labels) != 1 || c.Labels[0] != (Label{"job", "kube-audit"}) {
+		t.Errorf("labels = %v", c.Labels)
+	}
+	if c.Timeout != 10*time.Second || c.MaxRequestBytes != 1<<20 || !c.TLSVerify || c.Unrecognized != UnrecognizedDrop || c.RedactMarker != "[REDACTED]" {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestValid(t *testing.T) {
+	c, err := Parse(MapGetter{
+		"url":                 "https://loki.example:3100/loki/api/v1/push",
+		"labels":              `job=kube-audit, cluster="prod-1"`,
+		"header":              "X-Org acme, X-Env: prod",
+		"timeout":             "3",
+		"max_request_bytes":   "512K",
+		"structured_metadata": "cluster=prod, group=$objectRef.apiGroup",
+		"unrecognized":        "PASS",
+		"tls_verify":          "off",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Labels[0].Name != "cluster" || c.Labels[0].Value != "prod-1" {
+		t.Errorf("labels not sorted/unquoted: %v", c.Labels)
+	}
+	if len(c.Headers) != 2 || c.Headers[0] != [2]string{"X-Org", "acme"} || c.Headers[1] != [2]string{"X-Env", "prod"} {
+		t.Errorf("headers = %v", c.Headers)
+	}
+	if c.Timeout != 3*time.Second || c.MaxRequestBytes != 512<<10 || c.TLSVerify || c.Unrecognized != UnrecognizedPass {
+		t.Errorf("parsed = %+v", c)
+	}
+	if len(c.Metadata) != 2 || c.Metadata[1].Path[1] != "apiGroup" || c.Metadata[0].Value != "prod" {
+		t.Errorf("metadata = %+v", c.Metadata)
+	}
+}
+
+// Each bad value must stop start-up with one line that names the key and
+// quotes the value.
+func TestInvalid(t *testing.T) {
+	tooMany := []string{}
+	for i := 0; i < 14; i++ {
+		tooMany = append(tooMany, "l"+string(rune('a'+i))+"=x")
+	}
+	for _, tc := range []struct {
+		name string
+		in   MapGetter
+		want string
+	}{
+		{"url scheme", MapGetter{"url": "ftp://x"}, `url: "ftp://x"`},
+		{"url garbage", MapGetter{"url": "::"}, `url: "::"`},
+		{"label syntax", MapGetter{"labels": "job"}, `labels: "job" is not name=value`},
+		{"label accessor", MapGetter{"labels": "user=$user['username']"}, "labels:"},
+		{"label reserved", MapGetter{"labels": "severity=x"}, `labels: "severity=x"`},
+		{"label name", MapGetter{"labels": "1a=x"}, `invalid label name "1a"`},
+		{"label dup", MapGetter{"labels": "a=1,a=2"}, `given twice`},
+		{"too many labels", MapGetter{"labels": strings.Join(tooMany, ",")}, "labels: 14 labels"},
+		{"header", MapGetter{"header": "NoValue"}, `header: "NoValue"`},
+		{"header reserved", MapGetter{"header": "Content-Type text/plain"}, `header:`},
+		{"timeout", MapGetter{"timeout": "soon"}, `timeout: "soon"`},
+		{"timeout range", MapGetter{"timeout": "1h"}, `timeout: "1h"`},
+		{"max_request_bytes", MapGetter{"max_request_bytes": "10"}, `max_request_bytes: "10"`},
+		{"unrecognized", MapGetter{"unrecognized": "keep"}, `unrecognized: unknown value "keep" (allowed: drop, pass)`},
+		{"tls_verify", MapGetter{"tls_verify": "maybe"}, `tls_verify: "maybe"`},
+		{"tls_ca_file", MapGetter{"tls_ca_file": "/nonexistent/ca.pem"}, `tls_ca_file: "/nonexistent/ca.pem"`},
+		{"cert without key", MapGetter{"tls_cert_file": "config.go"}, "tls_cert_file: tls_cert_file and tls_key_file"},
+		{"auth both", MapGetter{"http_user": "u", "bearer_token": "t"}, "bearer_token:"},
+		{"metadata", MapGetter{"structured_metadata": "a=$x..y"}, `structured_metadata: "a=$x..y"`},
+		{"rules_file", MapGetter{"rules_file": "/nonexistent.yaml"}, `rules_file: "/nonexistent.yaml"`},
+		{"marker", MapGetter{"redact_marker": `a"b`}, `redact_marker:`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(tc.in)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q does not contain %q on one line", msg, tc.want)
+			}
+		})
+	}
+}
+
+func TestAllErrorsReported(t *testing.T) {
+	_, err := Parse(MapGetter{"timeout": "x", "unrecognized": "y"})
+	if err == nil || !strings.Contains(err.Error(), "timeout:") || !strings.Contains(err.Error(), "unrecognized:") {
+		t.Fatalf("want both keys named, got %v", err)
+	}
+}
+
+func TestRedactedHidesCredentials(t *testing.T) {
+	c, err := Parse(MapGetter{"url": "https://u:pw-canary@loki/x", "http_user": "bob", "http_passwd": "pw-canary2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Redacted(); strings.Contains(s, "pw-canary") {
+		t.Errorf("credentials leak into the start-up line: %s", s)
+	}
+}
+
+// README's configuration reference is generated from Keys.
+func TestReadmeConfigTable(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start, end = "<!-- CONFIG-KEYS -->\n", "<!-- /CONFIG-KEYS -->"
+	s := string(b)
+	i, j := strings.Index(s, start), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatal("README.md lacks the CONFIG-KEYS markers")
+	}
+	if got, want := s[i+len(start):j], Markdown(); got != want {
+		t.Errorf("README configuration table is stale; replace it with:\n%s", want)
+	}
+}

@@ -1,0 +1,248 @@
+package loki
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/grafana/loki/pkg/push"
+)
+
+// recorder is a stand-in Loki for the client's protocol details; behaviour
+// against the real Loki is covered by plugin/e2e.
+type recorder struct {
+	mu       sync.Mutex
+	requests []*push.PushRequest
+	headers  []http.Header
+	status   func(n int, req *push.PushRequest) (int, string)
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	body, _ := io.ReadAll(hr.Body)
+	pb, err := snappy.Decode(nil, body)
+	if err != nil || hr.Header.Get("Content-Type") != "application/x-protobuf" {
+		http.Error(w, "not snappy protobuf", 415)
+		return
+	}
+	var req push.PushRequest
+	if err := req.Unmarshal(pb); err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	r.mu.Lock()
+	n := len(r.requests)
+	r.requests = append(r.requests, &req)
+	r.headers = append(r.headers, hr.Header.Clone())
+	r.mu.Unlock()
+	code, msg := 204, ""
+	if r.status != nil {
+		code, msg = r.status(n, &req)
+	}
+	w.WriteHeader(code)
+	io.WriteString(w, msg)
+}
+
+func newTest(t *testing.T, rec *recorder, mod func(*Settings)) *Client {
+	t.Helper()
+	srv := httptest.NewServer(rec)
+	t.Cleanup(srv.Close)
+	s := Settings{URL: srv.URL + "/loki/api/v1/push", TLSVerify: true, Timeout: 2 * time.Second, MaxRequestBytes: 1 << 20}
+	if mod != nil {
+		mod(&s)
+	}
+	c, err := New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func batchOf(n int, tenants ...string) *Batch {
+	var b Batch
+	if len(tenants) == 0 {
+		tenants = []string{""}
+	}
+	for i := 0; i < n; i++ {
+		b.Add(tenants[i%len(tenants)], fmt.Sprintf(`{job="kube-audit", n="%d"}`, i%3), push.Entry{
+			Timestamp: time.Unix(1700000000, int64(i)), Line: fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, strings.Repeat("x", 100)),
+			StructuredMetadata: push.LabelsAdapter{{Name: "verb", Value: "get"}},
+		})
+	}
+	return &b
+}
+
+func entries(reqs []*push.PushRequest) int {
+	n := 0
+	for _, r := range reqs {
+		for _, s := range r.Streams {
+			n += len(s.Entries)
+		}
+	}
+	return n
+}
+
+func TestDeliverAccepted(t *testing.T) {
+	rec := &recorder{}
+	c := newTest(t, rec, func(s *Settings) {
+		s.HTTPUser, s.HTTPPasswd = "u", "p"
+		s.Headers = [][2]string{{"X-Org", "acme"}}
+	})
+	out, err := c.Deliver(context.Background(), batchOf(10, "t1", "t2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Accepted != 10 || out.Requests != 2 || entries(rec.requests) != 10 {
+		t.Fatalf("outcome %+v, %d entries received", out, entries(rec.requests))
+	}
+	tenants := map[string]bool{}
+	for _, h := range rec.headers {
+		tenants[h.Get("X-Scope-OrgID")] = true
+		if u, p, ok := (&http.Request{Header: h}).BasicAuth(); !ok || u != "u" || p != "p" {
+			t.Errorf("basic auth missing")
+		}
+		if h.Get("X-Org") != "acme" {
+			t.Errorf("extra header missing")
+		}
+	}
+	if !tenants["t1"] || !tenants["t2"] {
+		t.Errorf("tenants %v", tenants)
+	}
+	sm := rec.requests[0].Streams[0].Entries[0].StructuredMetadata
+	if len(sm) != 1 || sm[0].Name != "verb" {
+		t.Errorf("structured metadata lost: %v", sm)
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	rec := &recorder{}
+	c := newTest(t, rec, func(s *Settings) { s.BearerToken = "tok" })
+	if _, err := c.Deliver(context.Background(), batchOf(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.headers[0].Get("Authorization"); got != "Bearer tok" {
+		t.Errorf("Authorization = %q", got)
+	}
+	if rec.headers[0].Get("X-Scope-OrgID") != "" {
+		t.Errorf("tenant header sent without a tenant")
+	}
+}
+
+func TestSplitBoundsRequests(t *testing.T) {
+	rec := &recorder{}
+	c := newTest(t, rec, func(s *Settings) { s.MaxRequestBytes = 2048 })
+	out, err := c.Deliver(context.Background(), batchOf(200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Accepted != 200 || entries(rec.requests) != 200 {
+		t.Fatalf("outcome %+v received %d", out, entries(rec.requests))
+	}
+	if len(rec.requests) < 10 {
+		t.Errorf("only %d requests for ~30 KiB at 2 KiB each", len(rec.requests))
+	}
+	for i, r := range rec.requests {
+		if r.Size() > 2048 {
+			t.Errorf("request %d is %d bytes, over max_request_bytes", i, r.Size())
+		}
+	}
+}
+
+func TestStatusClassification(t *testing.T) {
+	for _, tc := range []struct {
+		code       int
+		msg        string
+		retry      bool
+		rejected   int
+		reasonPart string
+	}{
+		{200, "", false, 0, ""},
+		{204, "", false, 0, ""},
+		{400, "entry for stream '{job=\"a\"}' has timestamp too old\ntotal ignored: 2 out of 5", false, 2, "timestamp too old"},
+		{400, "error parsing labels", false, 5, "error parsing labels"},
+		{429, "ingestion rate limit exceeded", true, 0, ""},
+		{500, "internal", true, 0, ""},
+		{503, "unavailable", true, 0, ""},
+		{401, "no org id", true, 0, ""},
+		{404, "not found", true, 0, ""},
+	} {
+		t.Run(fmt.Sprint(tc.code, tc.msg), func(t *testing.T) {
+			rec := &recorder{status: func(int, *push.PushRequest) (int, string) { return tc.code, tc.msg }}
+			c := newTest(t, rec, nil)
+			out, err := c.Deliver(context.Background(), batchOf(5))
+			var re *RetryError
+			if tc.retry != errors.As(err, &re) {
+				t.Fatalf("err = %v, want retry=%v", err, tc.retry)
+			}
+			if tc.retry && re.Status != tc.code {
+				t.Errorf("status %d", re.Status)
+			}
+			if out.Rejected != tc.rejected || (!tc.retry && out.Accepted != 5-tc.rejected) {
+				t.Errorf("outcome %+v", out)
+			}
+			if !strings.Contains(out.Reason, tc.reasonPart) {
+				t.Errorf("reason %q", out.Reason)
+			}
+		})
+	}
+}
+
+func TestTooLargeIsHalved(t *testing.T) {
+	rec := &recorder{status: func(_ int, r *push.PushRequest) (int, string) {
+		if entries([]*push.PushRequest{r}) > 2 {
+			return 413, "too large"
+		}
+		return 204, ""
+	}}
+	c := newTest(t, rec, nil)
+	out, err := c.Deliver(context.Background(), batchOf(9))
+	if err != nil || out.Accepted != 9 {
+		t.Fatalf("out %+v err %v", out, err)
+	}
+}
+
+func TestUnreachableIsRetry(t *testing.T) {
+	c, err := New(Settings{URL: "http://127.0.0.1:1/loki/api/v1/push", Timeout: time.Second, MaxRequestBytes: 1 << 20, TLSVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Deliver(context.Background(), batchOf(1))
+	var re *RetryError
+	if !errors.As(err, &re) || re.Status != 0 {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestTimeoutBoundsTheFlush(t *testing.T) {
+	rec := &recorder{status: func(int, *push.PushRequest) (int, string) { time.Sleep(2 * time.Second); return 204, "" }}
+	c := newTest(t, rec, func(s *Settings) { s.Timeout = 300 * time.Millisecond; s.MaxRequestBytes = 1024 })
+	start := time.Now()
+	_, err := c.Deliver(context.Background(), batchOf(50))
+	if err == nil {
+		t.Fatal("a slow Loki was taken for success")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("flush took %s with a 300ms timeout", d)
+	}
+}
+
+func TestBadTLSFilesFailAtStart(t *testing.T) {
+	if _, err := New(Settings{TLSCAFile: "client_test.go", Timeout: time.Second}); err == nil || !strings.Contains(err.Error(), "tls_ca_file") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func BenchmarkSplit(b *testing.B) {
+	batch := batchOf(2000, "a", "b")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		batch.split(1 << 20)
+	}
+}
