@@ -1,0 +1,302 @@
+package detect
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+)
+
+// compiler turns the decoded YAML of one condition into matchers, collecting
+// every problem (not just the first) with the path of the offending key.
+type compiler struct {
+	lists map[string][]string
+	errs  []error
+}
+
+func (c *compiler) errorf(path, format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
+}
+
+const opNames = "in, glob, prefix, regex, list, absent, not, gt, gte, lt, lte"
+
+// block compiles a mapping whose keys must all hold: field names, or the
+// combinators any (list of blocks), all (list of blocks) and not (block).
+func (c *compiler) block(node any, path string) matcher {
+	m, ok := node.(map[string]any)
+	if !ok {
+		c.errorf(path, "want a mapping of field names to tests, got %s", describe(node))
+		return nil
+	}
+	if len(m) == 0 {
+		c.errorf(path, "empty condition (it would match every event)")
+		return nil
+	}
+	type part struct {
+		order int
+		key   string
+		m     matcher
+	}
+	var parts []part
+	for key, sub := range m {
+		p := path + "." + key
+		switch key {
+		case "any", "all":
+			subs := c.blocks(sub, p)
+			if subs == nil {
+				continue
+			}
+			if key == "any" {
+				parts = append(parts, part{2, key, anyOf(subs)})
+			} else {
+				parts = append(parts, part{2, key, allOf(subs)})
+			}
+		case "not":
+			if inner := c.block(sub, p); inner != nil {
+				parts = append(parts, part{3, key, notOf{inner}})
+			}
+		default:
+			f, arg, ok := lookupField(key)
+			if !ok {
+				c.errorf(p, "unknown field %q (known: %s; combinators: any, all, not)", key, fieldNames())
+				continue
+			}
+			if t := c.test(sub, p, f); t != nil {
+				order := 0
+				if f.costly {
+					order = 1
+				}
+				parts = append(parts, part{order, key, &fieldMatch{f: f, arg: arg, t: t}})
+			}
+		}
+	}
+	if len(parts) != len(m) {
+		return nil // errors recorded
+	}
+	// Cheap field tests first, body-walking fields next, combinators last;
+	// names break ties so evaluation order does not depend on map order.
+	sort.Slice(parts, func(i, j int) bool {
+		if parts[i].order != parts[j].order {
+			return parts[i].order < parts[j].order
+		}
+		return parts[i].key < parts[j].key
+	})
+	if len(parts) == 1 {
+		return parts[0].m
+	}
+	out := make(allOf, len(parts))
+	for i, p := range parts {
+		out[i] = p.m
+	}
+	return out
+}
+
+// blocks compiles a list of blocks (a single mapping counts as a list of one).
+func (c *compiler) blocks(node any, path string) []matcher {
+	list, ok := node.([]any)
+	if !ok {
+		if _, isMap := node.(map[string]any); isMap {
+			list = []any{node}
+		} else {
+			c.errorf(path, "want a list of condition mappings, got %s", describe(node))
+			return nil
+		}
+	}
+	if len(list) == 0 {
+		c.errorf(path, "empty list")
+		return nil
+	}
+	out := make([]matcher, 0, len(list))
+	for i, sub := range list {
+		if m := c.block(sub, fmt.Sprintf("%s[%d]", path, i)); m != nil {
+			out = append(out, m)
+		}
+	}
+	if len(out) != len(list) {
+		return nil
+	}
+	return out
+}
+
+// test compiles the test for one field: a scalar or list means "in"; a
+// mapping holds operators that must all hold.
+func (c *compiler) test(node any, path string, f *field) test {
+	switch n := node.(type) {
+	case map[string]any:
+		if len(n) == 0 {
+			c.errorf(path, "empty operator mapping (operators: %s)", opNames)
+			return nil
+		}
+		ops := make([]string, 0, len(n))
+		for op := range n {
+			ops = append(ops, op)
+		}
+		sort.Strings(ops)
+		var tests andTest
+		for _, op := range ops {
+			if t := c.op(op, n[op], path+"."+op, f); t != nil {
+				tests = append(tests, t)
+			}
+		}
+		if len(tests) != len(ops) {
+			return nil
+		}
+		if len(tests) == 1 {
+			return tests[0]
+		}
+		return tests
+	case nil:
+		c.errorf(path, "null test; use {absent: true} to require a missing field")
+		return nil
+	default:
+		return c.op("in", node, path, f)
+	}
+}
+
+func (c *compiler) op(op string, arg any, path string, f *field) test {
+	switch op {
+	case "in":
+		vals := c.scalars(arg, path)
+		if vals == nil {
+			return nil
+		}
+		if f.typ == "bool" {
+			for _, v := range vals {
+				if v != "true" && v != "false" {
+					c.errorf(path, "%s is a bool field; %q is neither true nor false", f.name, v)
+					return nil
+				}
+			}
+		}
+		return elems{newEqLeaf(vals)}
+	case "glob":
+		vals := c.scalars(arg, path)
+		if vals == nil {
+			return nil
+		}
+		g := make(globLeaf, len(vals))
+		for i, v := range vals {
+			g[i] = newGlob(v)
+		}
+		return elems{g}
+	case "prefix":
+		vals := c.scalars(arg, path)
+		if vals == nil {
+			return nil
+		}
+		return elems{prefixLeaf(vals)}
+	case "regex":
+		vals := c.scalars(arg, path)
+		if vals == nil {
+			return nil
+		}
+		r := make(regexLeaf, 0, len(vals))
+		for _, v := range vals {
+			re, err := regexp.Compile(v)
+			if err != nil {
+				c.errorf(path, "bad regex %q: %v", v, err)
+				continue
+			}
+			r = append(r, re)
+		}
+		if len(r) != len(vals) {
+			return nil
+		}
+		return elems{r}
+	case "list":
+		names := c.scalars(arg, path)
+		if names == nil {
+			return nil
+		}
+		g := globLeaf{}
+		for _, name := range names {
+			items, ok := c.lists[name]
+			if !ok {
+				c.errorf(path, "unknown list %q", name)
+				return nil
+			}
+			for _, it := range items {
+				g = append(g, newGlob(it))
+			}
+		}
+		return elems{g}
+	case "absent":
+		b, ok := arg.(bool)
+		if !ok {
+			c.errorf(path, "want true or false, got %s", describe(arg))
+			return nil
+		}
+		return absentTest(b)
+	case "not":
+		if t := c.test(arg, path, f); t != nil {
+			return notTest{t}
+		}
+		return nil
+	case "gt", "gte", "lt", "lte":
+		num, ok := arg.(json.Number)
+		n, err := num.Float64()
+		if !ok || err != nil {
+			c.errorf(path, "want a number, got %s", describe(arg))
+			return nil
+		}
+		ops := map[string]cmpOp{"gt": opGT, "gte": opGTE, "lt": opLT, "lte": opLTE}
+		return elems{cmpLeaf{op: ops[op], n: n}}
+	}
+	c.errorf(path, "unknown operator %q (allowed: %s)", op, opNames)
+	return nil
+}
+
+// scalars accepts one scalar or a non-empty list of them, as text.
+func (c *compiler) scalars(node any, path string) []string {
+	list, ok := node.([]any)
+	if !ok {
+		list = []any{node}
+	}
+	if len(list) == 0 {
+		c.errorf(path, "empty list")
+		return nil
+	}
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		s, ok := scalarText(x)
+		if !ok {
+			c.errorf(path, "want a string, number or bool, got %s", describe(x))
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func scalarText(x any) (string, bool) {
+	switch t := x.(type) {
+	case string:
+		return t, true
+	case json.Number:
+		return string(t), true
+	case bool:
+		if t {
+			return "true", true
+		}
+		return "false", true
+	}
+	return "", false
+}
+
+func describe(x any) string {
+	switch t := x.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	case string:
+		return fmt.Sprintf("string %q", t)
+	case json.Number:
+		return "number " + string(t)
+	case bool:
+		return fmt.Sprintf("bool %v", t)
+	}
+	return fmt.Sprintf("%T", x)
+}

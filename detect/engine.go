@@ -1,0 +1,242 @@
+package detect
+
+import "strings"
+
+// Engine evaluates compiled rules. It is immutable after New, so one Engine
+// serves any number of goroutines without locks.
+type Engine struct {
+	rules []*rule // every rule, sorted by id
+
+	// Candidate index: table[v*nRes+r] lists, sorted by id, the enabled
+	// rules that can match verb v and resource r. Index len(verbIdx) (or
+	// len(resIdx)) stands for any value no rule names.
+	verbF, resF *field
+	verbIdx     map[string]int
+	resIdx      map[string]int
+	nRes        int
+	table       [][]*rule
+}
+
+type rule struct {
+	info  Rule
+	match Match
+	cond  matcher
+	exc   matcher // nil without exceptions
+}
+
+// Rule describes a loaded rule, for documentation and startup logs.
+type Rule struct {
+	ID          string
+	Title       string
+	Description string
+	Severity    Severity
+	MITRE       []string
+	Enabled     bool
+	// Source is the name of the source whose definition won.
+	Source string
+}
+
+// Match is one rule that fired. MITRE is shared with the engine: read it,
+// do not modify it.
+type Match struct {
+	ID       string
+	Title    string
+	Severity Severity
+	MITRE    []string
+}
+
+// Result is the outcome for one event.
+type Result struct {
+	// Severity is the highest severity among Matches, None if empty.
+	Severity Severity
+	// Matches are sorted by rule id.
+	Matches []Match
+}
+
+// Rules returns every loaded rule, enabled or not, sorted by id.
+func (e *Engine) Rules() []Rule {
+	out := make([]Rule, len(e.rules))
+	for i, r := range e.rules {
+		out[i] = r.info
+		out[i].MITRE = append([]string(nil), r.info.MITRE...)
+	}
+	return out
+}
+
+// Detect evaluates every rule that can apply to ev and appends the matches
+// to dst[:0], so a caller that reuses dst pays no allocation; with no match
+// nothing is allocated at all. ev is only read, never retained.
+func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
+	res := Result{Matches: dst[:0]}
+	vi, ok := e.verbIdx[e.verbF.get(ev, "").str()]
+	if !ok {
+		vi = len(e.verbIdx)
+	}
+	ri, ok := e.resIdx[e.resF.get(ev, "").str()]
+	if !ok {
+		ri = len(e.resIdx)
+	}
+	for _, r := range e.table[vi*e.nRes+ri] {
+		if !r.cond.match(ev) || (r.exc != nil && r.exc.match(ev)) {
+			continue
+		}
+		res.Matches = append(res.Matches, r.match)
+		if r.match.Severity > res.Severity {
+			res.Severity = r.match.Severity
+		}
+	}
+	return res
+}
+
+// IDs returns the matched rule ids joined with commas (the value of the
+// Loki label "detection"); "" if nothing matched. It allocates only the
+// returned string, and not even that for a single match.
+func (r Result) IDs() string {
+	switch len(r.Matches) {
+	case 0:
+		return ""
+	case 1:
+		return r.Matches[0].ID
+	}
+	n := len(r.Matches) - 1
+	for _, m := range r.Matches {
+		n += len(m.ID)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, m := range r.Matches {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(m.ID)
+	}
+	return b.String()
+}
+
+// buildIndex precomputes, for every verb and resource some rule names, the
+// rules worth evaluating, so a routine event (a get of a lease) is checked
+// against a handful of rules instead of all of them.
+func (e *Engine) buildIndex() {
+	e.verbF, _, _ = lookupField("verb")
+	e.resF, _, _ = lookupField("objectRef.resource")
+	e.verbIdx, e.resIdx = map[string]int{}, map[string]int{}
+	for _, r := range e.rules {
+		if r.info.Enabled {
+			vocabulary(r.cond, e.verbF, e.verbIdx)
+			vocabulary(r.cond, e.resF, e.resIdx)
+		}
+	}
+	nVerb := len(e.verbIdx) + 1
+	e.nRes = len(e.resIdx) + 1
+	e.table = make([][]*rule, nVerb*e.nRes)
+	for _, r := range e.rules {
+		if !r.info.Enabled {
+			continue
+		}
+		for slot, possible := range e.cover(r.cond) {
+			if possible {
+				e.table[slot] = append(e.table[slot], r)
+			}
+		}
+	}
+}
+
+// vocabulary collects the values equality tests on f compare against,
+// anywhere in the tree; every other value shares the last ("other") slot.
+func vocabulary(m matcher, f *field, idx map[string]int) {
+	switch t := m.(type) {
+	case *fieldMatch:
+		if eq := plainEq(t, f); eq != nil {
+			for _, s := range eq {
+				if _, ok := idx[s]; !ok {
+					idx[s] = len(idx)
+				}
+			}
+		}
+	case allOf:
+		for _, c := range t {
+			vocabulary(c, f, idx)
+		}
+	case anyOf:
+		for _, c := range t {
+			vocabulary(c, f, idx)
+		}
+	case notOf:
+		vocabulary(t.m, f, idx)
+	}
+}
+
+// cover marks the (verb, resource) slots in which m can possibly hold. It
+// is conservative: only plain equality on verb or objectRef.resource rules a
+// slot out, and not, like any test it does not understand, rules out nothing.
+func (e *Engine) cover(m matcher) []bool {
+	nVerb := len(e.verbIdx) + 1
+	out := make([]bool, nVerb*e.nRes)
+	switch t := m.(type) {
+	case *fieldMatch:
+		if eq := plainEq(t, e.verbF); eq != nil {
+			for _, s := range eq {
+				v := e.verbIdx[s]
+				for r := 0; r < e.nRes; r++ {
+					out[v*e.nRes+r] = true
+				}
+			}
+			return out
+		}
+		if eq := plainEq(t, e.resF); eq != nil {
+			for _, s := range eq {
+				r := e.resIdx[s]
+				for v := 0; v < nVerb; v++ {
+					out[v*e.nRes+r] = true
+				}
+			}
+			return out
+		}
+	case allOf:
+		for i := range out {
+			out[i] = true
+		}
+		for _, c := range t {
+			for i, ok := range e.cover(c) {
+				out[i] = out[i] && ok
+			}
+		}
+		return out
+	case anyOf:
+		for _, c := range t {
+			for i, ok := range e.cover(c) {
+				out[i] = out[i] || ok
+			}
+		}
+		return out
+	}
+	for i := range out {
+		out[i] = true
+	}
+	return out
+}
+
+// plainEq returns the strings of a plain equality test on field f, or nil.
+// Numeric entries compare numerically, which a string index cannot mirror,
+// so they disqualify the test.
+func plainEq(fm *fieldMatch, f *field) []string {
+	if fm.f != f {
+		return nil
+	}
+	el, ok := fm.t.(elems)
+	if !ok {
+		return nil
+	}
+	eq, ok := el.l.(*eqLeaf)
+	if !ok || len(eq.nums) > 0 {
+		return nil
+	}
+	if eq.set != nil {
+		out := make([]string, 0, len(eq.set))
+		for s := range eq.set {
+			out = append(out, s)
+		}
+		return out
+	}
+	return eq.strs
+}

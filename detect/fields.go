@@ -1,0 +1,121 @@
+package detect
+
+import "strings"
+
+// field is one entry of the only table that maps rule field names to event
+// data. Rule loading, evaluation, the README and the tests all read this
+// table, so a field cannot be documented without existing or vice versa.
+type field struct {
+	name string
+	typ  string // string, number, bool or list (a list matches if any element does)
+	// arg names the bracketed argument the field takes ("annotations[key]");
+	// empty for plain fields.
+	arg  string
+	desc string
+	// costly fields walk request bodies; blocks test them after cheap ones.
+	costly bool
+	get    func(ev map[string]any, arg string) value
+}
+
+var fieldTable = []field{
+	{name: "verb", typ: "string", desc: "Request verb: get, list, watch, create, update, patch, delete, deletecollection (the authorization verbs bind, escalate and impersonate do not normally appear).",
+		get: func(ev map[string]any, _ string) value { return scalarOf(ev["verb"]) }},
+	{name: "stage", typ: "string", desc: "Audit stage: RequestReceived, ResponseStarted, ResponseComplete or Panic.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(ev["stage"]) }},
+	{name: "level", typ: "string", desc: "Audit level the policy chose: Metadata, Request or RequestResponse (bodies exist only at the last two).",
+		get: func(ev map[string]any, _ string) value { return scalarOf(ev["level"]) }},
+	{name: "requestURI", typ: "string", desc: "Request path with query string, e.g. /api/v1/secrets?limit=500.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(ev["requestURI"]) }},
+	{name: "userAgent", typ: "string", desc: "Client user agent as sent (client-controlled, never proof of identity).",
+		get: func(ev map[string]any, _ string) value { return scalarOf(ev["userAgent"]) }},
+	{name: "user.username", typ: "string", desc: "Authenticated user, e.g. system:serviceaccount:ns:name, system:node:worker-1, system:anonymous.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "user")["username"]) }},
+	{name: "user.groups", typ: "list", desc: "Groups of the authenticated user, e.g. system:authenticated, system:masters.",
+		get: func(ev map[string]any, _ string) value { return listOf(obj(ev, "user")["groups"]) }},
+	{name: "impersonatedUser.username", typ: "string", desc: "User the request impersonated (absent without impersonation).",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "impersonatedUser")["username"]) }},
+	{name: "impersonatedUser.groups", typ: "list", desc: "Groups the request impersonated.",
+		get: func(ev map[string]any, _ string) value { return listOf(obj(ev, "impersonatedUser")["groups"]) }},
+	{name: "sourceIPs", typ: "list", desc: "Client and proxy addresses, client first.",
+		get: func(ev map[string]any, _ string) value { return listOf(ev["sourceIPs"]) }},
+	{name: "objectRef.resource", typ: "string", desc: "Resource (plural, lower case), e.g. pods, secrets, clusterrolebindings.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "objectRef")["resource"]) }},
+	{name: "objectRef.subresource", typ: "string", desc: "Subresource, e.g. exec, attach, status, token, ephemeralcontainers.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "objectRef")["subresource"]) }},
+	{name: "objectRef.namespace", typ: "string", desc: "Namespace; absent for cluster-scoped objects and for requests across all namespaces.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "objectRef")["namespace"]) }},
+	{name: "objectRef.name", typ: "string", desc: "Object name; absent for list, watch and create of most kinds.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "objectRef")["name"]) }},
+	{name: "objectRef.apiGroup", typ: "string", desc: "API group; absent for the core group.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "objectRef")["apiGroup"]) }},
+	{name: "objectRef.apiVersion", typ: "string", desc: "API version of the object, e.g. v1.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "objectRef")["apiVersion"]) }},
+	{name: "responseStatus.code", typ: "number", desc: "HTTP status code of the response (supports gt, gte, lt, lte).",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "responseStatus")["code"]) }},
+	{name: "responseStatus.reason", typ: "string", desc: "Machine-readable failure reason, e.g. Forbidden, NotFound.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "responseStatus")["reason"]) }},
+	{name: "annotations", arg: "key", typ: "string", desc: "Audit annotation by key, e.g. annotations[authorization.k8s.io/decision] (allow or forbid).",
+		get: func(ev map[string]any, key string) value { return scalarOf(obj(ev, "annotations")[key]) }},
+	{name: "requestObject.kind", typ: "string", desc: "Kind of the request body, e.g. Pod, DeleteOptions; absent at Metadata level and usually for patches.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "requestObject")["kind"]) }},
+	{name: "pod.privileged", typ: "bool", costly: true, desc: "True if any container, initContainer or ephemeralContainer in the body has securityContext.privileged: true. The body is requestObject (else responseObject); the pod spec is found by its kind (Pod, workload templates, CronJob, PodTemplate, EphemeralContainers) or, without kind, by objectRef.resource; JSON patch operations are inspected too. Absent when the event carries no pod-bearing body.",
+		get: func(ev map[string]any, _ string) value { return podPrivileged(ev) }},
+	{name: "rbac.verbs", typ: "list", costly: true, desc: "Verbs granted by the rules of a Role or ClusterRole body (kind, or objectRef.resource roles/clusterroles). JSON patch bodies are not inspected.",
+		get: func(ev map[string]any, _ string) value { return rbacVerbs(ev) }},
+}
+
+// lookupField resolves a rule key such as "verb" or
+// "annotations[authorization.k8s.io/decision]" to its table entry and argument.
+func lookupField(key string) (*field, string, bool) {
+	name, arg, hasArg := key, "", false
+	if i := strings.IndexByte(key, '['); i > 0 && strings.HasSuffix(key, "]") {
+		name, arg, hasArg = key[:i], key[i+1:len(key)-1], true
+		if len(arg) >= 2 && (arg[0] == '"' || arg[0] == '\'') && arg[len(arg)-1] == arg[0] {
+			arg = arg[1 : len(arg)-1]
+		}
+	}
+	for i := range fieldTable {
+		f := &fieldTable[i]
+		if f.name != name {
+			continue
+		}
+		if (f.arg != "") != hasArg || (hasArg && arg == "") {
+			return nil, "", false
+		}
+		return f, arg, true
+	}
+	return nil, "", false
+}
+
+// FieldInfo documents one field usable in rule conditions.
+type FieldInfo struct {
+	// Name as written in a condition; fields with an argument show it as
+	// name[<arg>].
+	Name        string
+	Type        string
+	Description string
+}
+
+// Fields lists every condition field, in table order, for documentation.
+func Fields() []FieldInfo {
+	out := make([]FieldInfo, len(fieldTable))
+	for i, f := range fieldTable {
+		out[i] = FieldInfo{Name: f.displayName(), Type: f.typ, Description: f.desc}
+	}
+	return out
+}
+
+func (f *field) displayName() string {
+	if f.arg != "" {
+		return f.name + "[<" + f.arg + ">]"
+	}
+	return f.name
+}
+
+func fieldNames() string {
+	names := make([]string, len(fieldTable))
+	for i := range fieldTable {
+		names[i] = fieldTable[i].displayName()
+	}
+	return strings.Join(names, ", ")
+}

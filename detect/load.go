@@ -1,0 +1,383 @@
+package detect
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Source is one rule file. Name appears in every error about its content,
+// so use something the user can find (a path).
+type Source struct {
+	Name string
+	Data []byte
+}
+
+// FromFS reads the files matching pattern (fs.Glob syntax), in lexical
+// order, so callers can pass the embedded defaults (conf.Rules) or a user
+// directory (os.DirFS) without detect depending on either. A pattern that
+// matches nothing is an error: it is almost always a misconfiguration.
+func FromFS(fsys fs.FS, pattern string) ([]Source, error) {
+	names, err := fs.Glob(fsys, pattern)
+	if err != nil {
+		return nil, fmt.Errorf("rule files %q: %w", pattern, err)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("rule files %q: no file matches", pattern)
+	}
+	srcs := make([]Source, 0, len(names))
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("rule file %s: %w", name, err)
+		}
+		srcs = append(srcs, Source{Name: name, Data: data})
+	}
+	return srcs, nil
+}
+
+// fileSpec is the top level of a rule file.
+type fileSpec struct {
+	Lists map[string]json.RawMessage `json:"lists"`
+	Rules []json.RawMessage          `json:"rules"`
+}
+
+// listSpec is the long form of a list entry; the short form is a plain
+// sequence, which defines (or replaces) the list.
+type listSpec struct {
+	Items  []any `json:"items"`
+	Append bool  `json:"append"`
+}
+
+// ruleSpec is one entry under rules. Condition and exceptions stay generic
+// until compile time, when the field table and lists are known.
+type ruleSpec struct {
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	Severity    string   `json:"severity"`
+	MITRE       []string `json:"mitre"`
+	Enabled     *bool    `json:"enabled"`
+	Condition   any      `json:"condition"`
+	Exceptions  any      `json:"exceptions"`
+}
+
+const (
+	fileKeys = "lists, rules"
+	listKeys = "items, append"
+	ruleKeys = "id, title, description, severity, mitre, enabled, condition, exceptions"
+)
+
+var (
+	namePattern  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	mitrePattern = regexp.MustCompile(`^T[0-9]{4}(\.[0-9]{3})?$`)
+)
+
+// ruleState is a rule after merging sources, before compiling.
+type ruleState struct {
+	spec    ruleSpec
+	source  string
+	enabled bool
+}
+
+type loader struct {
+	lists   map[string][]string
+	rules   map[string]*ruleState
+	errs    []error
+	current string // source being loaded, for errors
+}
+
+func (l *loader) errorf(format string, args ...any) {
+	l.errs = append(l.errs, fmt.Errorf("%s: %s", l.current, fmt.Sprintf(format, args...)))
+}
+
+// New builds an engine from rule sources applied in order. A later source
+// can replace a rule by id (whole replacement), switch it off or on with an
+// entry holding only id and enabled, replace a list, or append to one with
+// {append: true, items: [...]}. Lists are resolved after all sources, so an
+// appended item applies to rules from earlier files too. Every problem in
+// every source is reported, joined, each naming the source, the rule id and
+// the key.
+func New(sources ...Source) (*Engine, error) {
+	l := &loader{lists: map[string][]string{}, rules: map[string]*ruleState{}}
+	for _, src := range sources {
+		l.current = src.Name
+		l.load(src.Data)
+	}
+	// Compile even after load errors, so one run reports every problem.
+	return l.build()
+}
+
+func (l *loader) load(data []byte) {
+	js, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		l.errorf("%v", err)
+		return
+	}
+	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+		return // empty file
+	}
+	var top any
+	_ = strictDecode(js, &top)
+	if m, ok := top.(map[string]any); ok {
+		if k := unknownKey(m, fileKeys); k != "" {
+			l.errorf("unknown key %q (allowed: %s)", k, fileKeys)
+			return
+		}
+	}
+	var f fileSpec
+	if err := strictDecode(js, &f); err != nil {
+		l.errorf("%s", decodeErr(err, fileKeys))
+		return
+	}
+	names := make([]string, 0, len(f.Lists))
+	for name := range f.Lists {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		l.loadList(name, f.Lists[name])
+	}
+	seen := map[string]bool{}
+	for i, raw := range f.Rules {
+		l.loadRule(i, raw, seen)
+	}
+}
+
+func (l *loader) loadList(name string, raw json.RawMessage) {
+	where := "lists." + name
+	if !namePattern.MatchString(name) {
+		l.errorf("%s: list name must match %s", where, namePattern)
+		return
+	}
+	var node any
+	_ = strictDecode(raw, &node) // raw came from a successful decode
+	var spec listSpec
+	switch n := node.(type) {
+	case []any:
+		spec.Items = n
+	case map[string]any:
+		if k := unknownKey(n, listKeys); k != "" {
+			l.errorf("%s: unknown key %q (allowed: %s)", where, k, listKeys)
+			return
+		}
+		if err := strictDecode(raw, &spec); err != nil {
+			l.errorf("%s: %s", where, decodeErr(err, listKeys))
+			return
+		}
+	default:
+		l.errorf("%s: want a sequence of strings or {items: [...], append: true}, got %s", where, describe(node))
+		return
+	}
+	items := make([]string, 0, len(spec.Items))
+	for i, it := range spec.Items {
+		s, ok := scalarText(it)
+		if !ok || s == "" {
+			l.errorf("%s.items[%d]: want a non-empty string, got %s", where, i, describe(it))
+			return
+		}
+		items = append(items, s)
+	}
+	if spec.Append {
+		prev, ok := l.lists[name]
+		if !ok {
+			l.errorf("%s: append to a list no earlier source defines", where)
+			return
+		}
+		l.lists[name] = append(prev[:len(prev):len(prev)], items...)
+		return
+	}
+	l.lists[name] = items
+}
+
+func (l *loader) loadRule(i int, raw json.RawMessage, seen map[string]bool) {
+	where := fmt.Sprintf("rules[%d]", i)
+	var node any
+	_ = strictDecode(raw, &node) // raw came from a successful decode
+	m, isMap := node.(map[string]any)
+	if !isMap {
+		l.errorf("%s: want a mapping, got %s", where, describe(node))
+		return
+	}
+	if id, ok := m["id"].(string); ok && id != "" {
+		where = fmt.Sprintf("rule %q", id)
+	}
+	// encoding/json matches keys case-insensitively; rule files are exact.
+	if k := unknownKey(m, ruleKeys); k != "" {
+		l.errorf("%s: unknown key %q (allowed: %s)", where, k, ruleKeys)
+		return
+	}
+	var spec ruleSpec
+	if err := strictDecode(raw, &spec); err != nil {
+		l.errorf("%s: %s", where, decodeErr(err, ruleKeys))
+		return
+	}
+	if !namePattern.MatchString(spec.ID) {
+		l.errorf("%s: id: must match %s (ids are joined with commas into a Loki label)", where, namePattern)
+		return
+	}
+	if seen[spec.ID] {
+		l.errorf("%s: id: defined twice in this source", where)
+		return
+	}
+	seen[spec.ID] = true
+
+	if spec.Condition == nil {
+		if spec.Title != "" || spec.Severity != "" || spec.Description != "" || spec.MITRE != nil || spec.Exceptions != nil {
+			l.errorf("%s: condition: required (an entry replaces the whole rule; to switch a rule off or on give only id and enabled)", where)
+			return
+		}
+		if spec.Enabled == nil {
+			l.errorf("%s: nothing to do: give title, severity and condition to define the rule, or enabled to switch it", where)
+			return
+		}
+		prev, ok := l.rules[spec.ID]
+		if !ok {
+			l.errorf("%s: enabled: no earlier source defines this rule", where)
+			return
+		}
+		prev.enabled = *spec.Enabled
+		return
+	}
+
+	ok := true
+	if spec.Title == "" {
+		l.errorf("%s: title: required", where)
+		ok = false
+	}
+	if spec.Severity == "" {
+		l.errorf("%s: severity: required (allowed: info, low, medium, high, critical)", where)
+		ok = false
+	} else if sev, err := ParseSeverity(spec.Severity); err != nil || sev == None {
+		l.errorf("%s: severity: unknown value %q (allowed: info, low, medium, high, critical)", where, spec.Severity)
+		ok = false
+	}
+	for j, m := range spec.MITRE {
+		if !mitrePattern.MatchString(m) {
+			l.errorf("%s: mitre[%d]: %q is not an ATT&CK technique id like T1609 or T1552.007", where, j, m)
+			ok = false
+		}
+	}
+	if !ok {
+		return
+	}
+	enabled := spec.Enabled == nil || *spec.Enabled
+	l.rules[spec.ID] = &ruleState{spec: spec, source: l.current, enabled: enabled}
+}
+
+// build compiles the merged rules. Disabled rules are compiled too, so a
+// broken shipped rule fails at startup even where it is switched off.
+func (l *loader) build() (*Engine, error) {
+	ids := make([]string, 0, len(l.rules))
+	for id := range l.rules {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	e := &Engine{}
+	for _, id := range ids {
+		st := l.rules[id]
+		c := &compiler{lists: l.lists}
+		cond := c.block(st.spec.Condition, "condition")
+		var exc matcher
+		if st.spec.Exceptions != nil {
+			if subs := c.blocks(st.spec.Exceptions, "exceptions"); subs != nil {
+				if len(subs) == 1 {
+					exc = subs[0]
+				} else {
+					exc = anyOf(subs)
+				}
+			}
+		}
+		for _, err := range c.errs {
+			l.errs = append(l.errs, fmt.Errorf("%s: rule %q: %w", st.source, id, err))
+		}
+		if len(c.errs) > 0 {
+			continue
+		}
+		sev, _ := ParseSeverity(st.spec.Severity)
+		r := &rule{
+			info: Rule{
+				ID:          id,
+				Title:       st.spec.Title,
+				Description: strings.TrimSpace(st.spec.Description),
+				Severity:    sev,
+				MITRE:       st.spec.MITRE,
+				Enabled:     st.enabled,
+				Source:      st.source,
+			},
+			cond: cond,
+			exc:  exc,
+		}
+		r.match = Match{ID: id, Title: r.info.Title, Severity: sev, MITRE: r.info.MITRE}
+		e.rules = append(e.rules, r)
+	}
+	if len(l.errs) > 0 {
+		return nil, errors.Join(l.errs...)
+	}
+	e.buildIndex()
+	return e, nil
+}
+
+// unknownKey returns the first key of m (in sorted order) not in the
+// comma-separated allowed list, or "".
+func unknownKey(m map[string]any, allowed string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !slices.Contains(strings.Split(allowed, ", "), k) {
+			return k
+		}
+	}
+	return ""
+}
+
+func strictDecode(data []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	d.UseNumber()
+	return d.Decode(v)
+}
+
+// decodeErr rewords encoding/json errors in terms of the YAML the user wrote.
+func decodeErr(err error, allowed string) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		got := map[string]string{"array": "a list", "object": "a mapping", "number": "a number", "string": "a string", "bool": "a bool"}[te.Value]
+		if got == "" {
+			got = te.Value
+		}
+		if te.Field == "" {
+			return fmt.Sprintf("want %s, got %s", yamlType(te.Type.String()), got)
+		}
+		return fmt.Sprintf("%s: want %s, got %s", te.Field, yamlType(te.Type.String()), got)
+	}
+	if k, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fmt.Sprintf("unknown key %s (allowed: %s)", k, allowed)
+	}
+	return err.Error()
+}
+
+func yamlType(goType string) string {
+	switch {
+	case goType == "string":
+		return "a string"
+	case goType == "bool", goType == "*bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "map["), strings.HasPrefix(goType, "detect."):
+		return "a mapping"
+	}
+	return goType
+}

@@ -1,0 +1,254 @@
+package detect
+
+import (
+	"regexp"
+	"strings"
+)
+
+// matcher is a compiled condition. Conditions are data compiled once at load
+// into a tree of matchers; a different condition language (CEL, say) only
+// has to produce another implementation. match must not allocate or retain
+// ev, and must be safe for concurrent use.
+type matcher interface {
+	match(ev map[string]any) bool
+}
+
+type allOf []matcher
+
+func (a allOf) match(ev map[string]any) bool {
+	for _, m := range a {
+		if !m.match(ev) {
+			return false
+		}
+	}
+	return true
+}
+
+type anyOf []matcher
+
+func (a anyOf) match(ev map[string]any) bool {
+	for _, m := range a {
+		if m.match(ev) {
+			return true
+		}
+	}
+	return false
+}
+
+type notOf struct{ m matcher }
+
+func (n notOf) match(ev map[string]any) bool { return !n.m.match(ev) }
+
+// fieldMatch applies one value test to one field.
+type fieldMatch struct {
+	f   *field
+	arg string
+	t   test
+}
+
+func (fm *fieldMatch) match(ev map[string]any) bool { return fm.t.test(fm.f.get(ev, fm.arg)) }
+
+// test judges a whole field value (absent, scalar or list).
+type test interface {
+	test(v value) bool
+}
+
+// leaf judges one scalar; elems lifts it to lists with "any element" meaning.
+type leaf interface {
+	leaf(v value) bool
+}
+
+type elems struct{ l leaf }
+
+func (e elems) test(v value) bool {
+	switch v.kind {
+	case kindAbsent:
+		return false
+	case kindList:
+		for _, x := range v.list {
+			if s := scalarOf(x); s.kind != kindAbsent && e.l.leaf(s) {
+				return true
+			}
+		}
+		return false
+	case kindNested:
+		for _, x := range v.list {
+			m, _ := x.(map[string]any)
+			l, _ := m[v.key].([]any)
+			for _, y := range l {
+				if s := scalarOf(y); s.kind != kindAbsent && e.l.leaf(s) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return e.l.leaf(v)
+}
+
+type absentTest bool
+
+func (a absentTest) test(v value) bool { return (v.kind == kindAbsent) == bool(a) }
+
+type notTest struct{ t test }
+
+func (n notTest) test(v value) bool { return !n.t.test(v) }
+
+type andTest []test
+
+func (a andTest) test(v value) bool {
+	for _, t := range a {
+		if !t.test(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// eqLeaf is "in": equality with any listed value. Numbers compare
+// numerically so 200, 200.0 and "200" agree without formatting numbers.
+type eqLeaf struct {
+	strs []string
+	set  map[string]struct{} // replaces strs for long lists
+	nums []float64           // the numeric entries of strs
+}
+
+func newEqLeaf(vals []string) *eqLeaf {
+	e := &eqLeaf{}
+	for _, s := range vals {
+		if v := (value{kind: kindString, s: s}); looksNumeric(s) {
+			if n, ok := v.num(); ok {
+				e.nums = append(e.nums, n)
+			}
+		}
+	}
+	if len(vals) > 8 {
+		e.set = make(map[string]struct{}, len(vals))
+		for _, s := range vals {
+			e.set[s] = struct{}{}
+		}
+	} else {
+		e.strs = vals
+	}
+	return e
+}
+
+func (e *eqLeaf) leaf(v value) bool {
+	if v.kind == kindNumber {
+		n, ok := v.num()
+		if !ok {
+			return false
+		}
+		for _, x := range e.nums {
+			if x == n {
+				return true
+			}
+		}
+		return false
+	}
+	if e.set != nil {
+		_, ok := e.set[v.s]
+		return ok
+	}
+	for _, s := range e.strs {
+		if s == v.s {
+			return true
+		}
+	}
+	return false
+}
+
+type globLeaf []glob
+
+func (g globLeaf) leaf(v value) bool {
+	s := v.str()
+	for i := range g {
+		if g[i].match(s) {
+			return true
+		}
+	}
+	return false
+}
+
+type prefixLeaf []string
+
+func (p prefixLeaf) leaf(v value) bool {
+	s := v.str()
+	for _, x := range p {
+		if strings.HasPrefix(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+type regexLeaf []*regexp.Regexp
+
+func (r regexLeaf) leaf(v value) bool {
+	s := v.str()
+	for _, re := range r {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+type cmpOp uint8
+
+const (
+	opGT cmpOp = iota
+	opGTE
+	opLT
+	opLTE
+)
+
+type cmpLeaf struct {
+	op cmpOp
+	n  float64
+}
+
+func (c cmpLeaf) leaf(v value) bool {
+	n, ok := v.num()
+	if !ok {
+		return false
+	}
+	switch c.op {
+	case opGT:
+		return n > c.n
+	case opGTE:
+		return n >= c.n
+	case opLT:
+		return n < c.n
+	default:
+		return n <= c.n
+	}
+}
+
+// glob supports only '*' (any run of characters, including none); every
+// other character is literal, so user names like system:node:* need no
+// escaping.
+type glob struct {
+	parts []string // pattern split at '*'; one part means no '*'
+}
+
+func newGlob(p string) glob { return glob{parts: strings.Split(p, "*")} }
+
+func (g *glob) match(s string) bool {
+	if len(g.parts) == 1 {
+		return s == g.parts[0]
+	}
+	first, last := g.parts[0], g.parts[len(g.parts)-1]
+	if len(s) < len(first)+len(last) || !strings.HasPrefix(s, first) {
+		return false
+	}
+	s = s[len(first):]
+	for _, p := range g.parts[1 : len(g.parts)-1] {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return strings.HasSuffix(s, last)
+}
