@@ -1,0 +1,130 @@
+package redact
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	jsoniter "github.com/json-iterator/go"
+)
+
+// fuzzCanary is random per process, so a stored input cannot contain it and
+// any occurrence after Redact is the harness's plant leaking. Failing
+// inputs still reproduce: the harness plants, the input does not.
+var fuzzCanary = func() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return "CANARY-fuzz-" + hex.EncodeToString(b[:])
+}()
+
+var fuzzJSON = jsoniter.Config{UseNumber: true}.Froze()
+
+// FuzzRedact decodes arbitrary JSON as an event about secrets, plants a
+// canary wherever a secret could sit, and requires that Redact removes it
+// without panicking and that a second pass changes nothing.
+func FuzzRedact(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(fixtureDir, "*.in.json"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"requestObject":"skipped-too-big-size-object"}`))
+	f.Add([]byte(`{"requestObject":[{"op":"add","path":"/data/x","value":"v"}]}`))
+	f.Add([]byte(`{"kind":0}`))
+
+	r := NewDefault()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var ev map[string]any
+		if err := fuzzJSON.Unmarshal(data, &ev); err != nil || ev == nil {
+			return
+		}
+		if bytes.Contains(data, []byte(fuzzCanary)) {
+			return
+		}
+		ev["objectRef"] = map[string]any{"resource": "secrets"}
+		ev["requestObject"] = plantBody(ev["requestObject"])
+		if m, ok := ev["responseObject"].(map[string]any); ok {
+			plantObject(m)
+		}
+		if _, err := json.Marshal(ev); err != nil {
+			return // jsoniter accepted a number encoding/json will not write
+		}
+
+		r.Redact(ev)
+
+		out, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatalf("marshal after Redact: %v", err)
+		}
+		if bytes.Contains(out, []byte(fuzzCanary)) {
+			t.Fatalf("canary leaked at %s", leakPath(ev, fuzzCanary, "$"))
+		}
+		before := copyEvent(ev)
+		if rep := r.Redact(ev); !rep.Empty() {
+			t.Fatalf("second Redact reported %q", rep)
+		}
+		if !reflect.DeepEqual(ev, before) {
+			t.Fatal("second Redact changed the event")
+		}
+	})
+}
+
+// plantBody puts the canary where a secret would be for whatever shape the
+// fuzzer produced: in data of an object, as an op value of a patch, or as a
+// scalar body itself.
+func plantBody(v any) any {
+	switch b := v.(type) {
+	case map[string]any:
+		plantObject(b)
+		return b
+	case []any:
+		return append(b, map[string]any{"op": "add", "path": "/data/fuzz", "value": fuzzCanary})
+	case nil:
+		return map[string]any{"data": map[string]any{"fuzz": fuzzCanary}}
+	default:
+		return fuzzCanary
+	}
+}
+
+func plantObject(m map[string]any) {
+	if d, ok := m["data"].(map[string]any); ok {
+		d["fuzz"] = fuzzCanary
+	} else {
+		m["data"] = fuzzCanary
+	}
+	if sd, ok := m["stringData"].(map[string]any); ok {
+		sd["fuzz"] = fuzzCanary
+	}
+	if items, ok := m["items"].([]any); ok {
+		for _, it := range items {
+			if im, ok := it.(map[string]any); ok {
+				if d, ok := im["data"].(map[string]any); ok {
+					d["fuzz"] = fuzzCanary
+				}
+			}
+		}
+	}
+	// Inside a parseable last-applied annotation.
+	if md, ok := m["metadata"].(map[string]any); ok {
+		if an, ok := md["annotations"].(map[string]any); ok {
+			if s, ok := an[lastAppliedKey].(string); ok {
+				if obj, ok := parseObject(s); ok {
+					obj["data"] = map[string]any{"fuzz": fuzzCanary}
+					if b, err := json.Marshal(obj); err == nil {
+						an[lastAppliedKey] = string(b)
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,374 @@
+package redact
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		marker  string
+		wantErr []string // substrings; nil means valid
+	}{
+		{"empty means default", "", nil},
+		{"default", DefaultMarker, nil},
+		{"custom", "***", nil},
+		{"unicode", "⟨redacted⟩", nil},
+		{"too long", strings.Repeat("x", maxMarkerLen+1), []string{"marker:", "65 bytes"}},
+		{"control character", "red\nacted", []string{"marker:", "control character"}},
+		{"invalid utf-8", "\xff", []string{"marker:", "UTF-8"}},
+		{"every problem reported", strings.Repeat("\x01", 70) + "\xff", []string{"UTF-8", "bytes long", "control character"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := New(Config{Marker: tc.marker})
+			if tc.wantErr == nil {
+				if err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				want := tc.marker
+				if want == "" {
+					want = DefaultMarker
+				}
+				if r.Marker() != want {
+					t.Errorf("Marker() = %q, want %q", r.Marker(), want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("New succeeded, want error")
+			}
+			if r != nil {
+				t.Error("New returned a Redactor with an error")
+			}
+			for _, s := range tc.wantErr {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not contain %q", err, s)
+				}
+			}
+		})
+	}
+}
+
+func TestKinds(t *testing.T) {
+	ks := Kinds()
+	if len(ks) != int(kindCount) {
+		t.Fatalf("Kinds() has %d kinds, want %d", len(ks), kindCount)
+	}
+	seen := map[string]bool{}
+	var names []string
+	for _, k := range ks {
+		n := k.String()
+		if n == "" || n == "unknown" || seen[n] {
+			t.Errorf("kind %d has bad or duplicate name %q", k, n)
+		}
+		seen[n] = true
+		names = append(names, n)
+	}
+	// Report.String relies on declaration order being sorted order.
+	if !sort.StringsAreSorted(names) {
+		t.Errorf("kinds not declared in sorted order: %v", names)
+	}
+	if got := kindCount.String(); got != "unknown" {
+		t.Errorf("out-of-range kind String() = %q", got)
+	}
+}
+
+func TestReport(t *testing.T) {
+	var r Report
+	if !r.Empty() || r.String() != "" || r.Total() != 0 {
+		t.Fatalf("zero Report: Empty=%v String=%q Total=%d", r.Empty(), r.String(), r.Total())
+	}
+	for i := 0; i < 3; i++ {
+		r.add(KindSecretData)
+	}
+	r.add(KindFailedClosed)
+	r.add(KindToken)
+	if got, want := r.String(), "failed_closed=1,secret_data=3,token=1"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+	if r.Empty() || r.Total() != 5 || r.Count(KindSecretData) != 3 || r.Count(KindLastApplied) != 0 || r.Count(kindCount) != 0 {
+		t.Errorf("Empty=%v Total=%d Count(secret_data)=%d", r.Empty(), r.Total(), r.Count(KindSecretData))
+	}
+	var sum Report
+	sum.Add(r)
+	sum.Add(r)
+	if got, want := sum.String(), "failed_closed=2,secret_data=6,token=2"; got != want {
+		t.Errorf("Add: %q, want %q", got, want)
+	}
+	// The largest possible report must fit the String buffer without
+	// changing format.
+	var big Report
+	for k := range big.n {
+		big.n[k] = int(^uint(0) >> 1)
+	}
+	if s := big.String(); strings.Count(s, ",") != int(kindCount)-1 {
+		t.Errorf("big report %q", s)
+	}
+}
+
+func TestRefFromURI(t *testing.T) {
+	tests := []struct {
+		uri  string
+		want ref
+	}{
+		{"/api/v1/namespaces/default/secrets/db?x=1", ref{resource: "secrets"}},
+		{"/api/v1/namespaces/default/secrets", ref{resource: "secrets"}},
+		{"/api/v1/secrets?watch=true", ref{resource: "secrets"}},
+		{"/api/v1/namespaces/default/serviceaccounts/default/token", ref{resource: "serviceaccounts", subresource: "token"}},
+		{"/apis/authentication.k8s.io/v1/tokenreviews", ref{group: "authentication.k8s.io", resource: "tokenreviews"}},
+		{"/apis/apps/v1/namespaces/ns/deployments/web/scale", ref{group: "apps", resource: "deployments", subresource: "scale"}},
+		{"/api/v1/namespaces/kube-system", ref{resource: "namespaces"}},
+		{"/healthz", ref{}},
+		{"/api/v1", ref{}},
+		{"/apis/apps/v1", ref{}},
+		{"", ref{}},
+		{"/api/v1/namespaces/a/b/c/d/e/f/g/h/i", ref{resource: "b", subresource: "d"}},
+	}
+	for _, tc := range tests {
+		if got := refFromURI(tc.uri); got != tc.want {
+			t.Errorf("refFromURI(%q) = %+v, want %+v", tc.uri, got, tc.want)
+		}
+	}
+}
+
+func TestDoorTable(t *testing.T) {
+	kinds := map[string]string{}
+	for i := range doors {
+		d := &doors[i]
+		if d.name == "" || d.resource == "" || len(d.fields) == 0 || len(d.kinds) == 0 {
+			t.Errorf("door %d incomplete: %+v", i, d)
+		}
+		for _, k := range append(append([]string{}, d.kinds...), d.listKinds...) {
+			if other, dup := kinds[k]; dup {
+				t.Errorf("kind %s claimed by doors %s and %s", k, other, d.name)
+			}
+			if contains(inertKinds, k) || contains(containerKinds, k) {
+				t.Errorf("door %s claims generic kind %s", d.name, k)
+			}
+			kinds[k] = d.name
+		}
+		for _, f := range d.fields {
+			if len(f.path) == 0 || f.kind >= kindCount || f.kind == KindFailedClosed {
+				t.Errorf("door %s has bad field %+v", d.name, f)
+			}
+		}
+		if !d.matchRef(ref{resource: d.resource, subresource: d.subresource}) {
+			t.Errorf("door %s does not match its own core objectRef", d.name)
+		}
+		if doorForRef(ref{resource: d.resource, subresource: d.subresource}) != d {
+			t.Errorf("door %s shadowed by an earlier door", d.name)
+		}
+	}
+	if doorForRef(ref{resource: "secrets", group: "example.com"}) != nil {
+		t.Error("secrets in a non-core group matched the secret door by objectRef")
+	}
+	if doorForRef(ref{resource: "serviceaccounts"}) != nil {
+		t.Error("serviceaccounts without the token subresource matched a door")
+	}
+}
+
+// TestWrongTypes feeds values of every wrong type into every place the
+// redactor reads; none may panic and secret-bearing ones must fail closed.
+func TestWrongTypes(t *testing.T) {
+	odd := []any{nil, "s", "", int64(-1), uint64(1), 1.5, true, []any{}, []any{"x", nil}, map[string]any{}, map[string]string{"a": "b"}, []byte("x")}
+	r := NewDefault()
+	places := []func(v any) map[string]any{
+		func(v any) map[string]any {
+			return map[string]any{"objectRef": v, "requestObject": map[string]any{"kind": "Secret"}}
+		},
+		func(v any) map[string]any {
+			return map[string]any{"objectRef": map[string]any{"resource": v}, "requestURI": v, "responseObject": v}
+		},
+		func(v any) map[string]any { return map[string]any{"objectRef": secretsRef(), "requestObject": v} },
+		func(v any) map[string]any {
+			return map[string]any{"objectRef": secretsRef(), "requestObject": map[string]any{"kind": v, "data": v}}
+		},
+		func(v any) map[string]any {
+			return map[string]any{"objectRef": secretsRef(), "responseObject": map[string]any{"kind": "SecretList", "items": v, "rows": v}}
+		},
+		func(v any) map[string]any {
+			return map[string]any{"objectRef": secretsRef(), "responseObject": map[string]any{"items": []any{v}, "rows": []any{v, map[string]any{"object": v}}}}
+		},
+		func(v any) map[string]any {
+			return map[string]any{"responseObject": map[string]any{"kind": "Secret", "metadata": v}}
+		},
+		func(v any) map[string]any {
+			return map[string]any{"responseObject": map[string]any{"kind": "Secret", "metadata": map[string]any{"annotations": v}}}
+		},
+		func(v any) map[string]any {
+			return map[string]any{"responseObject": map[string]any{"kind": "Pod", "metadata": map[string]any{"annotations": map[string]any{lastAppliedKey: v}}}}
+		},
+		func(v any) map[string]any {
+			return map[string]any{"objectRef": map[string]any{"resource": "serviceaccounts", "subresource": "token"}, "responseObject": map[string]any{"status": v, "spec": v}}
+		},
+		func(v any) map[string]any {
+			return map[string]any{"objectRef": secretsRef(), "requestObject": []any{map[string]any{"op": "add", "path": v, "from": v, "value": v}}}
+		},
+		func(v any) map[string]any {
+			return map[string]any{"responseObject": map[string]any{"kind": "List", "items": []any{v}}}
+		},
+	}
+	for i, place := range places {
+		for _, v := range odd {
+			t.Run(fmt.Sprintf("place%d/%T", i, v), func(t *testing.T) {
+				ev := place(v)
+				r.Redact(ev)
+				rep := r.Redact(ev)
+				if !rep.Empty() {
+					t.Errorf("second Redact reported %q", rep)
+				}
+			})
+		}
+	}
+	if rep := r.Redact(nil); !rep.Empty() {
+		t.Errorf("Redact(nil) = %q", rep)
+	}
+}
+
+func secretsRef() map[string]any { return map[string]any{"resource": "secrets", "apiVersion": "v1"} }
+
+// TestFailClosedShapes pins the replacement itself, not only the report.
+func TestFailClosedShapes(t *testing.T) {
+	tests := []struct {
+		name string
+		body any
+		want any
+	}{
+		{"string", "skipped-too-big-size-object", DefaultMarker},
+		{"number", int64(7), DefaultMarker},
+		{"bool", true, DefaultMarker},
+		{"byte slice outside the value model", []byte("x"), DefaultMarker},
+		{"typed map outside the value model", map[string]string{"data": "x"}, DefaultMarker},
+		{"array of strings", []any{"a"}, DefaultMarker},
+		{"patch op without op", []any{map[string]any{"path": "/data/x", "value": "v"}}, DefaultMarker},
+		{"unknown kind", map[string]any{"kind": "Mystery", "data": map[string]any{}}, DefaultMarker},
+		{"non-string kind", map[string]any{"kind": int64(1)}, DefaultMarker},
+		{"empty patch kept", []any{}, []any{}},
+		{"null kept", nil, nil},
+		{"marker kept", DefaultMarker, DefaultMarker},
+	}
+	r := NewDefault()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := map[string]any{"objectRef": secretsRef(), "requestObject": tc.body}
+			r.Redact(ev)
+			if got := ev["requestObject"]; !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("requestObject = %#v, want %#v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestKeysKeptNullsKept(t *testing.T) {
+	ev := map[string]any{
+		"objectRef": secretsRef(),
+		"requestObject": map[string]any{
+			"data":       map[string]any{"a": "YQ==", "gone": nil, "empty": "", "nested": map[string]any{"x": "y"}},
+			"stringData": map[string]any{"b": "plain"},
+		},
+	}
+	rep := NewDefault().Redact(ev)
+	want := map[string]any{
+		"data":       map[string]any{"a": DefaultMarker, "gone": nil, "empty": "", "nested": DefaultMarker},
+		"stringData": map[string]any{"b": DefaultMarker},
+	}
+	if got := ev["requestObject"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("requestObject = %v, want %v", got, want)
+	}
+	if rep.String() != "secret_data=3" {
+		t.Errorf("report %q", rep)
+	}
+}
+
+func TestLastAppliedDepthBounded(t *testing.T) {
+	// Each level is a Secret whose annotation is the next level.
+	la := `{"kind":"Secret","data":{"k":"CANARY-deep"}}`
+	for i := 0; i < maxDepth+2; i++ {
+		inner := map[string]any{"kind": "Secret", "metadata": map[string]any{"annotations": map[string]any{lastAppliedKey: la}}}
+		b := mustMarshal(t, inner)
+		la = string(b)
+	}
+	ev := map[string]any{"objectRef": secretsRef(), "requestObject": map[string]any{
+		"kind": "Secret", "metadata": map[string]any{"annotations": map[string]any{lastAppliedKey: la}}}}
+	NewDefault().Redact(ev)
+	assertNoLeak(t, ev, "CANARY-deep")
+}
+
+// TestConcurrent shares one Redactor across goroutines; run with -race.
+func TestConcurrent(t *testing.T) {
+	r := NewDefault()
+	names := []string{"secret-create-v1", "secret-list-v1", "token-request", "pod-get", "last-applied-foreign-secret"}
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				name := names[(g+i)%len(names)]
+				ev, canary := loadFixture(t, name)
+				r.Redact(ev)
+				assertNoLeak(t, ev, canary)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestNonSecretAllocFree makes the benchmark's claim a test: events no door
+// claims cost no allocation.
+func TestNonSecretAllocFree(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	r := NewDefault()
+	for _, name := range []string{"pod-get", "configmap-update-last-applied", "serviceaccount-get", "pod-patch-json", "pod-string-body", "secret-metadata-level", "secret-get-not-found", "secret-delete-status"} {
+		ev, _ := loadFixture(t, name)
+		if n := testing.AllocsPerRun(100, func() { r.Redact(ev) }); n != 0 {
+			t.Errorf("%s: %v allocs per Redact, want 0", name, n)
+		}
+	}
+	// Redacting a Secret without last-applied writes only pre-boxed markers.
+	ev, _ := loadFixture(t, "secret-get-v1beta1")
+	if n := testing.AllocsPerRun(100, func() { r.Redact(ev) }); n != 0 {
+		t.Errorf("secret get: %v allocs per Redact, want 0", n)
+	}
+}
+
+// TestForeignEdges covers bodies no door claims by objectRef.
+func TestForeignEdges(t *testing.T) {
+	pod := func(la any) map[string]any {
+		return map[string]any{"responseObject": map[string]any{"kind": "Pod",
+			"metadata": map[string]any{"annotations": map[string]any{lastAppliedKey: la}}}}
+	}
+	nestedList := map[string]any{"kind": "Secret", "data": map[string]any{"k": "CANARY-nested"}}
+	for i := 0; i <= maxDepth; i++ {
+		nestedList = map[string]any{"kind": "List", "items": []any{nestedList}}
+	}
+	tests := []struct {
+		name   string
+		ev     map[string]any
+		report string
+	}{
+		{"annotation naming Secret but unparseable", pod(`{"kind":"Secret","data":{"k":"CANARY-x"`), "failed_closed=1"},
+		{"annotation naming Secret of another kind", pod(`{"kind":"ConfigMap","data":{"SecretName":"x"}}`), ""},
+		{"annotation not naming a door kind", pod(`{not json`), ""},
+		{"annotation of wrong type", pod(int64(1)), ""},
+		{"generic List with items of wrong type", map[string]any{"requestObject": map[string]any{"kind": "List", "items": "x"}}, ""},
+		{"generic List nested past the depth bound", map[string]any{"requestObject": nestedList}, "failed_closed=1"},
+	}
+	r := NewDefault()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := r.Redact(tc.ev).String(); got != tc.report {
+				t.Errorf("report %q, want %q", got, tc.report)
+			}
+			assertNoLeak(t, tc.ev, "CANARY-")
+		})
+	}
+}

@@ -1,0 +1,114 @@
+package redact
+
+import "strconv"
+
+// Kind classifies a removal. The set is closed: its names are metric label
+// values and Loki structured metadata, so adding one is a visible change and
+// renaming one breaks dashboards.
+type Kind uint8
+
+// Kinds are declared in alphabetical order so that Report.String is sorted
+// by construction.
+const (
+	// KindFailedClosed counts whole values replaced because their shape was
+	// not understood (a string body on a secrets event, `data` that is not
+	// an object, an unparseable last-applied annotation, ...).
+	KindFailedClosed Kind = iota
+	// KindLastApplied counts last-applied-configuration annotations that
+	// were rewritten with their secrets removed.
+	KindLastApplied
+	// KindPatchValue counts JSON-patch op values removed from patches of
+	// secret-bearing resources.
+	KindPatchValue
+	// KindSecretData counts values removed from a Secret's data/stringData.
+	KindSecretData
+	// KindToken counts bearer tokens removed (TokenRequest, TokenReview).
+	KindToken
+
+	kindCount
+)
+
+var kindNames = [kindCount]string{
+	KindFailedClosed: "failed_closed",
+	KindLastApplied:  "last_applied",
+	KindPatchValue:   "patch_value",
+	KindSecretData:   "secret_data",
+	KindToken:        "token",
+}
+
+// String returns the kind's label value.
+func (k Kind) String() string {
+	if k < kindCount {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// Kinds returns every Kind, in String order, so a metrics counter can start
+// each label at zero.
+func Kinds() []Kind {
+	ks := make([]Kind, kindCount)
+	for i := range ks {
+		ks[i] = Kind(i)
+	}
+	return ks
+}
+
+// Report says how much was removed from one event, by kind. It never
+// carries key names or values: a list of redacted key names can leak on
+// its own.
+type Report struct {
+	n [kindCount]int
+}
+
+func (r *Report) add(k Kind) { r.n[k]++ }
+
+// Count returns how many removals of kind k the report holds.
+func (r Report) Count(k Kind) int {
+	if k < kindCount {
+		return r.n[k]
+	}
+	return 0
+}
+
+// Total returns the number of removals of every kind.
+func (r Report) Total() int {
+	t := 0
+	for _, n := range r.n {
+		t += n
+	}
+	return t
+}
+
+// Empty reports whether nothing was removed.
+func (r Report) Empty() bool { return r.n == [kindCount]int{} }
+
+// Add accumulates o into r, for per-chunk totals.
+func (r *Report) Add(o Report) {
+	for i, n := range o.n {
+		r.n[i] += n
+	}
+}
+
+// String renders the report as "kind=count" pairs, sorted by kind and
+// comma-separated, omitting zero counts: "failed_closed=1,secret_data=3".
+// An empty report renders as "".
+func (r Report) String() string {
+	if r.Empty() {
+		return ""
+	}
+	var buf [96]byte
+	b := buf[:0]
+	for k, n := range r.n {
+		if n == 0 {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, kindNames[k]...)
+		b = append(b, '=')
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	return string(b)
+}
