@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 )
 
 // compiler turns the decoded YAML of one condition into matchers, collecting
@@ -12,6 +13,9 @@ import (
 type compiler struct {
 	lists map[string][]string
 	errs  []error
+	// body records that a test reads request or response bodies, which
+	// exist only at audit level Request or above.
+	body bool
 }
 
 func (c *compiler) errorf(path, format string, args ...any) {
@@ -121,6 +125,9 @@ func (c *compiler) blocks(node any, path string) []matcher {
 // test compiles the test for one field: a scalar or list means "in"; a
 // mapping holds operators that must all hold.
 func (c *compiler) test(node any, path string, f *field) test {
+	if f.costly || strings.HasPrefix(f.name, "requestObject") {
+		c.body = true
+	}
 	switch n := node.(type) {
 	case map[string]any:
 		if len(n) == 0 {

@@ -1,6 +1,9 @@
 package detect
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Engine evaluates compiled rules. It is immutable after New, so one Engine
 // serves any number of goroutines without locks.
@@ -34,6 +37,10 @@ type Rule struct {
 	Enabled     bool
 	// Source is the name of the source whose definition won.
 	Source string
+	// Level is the audit level the rule's condition needs: Metadata, or
+	// Request when it reads request bodies (a policy storing the resource at
+	// Metadata leaves the rule blind).
+	Level string
 }
 
 // Match is one rule that fired. MITRE is shared with the engine: read it,
@@ -239,4 +246,22 @@ func plainEq(fm *fieldMatch, f *field) []string {
 		return out
 	}
 	return eq.strs
+}
+
+// Markdown renders the rule table README.md carries between
+// `<!-- RULES -->` markers; a test keeps the two identical.
+func Markdown(rules []Rule) string {
+	var b strings.Builder
+	b.WriteString("| id | severity | ATT&CK | needs | what it flags |\n|---|---|---|---|---|\n")
+	for _, r := range rules {
+		if !r.Enabled {
+			continue
+		}
+		mitre := strings.Join(r.MITRE, ", ")
+		if mitre == "" {
+			mitre = "–"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.ID, r.Severity, mitre, r.Level, r.Title)
+	}
+	return b.String()
 }

@@ -286,6 +286,10 @@ func (l *loader) build() (*Engine, error) {
 		st := l.rules[id]
 		c := &compiler{lists: l.lists}
 		cond := c.block(st.spec.Condition, "condition")
+		level := "Metadata"
+		if c.body {
+			level = "Request"
+		}
 		var exc matcher
 		if st.spec.Exceptions != nil {
 			if subs := c.blocks(st.spec.Exceptions, "exceptions"); subs != nil {
@@ -312,6 +316,7 @@ func (l *loader) build() (*Engine, error) {
 				MITRE:       st.spec.MITRE,
 				Enabled:     st.enabled,
 				Source:      st.source,
+				Level:       level,
 			},
 			cond: cond,
 			exc:  exc,
