@@ -222,8 +222,12 @@ func (c *Client) post(ctx context.Context, tenant string, body []byte) (int, str
 	return resp.StatusCode, string(msg), nil
 }
 
-// Loki ends a partial rejection with "total ignored: N out of M".
-var ignoredRe = regexp.MustCompile(`total ignored: (\d+) out of (\d+)`)
+// Loki 3 groups the entries it refused by reason: "N errors like: …;" per
+// reason (older versions end with "total ignored: N out of M").
+var (
+	groupedRe = regexp.MustCompile(`(\d+) errors? like: `)
+	ignoredRe = regexp.MustCompile(`total ignored: (\d+) out of (\d+)`)
+)
 
 // rejectedCount reads how many entries Loki refused; without Loki's count
 // every entry of the request is assumed refused, so counters never
@@ -233,6 +237,14 @@ func rejectedCount(msg string, entries int) int {
 		if n, err := strconv.Atoi(m[1]); err == nil && n <= entries {
 			return n
 		}
+	}
+	n := 0
+	for _, m := range groupedRe.FindAllStringSubmatch(msg, -1) {
+		k, _ := strconv.Atoi(m[1])
+		n += k
+	}
+	if n > 0 && n <= entries {
+		return n
 	}
 	return entries
 }
