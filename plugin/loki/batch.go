@@ -62,44 +62,30 @@ type request struct {
 	entries int
 }
 
-// split cuts the batch into requests of at most maxBytes (estimated,
-// uncompressed). An entry larger than maxBytes travels alone: Loki decides
-// whether it is acceptable, and says why not.
+// split cuts the batch into requests of one stream and at most maxBytes
+// (estimated, uncompressed). One stream per request because Loki's ingester
+// reports only the last stream's outcome: a request whose first stream is
+// refused (entry too far behind, stream rate limit) and whose second is fine
+// answers 204 (scripts/loki/BEHAVIOUR.md). Streams per chunk are few (static
+// labels times detection combinations), so this costs little. An entry larger
+// than maxBytes travels alone: Loki decides whether it is acceptable.
 func (b *Batch) split(maxBytes int) []request {
 	var out []request
 	for _, t := range b.tenants {
-		cur := request{tenant: t.tenant}
-		size := 0
-		flush := func() {
-			if cur.entries > 0 {
-				out = append(out, cur)
-			}
-			cur = request{tenant: t.tenant}
-			size = 0
-		}
 		for _, s := range t.streams {
-			start := 0
-			ssize := len(s.Labels) + streamOverhead
+			start, size := 0, len(s.Labels)+streamOverhead
 			for i := range s.Entries {
 				es := entrySize(&s.Entries[i])
-				if size+ssize+es > maxBytes && (cur.entries > 0 || i > start) {
-					if i > start {
-						cur.streams = append(cur.streams, push.Stream{Labels: s.Labels, Entries: s.Entries[start:i]})
-						cur.entries += i - start
-					}
-					flush()
-					start = i
-					ssize = len(s.Labels) + streamOverhead
+				if size+es > maxBytes && i > start {
+					out = append(out, request{tenant: t.tenant, streams: []push.Stream{{Labels: s.Labels, Entries: s.Entries[start:i]}}, entries: i - start})
+					start, size = i, len(s.Labels)+streamOverhead
 				}
-				ssize += es
+				size += es
 			}
 			if start < len(s.Entries) {
-				cur.streams = append(cur.streams, push.Stream{Labels: s.Labels, Entries: s.Entries[start:]})
-				cur.entries += len(s.Entries) - start
-				size += ssize
+				out = append(out, request{tenant: t.tenant, streams: []push.Stream{{Labels: s.Labels, Entries: s.Entries[start:]}}, entries: len(s.Entries) - start})
 			}
 		}
-		flush()
 	}
 	return out
 }

@@ -65,13 +65,16 @@ func newTest(t *testing.T, rec *recorder, mod func(*Settings)) *Client {
 	return c
 }
 
-func batchOf(n int, tenants ...string) *Batch {
+func batchOf(n int, tenants ...string) *Batch { return streamsOf(n, 1, tenants...) }
+
+// streamsOf spreads n entries over tenants and k label sets.
+func streamsOf(n, k int, tenants ...string) *Batch {
 	var b Batch
 	if len(tenants) == 0 {
 		tenants = []string{""}
 	}
 	for i := 0; i < n; i++ {
-		b.Add(tenants[i%len(tenants)], fmt.Sprintf(`{job="kube-audit", n="%d"}`, i%3), push.Entry{
+		b.Add(tenants[i%len(tenants)], fmt.Sprintf(`{job="kube-audit", n="%d"}`, i%k), push.Entry{
 			Timestamp: time.Unix(1700000000, int64(i)), Line: fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, strings.Repeat("x", 100)),
 			StructuredMetadata: push.LabelsAdapter{{Name: "verb", Value: "get"}},
 		})
@@ -95,11 +98,12 @@ func TestDeliverAccepted(t *testing.T) {
 		s.HTTPUser, s.HTTPPasswd = "u", "p"
 		s.Headers = [][2]string{{"X-Org", "acme"}}
 	})
-	out, err := c.Deliver(context.Background(), batchOf(10, "t1", "t2"))
+	out, err := c.Deliver(context.Background(), streamsOf(10, 3, "t1", "t2"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Accepted != 10 || out.Requests != 2 || entries(rec.requests) != 10 {
+	// One request per stream: 2 tenants × 3 label sets.
+	if out.Accepted != 10 || out.Requests != 6 || entries(rec.requests) != 10 {
 		t.Fatalf("outcome %+v, %d entries received", out, entries(rec.requests))
 	}
 	tenants := map[string]bool{}
@@ -149,6 +153,9 @@ func TestSplitBoundsRequests(t *testing.T) {
 		t.Errorf("only %d requests for ~30 KiB at 2 KiB each", len(rec.requests))
 	}
 	for i, r := range rec.requests {
+		if len(r.Streams) != 1 {
+			t.Errorf("request %d carries %d streams", i, len(r.Streams))
+		}
 		if r.Size() > 2048 {
 			t.Errorf("request %d is %d bytes, over max_request_bytes", i, r.Size())
 		}
