@@ -75,11 +75,23 @@ type Config struct {
 	RedactMarker    string
 }
 
+// Scope says which packaging reads a key: the output pushes to Loki, the
+// filter hands records on; both decode, detect and redact the same way.
+type Scope uint8
+
+// Scopes; a key's scope is a bit set.
+const (
+	Output Scope = 1 << iota
+	Filter
+	Both = Output | Filter
+)
+
 // Key describes one configuration key. Keys is the single source of truth.
 type Key struct {
 	Name    string
 	Default string
 	Help    string
+	Scope   Scope
 	parse   func(c *Config, v string) error
 }
 
@@ -92,33 +104,40 @@ const MaxLabels = 15
 // alias, match, log_level, storage.*, net.*) never reach a Go plugin, so none
 // is used here.
 var Keys = []Key{
-	{"url", "http://127.0.0.1:3100/loki/api/v1/push", "Loki push endpoint (http or https). `host`/`port` are consumed by Fluent Bit's core and never reach a Go plugin, hence one URL.", parseURL},
-	{"labels", "job=kube-audit", "Static stream labels, `name=value` pairs separated by commas. Only static values: per-event facts go to structured metadata, so streams stay few. `severity` and `detection` are added by kaudit and reserved.", parseLabels},
-	{"tenant_id", "", "Tenant sent as `X-Scope-OrgID` (multi-tenant Loki). Empty: no header.", func(c *Config, v string) error { c.TenantID = v; return nil }},
-	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); falls back to `tenant_id`.", func(c *Config, v string) error { c.TenantIDKey = v; return nil }},
-	{"http_user", "", "Basic-auth user.", func(c *Config, v string) error { c.HTTPUser = v; return nil }},
-	{"http_passwd", "", "Basic-auth password. Environment references such as `${LOKI_PASSWORD}` are expanded by Fluent Bit.", func(c *Config, v string) error { c.HTTPPasswd = v; return nil }},
-	{"bearer_token", "", "Bearer token sent as `Authorization: Bearer …`. Exclusive with `http_user`.", func(c *Config, v string) error { c.BearerToken = v; return nil }},
-	{"header", "", "Extra HTTP headers, `Name value` pairs separated by commas (e.g. `X-Org acme, X-Env prod`).", parseHeaders},
-	{"tls_ca_file", "", "PEM file of CAs that verify Loki's certificate (default: system roots). `tls.*` keys are consumed by Fluent Bit's core, hence the underscore.", func(c *Config, v string) error { c.TLSCAFile = v; return checkFile(v) }},
-	{"tls_cert_file", "", "PEM client certificate for mutual TLS (with `tls_key_file`).", func(c *Config, v string) error { c.TLSCertFile = v; return checkFile(v) }},
-	{"tls_key_file", "", "PEM private key of `tls_cert_file`.", func(c *Config, v string) error { c.TLSKeyFile = v; return checkFile(v) }},
-	{"tls_verify", "on", "Verify Loki's certificate and host name. `off` is for tests only.", func(c *Config, v string) (err error) { c.TLSVerify, err = parseBool(v); return err }},
-	{"tls_server_name", "", "Server name to verify instead of the URL's host.", func(c *Config, v string) error { c.TLSServerName = v; return nil }},
-	{"timeout", "10s", "Deadline for delivering one chunk (all its requests). A flush never blocks Fluent Bit longer; on expiry the chunk is retried.", parseTimeout},
-	{"max_request_bytes", "1048576", "Upper bound on the uncompressed size of one push request; larger chunks are split. Keep it below Loki's per-tenant `ingestion_burst_size_mb`, or a request can never be accepted.", parseMaxRequest},
-	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` (from the audit event) pairs separated by commas.", parseMetadata},
-	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", parseUnrecognized},
-	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", parseRulesFiles},
-	{"redact_marker", "[REDACTED]", "Replacement for every redacted value.", parseMarker},
+	{"url", "http://127.0.0.1:3100/loki/api/v1/push", "Loki push endpoint (http or https). `host`/`port` are consumed by Fluent Bit's core and never reach a Go plugin, hence one URL.", Output, parseURL},
+	{"labels", "job=kube-audit", "Static stream labels, `name=value` pairs separated by commas. Only static values: per-event facts go to structured metadata, so streams stay few. `severity` and `detection` are added by kaudit and reserved.", Output, parseLabels},
+	{"tenant_id", "", "Tenant sent as `X-Scope-OrgID` (multi-tenant Loki). Empty: no header.", Output, func(c *Config, v string) error { c.TenantID = v; return nil }},
+	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); falls back to `tenant_id`.", Output, func(c *Config, v string) error { c.TenantIDKey = v; return nil }},
+	{"http_user", "", "Basic-auth user.", Output, func(c *Config, v string) error { c.HTTPUser = v; return nil }},
+	{"http_passwd", "", "Basic-auth password. Environment references such as `${LOKI_PASSWORD}` are expanded by Fluent Bit.", Output, func(c *Config, v string) error { c.HTTPPasswd = v; return nil }},
+	{"bearer_token", "", "Bearer token sent as `Authorization: Bearer …`. Exclusive with `http_user`.", Output, func(c *Config, v string) error { c.BearerToken = v; return nil }},
+	{"header", "", "Extra HTTP headers, `Name value` pairs separated by commas (e.g. `X-Org acme, X-Env prod`).", Output, parseHeaders},
+	{"tls_ca_file", "", "PEM file of CAs that verify Loki's certificate (default: system roots). `tls.*` keys are consumed by Fluent Bit's core, hence the underscore.", Output, func(c *Config, v string) error { c.TLSCAFile = v; return checkFile(v) }},
+	{"tls_cert_file", "", "PEM client certificate for mutual TLS (with `tls_key_file`).", Output, func(c *Config, v string) error { c.TLSCertFile = v; return checkFile(v) }},
+	{"tls_key_file", "", "PEM private key of `tls_cert_file`.", Output, func(c *Config, v string) error { c.TLSKeyFile = v; return checkFile(v) }},
+	{"tls_verify", "on", "Verify Loki's certificate and host name. `off` is for tests only.", Output, func(c *Config, v string) (err error) { c.TLSVerify, err = parseBool(v); return err }},
+	{"tls_server_name", "", "Server name to verify instead of the URL's host.", Output, func(c *Config, v string) error { c.TLSServerName = v; return nil }},
+	{"timeout", "10s", "Deadline for delivering one chunk (all its requests). A flush never blocks Fluent Bit longer; on expiry the chunk is retried.", Output, parseTimeout},
+	{"max_request_bytes", "1048576", "Upper bound on the uncompressed size of one push request; larger chunks are split. Keep it below Loki's per-tenant `ingestion_burst_size_mb`, or a request can never be accepted.", Output, parseMaxRequest},
+	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` (from the audit event) pairs separated by commas.", Output, parseMetadata},
+	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", Both, parseUnrecognized},
+	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles},
+	{"redact_marker", "[REDACTED]", "Replacement for every redacted value.", Both, parseMarker},
 }
 
-// Parse reads every key through g, applies defaults and validates. All
-// problems are reported together, on one line, each starting with its key.
-func Parse(g Getter) (*Config, error) {
+// Parse reads every key of the output through g, applies defaults and
+// validates. All problems are reported together, on one line, each starting
+// with its key.
+func Parse(g Getter) (*Config, error) { return ParseScope(g, Output) }
+
+// ParseScope is Parse for the keys of one packaging.
+func ParseScope(g Getter, scope Scope) (*Config, error) {
 	c := &Config{}
 	var errs []string
 	for _, k := range Keys {
+		if k.Scope&scope == 0 {
+			continue
+		}
 		v := strings.TrimSpace(g.Get(k.Name))
 		if v == "" {
 			v = k.Default
@@ -127,11 +146,13 @@ func Parse(g Getter) (*Config, error) {
 			errs = append(errs, fmt.Sprintf("%s: %v", k.Name, err))
 		}
 	}
-	if c.HTTPUser != "" && c.BearerToken != "" {
-		errs = append(errs, "bearer_token: set together with http_user (choose one authentication)")
-	}
-	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		errs = append(errs, "tls_cert_file: tls_cert_file and tls_key_file must be set together")
+	if scope&Output != 0 {
+		if c.HTTPUser != "" && c.BearerToken != "" {
+			errs = append(errs, "bearer_token: set together with http_user (choose one authentication)")
+		}
+		if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+			errs = append(errs, "tls_cert_file: tls_cert_file and tls_key_file must be set together")
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.New("invalid configuration: " + strings.Join(errs, "; "))
@@ -355,13 +376,13 @@ func splitList(v string) []string {
 // between `<!-- CONFIG-KEYS -->` markers; a test keeps the two identical.
 func Markdown() string {
 	var b strings.Builder
-	b.WriteString("| key | default | meaning |\n|---|---|---|\n")
+	b.WriteString("| key | default | plugins | meaning |\n|---|---|---|---|\n")
 	for _, k := range Keys {
 		d := "`" + k.Default + "`"
 		if k.Default == "" {
 			d = "(none)"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k.Name, d, k.Help)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k.Name, d, [...]string{"", "output", "filter", "output, filter"}[k.Scope], k.Help)
 	}
 	return b.String()
 }

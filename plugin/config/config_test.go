@@ -1,11 +1,12 @@
 package config
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kaudit/kaudit/plugin/internal/readme"
 )
 
 func TestDefaults(t *testing.T) {
@@ -117,17 +118,5 @@ func TestRedactedHidesCredentials(t *testing.T) {
 
 // README's configuration reference is generated from Keys.
 func TestReadmeConfigTable(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const start, end = "<!-- CONFIG-KEYS -->\n", "<!-- /CONFIG-KEYS -->"
-	s := string(b)
-	i, j := strings.Index(s, start), strings.Index(s, end)
-	if i < 0 || j < i {
-		t.Fatal("README.md lacks the CONFIG-KEYS markers")
-	}
-	if got, want := s[i+len(start):j], Markdown(); got != want {
-		t.Errorf("README configuration table is stale; replace it with:\n%s", want)
-	}
+	readme.Check(t, filepath.Join("..", "..", "README.md"), "CONFIG-KEYS", Markdown())
 }

@@ -1,0 +1,275 @@
+package decode
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	jsoniter "github.com/json-iterator/go"
+)
+
+// Shape names how a record carried its audit events.
+type Shape uint8
+
+const (
+	Unknown    Shape = iota
+	Raw              // the record is the event (tail + json parser, EKS/CloudWatch exports)
+	EventList        // an audit.k8s.io EventList, one record per webhook batch
+	AKS              // an AKS diagnostic record with the event as JSON in properties.log
+	AKSRecords       // an Azure Event Hub batch {"records": [AKS diagnostic records]}
+	JSONString       // any of the above as a JSON string under log or message
+)
+
+func (s Shape) String() string {
+	switch s {
+	case Raw:
+		return "raw"
+	case EventList:
+		return "eventlist"
+	case AKS:
+		return "aks"
+	case AKSRecords:
+		return "aks-records"
+	case JSONString:
+		return "json-string"
+	}
+	return "unknown"
+}
+
+// ErrUnrecognized reports a record that holds no audit event in any shape
+// decode knows. Its messages never quote record content.
+var ErrUnrecognized = errors.New("decode: record is not a known audit event shape")
+
+// SkippedError reports a batch (EventList items or Event Hub records) in
+// which some entries were not audit events. The entries that were are still
+// returned alongside it.
+type SkippedError struct {
+	Shape   Shape
+	Skipped int
+	Total   int
+}
+
+func (e *SkippedError) Error() string {
+	return fmt.Sprintf("decode: skipped %d of %d %s entries that are not audit events", e.Skipped, e.Total, e.Shape)
+}
+
+// jsonAPI is frozen once: building a config per call is expensive. Numbers stay
+// json.Number so that they round-trip exactly.
+var jsonAPI = jsoniter.Config{UseNumber: true}.Froze()
+
+// maxNesting bounds how many carriers may wrap one another (a Docker
+// json-file line read by tail without a parser holds a JSON string that
+// holds the event).
+const maxNesting = 3
+
+// Events appends the audit events carried by one record body to dst and
+// returns the extended slice and the shape it found. A raw event is
+// appended as body itself; nothing is copied.
+//
+// err is nil, or ErrUnrecognized (shape Unknown, nothing appended), or
+// a *SkippedError (entries of a batch that are not events were dropped, the
+// others appended; possibly none).
+func Events(body map[string]any, dst []map[string]any) ([]map[string]any, Shape, error) {
+	out, shape, b, ok := events(body, dst, 0)
+	if !ok {
+		return dst, Unknown, ErrUnrecognized
+	}
+	if b.skipped > 0 {
+		return out, shape, &SkippedError{Shape: shape, Skipped: b.skipped, Total: b.total}
+	}
+	return out, shape, nil
+}
+
+type batch struct{ skipped, total int }
+
+func events(body map[string]any, dst []map[string]any, depth int) ([]map[string]any, Shape, batch, bool) {
+	if body == nil {
+		return dst, Unknown, batch{}, false
+	}
+	if IsEvent(body) {
+		return append(dst, body), Raw, batch{}, true
+	}
+	if kind, _ := body["kind"].(string); kind == "EventList" && auditGroup(body) {
+		if out, b, ok := eventList(body["items"], dst); ok {
+			return out, EventList, b, true
+		}
+	}
+	if ev, ok := aksEvent(body); ok {
+		return append(dst, ev), AKS, batch{}, true
+	}
+	if recs, ok := body["records"].([]any); ok {
+		if out, b, ok := aksRecords(recs, dst); ok {
+			return out, AKSRecords, b, true
+		}
+	}
+	if depth >= maxNesting {
+		return dst, Unknown, batch{}, false
+	}
+	for _, key := range [...]string{"log", "message"} {
+		inner, ok := object(body[key])
+		if !ok {
+			continue
+		}
+		if out, _, b, ok := events(inner, dst, depth+1); ok {
+			return out, JSONString, b, true
+		}
+	}
+	return dst, Unknown, batch{}, false
+}
+
+func eventList(v any, dst []map[string]any) ([]map[string]any, batch, bool) {
+	var items []any
+	switch v := v.(type) {
+	case nil: // an empty list marshals its items as null
+	case []any:
+		items = v
+	default:
+		return dst, batch{}, false
+	}
+	var b batch
+	for _, it := range items {
+		b.total++
+		if ev, ok := it.(map[string]any); ok && IsEvent(ev) {
+			dst = append(dst, ev)
+		} else {
+			b.skipped++
+		}
+	}
+	return dst, b, true
+}
+
+// aksRecords extracts the audit events of an Event Hub batch. The batch
+// holds whichever diagnostic categories the cluster exports, so records of
+// other categories are skipped (and counted). Only an array of Azure
+// diagnostic records makes this a batch: other "records" arrays are someone
+// else's data.
+func aksRecords(recs []any, dst []map[string]any) ([]map[string]any, batch, bool) {
+	var b batch
+	diagnostic := false
+	n := len(dst)
+	for _, it := range recs {
+		b.total++
+		rec, _ := it.(map[string]any)
+		if _, ok := rec["category"].(string); ok {
+			diagnostic = true
+		}
+		if ev, ok := aksEvent(rec); ok {
+			dst = append(dst, ev)
+		} else {
+			b.skipped++
+		}
+	}
+	if !diagnostic {
+		return dst[:n], batch{}, false
+	}
+	return dst, b, true
+}
+
+// aksEvent extracts the event from an AKS diagnostic record.
+func aksEvent(rec map[string]any) (map[string]any, bool) {
+	cat, _ := rec["category"].(string)
+	if !strings.EqualFold(cat, "kube-audit") && !strings.EqualFold(cat, "kube-audit-admin") {
+		return nil, false
+	}
+	props, ok := object(rec["properties"])
+	if !ok {
+		return nil, false
+	}
+	ev, ok := object(props["log"])
+	if !ok || !IsEvent(ev) {
+		return nil, false
+	}
+	return ev, true
+}
+
+// object returns v as a JSON object, parsing it if it is a string.
+func object(v any) (map[string]any, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		return v, true
+	case string:
+		return parseObject(v)
+	}
+	return nil, false
+}
+
+// parseObject parses s as one JSON object. A CRI log prefix
+// ("<time> stdout F ") is stripped: tail without a parser on containerd
+// logs delivers it. Text that cannot be an object is rejected before the
+// JSON parser is involved, since most log lines are not JSON.
+func parseObject(s string) (map[string]any, bool) {
+	s = strings.TrimLeft(s, " \t\r\n")
+	if s == "" {
+		return nil, false
+	}
+	if s[0] != '{' {
+		var ok bool
+		if s, ok = stripCRI(s); !ok {
+			return nil, false
+		}
+	}
+	var m map[string]any
+	if err := jsonAPI.UnmarshalFromString(s, &m); err != nil || m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// stripCRI removes a full-line CRI prefix: "<RFC3339 time> <stream> F ".
+func stripCRI(s string) (string, bool) {
+	if s[0] < '0' || s[0] > '9' {
+		return "", false
+	}
+	i := strings.IndexByte(s, ' ')
+	if i < 0 {
+		return "", false
+	}
+	rest := s[i+1:]
+	if !strings.HasPrefix(rest, "stdout F ") && !strings.HasPrefix(rest, "stderr F ") {
+		return "", false
+	}
+	rest = rest[len("stdout F "):]
+	if rest == "" || rest[0] != '{' {
+		return "", false
+	}
+	return rest, true
+}
+
+// IsEvent reports whether m is an audit event. Complete events say so with
+// kind Event and an audit.k8s.io apiVersion. Exported and re-shaped events
+// (EKS via CloudWatch, webhook EventList items) often lack kind or
+// apiVersion, so those are accepted when they carry audit-only fields, as
+// long as nothing present contradicts: a core/v1 Event has kind Event but
+// apiVersion v1.
+func IsEvent(m map[string]any) bool {
+	if !auditGroup(m) {
+		return false
+	}
+	if k, ok := m["kind"]; ok {
+		if s, _ := k.(string); s != "Event" {
+			return false
+		}
+		if av, _ := m["apiVersion"].(string); av != "" {
+			return true
+		}
+		return isString(m["verb"]) || isString(m["auditID"]) || isString(m["requestURI"]) ||
+			isString(m["stage"]) || isMap(m["objectRef"])
+	}
+	return isString(m["verb"]) &&
+		(isString(m["auditID"]) || isString(m["requestURI"]) || isMap(m["objectRef"]) || isMap(m["user"]))
+}
+
+// auditGroup reports whether m's apiVersion, if any, is in the audit.k8s.io
+// group; any version of the group is accepted.
+func auditGroup(m map[string]any) bool {
+	v, ok := m["apiVersion"]
+	if !ok || v == nil {
+		return true
+	}
+	s, ok := v.(string)
+	return ok && (s == "" || strings.HasPrefix(s, "audit.k8s.io/"))
+}
+
+func isString(v any) bool { _, ok := v.(string); return ok }
+
+func isMap(v any) bool { _, ok := v.(map[string]any); return ok }
