@@ -1,0 +1,143 @@
+// Package instance is one configured kaudit output: its configuration,
+// pipeline and Loki client, and the flush that ties them together. It holds
+// everything an export does, without cgo, so it is tested with plain
+// `go test` and shared by the command-line tool.
+package instance
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"sync/atomic"
+
+	"github.com/kaudit/kaudit/conf"
+	"github.com/kaudit/kaudit/detect"
+	"github.com/kaudit/kaudit/plugin/config"
+	"github.com/kaudit/kaudit/plugin/loki"
+	"github.com/kaudit/kaudit/plugin/pipeline"
+	"github.com/kaudit/kaudit/redact"
+)
+
+// Code is a flush result, mapped one to one onto FLB_OK, FLB_RETRY and
+// FLB_ERROR by the exports.
+type Code int
+
+// Flush results.
+const (
+	OK Code = iota
+	Retry
+	Error
+)
+
+func (c Code) String() string { return [...]string{"OK", "RETRY", "ERROR"}[c] }
+
+// Instance is one [OUTPUT] section. Safe for concurrent flushes.
+type Instance struct {
+	Name     string
+	Config   *config.Config
+	Pipeline *pipeline.Pipeline
+	Client   *loki.Client
+	entries  *pipeline.Entries
+}
+
+var seq atomic.Int64
+
+// New validates the configuration and builds everything a flush needs, so
+// that any problem stops Fluent Bit at start with one line.
+func New(g config.Getter, version string) (*Instance, error) {
+	name := fmt.Sprintf("kaudit.%d", seq.Add(1)-1)
+	c, err := config.Parse(g)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	det, err := LoadRules(c.RulesFiles)
+	if err != nil {
+		return nil, fmt.Errorf("%s: rules_file: %w", name, err)
+	}
+	red, err := redact.New(redact.Config{Marker: c.RedactMarker})
+	if err != nil {
+		return nil, fmt.Errorf("%s: redact_marker: %w", name, err)
+	}
+	pipe, err := pipeline.New(pipeline.Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	client, err := loki.New(loki.Settings{
+		URL: c.URL.String(), HTTPUser: c.HTTPUser, HTTPPasswd: c.HTTPPasswd, BearerToken: c.BearerToken,
+		Headers: c.Headers, TLSCAFile: c.TLSCAFile, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile,
+		TLSVerify: c.TLSVerify, TLSServerName: c.TLSServerName, Timeout: c.Timeout,
+		MaxRequestBytes: c.MaxRequestBytes, UserAgent: "kaudit/" + version,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, entries: pipeline.NewEntries(c)}
+	Logf(LogInfo, name, "kaudit %s started: %s rules=%d", version, c.Redacted(), len(det.Rules()))
+	return in, nil
+}
+
+// LoadRules compiles the embedded default rules followed by the user's
+// files, which add, override or disable rules.
+func LoadRules(files []string) (*detect.Engine, error) {
+	names, err := fs.Glob(conf.Rules, "rules/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var srcs []detect.Source
+	for _, n := range names {
+		b, err := fs.ReadFile(conf.Rules, n)
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, detect.Source{Name: "embedded:" + n, Data: b})
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, detect.Source{Name: f, Data: b})
+	}
+	return detect.New(srcs...)
+}
+
+// Flush processes one chunk and delivers it. OK means Loki holds every entry
+// it could accept; Retry hands the whole chunk back to Fluent Bit's retry
+// and storage.
+func (in *Instance) Flush(chunk []byte, tag string) Code {
+	var b loki.Batch
+	buildErrs := 0
+	rep := in.Pipeline.Chunk(chunk, func(ev *pipeline.Event) {
+		tenant, labels, e, err := in.entries.Build(ev)
+		if err != nil {
+			buildErrs++
+			return
+		}
+		b.Add(tenant, labels, e)
+	})
+	if rep.Unrecognized+rep.Malformed+rep.Failed+buildErrs > 0 {
+		Logf(LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d unencodable=%d; first: %v",
+			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, buildErrs, rep.FirstErr)
+	}
+	out, err := in.Client.Deliver(context.Background(), &b)
+	if err != nil {
+		Logf(LogWarn, in.Name, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
+		return Retry
+	}
+	if out.Rejected > 0 {
+		Logf(LogError, in.Name, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
+	}
+	return OK
+}
+
+// Close logs the instance's totals and releases its connections.
+func (in *Instance) Close() {
+	p, c := &in.Pipeline.Stats, &in.Client.Stats
+	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d pushed=%d rejected=%d requests=%d retries=%d",
+		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(),
+		c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
+	in.Client.Close()
+}

@@ -1,0 +1,61 @@
+package instance
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kaudit/kaudit/detect"
+	"github.com/kaudit/kaudit/plugin/config"
+	"github.com/kaudit/kaudit/plugin/internal/readme"
+)
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("rules:\n  - id: x\n    severity: extreme\n"), 0o644)
+	for _, tc := range []struct {
+		in   config.MapGetter
+		want string
+	}{
+		{config.MapGetter{"url": "nope"}, `url: "nope"`},
+		{config.MapGetter{"rules_file": bad}, "rules_file:"},
+		{config.MapGetter{"rules_file": bad}, `rule "x"`},
+	} {
+		_, err := New(tc.in, "test")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}
+
+func TestRulesFileOverridesDefaults(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "site.yaml")
+	os.WriteFile(f, []byte("rules:\n  - id: namespace_delete\n    enabled: false\n"), 0o644)
+	in, err := New(config.MapGetter{"rules_file": f}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	ev := map[string]any{"verb": "delete", "objectRef": map[string]any{"resource": "namespaces", "name": "prod"}, "user": map[string]any{"username": "bob"}}
+	det, _ := LoadRules(nil)
+	if det.Detect(ev, nil).IDs() != "namespace_delete" {
+		t.Fatal("the default rule does not fire")
+	}
+	if in.Pipeline == nil {
+		t.Fatal("no pipeline")
+	}
+	site, _ := LoadRules([]string{f})
+	if got := site.Detect(ev, nil).IDs(); got != "" {
+		t.Errorf("disabled rule still fires: %q", got)
+	}
+}
+
+// README's detection table is generated from the embedded rules.
+func TestReadmeRulesTable(t *testing.T) {
+	det, err := LoadRules(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme.Check(t, filepath.Join("..", "..", "README.md"), "RULES", detect.Markdown(det.Rules()))
+}

@@ -1,0 +1,207 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/grafana/loki/pkg/push"
+	jsoniter "github.com/json-iterator/go"
+
+	"github.com/kaudit/kaudit/detect"
+	"github.com/kaudit/kaudit/plugin/config"
+)
+
+// lineJSON writes the line. Sorted keys make the line a pure function of the
+// event, so a retried chunk produces byte-identical entries, which Loki
+// de-duplicates; HTML escaping is off so the line reads as the API server
+// wrote it.
+var lineJSON = jsoniter.Config{EscapeHTML: false, SortMapKeys: true, UseNumber: true}.Froze()
+
+// Entries turns processed events into Loki entries. The stream labels are
+// the static labels plus `severity` and `detection`: an alert is a label
+// selector. Everything per event (who, what, which object) goes to
+// structured metadata, never to labels, so stream count stays bounded by
+// the rule set.
+type Entries struct {
+	labels    []config.Label
+	static    string
+	tenantID  string
+	tenantKey string
+	meta      []config.MetaField
+	streams   sync.Map // detection ids + severity -> rendered label set
+}
+
+// NewEntries prepares the rendering of one output instance's entries.
+func NewEntries(c *config.Config) *Entries {
+	e := &Entries{labels: c.Labels, tenantID: c.TenantID, tenantKey: c.TenantIDKey, meta: c.Metadata}
+	e.static = renderLabels(c.Labels)
+	return e
+}
+
+// Build returns the tenant, the rendered stream labels and the entry.
+func (b *Entries) Build(ev *Event) (tenant, labels string, e push.Entry, err error) {
+	line, err := marshalLine(ev.Event)
+	if err != nil {
+		return "", "", e, err
+	}
+	e = push.Entry{Timestamp: ev.Time, Line: line}
+	labels = b.static
+	if ev.Detect.Severity > 0 {
+		labels = b.detectionLabels(ev)
+	}
+	e.StructuredMetadata = b.metadata(ev)
+	return b.tenant(ev), labels, e, nil
+}
+
+func marshalLine(v map[string]any) (string, error) {
+	s := lineJSON.BorrowStream(nil)
+	defer lineJSON.ReturnStream(s)
+	s.WriteVal(v)
+	if s.Error != nil {
+		return "", fmt.Errorf("encoding line: %w", s.Error)
+	}
+	return string(s.Buffer()), nil
+}
+
+func (b *Entries) detectionLabels(ev *Event) string {
+	ids := ev.Detect.IDs()
+	key := ev.Detect.Severity.String() + "|" + ids
+	if v, ok := b.streams.Load(key); ok {
+		return v.(string)
+	}
+	all := append(append([]config.Label(nil), b.labels...),
+		config.Label{Name: "severity", Value: ev.Detect.Severity.String()},
+		config.Label{Name: "detection", Value: ids})
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	s := renderLabels(all)
+	b.streams.Store(key, s)
+	return s
+}
+
+func renderLabels(ls []config.Label) string {
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i, l := range ls {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(l.Name)
+		sb.WriteByte('=')
+		sb.WriteString(strconv.Quote(l.Value))
+	}
+	sb.WriteByte('}')
+	return sb.String()
+}
+
+func (b *Entries) tenant(ev *Event) string {
+	if b.tenantKey != "" {
+		if s, ok := ev.Record.Body[b.tenantKey].(string); ok && s != "" {
+			return s
+		}
+		if s, ok := ev.Event[b.tenantKey].(string); ok && s != "" {
+			return s
+		}
+	}
+	return b.tenantID
+}
+
+// metadata carries the per-event facts an investigator filters on.
+func (b *Entries) metadata(ev *Event) push.LabelsAdapter {
+	if ev.Unrecognized {
+		return append(b.extra(ev, make(push.LabelsAdapter, 0, 1+len(b.meta))), push.LabelAdapter{Name: "kaudit_error", Value: "unrecognized"})
+	}
+	m := make(push.LabelsAdapter, 0, 11+len(b.meta))
+	add := func(name, value string) {
+		if value != "" {
+			m = append(m, push.LabelAdapter{Name: name, Value: value})
+		}
+	}
+	e := ev.Event
+	user, _ := e["user"].(map[string]any)
+	obj, _ := e["objectRef"].(map[string]any)
+	add("audit_id", str(e["auditID"]))
+	add("user", str(user["username"]))
+	add("verb", str(e["verb"]))
+	resource := str(obj["resource"])
+	if sub := str(obj["subresource"]); sub != "" && resource != "" {
+		resource += "/" + sub
+	}
+	add("resource", resource)
+	add("namespace", str(obj["namespace"]))
+	add("name", str(obj["name"]))
+	if ips, ok := e["sourceIPs"].([]any); ok && len(ips) > 0 {
+		add("source_ip", str(ips[0]))
+	}
+	if rs, ok := e["responseStatus"].(map[string]any); ok {
+		add("code", str(rs["code"]))
+	}
+	if ev.Detect.Severity > 0 {
+		add("detections", summary(ev.Detect))
+	}
+	if !ev.Redacted.Empty() {
+		add("redacted", ev.Redacted.String())
+	}
+	return b.extra(ev, m)
+}
+
+func (b *Entries) extra(ev *Event, m push.LabelsAdapter) push.LabelsAdapter {
+	for _, f := range b.meta {
+		v := f.Value
+		if f.Path != nil {
+			v = str(lookup(ev.Event, f.Path))
+		}
+		if v != "" {
+			m = append(m, push.LabelAdapter{Name: f.Name, Value: v})
+		}
+	}
+	return m
+}
+
+func lookup(v any, path []string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+// str renders scalars; objects and arrays are not metadata.
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case json.Number:
+		return string(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case uint64:
+		return strconv.FormatUint(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return ""
+}
+
+// summary lists every matched rule with its own severity: the label keeps
+// only the highest.
+func summary(r detect.Result) string {
+	var sb strings.Builder
+	for i, m := range r.Matches {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(m.ID)
+		sb.WriteByte(':')
+		sb.WriteString(m.Severity.String())
+	}
+	return sb.String()
+}

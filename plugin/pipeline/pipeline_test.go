@@ -1,0 +1,227 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kaudit/kaudit/conf"
+	"github.com/kaudit/kaudit/detect"
+	"github.com/kaudit/kaudit/plugin/config"
+	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/e2e"
+	"github.com/kaudit/kaudit/redact"
+)
+
+func newPipeline(t testing.TB, pass bool) *Pipeline {
+	t.Helper()
+	srcs, err := detect.FromFS(conf.Rules, "rules/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := detect.New(srcs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := redact.New(redact.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Settings{Redactor: red, Detector: det, PassUnrecognized: pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func chunk(t testing.TB, records []map[string]any, opts decode.EncodeOptions) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := decode.EncodeChunk(&b, records, opts); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func entriesFor(t testing.TB, c *config.Config, p *Pipeline, data []byte) (tenants, labels []string, es []map[string]any) {
+	t.Helper()
+	b := NewEntries(c)
+	p.Chunk(data, func(ev *Event) {
+		tenant, l, e, err := b.Build(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var line map[string]any
+		if err := json.Unmarshal([]byte(e.Line), &line); err != nil {
+			t.Fatalf("line is not JSON: %v", err)
+		}
+		md := map[string]string{}
+		for _, m := range e.StructuredMetadata {
+			md[m.Name] = m.Value
+		}
+		line["_meta"], line["_ts"] = md, e.Timestamp
+		tenants, labels, es = append(tenants, tenant), append(labels, l), append(es, line)
+	})
+	return
+}
+
+func TestShapesBecomeEntries(t *testing.T) {
+	end := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	s := e2e.Generate(40, 3, end, time.Minute)
+	p := newPipeline(t, false)
+	c, _ := config.Parse(config.MapGetter{"labels": "job=kube-audit,cluster=x", "tenant_id": "fallback", "tenant_id_key": "tenant"})
+	records := e2e.Shapes(s.Events)
+	records[0]["tenant"] = "from-record"
+	_, labels, es := entriesFor(t, c, p, chunk(t, records, decode.EncodeOptions{}))
+	if len(es) != 40 {
+		t.Fatalf("%d entries from %d records, want 40", len(es), len(records))
+	}
+	for i, e := range es {
+		want := s.Events[i]
+		if e["auditID"] != want["auditID"] {
+			t.Fatalf("entry %d out of order", i)
+		}
+		ts, _ := time.Parse(time.RFC3339Nano, want["stageTimestamp"].(string))
+		if !e["_ts"].(time.Time).Equal(ts) {
+			t.Errorf("entry %d: time %v want %v", i, e["_ts"], ts)
+		}
+		if !strings.HasPrefix(labels[i], `{cluster="x"`) {
+			t.Errorf("labels %s", labels[i])
+		}
+		if rule := s.Planted[want["auditID"].(string)]; rule != "" && !strings.Contains(labels[i], rule) {
+			t.Errorf("entry %d: planted %s, labels %s", i, rule, labels[i])
+		}
+	}
+}
+
+func TestTenantKey(t *testing.T) {
+	p := newPipeline(t, false)
+	c, _ := config.Parse(config.MapGetter{"tenant_id": "fallback", "tenant_id_key": "tenant"})
+	ev := e2e.Generate(3, 1, time.Now(), time.Minute).Events
+	ev[0]["tenant"] = "in-event"
+	rec := map[string]any{"log": mustJSON(t, ev[1]), "tenant": "in-record"}
+	tenants, _, _ := entriesFor(t, c, p, chunk(t, []map[string]any{ev[0], rec, ev[2]}, decode.EncodeOptions{}))
+	if strings.Join(tenants, ",") != "in-event,in-record,fallback" {
+		t.Errorf("tenants %v", tenants)
+	}
+}
+
+func TestDetectionLabelsAndMetadata(t *testing.T) {
+	p := newPipeline(t, false)
+	c, _ := config.Parse(config.MapGetter{"structured_metadata": "env=prod,group=$objectRef.apiGroup"})
+	ev := map[string]any{
+		"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a-1", "verb": "create", "stage": "ResponseComplete",
+		"requestURI": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+		"user":       map[string]any{"username": "eve"}, "sourceIPs": []any{"203.0.113.9"},
+		"objectRef":      map[string]any{"resource": "clusterrolebindings", "apiGroup": "rbac.authorization.k8s.io", "name": "x"},
+		"responseStatus": map[string]any{"code": 201},
+	}
+	_, labels, es := entriesFor(t, c, p, chunk(t, []map[string]any{ev}, decode.EncodeOptions{}))
+	if labels[0] != `{detection="clusterrolebinding_create", job="kube-audit", severity="critical"}` {
+		t.Errorf("labels %s", labels[0])
+	}
+	md := es[0]["_meta"].(map[string]string)
+	want := map[string]string{"audit_id": "a-1", "user": "eve", "verb": "create", "resource": "clusterrolebindings", "name": "x",
+		"source_ip": "203.0.113.9", "code": "201", "detections": "clusterrolebinding_create:critical", "env": "prod", "group": "rbac.authorization.k8s.io"}
+	for k, v := range want {
+		if md[k] != v {
+			t.Errorf("metadata %s = %q, want %q", k, md[k], v)
+		}
+	}
+}
+
+func TestUnrecognizedDroppedOrPassed(t *testing.T) {
+	records := []map[string]any{{"hello": "world"}, e2e.Generate(1, 1, time.Now(), time.Minute).Events[0]}
+	data := chunk(t, records, decode.EncodeOptions{})
+	c, _ := config.Parse(config.MapGetter{})
+	for _, pass := range []bool{false, true} {
+		p := newPipeline(t, pass)
+		_, _, es := entriesFor(t, c, p, data)
+		want := 1
+		if pass {
+			want = 2
+		}
+		if len(es) != want || p.Stats.Unrecognized.Load() != 1 {
+			t.Errorf("pass=%v: %d entries, unrecognized=%d", pass, len(es), p.Stats.Unrecognized.Load())
+		}
+		if pass && es[0]["_meta"].(map[string]string)["kaudit_error"] != "unrecognized" {
+			t.Errorf("passed record not marked")
+		}
+	}
+}
+
+// A corrupt tail loses only the tail; a malformed record only itself.
+func TestBadRecordsStayContained(t *testing.T) {
+	evs := e2e.Generate(3, 1, time.Now(), time.Minute).Events
+	good := chunk(t, evs, decode.EncodeOptions{})
+	data := append(append([]byte{}, good...), 0x92, 0x01, 0xa1, 'x') // delimited, but the body is not a map
+	data = append(data, chunk(t, evs[:1], decode.EncodeOptions{})...)
+	data = append(data, 0x92, 0x01) // truncated
+	p := newPipeline(t, false)
+	n := 0
+	rep := p.Chunk(data, func(*Event) { n++ })
+	if n != 4 || rep.Malformed != 2 || rep.FirstErr == nil {
+		t.Errorf("events=%d report=%+v", n, rep)
+	}
+}
+
+// A panic while processing an event drops that event (fail closed: a
+// redaction that did not finish must not let its input through) and the
+// rest of the chunk goes on.
+func TestPanicDropsTheEvent(t *testing.T) {
+	p := newPipeline(t, false)
+	evs := e2e.Generate(2, 1, time.Now(), time.Minute).Events
+	p.s.Detector = nil // a nil engine panics on use
+	n := 0
+	rep := p.Chunk(chunk(t, evs, decode.EncodeOptions{}), func(*Event) { n++ })
+	if n != 0 || rep.Failed != 2 || !strings.Contains(rep.FirstErr.Error(), "panicked") {
+		t.Errorf("events=%d report=%+v", n, rep)
+	}
+}
+
+func mustJSON(t testing.TB, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// BenchmarkChunk measures the whole hot path per event: decode a Fluent Bit
+// chunk, detect, redact, and render the Loki entry (line JSON, labels,
+// structured metadata) — everything but the HTTP push.
+func BenchmarkChunk(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		shapes bool
+	}{{"raw", false}, {"mixed-shapes", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := e2e.Generate(1000, 1, time.Now(), time.Hour)
+			records := s.Events
+			if bc.shapes {
+				records = e2e.Shapes(records)
+			}
+			data := chunk(b, records, decode.EncodeOptions{})
+			p := newPipeline(b, false)
+			c, _ := config.Parse(config.MapGetter{})
+			eb := NewEntries(c)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p.Chunk(data, func(ev *Event) {
+					if _, _, _, err := eb.Build(ev); err != nil {
+						b.Fatal(err)
+					}
+				})
+			}
+			b.StopTimer()
+			perEvent := float64(b.Elapsed().Nanoseconds()) / float64(b.N*len(s.Events))
+			b.ReportMetric(perEvent, "ns/event")
+			b.ReportMetric(1e9/perEvent, "events/s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
