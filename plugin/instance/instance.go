@@ -109,18 +109,12 @@ func LoadRules(files []string) (*detect.Engine, error) {
 // and storage.
 func (in *Instance) Flush(chunk []byte, tag string) Code {
 	var b loki.Batch
-	buildErrs := 0
 	rep := in.Pipeline.Chunk(chunk, func(ev *pipeline.Event) {
-		tenant, labels, e, err := in.entries.Build(ev)
-		if err != nil {
-			buildErrs++
-			return
-		}
-		b.Add(tenant, labels, e)
+		b.Add(in.entries.Build(ev))
 	})
-	if rep.Unrecognized+rep.Malformed+rep.Failed+buildErrs > 0 {
-		Logf(LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d unencodable=%d; first: %v",
-			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, buildErrs, rep.FirstErr)
+	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 {
+		Logf(LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
+			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
 	out, err := in.Client.Deliver(context.Background(), &b)
 	if err != nil {

@@ -2,24 +2,16 @@ package pipeline
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/grafana/loki/pkg/push"
-	jsoniter "github.com/json-iterator/go"
 
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
 )
-
-// lineJSON writes the line. Sorted keys make the line a pure function of the
-// event, so a retried chunk produces byte-identical entries, which Loki
-// de-duplicates; HTML escaping is off so the line reads as the API server
-// wrote it.
-var lineJSON = jsoniter.Config{EscapeHTML: false, SortMapKeys: true, UseNumber: true}.Froze()
 
 // Entries turns processed events into Loki entries. The stream labels are
 // the static labels plus `severity` and `detection`: an alert is a label
@@ -43,28 +35,31 @@ func NewEntries(c *config.Config) *Entries {
 }
 
 // Build returns the tenant, the rendered stream labels and the entry.
-func (b *Entries) Build(ev *Event) (tenant, labels string, e push.Entry, err error) {
-	line, err := marshalLine(ev.Event)
-	if err != nil {
-		return "", "", e, err
-	}
-	e = push.Entry{Timestamp: ev.Time, Line: line}
+func (b *Entries) Build(ev *Event) (tenant, labels string, e push.Entry) {
+	e = push.Entry{Timestamp: ev.Time, Line: marshalLine(ev.Event)}
 	labels = b.static
 	if ev.Detect.Severity > 0 {
 		labels = b.detectionLabels(ev)
 	}
 	e.StructuredMetadata = b.metadata(ev)
-	return b.tenant(ev), labels, e, nil
+	return b.tenant(ev), labels, e
 }
 
-func marshalLine(v map[string]any) (string, error) {
-	s := lineJSON.BorrowStream(nil)
-	defer lineJSON.ReturnStream(s)
-	s.WriteVal(v)
-	if s.Error != nil {
-		return "", fmt.Errorf("encoding line: %w", s.Error)
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// marshalLine renders the line. Sorted keys make it a pure function of the
+// event, so a retried chunk produces byte-identical entries, which Loki
+// de-duplicates; HTML escaping is off so the line reads as the API server
+// wrote it.
+func marshalLine(v map[string]any) string {
+	bp := lineBufs.Get().(*[]byte)
+	b := appendObject((*bp)[:0], v)
+	line := string(b)
+	if cap(b) <= 1<<20 { // do not let one huge event pin memory
+		*bp = b
+		lineBufs.Put(bp)
 	}
-	return string(s.Buffer()), nil
+	return line
 }
 
 func (b *Entries) detectionLabels(ev *Event) string {
