@@ -126,10 +126,7 @@ func TestEndToEnd(t *testing.T) {
 		{"e2e-a", `{job="kube-audit"}`, "kube-audit", ""},
 		{"e2e-b", `{job="audit"}`, "audit", "b"},
 	} {
-		got, err := shared.Query(tc.tenant, tc.selector, end.Add(-span-time.Minute), end.Add(time.Minute))
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := mustQuery(t, shared, tc.tenant, tc.selector, end.Add(-span-time.Minute), end.Add(time.Minute))
 		if len(got) != len(s.Events) {
 			t.Fatalf("%s: %d entries in Loki, want %d", tc.tenant, len(got), len(s.Events))
 		}
@@ -142,19 +139,13 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	// The seed's LogQL keeps working on the line.
-	secretReads, err := shared.Query("e2e-a", `{job="kube-audit"} | json | objectRef_resource="secrets" and verb="get"`, end.Add(-span-time.Minute), end.Add(time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
+	secretReads := mustQuery(t, shared, "e2e-a", `{job="kube-audit"} | json | objectRef_resource="secrets" and verb="get"`, end.Add(-span-time.Minute), end.Add(time.Minute))
 	if len(secretReads) != s.Secrets {
 		t.Errorf("seed LogQL found %d secret reads, want %d", len(secretReads), s.Secrets)
 	}
 	// An alert is a label selector.
 	for rule, n := range s.Attacks {
-		got, err := shared.Query("e2e-a", fmt.Sprintf(`{job="kube-audit", detection=~".*%s.*"}`, rule), end.Add(-span-time.Minute), end.Add(time.Minute))
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := mustQuery(t, shared, "e2e-a", fmt.Sprintf(`{job="kube-audit", detection=~".*%s.*"}`, rule), end.Add(-span-time.Minute), end.Add(time.Minute))
 		if len(got) != n {
 			t.Errorf("selector for %s: %d entries, want %d", rule, len(got), n)
 		}
@@ -228,10 +219,7 @@ func TestABIVersions(t *testing.T) {
 			if run.Exit != 0 || run.OK != 1 {
 				t.Fatalf("exit=%d ok=%d\n%s", run.Exit, run.OK, run.Stderr)
 			}
-			got, err := shared.Query(tenant, `{job="kube-audit"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := mustQuery(t, shared, tenant, `{job="kube-audit"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
 			if len(got) != 50 {
 				t.Errorf("%d entries, want 50", len(got))
 			}
@@ -296,10 +284,7 @@ func TestUnrecognizedRecords(t *testing.T) {
 		t.Errorf("unrecognized records not counted in the log:\n%s", run.Stderr)
 	}
 	for tenant, want := range map[string]int{"unrec-drop": 20, "unrec-pass": 23} {
-		got, err := shared.Query(tenant, `{job="kube-audit"}`, time.Now().Add(-48*time.Hour), time.Now().Add(time.Minute))
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := mustQuery(t, shared, tenant, `{job="kube-audit"}`, time.Now().Add(-48*time.Hour), time.Now().Add(time.Minute))
 		if len(got) != want {
 			t.Errorf("%s: %d entries, want %d", tenant, len(got), want)
 		}
@@ -330,10 +315,7 @@ func TestCorpora(t *testing.T) {
 			if run.Exit != 0 || run.OK != len(chunks) || strings.Contains(run.Stderr, "panic") {
 				t.Fatalf("exit=%d ok=%d of %d\n%s", run.Exit, run.OK, len(chunks), run.Stderr)
 			}
-			got, err := shared.Query(tenant, `{job="kube-audit"}`, time.Now().Add(-24*time.Hour), time.Now().Add(time.Minute))
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := mustQuery(t, shared, tenant, `{job="kube-audit"}`, time.Now().Add(-24*time.Hour), time.Now().Add(time.Minute))
 			if len(got) != events {
 				t.Errorf("%d entries stored, want %d\n%s", len(got), events, run.Stderr)
 			}
@@ -414,10 +396,7 @@ func TestLokiOutage(t *testing.T) {
 		if run.Exit != 0 || run.OK != len(chunks) || run.Retried == 0 || !strings.Contains(run.Stderr, want) {
 			t.Fatalf("%s: exit=%d ok=%d of %d retried=%d, want retries on %q\n%s", via, run.Exit, run.OK, len(chunks), run.Retried, want, run.Stderr)
 		}
-		got, err := l.Query(tenant, `{job="kube-audit"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
-		if err != nil {
-			t.Fatalf("%s: %v\nloki log:\n%s", via, err, l.LogTail())
-		}
+		got := mustQuery(t, l, tenant, `{job="kube-audit"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
 		if len(got) != len(s.Events) {
 			t.Errorf("%s: %d entries after the outage, want %d (lost or duplicated)", via, len(got), len(s.Events))
 		}
@@ -489,10 +468,7 @@ func TestPartiallyInvalidPush(t *testing.T) {
 	if !strings.Contains(run.Stderr, "loki rejected 2 of 32 entries") {
 		t.Errorf("rejections not counted and logged:\n%s", run.Stderr)
 	}
-	got, err := shared.Query("invalid", `{job="kube-audit"}`, end.Add(-29*24*time.Hour), end.Add(time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustQuery(t, shared, "invalid", `{job="kube-audit"}`, end.Add(-29*24*time.Hour), end.Add(time.Minute))
 	if len(got) != 30 {
 		t.Errorf("%d valid entries stored, want 30", len(got))
 	}
@@ -544,13 +520,20 @@ func TestSlowLoki(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("flushes took %s: the timeout did not bound them", took)
 	}
-	got, err := shared.Query("slow", `{job="kube-audit"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := mustQuery(t, shared, "slow", `{job="kube-audit"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
 	if len(got) != 200 {
 		t.Errorf("%d entries, want 200 (lost or duplicated)", len(got))
 	}
+}
+
+// mustQuery reads entries back from Loki or fails the test.
+func mustQuery(t *testing.T, l *Loki, tenant, logql string, from, to time.Time) []Entry {
+	t.Helper()
+	got, err := l.Query(tenant, logql, from, to)
+	if err != nil {
+		t.Fatalf("%v\nloki log:\n%s", err, l.LogTail())
+	}
+	return got
 }
 
 func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
