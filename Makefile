@@ -50,6 +50,7 @@ unit:
 
 # Benchmarks of the hot path; compare runs with benchstat.
 bench:
+	@mkdir -p $(BUILD)
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./plugin/... ./redact/... ./detect/... | tee $(BUILD)/bench.txt
 
 FUZZTIME ?= 10m
