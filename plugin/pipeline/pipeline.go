@@ -57,6 +57,10 @@ type ChunkReport struct {
 	FirstErr error
 }
 
+// MarkKey is the top-level field the kaudit filter adds to each record it
+// has something to say about (severity, detections, what was redacted).
+const MarkKey = "kaudit"
+
 // Pipeline is safe for concurrent use: Fluent Bit may flush several chunks of
 // one instance at once (`workers`).
 type Pipeline struct {
@@ -141,6 +145,9 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (err
 			err = fmt.Errorf("event dropped: processing panicked: %v", r)
 		}
 	}()
+	// A kaudit filter earlier in the pipeline left its summary here; it is
+	// no part of the audit schema, and the result is recomputed below.
+	delete(e, MarkKey)
 	det := p.s.Detector.Detect(e, nil)
 	red := p.s.Redactor.Redact(e)
 	if det.Severity > detect.None {
