@@ -139,6 +139,8 @@ func (b *Entries) metadata(ev *Event) push.LabelsAdapter {
 	}
 	if !ev.Redacted.Empty() {
 		add("redacted", ev.Redacted.String())
+	} else if ev.PriorRedacted != "" {
+		add("redacted", ev.PriorRedacted)
 	}
 	return b.extra(ev, m)
 }
