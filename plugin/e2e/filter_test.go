@@ -291,9 +291,10 @@ func TestFilterLayouts(t *testing.T) {
 	}
 }
 
-// One core, two packagings: the filter's output chunks flushed through the
-// output plugin store the same Loki entries as the output alone on the
-// same input.
+// One core, two packagings: the filter's output flushed through the output
+// plugin stores the same Loki entries as the output alone on the same input,
+// both with the two plugins (two Go runtimes) in one process, as Fluent Bit
+// runs them, and with the filter's chunks written out and replayed.
 func TestFilterThenOutput(t *testing.T) {
 	need(t)
 	dir, out := t.TempDir(), t.TempDir()
@@ -306,13 +307,24 @@ func TestFilterThenOutput(t *testing.T) {
 	for _, c := range in.chunks {
 		filtered = append(filtered, frun.Out[c])
 	}
-	for tenant, chunks := range map[string][]string{"alone": in.chunks, "filtered": filtered} {
-		run, err := art.RunHost(HostOptions{}, []map[string]string{{"url": shared.PushURL(), "tenant_id": "pack-" + tenant}}, chunks)
+	for _, tc := range []struct {
+		tenant  string
+		chunks  []string
+		filters []map[string]string
+	}{
+		{"alone", in.chunks, nil},
+		{"files", filtered, nil},
+		{"together", in.chunks, []map[string]string{{"match": "kube-*"}}},
+	} {
+		run, err := art.RunHost(HostOptions{Workers: 2, Filters: tc.filters}, []map[string]string{{"url": shared.PushURL(), "tenant_id": "pack-" + tc.tenant}}, tc.chunks)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if run.Exit != 0 || run.OK != len(chunks) {
-			t.Fatalf("%s: exit=%d ok=%d\n%s", tenant, run.Exit, run.OK, run.Stderr)
+		if run.Exit != 0 || run.OK != len(tc.chunks) {
+			t.Fatalf("%s: exit=%d ok=%d\n%s", tc.tenant, run.Exit, run.OK, run.Stderr)
+		}
+		if tc.filters != nil && !strings.Contains(run.Stderr, "[filter:kaudit:kaudit.0] stopping: records=") {
+			t.Errorf("%s: the filter did not run in the output's process\n%s", tc.tenant, run.Stderr)
 		}
 	}
 	end, span := window()
@@ -323,21 +335,27 @@ func TestFilterThenOutput(t *testing.T) {
 		}
 		return es
 	}
-	alone, filtered2 := query("alone"), query("filtered")
-	if len(alone) != len(in.s.Events) || len(filtered2) != len(alone) {
-		t.Fatalf("alone %d entries, filtered %d, want %d each", len(alone), len(filtered2), len(in.s.Events))
+	alone := query("alone")
+	if len(alone) != len(in.s.Events) {
+		t.Fatalf("alone: %d entries, want %d", len(alone), len(in.s.Events))
 	}
-	a, f := byAuditID(t, alone), byAuditID(t, filtered2)
-	var diffs int
-	for id, ea := range a {
-		ef := f[id]
-		if !ea.Time.Equal(ef.Time) || ea.Line != ef.Line || !reflect.DeepEqual(ea.Labels, ef.Labels) || !reflect.DeepEqual(ea.Metadata, ef.Metadata) {
-			if diffs++; diffs <= 3 {
-				t.Errorf("%s differs:\nalone    %v %v %v\n%s\nfiltered %v %v %v\n%s", id, ea.Time, ea.Labels, ea.Metadata, ea.Line, ef.Time, ef.Labels, ef.Metadata, ef.Line)
+	a := byAuditID(t, alone)
+	for _, tenant := range []string{"files", "together"} {
+		got := query(tenant)
+		if len(got) != len(alone) {
+			t.Fatalf("%s: %d entries, want %d", tenant, len(got), len(alone))
+		}
+		var diffs int
+		for id, ef := range byAuditID(t, got) {
+			ea, ok := a[id]
+			if !ok || !ea.Time.Equal(ef.Time) || ea.Line != ef.Line || !reflect.DeepEqual(ea.Labels, ef.Labels) || !reflect.DeepEqual(ea.Metadata, ef.Metadata) {
+				if diffs++; diffs <= 3 {
+					t.Errorf("%s: %s differs:\nalone    %v %v %v\n%s\nfiltered %v %v %v\n%s", tenant, id, ea.Time, ea.Labels, ea.Metadata, ea.Line, ef.Time, ef.Labels, ef.Metadata, ef.Line)
+				}
 			}
 		}
-	}
-	if diffs > 0 {
-		t.Errorf("%d of %d entries differ", diffs, len(a))
+		if diffs > 0 {
+			t.Errorf("%s: %d of %d entries differ", tenant, diffs, len(a))
+		}
 	}
 }

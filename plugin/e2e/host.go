@@ -91,6 +91,9 @@ type HostOptions struct {
 	Retries   int
 	RetryWait time.Duration
 	Tag       string
+	// Filters are [FILTER] kaudit instances (flb-filter_kaudit.so, loaded
+	// in the same process) that every chunk goes through before the output.
+	Filters []map[string]string
 }
 
 // RunHost loads the plugin in the C host with one instance per property
@@ -112,20 +115,10 @@ func (a Artifacts) RunHost(opt HostOptions, instances []map[string]string, chunk
 	if opt.Tag != "" {
 		args = append(args, "--tag", opt.Tag)
 	}
-	args = append(args, a.Plugin)
-	for i, props := range instances {
-		if i > 0 {
-			args = append(args, "--instance")
-		}
-		keys := make([]string, 0, len(props))
-		for k := range props {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			args = append(args, "-o", k+"="+props[k])
-		}
+	if len(opt.Filters) > 0 {
+		args = appendInstances(append(args, "--filter", a.Filter), opt.Filters)
 	}
+	args = appendInstances(append(args, a.Plugin), instances)
 	args = append(args, "--")
 	args = append(args, chunks...)
 	cmd := exec.Command(a.Host, args...)
@@ -155,6 +148,25 @@ func (a Artifacts) RunHost(opt HostOptions, instances []map[string]string, chunk
 		}
 	}
 	return run, nil
+}
+
+// appendInstances writes one `-o key=value` group per instance, separated
+// by --instance, keys sorted.
+func appendInstances(args []string, instances []map[string]string) []string {
+	for i, props := range instances {
+		if i > 0 {
+			args = append(args, "--instance")
+		}
+		keys := make([]string, 0, len(props))
+		for k := range props {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			args = append(args, "-o", k+"="+props[k])
+		}
+	}
+	return args
 }
 
 func fields(line string) map[string]string {
@@ -200,20 +212,7 @@ func (a Artifacts) runFilter(so, abi string, instances []map[string]string, chun
 	if abi != "" {
 		args = append(args, "--abi", abi)
 	}
-	args = append(args, "--filter-out", outDir, so)
-	for i, props := range instances {
-		if i > 0 {
-			args = append(args, "--instance")
-		}
-		keys := make([]string, 0, len(props))
-		for k := range props {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			args = append(args, "-o", k+"="+props[k])
-		}
-	}
+	args = appendInstances(append(args, "--filter-out", outDir, so), instances)
 	args = append(append(args, "--"), chunks...)
 	cmd := exec.Command(a.Host, args...)
 	var stdout, stderr bytes.Buffer

@@ -12,6 +12,8 @@
  *        flbhost [--abi 3.0|3.1|3.2|4|5] [--tag T] --filter-out DIR
  *                flb-filter_NAME.so [-o key=value ...]
  *                [--instance -o key=value ...] [-- CHUNKFILE ...]
+ *        flbhost [options] --filter flb-filter_NAME.so [-o key=value ...]
+ *                [--instance -o ...] PLUGIN.so [-o ...] [-- CHUNKFILE ...]
  *
  * A PLUGIN.so whose file name starts with "flb-" goes through Fluent Bit's C
  * plugin loader instead (fb: src/flb_plugin.c flb_plugin_load_router()):
@@ -19,10 +21,13 @@
  * the instances in order, as fb: src/flb_filter.c flb_filter_do() does, and
  * the result is written to DIR/<chunk file name>. Lines:
  *   load symbol=<s> name=<n> size=<bytes> layout=<3.0|3.2>
- *   init instance=<i> rc=<n>
- *   filter instance=<i> chunk=<path> rc=<MODIFIED|NOTOUCH|n> bytes=<n>
+ *   init filter=<i> rc=<n>
+ *   filter instance=<i> chunk=<path> rc=<MODIFIED|NOTOUCH|OTHER> bytes=<n>
  *   out chunk=<path> file=<path> bytes=<n>
- *   exit instance=<i> rc=<n>
+ *   exit filter=<i> rc=<n>
+ * With --filter, the filter runs on every chunk first, in the same process
+ * as the Go output, and the output flushes what the filter returned (chunks
+ * it emptied are not flushed).
  *
  * stdout (one line each, machine readable):
  *   register name=<n> event_type=<n>
@@ -125,6 +130,7 @@ struct prop { char *key; char *val; int core; };
 
 struct instance {
     int id;
+    int filter;             /* a [FILTER] instance (C loader), else an [OUTPUT] */
     void *context;          /* filters: set by flb_filter_set_context() */
     struct prop *props;
     int nprops;
@@ -206,9 +212,9 @@ static int in_list(const char **l, const char *k)
 static const char *core_filter[] = {
     "name", "match", "match_regex", "alias", "log_level", "log_suppress_interval", NULL };
 
-static int core_key(const char *k)
+static int core_key(const char *k, int filter)
 {
-    if (c_plugin) return in_list(core_filter, k);
+    if (filter) return in_list(core_filter, k);
     if (strncasecmp(k, "net.", 4) == 0) return 1;
     if (abi >= 5 && strncasecmp(k, "oauth2", 6) == 0) return 1;
     return in_list(core_v3, k) || (abi >= 4 && in_list(core_v4, k)) ||
@@ -281,10 +287,10 @@ static void set_property(struct instance *ins, const char *kv)
         free(p->val);
         p->val = NULL;
     }
-    p->core = core_key(p->key);
+    p->core = core_key(p->key, ins->filter);
     if (!p->core || !p->val) return;
 
-    if (c_plugin) return;
+    if (ins->filter) return;
     if (strcasecmp(p->key, "log_level") == 0) {
         ins->log_level = log_level_str(p->val);
         if (ins->log_level < 0) die(1, "invalid log_level '%s'", p->val);
@@ -520,7 +526,10 @@ static const char *prop_of(struct instance *ins, const char *key)
     return v;
 }
 
-static int run_c_filter(const char *so)
+static struct filter_plugin_v3_2 fp;    /* the loader's copy of the struct */
+static char flb_config_blob[64];        /* opaque struct flb_config: plugins must not read it */
+
+static void load_c_filter(const char *so)
 {
     /* fb: src/flb_plugin.c path_to_plugin_name(): flb-filter_x.so -> filter_x_plugin */
     char *path = strdup(so);
@@ -556,62 +565,97 @@ static int run_c_filter(const char *so)
                "the plugin was built for another Fluent Bit (FLB_VERSION, see ABI.md)",
             stname, (size_t) es->st_size, v30 ? "3.0-3.1" : "3.2-5.x", want);
     }
-    struct filter_plugin_v3_2 p;
-    memset(&p, 0, sizeof(p));
-    memcpy(&p, symbol, want);     /* fb: flb_plugin_load(): flb_malloc + memcpy */
-    if (v30) p.cb_notification = NULL;
-    int event_type = p.event_type ? p.event_type : FLB_FILTER_LOGS;   /* fb: flb_filter_new() */
+    memset(&fp, 0, sizeof(fp));
+    memcpy(&fp, symbol, want);     /* fb: flb_plugin_load(): flb_malloc + memcpy */
+    if (v30) fp.cb_notification = NULL;
+    int event_type = fp.event_type ? fp.event_type : FLB_FILTER_LOGS;   /* fb: flb_filter_new() */
     if (!(event_type & FLB_FILTER_LOGS)) die(1, "%s: event_type=%d lacks FLB_FILTER_LOGS", stname, event_type);
-    if (!p.name || !p.name[0] || !p.cb_filter) die(1, "%s: no name or no cb_filter", stname);
-    if (p.config_map) die(1, "%s: config_map set; host cannot emulate it", stname);
-    printf("load symbol=%s name=%s size=%zu layout=%s\n", stname, p.name, want, v30 ? "3.0" : "3.2");
+    if (!fp.name || !fp.name[0] || !fp.cb_filter) die(1, "%s: no name or no cb_filter", stname);
+    if (fp.config_map) die(1, "%s: config_map set; host cannot emulate it", stname);
+    printf("load symbol=%s name=%s size=%zu layout=%s\n", stname, fp.name, want, v30 ? "3.0" : "3.2");
+}
 
-    /* fb: flb_filter_init_all() -> flb_filter_init() */
-    static char config[64];       /* opaque struct flb_config: plugins must not read it */
-    for (int i = 0; i < ninsts; i++) {
-        struct instance *ins = &insts[i];
-        const char *n = prop_of(ins, "name");
-        if (n && strcasecmp(n, p.name) != 0) die(1, "instance %d: name=%s but plugin is %s", i, n, p.name);
+/* fb: flb_filter_init_all() -> flb_filter_init(); 0 if every instance started */
+static int init_c_filters(struct instance *fi, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct instance *ins = &fi[i];
+        const char *name = prop_of(ins, "name");
+        if (name && strcasecmp(name, fp.name) != 0) die(1, "instance %d: name=%s but plugin is %s", i, name, fp.name);
         if (!prop_of(ins, "match") && !prop_of(ins, "match_regex")) {
-            fprintf(stderr, "[filter] NO match rule for %s.%d filter instance, unloading.\n", p.name, i);
+            fprintf(stderr, "[filter] NO match rule for %s.%d filter instance, unloading.\n", fp.name, i);
             return 1;
         }
         int rc = 0;
-        if (p.cb_pre_run) rc = p.cb_pre_run(ins, config, NULL);
-        if (rc == 0 && p.cb_init) rc = p.cb_init(ins, config, NULL);
-        printf("init instance=%d rc=%d\n", i, rc);
+        if (fp.cb_pre_run) rc = fp.cb_pre_run(ins, flb_config_blob, NULL);
+        if (rc == 0 && fp.cb_init) rc = fp.cb_init(ins, flb_config_blob, NULL);
+        printf("init filter=%d rc=%d\n", i, rc);
         if (rc != 0) {
-            fprintf(stderr, "Failed initialize filter %s.%d\n", p.name, i);
+            fprintf(stderr, "Failed initialize filter %s.%d\n", fp.name, i);
             return 1;     /* Fluent Bit refuses to start */
         }
     }
+    return 0;
+}
 
-    /* fb: src/flb_filter.c flb_filter_do() */
+/*
+ * fb: src/flb_filter.c flb_filter_do(): the chunk through every matching
+ * instance in order. Returns the final buffer (the input itself if no filter
+ * modified it, else a malloc'ed one) in *out; 1 if a filter answered
+ * something other than MODIFIED or NOTOUCH.
+ */
+static int filter_chunk(struct instance *fi, int n, const struct chunk *c, const void **out, size_t *out_size)
+{
+    const void *work = c->data;
+    size_t size = c->size;
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        struct instance *ins = &fi[i];
+        const char *m = prop_of(ins, "match");
+        if (m && fnmatch(m, tag, 0) != 0) continue;
+        void *buf = NULL;
+        size_t buf_size = 0;
+        int rc = fp.cb_filter(work, size, tag, (int) strlen(tag), &buf, &buf_size, ins, NULL,
+                              ins->context, flb_config_blob);
+        printf("filter instance=%d chunk=%s rc=%s bytes=%zu\n", i, c->path,
+               rc == FLB_FILTER_MODIFIED ? "MODIFIED" : rc == FLB_FILTER_NOTOUCH ? "NOTOUCH" : "OTHER",
+               rc == FLB_FILTER_MODIFIED ? buf_size : size);
+        if (rc != FLB_FILTER_MODIFIED) {
+            if (rc != FLB_FILTER_NOTOUCH) bad = 1;
+            if (buf) die(1, "filter returned a buffer without FLB_FILTER_MODIFIED (leak)");
+            continue;
+        }
+        if (work != c->data) free((void *) work);    /* fb: flb_free() == free() */
+        work = buf;
+        size = buf_size;
+        if (size == 0) break;     /* every record removed */
+    }
+    *out = work;
+    *out_size = size;
+    return bad;
+}
+
+/* fb: flb_filter_exit() -> flb_filter_instance_exit(): only with a context */
+static void exit_c_filters(struct instance *fi, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (fp.cb_exit && fi[i].context) {
+            int rc = fp.cb_exit(fi[i].context, flb_config_blob);
+            printf("exit filter=%d rc=%d\n", i, rc);
+        }
+    }
+}
+
+/* Filters only: every chunk through the instances, results to --filter-out. */
+static int run_c_filter(const char *so)
+{
+    load_c_filter(so);
+    if (init_c_filters(insts, ninsts) != 0) return 1;
     int bad = 0;
     for (int c = 0; c < nchunks; c++) {
-        const void *work = chunks[c].data;
-        size_t size = chunks[c].size;
-        for (int i = 0; i < ninsts; i++) {
-            struct instance *ins = &insts[i];
-            const char *m = prop_of(ins, "match");
-            if (m && fnmatch(m, tag, 0) != 0) continue;
-            void *out = NULL;
-            size_t out_size = 0;
-            int rc = p.cb_filter(work, size, tag, (int) strlen(tag), &out, &out_size, ins, NULL,
-                                 ins->context, config);
-            printf("filter instance=%d chunk=%s rc=%s bytes=%zu\n", i, chunks[c].path,
-                   rc == FLB_FILTER_MODIFIED ? "MODIFIED" : rc == FLB_FILTER_NOTOUCH ? "NOTOUCH" : "OTHER",
-                   rc == FLB_FILTER_MODIFIED ? out_size : size);
-            if (rc != FLB_FILTER_MODIFIED) {
-                if (rc != FLB_FILTER_NOTOUCH) bad = 1;
-                if (out) die(1, "filter returned a buffer without FLB_FILTER_MODIFIED (leak)");
-                continue;
-            }
-            if (work != chunks[c].data) free((void *) work);
-            work = out;
-            size = out_size;
-            if (size == 0) break;     /* every record removed */
-        }
+        const void *work;
+        size_t size;
+        bad |= filter_chunk(insts, ninsts, &chunks[c], &work, &size);
         if (filter_out) {
             char *cp = strdup(chunks[c].path);
             char file[4096];
@@ -623,16 +667,9 @@ static int run_c_filter(const char *so)
             }
             printf("out chunk=%s file=%s bytes=%zu\n", chunks[c].path, file, size);
         }
-        if (work != chunks[c].data) free((void *) work);   /* fb: flb_free() == free() */
+        if (work != chunks[c].data) free((void *) work);
     }
-
-    /* fb: flb_filter_exit() -> flb_filter_instance_exit(): only with a context */
-    for (int i = 0; i < ninsts; i++) {
-        if (p.cb_exit && insts[i].context) {
-            int rc = p.cb_exit(insts[i].context, config);
-            printf("exit instance=%d rc=%d\n", i, rc);
-        }
-    }
+    exit_c_filters(insts, ninsts);
     printf("summary chunks=%d bad=%d\n", nchunks, bad);
     return bad;
 }
@@ -657,17 +694,24 @@ static void load_chunk(struct chunk *c)
 static void usage(void)
 {
     die(2, "usage: flbhost [--abi 3|3.0|3.1|3.2|4|5] [--workers N] [--retries N] [--retry-wait MS] "
-           "[--tag T] [--filter-out DIR] PLUGIN.so|flb-filter_NAME.so [-o key=value ...] "
+           "[--tag T] [--filter-out DIR] [--filter flb-filter_NAME.so [-o k=v ...]] "
+           "PLUGIN.so|flb-filter_NAME.so [-o key=value ...] "
            "[--instance -o key=value ...] [-- CHUNK ...]");
 }
 
-static struct instance *new_instance(void)
+/* --filter mode: [FILTER] instances in front of the Go output's instances */
+static const char *filter_so;
+static struct instance *finsts;
+static int nfinsts;
+
+static struct instance *add_instance(struct instance **arr, int *n, int filter)
 {
-    insts = realloc(insts, sizeof(*insts) * (size_t) (ninsts + 1));
-    if (!insts) die(1, "out of memory");
-    struct instance *i = &insts[ninsts];
+    *arr = realloc(*arr, sizeof(**arr) * (size_t) (*n + 1));
+    if (!*arr) die(1, "out of memory");
+    struct instance *i = &(*arr)[*n];
     memset(i, 0, sizeof(*i));
-    i->id = ninsts++;
+    i->filter = filter;
+    i->id = (*n)++;
     i->log_level = FLB_LOG_INFO;
     i->retry_limit = -2;    /* unset: --retries applies */
     return i;
@@ -694,17 +738,24 @@ int main(int argc, char **argv)
         else if (strcmp(s, "--retries") == 0 && v) { retries = atoi(v); a++; }
         else if (strcmp(s, "--retry-wait") == 0 && v) { retry_wait_ms = atol(v); a++; }
         else if (strcmp(s, "--tag") == 0 && v) { tag = v; a++; }
-        else if (strcmp(s, "--instance") == 0 && so) new_instance();
+        else if (strcmp(s, "--filter") == 0 && v && !so && !filter_so) {
+            filter_so = v;
+            add_instance(&finsts, &nfinsts, 1);
+            a++;
+        }
+        else if (strcmp(s, "--instance") == 0 && so) add_instance(&insts, &ninsts, c_plugin);
+        else if (strcmp(s, "--instance") == 0 && filter_so) add_instance(&finsts, &nfinsts, 1);
         else if (strcmp(s, "-o") == 0 && v && so) { set_property(&insts[ninsts - 1], v); a++; }
+        else if (strcmp(s, "-o") == 0 && v && filter_so) { set_property(&finsts[nfinsts - 1], v); a++; }
         else if (s[0] != '-' && !so) {
             const char *b = strrchr(s, '/');
             so = s;
             c_plugin = strncmp(b ? b + 1 : s, "flb-", 4) == 0;
-            new_instance();
+            add_instance(&insts, &ninsts, c_plugin);
         }
         else usage();
     }
-    if (!so || abi < 3 || abi > 5 || retries < -1) usage();
+    if (!so || abi < 3 || abi > 5 || retries < -1 || (filter_so && c_plugin)) usage();
     for (int i = 0; i < ninsts; i++) {
         if (insts[i].retry_limit == -2) insts[i].retry_limit = retries;
     }
@@ -715,6 +766,30 @@ int main(int argc, char **argv)
         load_chunk(&chunks[i]);
     }
     if (c_plugin) return run_c_filter(so);
+
+    /*
+     * --filter: the C filter runs where Fluent Bit runs it, when an input
+     * appends records, before any output sees them (fb: flb_input_chunk
+     * append -> flb_filter_do()); both plugins live in this one process. A
+     * chunk the filter emptied never reaches an output.
+     */
+    if (filter_so) {
+        load_c_filter(filter_so);
+        if (init_c_filters(finsts, nfinsts) != 0) return 1;
+        int kept = 0;
+        for (int c = 0; c < nchunks; c++) {
+            const void *work;
+            size_t size;
+            if (filter_chunk(finsts, nfinsts, &chunks[c], &work, &size) != 0) die(1, "filter answered neither MODIFIED nor NOTOUCH");
+            if (work != chunks[c].data && chunks[c].size > 0) munmap((void *) chunks[c].data, chunks[c].size);
+            if (size == 0) continue;
+            chunks[kept] = chunks[c];
+            chunks[kept].data = work;     /* filter output: never freed, the host exits */
+            chunks[kept].size = size;
+            kept++;
+        }
+        nchunks = kept;
+    }
 
     /* fb: src/flb_plugin_proxy.c flb_plugin_proxy_create() */
     void *h = dlopen(so, RTLD_LAZY);
@@ -864,6 +939,7 @@ int main(int argc, char **argv)
     free(api);
     dlclose(h);     /* Go c-shared objects are NODELETE: stays mapped */
 
+    if (filter_so) exit_c_filters(finsts, nfinsts);
     printf("summary ok=%d retried=%d failed=%d\n", n_ok, n_retried, n_failed);
     return n_ok == ntasks ? 0 : 1;
 }
