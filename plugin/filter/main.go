@@ -40,6 +40,7 @@ const (
 
 //export kauditFilterHostMissing
 func kauditFilterHostMissing() {
+	defer guard("init", func() {})
 	filterinst.Logf(instance.LogError, "init", "this host does not export flb_filter_get_property/flb_filter_set_context: load flb-filter_kaudit.so into Fluent Bit with -e or [PLUGINS]")
 }
 
