@@ -15,15 +15,30 @@ HOST_FLAGS = -std=c99 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
 
 all: build
 
-build: $(BUILD)/out_kaudit.so $(BUILD)/flbhost $(BUILD)/mkchunk
+build: $(BUILD)/out_kaudit.so $(BUILD)/flb-filter_kaudit.so $(BUILD)/flbhost $(BUILD)/mkchunk
 
 # Go's build cache decides what is stale; FORCE only hands it the question.
 $(BUILD)/out_kaudit.so: FORCE
 	CGO_ENABLED=1 $(GO) build $(SO_FLAGS) -o $@ ./plugin/output
 
+# The filter is loaded by Fluent Bit's C plugin loader, which copies a struct
+# whose layout is Fluent Bit's internal ABI: build for the Fluent Bit that
+# will load it (scripts/flbhost/ABI.md). 3.2, 4 and 5 share one layout.
+FLB_VERSION ?= 5
+FLB_LAYOUT_TAGS_3.0 = flb_v3_0
+FLB_LAYOUT_TAGS_3.1 = flb_v3_0
+FLB_LAYOUT_TAGS_3.2 = flb_v3_2
+FLB_LAYOUT_TAGS_4   = flb_v3_2
+FLB_LAYOUT_TAGS_5   = flb_v3_2
+FLB_TAGS = $(FLB_LAYOUT_TAGS_$(FLB_VERSION))
+
+$(BUILD)/flb-filter_kaudit.so: FORCE
+	@test -n "$(FLB_TAGS)" || { echo "FLB_VERSION=$(FLB_VERSION) is not supported: use 3.0, 3.1, 3.2, 4 or 5 (3.0/3.1 and 3.2+ differ)" >&2; exit 1; }
+	CGO_ENABLED=1 $(GO) build $(SO_FLAGS) -tags $(FLB_TAGS) -o $@ ./plugin/filter
+
 $(BUILD)/flbhost: scripts/flbhost/flbhost.c
 	@mkdir -p $(BUILD)
-	$(CC) $(HOST_FLAGS) -o $@ $< -ldl -lpthread
+	$(CC) $(HOST_FLAGS) -rdynamic -o $@ $< -ldl -lpthread
 
 $(BUILD)/mkchunk: FORCE
 	$(GO) build -trimpath -o $@ ./scripts/mkchunk
@@ -41,7 +56,7 @@ run: build loki
 # Every test, the real-Loki end-to-end and fault tests included.
 test: build loki
 	$(GO) vet ./...
-	KAUDIT_SO=$(abspath $(BUILD)/out_kaudit.so) KAUDIT_FLBHOST=$(abspath $(BUILD)/flbhost) KAUDIT_REQUIRE_E2E=1 \
+	KAUDIT_SO=$(abspath $(BUILD)/out_kaudit.so) KAUDIT_FILTER_SO=$(abspath $(BUILD)/flb-filter_kaudit.so) KAUDIT_FLBHOST=$(abspath $(BUILD)/flbhost) KAUDIT_REQUIRE_E2E=1 \
 		$(GO) test -count=1 -timeout 30m ./...
 
 # Unit tests only (no Loki, no C host).

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kaudit/kaudit/detect"
 )
 
 // Getter returns the value of a property, or "" when it is not set. Fluent
@@ -73,6 +75,7 @@ type Config struct {
 	Unrecognized    Unrecognized
 	RulesFiles      []string
 	RedactMarker    string
+	MinSeverity     detect.Severity
 }
 
 // Scope says which packaging reads a key: the output pushes to Loki, the
@@ -123,6 +126,7 @@ var Keys = []Key{
 	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", Both, parseUnrecognized},
 	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles},
 	{"redact_marker", "[REDACTED]", "Replacement for every redacted value.", Both, parseMarker},
+	{"min_severity", "none", "Drop audit events whose highest detection is below this severity (`none`, `info`, `low`, `medium`, `high`, `critical`); `none` keeps every event. Unrecognized records passed with `unrecognized pass` are kept.", Filter, parseMinSeverity},
 }
 
 // Parse reads every key of the output through g, applies defaults and
@@ -341,6 +345,11 @@ func parseRulesFiles(c *Config, v string) error {
 		c.RulesFiles = append(c.RulesFiles, f)
 	}
 	return nil
+}
+
+func parseMinSeverity(c *Config, v string) (err error) {
+	c.MinSeverity, err = detect.ParseSeverity(v)
+	return err
 }
 
 func parseMarker(c *Config, v string) error {

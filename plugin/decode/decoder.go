@@ -21,6 +21,9 @@ type Record struct {
 	// empty metadata.
 	Metadata map[string]any
 	Body     map[string]any
+	// V2 is set when the record came as [[ts, metadata], body], so a
+	// packaging that writes records back (the filter) keeps the format.
+	V2 bool
 }
 
 // ErrMalformedRecord matches (errors.Is) a *RecordError: one record was
@@ -182,6 +185,7 @@ func (d *Decoder) record(s string) (rec Record, marker bool, err error) {
 		if hn != 2 {
 			return rec, false, fmt.Errorf("v2 header array has %d elements, want 2", hn)
 		}
+		rec.V2 = true
 		if rec.Time, marker, err = r.timestamp(); err != nil {
 			return rec, false, err
 		}

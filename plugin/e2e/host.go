@@ -17,6 +17,7 @@ import (
 // Artifacts are the built plugin and the C Fluent Bit host.
 type Artifacts struct {
 	Plugin string // out_kaudit.so
+	Filter string // flb-filter_kaudit.so
 	Host   string // flbhost
 }
 
@@ -24,20 +25,27 @@ type Artifacts struct {
 // $KAUDIT_FLBHOST name them (as `make test` does), else builds them into dir
 // with the Makefile's own commands.
 func Build(dir string) (Artifacts, error) {
-	a := Artifacts{Plugin: os.Getenv("KAUDIT_SO"), Host: os.Getenv("KAUDIT_FLBHOST")}
-	if a.Plugin != "" && a.Host != "" {
+	a := Artifacts{Plugin: os.Getenv("KAUDIT_SO"), Filter: os.Getenv("KAUDIT_FILTER_SO"), Host: os.Getenv("KAUDIT_FLBHOST")}
+	if a.Plugin != "" && a.Filter != "" && a.Host != "" {
 		return a, nil
 	}
+	a = Artifacts{Plugin: filepath.Join(dir, "out_kaudit.so"), Filter: filepath.Join(dir, "flb-filter_kaudit.so"), Host: filepath.Join(dir, "flbhost")}
+	return a, Make(dir, a.Plugin, a.Filter, a.Host)
+}
+
+// Make runs the Makefile's own commands with BUILD=dir and extra variables
+// (e.g. FLB_VERSION=3.0), building the named targets.
+func Make(dir string, args ...string) error {
 	root, err := RepoRoot()
 	if err != nil {
-		return a, err
+		return err
 	}
-	cmd := exec.Command("make", "-s", "BUILD="+dir, filepath.Join(dir, "out_kaudit.so"), filepath.Join(dir, "flbhost"))
+	cmd := exec.Command("make", append([]string{"-s", "BUILD=" + dir}, args...)...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return a, fmt.Errorf("make: %v\n%s", err, out)
+		return fmt.Errorf("make: %v\n%s", err, out)
 	}
-	return Artifacts{Plugin: filepath.Join(dir, "out_kaudit.so"), Host: filepath.Join(dir, "flbhost")}, nil
+	return nil
 }
 
 // WriteChunks encodes records into Fluent Bit chunk files of at most per
@@ -83,6 +91,9 @@ type HostOptions struct {
 	Retries   int
 	RetryWait time.Duration
 	Tag       string
+	// Filters are [FILTER] kaudit instances (flb-filter_kaudit.so, loaded
+	// in the same process) that every chunk goes through before the output.
+	Filters []map[string]string
 }
 
 // RunHost loads the plugin in the C host with one instance per property
@@ -104,20 +115,10 @@ func (a Artifacts) RunHost(opt HostOptions, instances []map[string]string, chunk
 	if opt.Tag != "" {
 		args = append(args, "--tag", opt.Tag)
 	}
-	args = append(args, a.Plugin)
-	for i, props := range instances {
-		if i > 0 {
-			args = append(args, "--instance")
-		}
-		keys := make([]string, 0, len(props))
-		for k := range props {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			args = append(args, "-o", k+"="+props[k])
-		}
+	if len(opt.Filters) > 0 {
+		args = appendInstances(append(args, "--filter", a.Filter), opt.Filters)
 	}
+	args = appendInstances(append(args, a.Plugin), instances)
 	args = append(args, "--")
 	args = append(args, chunks...)
 	cmd := exec.Command(a.Host, args...)
@@ -149,6 +150,25 @@ func (a Artifacts) RunHost(opt HostOptions, instances []map[string]string, chunk
 	return run, nil
 }
 
+// appendInstances writes one `-o key=value` group per instance, separated
+// by --instance, keys sorted.
+func appendInstances(args []string, instances []map[string]string) []string {
+	for i, props := range instances {
+		if i > 0 {
+			args = append(args, "--instance")
+		}
+		keys := make([]string, 0, len(props))
+		for k := range props {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			args = append(args, "-o", k+"="+props[k])
+		}
+	}
+	return args
+}
+
 func fields(line string) map[string]string {
 	m := map[string]string{}
 	for _, f := range strings.Fields(line) {
@@ -166,4 +186,65 @@ func sortEntries(es []Entry) {
 		}
 		return es[i].Line < es[j].Line
 	})
+}
+
+// FilterRun is what the host printed when running the filter.
+type FilterRun struct {
+	Load   string            // the "load" line: symbol, name, struct size, layout
+	Inits  []int             // cb_init return code per instance
+	Out    map[string]string // chunk path -> file holding the filtered chunk
+	RC     []string          // cb_filter results, in call order
+	Stderr string
+	Exit   int
+}
+
+// RunFilter loads the filter through the host's C plugin loader path with
+// one instance per property set (each needs a match, as in Fluent Bit),
+// runs every chunk through the instances in order and writes the result of
+// each chunk to outDir. abi is the Fluent Bit version whose struct layout
+// the host expects ("3.0", "3.2", "4", "5"; "" for the newest).
+func (a Artifacts) RunFilter(abi string, instances []map[string]string, chunks []string, outDir string) (*FilterRun, error) {
+	return a.runFilter(a.Filter, abi, instances, chunks, outDir)
+}
+
+func (a Artifacts) runFilter(so, abi string, instances []map[string]string, chunks []string, outDir string) (*FilterRun, error) {
+	var args []string
+	if abi != "" {
+		args = append(args, "--abi", abi)
+	}
+	args = appendInstances(append(args, "--filter-out", outDir, so), instances)
+	args = append(append(args, "--"), chunks...)
+	cmd := exec.Command(a.Host, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	run := &FilterRun{Stderr: stderr.String(), Out: map[string]string{}}
+	if ee, ok := err.(*exec.ExitError); ok {
+		run.Exit = ee.ExitCode()
+	} else if err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(&stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		f := fields(line)
+		switch {
+		case strings.HasPrefix(line, "load "):
+			run.Load = line
+		case strings.HasPrefix(line, "init "):
+			var rc int
+			fmt.Sscan(f["rc"], &rc)
+			run.Inits = append(run.Inits, rc)
+		case strings.HasPrefix(line, "filter "):
+			run.RC = append(run.RC, f["rc"])
+		case strings.HasPrefix(line, "out "):
+			run.Out[f["chunk"]] = f["file"]
+		}
+	}
+	return run, nil
+}
+
+// FilterAs is RunFilter with another build of the filter (another FLB_VERSION).
+func (a Artifacts) FilterAs(so, abi string, instances []map[string]string, chunks []string, outDir string) (*FilterRun, error) {
+	return a.runFilter(so, abi, instances, chunks, outDir)
 }

@@ -135,10 +135,12 @@ func (b *Entries) metadata(ev *Event) push.LabelsAdapter {
 		add("code", str(rs["code"]))
 	}
 	if ev.Detect.Severity > 0 {
-		add("detections", summary(ev.Detect))
+		add("detections", Summary(ev.Detect))
 	}
 	if !ev.Redacted.Empty() {
 		add("redacted", ev.Redacted.String())
+	} else if ev.PriorRedacted != "" {
+		add("redacted", ev.PriorRedacted)
 	}
 	return b.extra(ev, m)
 }
@@ -186,9 +188,9 @@ func str(v any) string {
 	return ""
 }
 
-// summary lists every matched rule with its own severity: the label keeps
+// Summary lists every matched rule with its own severity: the label keeps
 // only the highest.
-func summary(r detect.Result) string {
+func Summary(r detect.Result) string {
 	var sb strings.Builder
 	for i, m := range r.Matches {
 		if i > 0 {

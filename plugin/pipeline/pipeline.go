@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +45,11 @@ type Event struct {
 	Record   decode.Record  // the Fluent Bit record that carried it
 	Detect   detect.Result
 	Redacted redact.Report
+	// PriorRedacted is what a kaudit filter earlier in the pipeline reported
+	// removing (its mark's `redacted`), so the output can still say it after
+	// this pass found nothing left to remove. Only a well-formed summary
+	// (kind=count pairs) is kept: the field is not trusted further.
+	PriorRedacted string
 	// Unrecognized is set when the record carried no audit event and
 	// PassUnrecognized is on: Event is then the record body as it came.
 	Unrecognized bool
@@ -56,6 +62,13 @@ type ChunkReport struct {
 	// never quotes record content.
 	FirstErr error
 }
+
+// MarkKey is the top-level field the kaudit filter adds to each record it
+// has something to say about (severity, detections, what was redacted).
+const MarkKey = "kaudit"
+
+// redactSummary is the form of redact.Report.String().
+var redactSummary = regexp.MustCompile(`^[a-z_]{1,32}=[0-9]{1,9}(,[a-z_]{1,32}=[0-9]{1,9}){0,15}$`)
 
 // Pipeline is safe for concurrent use: Fluent Bit may flush several chunks of
 // one instance at once (`workers`).
@@ -141,6 +154,15 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (err
 			err = fmt.Errorf("event dropped: processing panicked: %v", r)
 		}
 	}()
+	// A kaudit filter earlier in the pipeline left its summary here; it is
+	// no part of the audit schema, and the result is recomputed below.
+	var prior string
+	if m, ok := e[MarkKey].(map[string]any); ok {
+		if r, ok := m["redacted"].(string); ok && redactSummary.MatchString(r) {
+			prior = r
+		}
+	}
+	delete(e, MarkKey)
 	det := p.s.Detector.Detect(e, nil)
 	red := p.s.Redactor.Redact(e)
 	if det.Severity > detect.None {
@@ -149,7 +171,7 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (err
 	if !red.Empty() {
 		p.Stats.Redacted.Add(1)
 	}
-	*out = Event{Event: e, Time: decode.EventTime(e, rec.Time), Record: rec, Detect: det, Redacted: red}
+	*out = Event{Event: e, Time: decode.EventTime(e, rec.Time), Record: rec, Detect: det, Redacted: red, PriorRedacted: prior}
 	return nil
 }
 

@@ -218,3 +218,40 @@ func BenchmarkChunk(b *testing.B) {
 		})
 	}
 }
+
+// A kaudit filter's mark is removed before detection and never reaches the
+// line; only a well-formed redaction summary is carried to the metadata.
+func TestFilterMarkStripped(t *testing.T) {
+	p := newPipeline(t, false)
+	base := map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata", "auditID": "a1",
+		"stage": "ResponseComplete", "verb": "get", "objectRef": map[string]any{"resource": "configmaps", "namespace": "x", "name": "y"},
+		"stageTimestamp": "2026-01-01T00:00:00Z"}
+	for _, tc := range []struct {
+		name  string
+		mark  any
+		prior string
+	}{
+		{"summary", map[string]any{"severity": "high", "redacted": "secret_data=2,token=1"}, "secret_data=2,token=1"},
+		{"forged", map[string]any{"redacted": "kaudit-canary-x; anything"}, ""},
+		{"not-a-map", "whatever", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := map[string]any{}
+			for k, v := range base {
+				ev[k] = v
+			}
+			ev[MarkKey] = tc.mark
+			var got []Event
+			p.Chunk(chunk(t, []map[string]any{ev}, decode.EncodeOptions{}), func(e *Event) { got = append(got, *e) })
+			if len(got) != 1 {
+				t.Fatalf("%d events", len(got))
+			}
+			if _, ok := got[0].Event[MarkKey]; ok {
+				t.Errorf("mark kept in the event")
+			}
+			if got[0].PriorRedacted != tc.prior || got[0].Detect.Severity != detect.None {
+				t.Errorf("prior %q severity %v, want %q none", got[0].PriorRedacted, got[0].Detect.Severity, tc.prior)
+			}
+		})
+	}
+}

@@ -9,6 +9,25 @@
  * Usage: flbhost [--abi 3|4|5] [--workers N] [--retries N] [--retry-wait MS]
  *                [--tag T] PLUGIN.so [-o key=value ...]
  *                [--instance -o key=value ...] [-- CHUNKFILE ...]
+ *        flbhost [--abi 3.0|3.1|3.2|4|5] [--tag T] --filter-out DIR
+ *                flb-filter_NAME.so [-o key=value ...]
+ *                [--instance -o key=value ...] [-- CHUNKFILE ...]
+ *        flbhost [options] --filter flb-filter_NAME.so [-o key=value ...]
+ *                [--instance -o ...] PLUGIN.so [-o ...] [-- CHUNKFILE ...]
+ *
+ * A PLUGIN.so whose file name starts with "flb-" goes through Fluent Bit's C
+ * plugin loader instead (fb: src/flb_plugin.c flb_plugin_load_router()):
+ * today filters only. Each instance is one [FILTER]; every chunk runs through
+ * the instances in order, as fb: src/flb_filter.c flb_filter_do() does, and
+ * the result is written to DIR/<chunk file name>. Lines:
+ *   load symbol=<s> name=<n> size=<bytes> layout=<3.0|3.2>
+ *   init filter=<i> rc=<n>
+ *   filter instance=<i> chunk=<path> rc=<MODIFIED|NOTOUCH|OTHER> bytes=<n>
+ *   out chunk=<path> file=<path> bytes=<n>
+ *   exit filter=<i> rc=<n>
+ * With --filter, the filter runs on every chunk first, in the same process
+ * as the Go output, and the output flushes what the filter returned (chunks
+ * it emptied are not flushed).
  *
  * stdout (one line each, machine readable):
  *   register name=<n> event_type=<n>
@@ -23,6 +42,9 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <dlfcn.h>
+#include <fnmatch.h>
+#include <libgen.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -108,6 +130,8 @@ struct prop { char *key; char *val; int core; };
 
 struct instance {
     int id;
+    int filter;             /* a [FILTER] instance (C loader), else an [OUTPUT] */
+    void *context;          /* filters: set by flb_filter_set_context() */
     struct prop *props;
     int nprops;
     int log_level;
@@ -121,6 +145,9 @@ enum { T_PENDING, T_RUNNING, T_DONE };
 struct task { int inst, chunk, attempts, retries, state; double due; };
 
 static int abi = 5;
+static int abi_minor = -1;   /* --abi 3.1: the filter layout changed in 3.2 */
+static int c_plugin;         /* loaded through the C plugin loader */
+static const char *filter_out;
 static int workers = 0;      /* 0: flush on the thread that ran init */
 static int retries = 5;
 static long retry_wait_ms = 1000;
@@ -181,8 +208,13 @@ static int in_list(const char **l, const char *k)
     return 0;
 }
 
-static int core_key(const char *k)
+/* fb: src/flb_filter.c flb_filter_set_property() */
+static const char *core_filter[] = {
+    "name", "match", "match_regex", "alias", "log_level", "log_suppress_interval", NULL };
+
+static int core_key(const char *k, int filter)
 {
+    if (filter) return in_list(core_filter, k);
     if (strncasecmp(k, "net.", 4) == 0) return 1;
     if (abi >= 5 && strncasecmp(k, "oauth2", 6) == 0) return 1;
     return in_list(core_v3, k) || (abi >= 4 && in_list(core_v4, k)) ||
@@ -255,9 +287,10 @@ static void set_property(struct instance *ins, const char *kv)
         free(p->val);
         p->val = NULL;
     }
-    p->core = core_key(p->key);
+    p->core = core_key(p->key, ins->filter);
     if (!p->core || !p->val) return;
 
+    if (ins->filter) return;
     if (strcasecmp(p->key, "log_level") == 0) {
         ins->log_level = log_level_str(p->val);
         if (ins->log_level < 0) die(1, "invalid log_level '%s'", p->val);
@@ -434,6 +467,213 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/*
+ * The C plugin loader's filter path. The functions below are what a filter
+ * .so resolves from the Fluent Bit executable (which CMake links with
+ * ENABLE_EXPORTS); flbhost is linked with -rdynamic for the same effect.
+ * fb: include/fluent-bit/flb_filter.h, src/flb_filter.c.
+ */
+#define FLB_FILTER_MODIFIED 1
+#define FLB_FILTER_NOTOUCH  2
+#define FLB_FILTER_LOGS     1
+
+struct mk_list { struct mk_list *prev, *next; };
+
+/* struct flb_filter_plugin, 3.0.0 .. 3.1.10 */
+struct filter_plugin_v3_0 {
+    int event_type, flags;
+    char *name, *description;
+    void *config_map;
+    int (*cb_pre_run)(void *, void *, void *);
+    int (*cb_init)(void *, void *, void *);
+    int (*cb_filter)(const void *, size_t, const char *, int, void **, size_t *,
+                     void *, void *, void *, void *);
+    int (*cb_exit)(void *, void *);
+    struct mk_list _head;
+};
+/* struct flb_filter_plugin, 3.2.0 .. 5.1.1 */
+struct filter_plugin_v3_2 {
+    int event_type, flags;
+    char *name, *description;
+    void *config_map;
+    int (*cb_pre_run)(void *, void *, void *);
+    int (*cb_init)(void *, void *, void *);
+    int (*cb_filter)(const void *, size_t, const char *, int, void **, size_t *,
+                     void *, void *, void *, void *);
+    int (*cb_exit)(void *, void *);
+    int (*cb_notification)(void *, void *, void *);
+    struct mk_list _head;
+};
+
+/* fb: src/flb_filter.c flb_filter_get_property() -> flb_kv_get_key_value() */
+const char *flb_filter_get_property(const char *key, void *f_ins)
+{
+    return host_get_property(key, f_ins);
+}
+
+/* fb: src/flb_filter.c flb_filter_set_context() */
+void flb_filter_set_context(void *f_ins, void *context)
+{
+    ((struct instance *) f_ins)->context = context;
+}
+
+static const char *prop_of(struct instance *ins, const char *key)
+{
+    const char *v = NULL;
+    for (int k = 0; k < ins->nprops; k++) {
+        if (strcasecmp(ins->props[k].key, key) == 0) v = ins->props[k].val;
+    }
+    return v;
+}
+
+static struct filter_plugin_v3_2 fp;    /* the loader's copy of the struct */
+static char flb_config_blob[64];        /* opaque struct flb_config: plugins must not read it */
+
+static void load_c_filter(const char *so)
+{
+    /* fb: src/flb_plugin.c path_to_plugin_name(): flb-filter_x.so -> filter_x_plugin */
+    char *path = strdup(so);
+    if (!path) die(1, "out of memory");
+    const char *base = basename(path);
+    size_t blen = strlen(base);
+    if (strncmp(base, "flb-", 4) != 0 || blen < 4 + 3 || strcmp(base + blen - 3, ".so") != 0) {
+        die(1, "[plugin] invalid plugin name: %s", base);
+    }
+    char stname[256];
+    snprintf(stname, sizeof(stname), "%.*s_plugin", (int) (blen - 4 - 3), base + 4);
+    if (strncmp(stname, "filter_", 7) != 0) die(1, "[plugin] %s: this host loads C filters only", base);
+    free(path);
+
+    void *h = dlopen(so, RTLD_LAZY);
+    if (!h) die(1, "[plugin] dlopen() %s", dlerror());
+    void *symbol = sym(h, stname);
+    if (!symbol) die(1, "[plugin] cannot load plugin '%s', registration structure is missing '%s'", so, stname);
+
+    /*
+     * Fluent Bit memcpy()s sizeof(struct flb_filter_plugin) of ITS build out
+     * of the symbol. Check that the plugin's struct has exactly that size, as
+     * the ELF symbol table records it: a mismatch means the .so was built for
+     * another Fluent Bit.
+     */
+    int v30 = abi == 3 && abi_minor >= 0 && abi_minor < 2;
+    size_t want = v30 ? sizeof(struct filter_plugin_v3_0) : sizeof(struct filter_plugin_v3_2);
+    Dl_info info;
+    const ElfW(Sym) *es = NULL;
+    if (!dladdr1(symbol, &info, (void **) &es, RTLD_DL_SYMENT) || !es) die(1, "dladdr1 %s failed", stname);
+    if ((size_t) es->st_size != want) {
+        die(1, "%s is %zu bytes, but struct flb_filter_plugin of Fluent Bit %s is %zu: "
+               "the plugin was built for another Fluent Bit (FLB_VERSION, see ABI.md)",
+            stname, (size_t) es->st_size, v30 ? "3.0-3.1" : "3.2-5.x", want);
+    }
+    memset(&fp, 0, sizeof(fp));
+    memcpy(&fp, symbol, want);     /* fb: flb_plugin_load(): flb_malloc + memcpy */
+    if (v30) fp.cb_notification = NULL;
+    int event_type = fp.event_type ? fp.event_type : FLB_FILTER_LOGS;   /* fb: flb_filter_new() */
+    if (!(event_type & FLB_FILTER_LOGS)) die(1, "%s: event_type=%d lacks FLB_FILTER_LOGS", stname, event_type);
+    if (!fp.name || !fp.name[0] || !fp.cb_filter) die(1, "%s: no name or no cb_filter", stname);
+    if (fp.config_map) die(1, "%s: config_map set; host cannot emulate it", stname);
+    printf("load symbol=%s name=%s size=%zu layout=%s\n", stname, fp.name, want, v30 ? "3.0" : "3.2");
+}
+
+/* fb: flb_filter_init_all() -> flb_filter_init(); 0 if every instance started */
+static int init_c_filters(struct instance *fi, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct instance *ins = &fi[i];
+        const char *name = prop_of(ins, "name");
+        if (name && strcasecmp(name, fp.name) != 0) die(1, "instance %d: name=%s but plugin is %s", i, name, fp.name);
+        if (!prop_of(ins, "match") && !prop_of(ins, "match_regex")) {
+            fprintf(stderr, "[filter] NO match rule for %s.%d filter instance, unloading.\n", fp.name, i);
+            return 1;
+        }
+        int rc = 0;
+        if (fp.cb_pre_run) rc = fp.cb_pre_run(ins, flb_config_blob, NULL);
+        if (rc == 0 && fp.cb_init) rc = fp.cb_init(ins, flb_config_blob, NULL);
+        printf("init filter=%d rc=%d\n", i, rc);
+        if (rc != 0) {
+            fprintf(stderr, "Failed initialize filter %s.%d\n", fp.name, i);
+            return 1;     /* Fluent Bit refuses to start */
+        }
+    }
+    return 0;
+}
+
+/*
+ * fb: src/flb_filter.c flb_filter_do(): the chunk through every matching
+ * instance in order. Returns the final buffer (the input itself if no filter
+ * modified it, else a malloc'ed one) in *out; 1 if a filter answered
+ * something other than MODIFIED or NOTOUCH.
+ */
+static int filter_chunk(struct instance *fi, int n, const struct chunk *c, const void **out, size_t *out_size)
+{
+    const void *work = c->data;
+    size_t size = c->size;
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        struct instance *ins = &fi[i];
+        const char *m = prop_of(ins, "match");
+        if (m && fnmatch(m, tag, 0) != 0) continue;
+        void *buf = NULL;
+        size_t buf_size = 0;
+        int rc = fp.cb_filter(work, size, tag, (int) strlen(tag), &buf, &buf_size, ins, NULL,
+                              ins->context, flb_config_blob);
+        printf("filter instance=%d chunk=%s rc=%s bytes=%zu\n", i, c->path,
+               rc == FLB_FILTER_MODIFIED ? "MODIFIED" : rc == FLB_FILTER_NOTOUCH ? "NOTOUCH" : "OTHER",
+               rc == FLB_FILTER_MODIFIED ? buf_size : size);
+        if (rc != FLB_FILTER_MODIFIED) {
+            if (rc != FLB_FILTER_NOTOUCH) bad = 1;
+            if (buf) die(1, "filter returned a buffer without FLB_FILTER_MODIFIED (leak)");
+            continue;
+        }
+        if (work != c->data) free((void *) work);    /* fb: flb_free() == free() */
+        work = buf;
+        size = buf_size;
+        if (size == 0) break;     /* every record removed */
+    }
+    *out = work;
+    *out_size = size;
+    return bad;
+}
+
+/* fb: flb_filter_exit() -> flb_filter_instance_exit(): only with a context */
+static void exit_c_filters(struct instance *fi, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (fp.cb_exit && fi[i].context) {
+            int rc = fp.cb_exit(fi[i].context, flb_config_blob);
+            printf("exit filter=%d rc=%d\n", i, rc);
+        }
+    }
+}
+
+/* Filters only: every chunk through the instances, results to --filter-out. */
+static int run_c_filter(const char *so)
+{
+    load_c_filter(so);
+    if (init_c_filters(insts, ninsts) != 0) return 1;
+    int bad = 0;
+    for (int c = 0; c < nchunks; c++) {
+        const void *work;
+        size_t size;
+        bad |= filter_chunk(insts, ninsts, &chunks[c], &work, &size);
+        if (filter_out) {
+            char *cp = strdup(chunks[c].path);
+            char file[4096];
+            snprintf(file, sizeof(file), "%s/%s", filter_out, basename(cp));
+            free(cp);
+            FILE *f = fopen(file, "wb");
+            if (!f || (size > 0 && fwrite(work, 1, size, f) != size) || fclose(f) != 0) {
+                die(1, "cannot write %s: %s", file, strerror(errno));
+            }
+            printf("out chunk=%s file=%s bytes=%zu\n", chunks[c].path, file, size);
+        }
+        if (work != chunks[c].data) free((void *) work);
+    }
+    exit_c_filters(insts, ninsts);
+    printf("summary chunks=%d bad=%d\n", nchunks, bad);
+    return bad;
+}
+
 static void load_chunk(struct chunk *c)
 {
     static const char empty[1];
@@ -453,17 +693,25 @@ static void load_chunk(struct chunk *c)
 
 static void usage(void)
 {
-    die(2, "usage: flbhost [--abi 3|4|5] [--workers N] [--retries N] [--retry-wait MS] "
-           "[--tag T] PLUGIN.so [-o key=value ...] [--instance -o key=value ...] [-- CHUNK ...]");
+    die(2, "usage: flbhost [--abi 3|3.0|3.1|3.2|4|5] [--workers N] [--retries N] [--retry-wait MS] "
+           "[--tag T] [--filter-out DIR] [--filter flb-filter_NAME.so [-o k=v ...]] "
+           "PLUGIN.so|flb-filter_NAME.so [-o key=value ...] "
+           "[--instance -o key=value ...] [-- CHUNK ...]");
 }
 
-static struct instance *new_instance(void)
+/* --filter mode: [FILTER] instances in front of the Go output's instances */
+static const char *filter_so;
+static struct instance *finsts;
+static int nfinsts;
+
+static struct instance *add_instance(struct instance **arr, int *n, int filter)
 {
-    insts = realloc(insts, sizeof(*insts) * (size_t) (ninsts + 1));
-    if (!insts) die(1, "out of memory");
-    struct instance *i = &insts[ninsts];
+    *arr = realloc(*arr, sizeof(**arr) * (size_t) (*n + 1));
+    if (!*arr) die(1, "out of memory");
+    struct instance *i = &(*arr)[*n];
     memset(i, 0, sizeof(*i));
-    i->id = ninsts++;
+    i->filter = filter;
+    i->id = (*n)++;
     i->log_level = FLB_LOG_INFO;
     i->retry_limit = -2;    /* unset: --retries applies */
     return i;
@@ -479,17 +727,35 @@ int main(int argc, char **argv)
         const char *s = argv[a];
         const char *v = a + 1 < argc ? argv[a + 1] : NULL;
         if (strcmp(s, "--") == 0) { a++; break; }
-        if (strcmp(s, "--abi") == 0 && v) { abi = atoi(v); a++; }
+        if (strcmp(s, "--abi") == 0 && v) {
+            char *dot;
+            abi = (int) strtol(v, &dot, 10);
+            if (*dot == '.') abi_minor = atoi(dot + 1);
+            a++;
+        }
+        else if (strcmp(s, "--filter-out") == 0 && v) { filter_out = v; a++; }
         else if (strcmp(s, "--workers") == 0 && v) { workers = atoi(v); a++; }
         else if (strcmp(s, "--retries") == 0 && v) { retries = atoi(v); a++; }
         else if (strcmp(s, "--retry-wait") == 0 && v) { retry_wait_ms = atol(v); a++; }
         else if (strcmp(s, "--tag") == 0 && v) { tag = v; a++; }
-        else if (strcmp(s, "--instance") == 0 && so) new_instance();
+        else if (strcmp(s, "--filter") == 0 && v && !so && !filter_so) {
+            filter_so = v;
+            add_instance(&finsts, &nfinsts, 1);
+            a++;
+        }
+        else if (strcmp(s, "--instance") == 0 && so) add_instance(&insts, &ninsts, c_plugin);
+        else if (strcmp(s, "--instance") == 0 && filter_so) add_instance(&finsts, &nfinsts, 1);
         else if (strcmp(s, "-o") == 0 && v && so) { set_property(&insts[ninsts - 1], v); a++; }
-        else if (s[0] != '-' && !so) { so = s; new_instance(); }
+        else if (strcmp(s, "-o") == 0 && v && filter_so) { set_property(&finsts[nfinsts - 1], v); a++; }
+        else if (s[0] != '-' && !so) {
+            const char *b = strrchr(s, '/');
+            so = s;
+            c_plugin = strncmp(b ? b + 1 : s, "flb-", 4) == 0;
+            add_instance(&insts, &ninsts, c_plugin);
+        }
         else usage();
     }
-    if (!so || abi < 3 || abi > 5 || retries < -1) usage();
+    if (!so || abi < 3 || abi > 5 || retries < -1 || (filter_so && c_plugin)) usage();
     for (int i = 0; i < ninsts; i++) {
         if (insts[i].retry_limit == -2) insts[i].retry_limit = retries;
     }
@@ -498,6 +764,31 @@ int main(int argc, char **argv)
     for (int i = 0; i < nchunks; i++) {
         chunks[i].path = argv[a + i];
         load_chunk(&chunks[i]);
+    }
+    if (c_plugin) return run_c_filter(so);
+
+    /*
+     * --filter: the C filter runs where Fluent Bit runs it, when an input
+     * appends records, before any output sees them (fb: flb_input_chunk
+     * append -> flb_filter_do()); both plugins live in this one process. A
+     * chunk the filter emptied never reaches an output.
+     */
+    if (filter_so) {
+        load_c_filter(filter_so);
+        if (init_c_filters(finsts, nfinsts) != 0) return 1;
+        int kept = 0;
+        for (int c = 0; c < nchunks; c++) {
+            const void *work;
+            size_t size;
+            if (filter_chunk(finsts, nfinsts, &chunks[c], &work, &size) != 0) die(1, "filter answered neither MODIFIED nor NOTOUCH");
+            if (work != chunks[c].data && chunks[c].size > 0) munmap((void *) chunks[c].data, chunks[c].size);
+            if (size == 0) continue;
+            chunks[kept] = chunks[c];
+            chunks[kept].data = work;     /* filter output: never freed, the host exits */
+            chunks[kept].size = size;
+            kept++;
+        }
+        nchunks = kept;
     }
 
     /* fb: src/flb_plugin_proxy.c flb_plugin_proxy_create() */
@@ -648,6 +939,7 @@ int main(int argc, char **argv)
     free(api);
     dlclose(h);     /* Go c-shared objects are NODELETE: stays mapped */
 
+    if (filter_so) exit_c_filters(finsts, nfinsts);
     printf("summary ok=%d retried=%d failed=%d\n", n_ok, n_retried, n_failed);
     return n_ok == ntasks ? 0 : 1;
 }

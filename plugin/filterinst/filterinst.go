@@ -1,0 +1,163 @@
+// Package filterinst is one configured kaudit filter: the same pipeline as
+// the output (decode, detect, redact), writing records back as a Fluent Bit
+// chunk instead of pushing them to Loki. It has no cgo, so it is tested with
+// plain `go test`; plugin/filter is the C-facing glue.
+package filterinst
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/kaudit/kaudit/detect"
+	"github.com/kaudit/kaudit/plugin/config"
+	"github.com/kaudit/kaudit/plugin/instance"
+	"github.com/kaudit/kaudit/plugin/pipeline"
+	"github.com/kaudit/kaudit/redact"
+)
+
+// Instance is one [FILTER] section (or one `processors:` entry). Fluent Bit
+// may call it from several threads; Chunk is safe for concurrent use.
+type Instance struct {
+	Name     string
+	Config   *config.Config
+	Pipeline *pipeline.Pipeline
+	Dropped  atomic.Int64 // events below min_severity
+}
+
+var seq atomic.Int64
+
+// New validates the configuration and builds the pipeline, so any problem
+// stops Fluent Bit at start with one line naming the key.
+func New(g config.Getter, version string) (*Instance, error) {
+	name := fmt.Sprintf("kaudit.%d", seq.Add(1)-1)
+	c, err := config.ParseScope(g, config.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	det, err := instance.LoadRules(c.RulesFiles)
+	if err != nil {
+		return nil, fmt.Errorf("%s: rules_file: %w", name, err)
+	}
+	red, err := redact.New(redact.Config{Marker: c.RedactMarker})
+	if err != nil {
+		return nil, fmt.Errorf("%s: redact_marker: %w", name, err)
+	}
+	pipe, err := pipeline.New(pipeline.Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	Logf(instance.LogInfo, name, "kaudit %s filter started: unrecognized=%s min_severity=%s rules=%d rules_files=%d",
+		version, [...]string{"drop", "pass"}[c.Unrecognized], c.MinSeverity, len(det.Rules()), len(c.RulesFiles))
+	return &Instance{Name: name, Config: c, Pipeline: pipe}, nil
+}
+
+// Logf writes one line as Fluent Bit prints a filter's; never record content.
+func Logf(lvl instance.Level, who, format string, args ...any) {
+	instance.LogfAs("filter", lvl, who, format, args...)
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// Chunk runs one chunk through the pipeline and hands the records it
+// produced to use, which must copy what it keeps: the buffer is reused.
+// Records keep their Fluent Bit timestamp and event format; an EventList
+// becomes one record per event, an envelope the event it carries. A record
+// that cannot be processed is dropped, never passed on unredacted.
+func (in *Instance) Chunk(data []byte, tag string, use func(out []byte)) {
+	bp := bufPool.Get().(*[]byte)
+	out := (*bp)[:0]
+	min := in.Config.MinSeverity
+	var dropped int
+	rep := in.Pipeline.Chunk(data, func(ev *pipeline.Event) {
+		if !ev.Unrecognized && ev.Detect.Severity < min {
+			dropped++
+			return
+		}
+		out = appendRecord(out, ev)
+	})
+	if dropped > 0 {
+		in.Dropped.Add(int64(dropped))
+	}
+	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 {
+		Logf(instance.LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
+			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
+	}
+	use(out)
+	if cap(out) <= 4<<20 { // keep one oversized chunk from pinning memory
+		*bp = out[:0]
+		bufPool.Put(bp)
+	}
+}
+
+// appendRecord writes [[ts, metadata], body] (or [ts, body] when the record
+// came in the legacy format) with the kaudit mark appended to the body.
+func appendRecord(b []byte, ev *pipeline.Event) []byte {
+	rec := &ev.Record
+	b = append(b, 0x92)
+	if rec.V2 {
+		b = append(b, 0x92)
+		b = appendEventTime(b, rec.Time)
+		if rec.Metadata == nil {
+			b = append(b, 0x80)
+		} else {
+			b = appendValue(b, rec.Metadata)
+		}
+	} else {
+		b = appendEventTime(b, rec.Time)
+	}
+	if ev.Unrecognized {
+		return appendValue(b, ev.Event)
+	}
+	mark := ev.Detect.Severity > detect.None || !ev.Redacted.Empty()
+	n := len(ev.Event)
+	if mark {
+		n++
+	}
+	b = appendMapHeader(b, n)
+	for k, v := range ev.Event {
+		b = appendString(b, k)
+		b = appendValue(b, v)
+	}
+	if mark {
+		b = appendMark(b, ev)
+	}
+	return b
+}
+
+// appendMark writes kaudit: {severity, detection, detections, redacted}: the
+// same values the output plugin puts in its labels and structured metadata,
+// so a downstream output can route or label on them.
+func appendMark(b []byte, ev *pipeline.Event) []byte {
+	b = appendString(b, pipeline.MarkKey)
+	det := ev.Detect.Severity > detect.None
+	red := !ev.Redacted.Empty()
+	n := 0
+	if det {
+		n += 3
+	}
+	if red {
+		n++
+	}
+	b = appendMapHeader(b, n)
+	if det {
+		b = appendString(b, "severity")
+		b = appendString(b, ev.Detect.Severity.String())
+		b = appendString(b, "detection")
+		b = appendString(b, ev.Detect.IDs())
+		b = appendString(b, "detections")
+		b = appendString(b, pipeline.Summary(ev.Detect))
+	}
+	if red {
+		b = appendString(b, "redacted")
+		b = appendString(b, ev.Redacted.String())
+	}
+	return b
+}
+
+// Close logs the instance's totals.
+func (in *Instance) Close() {
+	p := &in.Pipeline.Stats
+	Logf(instance.LogInfo, in.Name, "stopping: records=%d events=%d below_min_severity=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d",
+		p.Records.Load(), p.Events.Load(), in.Dropped.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load())
+}

@@ -1,0 +1,132 @@
+package filterinst
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"strconv"
+	"time"
+)
+
+// appendValue writes v as msgpack. The value model is closed (plugin/decode
+// produces only these types), so a type switch replaces reflection, as the
+// JSON line encoder in plugin/pipeline does. json.Number (from events that
+// arrived as JSON strings) becomes the integer or float Fluent Bit's own JSON
+// parser would have produced. Values outside the model become nil rather
+// than failing the record.
+func appendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, 0xc0)
+	case string:
+		return appendString(b, x)
+	case map[string]any:
+		b = appendMapHeader(b, len(x))
+		for k, e := range x {
+			b = appendString(b, k)
+			b = appendValue(b, e)
+		}
+		return b
+	case []any:
+		b = appendArrayHeader(b, len(x))
+		for _, e := range x {
+			b = appendValue(b, e)
+		}
+		return b
+	case bool:
+		if x {
+			return append(b, 0xc3)
+		}
+		return append(b, 0xc2)
+	case int64:
+		return appendInt(b, x)
+	case int:
+		return appendInt(b, int64(x))
+	case uint64:
+		if x <= math.MaxInt64 {
+			return appendInt(b, int64(x))
+		}
+		return binary.BigEndian.AppendUint64(append(b, 0xcf), x)
+	case float64:
+		return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(x))
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return appendInt(b, i)
+		}
+		if u, err := strconv.ParseUint(string(x), 10, 64); err == nil {
+			return appendValue(b, u)
+		}
+		if f, err := strconv.ParseFloat(string(x), 64); err == nil {
+			return appendValue(b, f)
+		}
+		return appendString(b, string(x))
+	}
+	return append(b, 0xc0)
+}
+
+func appendInt(b []byte, i int64) []byte {
+	switch {
+	case i >= 0 && i <= 0x7f:
+		return append(b, byte(i))
+	case i < 0 && i >= -32:
+		return append(b, byte(i))
+	case i >= 0 && i <= math.MaxUint8:
+		return append(b, 0xcc, byte(i))
+	case i >= 0 && i <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, 0xcd), uint16(i))
+	case i >= 0 && i <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(b, 0xce), uint32(i))
+	case i >= 0:
+		return binary.BigEndian.AppendUint64(append(b, 0xcf), uint64(i))
+	case i >= math.MinInt8:
+		return append(b, 0xd0, byte(i))
+	case i >= math.MinInt16:
+		return binary.BigEndian.AppendUint16(append(b, 0xd1), uint16(i))
+	case i >= math.MinInt32:
+		return binary.BigEndian.AppendUint32(append(b, 0xd2), uint32(i))
+	}
+	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(i))
+}
+
+func appendString(b []byte, s string) []byte {
+	n := len(s)
+	switch {
+	case n <= 31:
+		b = append(b, 0xa0|byte(n))
+	case n <= math.MaxUint8:
+		b = append(b, 0xd9, byte(n))
+	case n <= math.MaxUint16:
+		b = binary.BigEndian.AppendUint16(append(b, 0xda), uint16(n))
+	default:
+		b = binary.BigEndian.AppendUint32(append(b, 0xdb), uint32(n))
+	}
+	return append(b, s...)
+}
+
+func appendMapHeader(b []byte, n int) []byte {
+	switch {
+	case n <= 15:
+		return append(b, 0x80|byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, 0xde), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(n))
+}
+
+func appendArrayHeader(b []byte, n int) []byte {
+	switch {
+	case n <= 15:
+		return append(b, 0x90|byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, 0xdc), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, 0xdd), uint32(n))
+}
+
+// appendEventTime writes Fluent Bit's EventTime: ext type 0 as fixext8,
+// seconds and nanoseconds as big-endian uint32s.
+func appendEventTime(b []byte, t time.Time) []byte {
+	b = append(b, 0xd7, 0x00)
+	b = binary.BigEndian.AppendUint32(b, uint32(t.Unix()))
+	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
+}
