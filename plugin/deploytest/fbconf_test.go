@@ -3,6 +3,7 @@ package deploytest
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -174,7 +176,7 @@ func parseYAML(path string) (*fbConfig, error) {
 		return nil, err
 	}
 	var y yamlFile
-	if err := yaml.UnmarshalStrict(b, &y); err != nil {
+	if err := strictYAML(b, &y); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(y.Includes) > 0 {
@@ -220,6 +222,8 @@ func yamlProps(m map[string]any) (props, error) {
 			s = v
 		case bool:
 			s = strconv.FormatBool(v)
+		case int64:
+			s = strconv.FormatInt(v, 10)
 		case float64:
 			s = strconv.FormatFloat(v, 'f', -1, 64)
 		case nil:
@@ -283,4 +287,21 @@ func expand(v string, env map[string]string) (string, error) {
 		return "", fmt.Errorf("undefined environment variable(s) %s", strings.Join(missing, ", "))
 	}
 	return out, nil
+}
+
+// strictYAML decodes YAML as the API server decodes with strict field
+// validation: field names are case-sensitive, and unknown or duplicate
+// fields fail. (sigs.k8s.io/yaml's UnmarshalStrict goes through
+// encoding/json, which matches field names case-insensitively, so it would
+// take "readonly" for "readOnly".)
+func strictYAML(doc []byte, v any) error {
+	j, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return err
+	}
+	strict, err := kjson.UnmarshalStrict(j, v, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		return err
+	}
+	return errors.Join(strict...)
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/decode"
-	"sigs.k8s.io/yaml"
 )
 
 const (
@@ -597,7 +596,7 @@ func TestWebhookKubeconfig(t *testing.T) {
 			User map[string]any `json:"user"`
 		} `json:"users"`
 	}
-	if err := yaml.UnmarshalStrict(b, &kc); err != nil {
+	if err := strictYAML(b, &kc); err != nil {
 		t.Fatal(err)
 	}
 	if kc.APIVersion != "v1" || kc.Kind != "Config" || len(kc.Clusters) != 1 || len(kc.Contexts) != 1 || kc.CurrentContext != kc.Contexts[0].Name || kc.Contexts[0].Context.Cluster != kc.Clusters[0].Name {

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apiserver/pkg/audit/policy"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
-	"sigs.k8s.io/yaml"
 )
 
 const policyFile = "../../conf/audit-policy.yaml"
@@ -22,7 +21,7 @@ func TestAuditPolicyLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	var p auditv1.Policy
-	if err := yaml.UnmarshalStrict(b, &p); err != nil {
+	if err := strictYAML(b, &p); err != nil {
 		t.Fatalf("strict decode: %v", err)
 	}
 	if p.APIVersion != "audit.k8s.io/v1" || p.Kind != "Policy" || len(p.Rules) == 0 {
@@ -31,7 +30,7 @@ func TestAuditPolicyLoads(t *testing.T) {
 	if _, err := policy.LoadPolicyFromBytes(b); err != nil {
 		t.Fatalf("kube-apiserver would refuse it: %v", err)
 	}
-	if err := yaml.UnmarshalStrict(append(b, "\nomitManagedField: true\n"...), &p); err == nil {
+	if err := strictYAML(append(b, "\nomitManagedField: true\n"...), &p); err == nil {
 		t.Fatal("a misspelt field decoded without error: the decode is not strict")
 	}
 }
