@@ -172,6 +172,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // The ConfigMap carries conf/fluent-bit's files byte for byte.
 func TestConfigMapIsConfFluentBit(t *testing.T) {
+	syncEmbedded(t, filepath.Join(k8sDir, "configmap.yaml"))
 	m := loadManifests(t)
 	checkSameFiles(t, "ConfigMap "+m.ConfigMaps[0].Name, m.ConfigMaps[0].Data)
 }
@@ -188,7 +189,7 @@ func checkSameFiles(t *testing.T, where string, data map[string]string) {
 			continue
 		}
 		if content != string(want) {
-			t.Errorf("%s: %s differs from conf/fluent-bit/%s; copy the file in again", where, name, name)
+			t.Errorf("%s: %s differs from conf/fluent-bit/%s; go test ./plugin/deploytest -update copies it in", where, name, name)
 		}
 	}
 }
@@ -231,6 +232,7 @@ func TestDaemonSet(t *testing.T) {
 // field decoded strictly into its k8s.io/api type; then the pod the chart
 // renders from them passes the same checks as the DaemonSet.
 func TestHelmValues(t *testing.T) {
+	syncEmbedded(t, filepath.Join(k8sDir, "helm", "values.yaml"))
 	vals := loadValues(t)
 	chart := loadChartDefaults(t)
 	for k := range vals {
@@ -353,8 +355,8 @@ func subset(a, b map[string]string) bool {
 	return len(a) > 0
 }
 
-// flag finds -x VALUE or --long=VALUE in args.
-func flag(args []string, short, long string) string {
+// argFlag finds -x VALUE or --long=VALUE in args.
+func argFlag(args []string, short, long string) string {
 	for i, a := range args {
 		if a == short && i+1 < len(args) {
 			return args[i+1]
@@ -428,7 +430,7 @@ func checkShipper(t *testing.T, spec corev1.PodSpec, c corev1.Container, files m
 	}
 
 	// The configuration the container starts with, and what it needs.
-	cfgPath := flag(c.Args, "-c", "--config")
+	cfgPath := argFlag(c.Args, "-c", "--config")
 	text, ok := files[cfgPath]
 	if !ok {
 		t.Fatalf("config %q (from args %v) is not a mounted file (%v)", cfgPath, c.Args, sortedKeys(files))
@@ -525,7 +527,7 @@ func checkShipper(t *testing.T, spec corev1.PodSpec, c corev1.Container, files m
 
 	// The plugin: in the image, or copied by the init container into a
 	// volume the container mounts where -e points.
-	so := flag(c.Args, "-e", "--plugin")
+	so := argFlag(c.Args, "-e", "--plugin")
 	if so == "" {
 		t.Fatalf("args %v load no plugin (-e)", c.Args)
 	}
