@@ -11,7 +11,7 @@ export KAUDIT_CACHE ?= $(HOME)/.cache/kaudit
 SO_FLAGS   = -buildmode=c-shared -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
 HOST_FLAGS = -std=c99 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
 
-.PHONY: all build test unit run bench fuzz loki clean FORCE
+.PHONY: all build test unit run bench fuzz loki image clean FORCE
 
 all: build
 
@@ -74,6 +74,20 @@ fuzz:
 	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzEvents -fuzztime $(FUZZTIME)
 	$(GO) test ./redact -run '^$$' -fuzz FuzzRedact -fuzztime $(FUZZTIME)
 	$(GO) test ./detect -run '^$$' -fuzz FuzzDetect -fuzztime $(FUZZTIME)
+
+# The images of conf/image/Dockerfile: the Fluent Bit image with kaudit, and
+# the plugin-only image for an init container. Needs a running Docker engine
+# (BuildKit) that reaches Docker Hub and the Go module proxy.
+DOCKER             ?= docker
+IMAGE_REPO         ?= kaudit
+IMAGE_TAG          ?= $(VERSION)
+FLUENT_BIT_VERSION ?= 5.1.1
+IMAGE_ARGS          = -f conf/image/Dockerfile --build-arg VERSION=$(VERSION) --build-arg FLUENT_BIT_VERSION=$(FLUENT_BIT_VERSION)
+
+image:
+	@$(DOCKER) info >/dev/null 2>&1 || { echo "make image: no Docker engine responds ('$(DOCKER) info' failed): start one, or point DOCKER_HOST at one" >&2; exit 1; }
+	$(DOCKER) build $(IMAGE_ARGS) --target fluent-bit -t $(IMAGE_REPO)/fluent-bit-kaudit:$(IMAGE_TAG) .
+	$(DOCKER) build $(IMAGE_ARGS) --target plugin -t $(IMAGE_REPO)/kaudit-plugin:$(IMAGE_TAG) .
 
 clean:
 	rm -rf $(BUILD)
