@@ -14,30 +14,31 @@ import (
 	"github.com/kaudit/kaudit/plugin/decode"
 )
 
-// Artifacts are the built plugin and the C Fluent Bit host.
+// Artifacts are the built plugin, the C Fluent Bit host and the command.
 type Artifacts struct {
 	Plugin string // out_kaudit.so
 	Host   string // flbhost
+	Cmd    string // kaudit
 }
 
 // Build returns the artifacts `make` built when $KAUDIT_SO and
 // $KAUDIT_FLBHOST name them (as `make test` does), else builds them into dir
 // with the Makefile's own commands.
 func Build(dir string) (Artifacts, error) {
-	a := Artifacts{Plugin: os.Getenv("KAUDIT_SO"), Host: os.Getenv("KAUDIT_FLBHOST")}
-	if a.Plugin != "" && a.Host != "" {
+	a := Artifacts{Plugin: os.Getenv("KAUDIT_SO"), Host: os.Getenv("KAUDIT_FLBHOST"), Cmd: os.Getenv("KAUDIT_CMD")}
+	if a.Plugin != "" && a.Host != "" && a.Cmd != "" {
 		return a, nil
 	}
 	root, err := RepoRoot()
 	if err != nil {
 		return a, err
 	}
-	cmd := exec.Command("make", "-s", "BUILD="+dir, filepath.Join(dir, "out_kaudit.so"), filepath.Join(dir, "flbhost"))
+	cmd := exec.Command("make", "-s", "BUILD="+dir, filepath.Join(dir, "out_kaudit.so"), filepath.Join(dir, "flbhost"), filepath.Join(dir, "kaudit"))
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return a, fmt.Errorf("make: %v\n%s", err, out)
 	}
-	return Artifacts{Plugin: filepath.Join(dir, "out_kaudit.so"), Host: filepath.Join(dir, "flbhost")}, nil
+	return Artifacts{Plugin: filepath.Join(dir, "out_kaudit.so"), Host: filepath.Join(dir, "flbhost"), Cmd: filepath.Join(dir, "kaudit")}, nil
 }
 
 // WriteChunks encodes records into Fluent Bit chunk files of at most per
@@ -83,6 +84,9 @@ type HostOptions struct {
 	Retries   int
 	RetryWait time.Duration
 	Tag       string
+	// Linger keeps the plugin loaded this long after the last flush, before
+	// the exit callbacks, so its metrics can be scraped.
+	Linger time.Duration
 }
 
 // RunHost loads the plugin in the C host with one instance per property
@@ -100,6 +104,9 @@ func (a Artifacts) RunHost(opt HostOptions, instances []map[string]string, chunk
 	}
 	if opt.RetryWait != 0 {
 		args = append(args, "--retry-wait", fmt.Sprint(opt.RetryWait.Milliseconds()))
+	}
+	if opt.Linger != 0 {
+		args = append(args, "--linger", fmt.Sprint(opt.Linger.Milliseconds()))
 	}
 	if opt.Tag != "" {
 		args = append(args, "--tag", opt.Tag)

@@ -45,13 +45,26 @@ type Instance struct {
 	Metrics  *metrics.Instance
 	entries  *pipeline.Entries
 	server   *metrics.Server
+	quiet    bool
 }
 
 var seq atomic.Int64
 
+// Options are for packagings other than the plugin: the kaudit command's
+// check and replay neither log a start line nor open a metrics listener.
+type Options struct {
+	Quiet   bool // no start and stop lines
+	NoServe bool // ignore metrics_listen
+}
+
 // New validates the configuration and builds everything a flush needs, so
 // that any problem stops Fluent Bit at start with one line.
 func New(g config.Getter, version string) (*Instance, error) {
+	return NewWith(g, version, Options{})
+}
+
+// NewWith is New with Options.
+func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	name := fmt.Sprintf("kaudit.%d", seq.Add(1)-1)
 	c, err := config.Parse(g)
 	if err != nil {
@@ -80,13 +93,16 @@ func New(g config.Getter, version string) (*Instance, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, Metrics: met, entries: pipeline.NewEntries(c)}
-	if c.MetricsListen != "" {
+	in.quiet = opt.Quiet
+	if c.MetricsListen != "" && !opt.NoServe {
 		if in.server, err = metrics.Serve(c.MetricsListen); err != nil {
 			client.Close()
 			return nil, fmt.Errorf("%s: metrics_listen: %w", name, err)
 		}
 	}
-	Logf(LogInfo, name, "kaudit %s started: %s rules=%d", version, c.Redacted(), len(det.Rules()))
+	if !opt.Quiet {
+		Logf(LogInfo, name, "kaudit %s started: %s rules=%d", version, c.Redacted(), len(det.Rules()))
+	}
 	return in, nil
 }
 
@@ -154,10 +170,13 @@ func (in *Instance) Process(chunk []byte, emit func(tenant, labels string, e pus
 
 // Close logs the instance's totals and releases its connections.
 func (in *Instance) Close() {
+	defer in.server.Close()
+	defer in.Client.Close()
+	if in.quiet {
+		return
+	}
 	p, c := &in.Pipeline.Stats, &in.Client.Stats
 	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d pushed=%d rejected=%d requests=%d retries=%d",
 		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(),
 		c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
-	in.Client.Close()
-	in.server.Close()
 }

@@ -7,7 +7,7 @@
  * Build: cc -O2 -Wall -Wextra -o flbhost flbhost.c -ldl -lpthread
  *
  * Usage: flbhost [--abi 3|4|5] [--workers N] [--retries N] [--retry-wait MS]
- *                [--tag T] PLUGIN.so [-o key=value ...]
+ *                [--linger MS] [--tag T] PLUGIN.so [-o key=value ...]
  *                [--instance -o key=value ...] [-- CHUNKFILE ...]
  *
  * stdout (one line each, machine readable):
@@ -15,6 +15,8 @@
  *   init instance=<i> rc=<n>
  *   flush instance=<i> chunk=<path> attempt=<n> rc=<OK|RETRY|ERROR>
  *   drop instance=<i> chunk=<path> reason=<error|retries_exhausted|no_retries>
+ *   idle linger_ms=<n>   (--linger: every flush done, exit callbacks after n ms,
+ *                         so a test can scrape the plugin's metrics meanwhile)
  *   exit instance=<i> cb=<FLBPluginExitCtx|FLBPluginExit|none> rc=<n>
  *   summary ok=<pairs OK> retried=<attempts that returned RETRY> failed=<pairs dropped>
  * Exit status: 0 if every chunk x instance pair ended OK, 1 otherwise
@@ -124,6 +126,7 @@ static int abi = 5;
 static int workers = 0;      /* 0: flush on the thread that ran init */
 static int retries = 5;
 static long retry_wait_ms = 1000;
+static long linger_ms = 0;
 static const char *tag = "kube-audit";
 static struct instance *insts;
 static int ninsts;
@@ -453,7 +456,7 @@ static void load_chunk(struct chunk *c)
 
 static void usage(void)
 {
-    die(2, "usage: flbhost [--abi 3|4|5] [--workers N] [--retries N] [--retry-wait MS] "
+    die(2, "usage: flbhost [--abi 3|4|5] [--workers N] [--retries N] [--retry-wait MS] [--linger MS] "
            "[--tag T] PLUGIN.so [-o key=value ...] [--instance -o key=value ...] [-- CHUNK ...]");
 }
 
@@ -483,6 +486,7 @@ int main(int argc, char **argv)
         else if (strcmp(s, "--workers") == 0 && v) { workers = atoi(v); a++; }
         else if (strcmp(s, "--retries") == 0 && v) { retries = atoi(v); a++; }
         else if (strcmp(s, "--retry-wait") == 0 && v) { retry_wait_ms = atol(v); a++; }
+        else if (strcmp(s, "--linger") == 0 && v) { linger_ms = atol(v); a++; }
         else if (strcmp(s, "--tag") == 0 && v) { tag = v; a++; }
         else if (strcmp(s, "--instance") == 0 && so) new_instance();
         else if (strcmp(s, "-o") == 0 && v && so) { set_property(&insts[ninsts - 1], v); a++; }
@@ -617,6 +621,13 @@ int main(int argc, char **argv)
         }
         for (int i = 0; i < workers; i++) pthread_join(th[i], NULL);
         free(th);
+    }
+
+    if (linger_ms > 0) {
+        struct timespec ts = { linger_ms / 1000, (linger_ms % 1000) * 1000000L };
+        printf("idle linger_ms=%ld\n", linger_ms);
+        fflush(stdout);
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     }
 
     /*
