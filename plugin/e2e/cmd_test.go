@@ -302,6 +302,7 @@ func TestPushBackfill(t *testing.T) {
 	if !strings.Contains(stderr, "[####") || !strings.Contains(stderr, fmt.Sprintf("delivered %d, refused by Loki 0", n)) {
 		t.Fatalf("push summary:\n%s", stderr)
 	}
+	t.Log(strings.TrimSpace(stderr[strings.LastIndex(stderr, "\n[")+1:]))
 	t.Logf("kaudit push: %d events in %s = %.0f events/s (2 shared cores, Loki on the same machine)", n, took.Round(time.Millisecond), float64(n)/took.Seconds())
 
 	got, err := shared.Query("backfill", `{job="kube-audit"}`, end.Add(-span-time.Minute), end.Add(time.Minute))

@@ -132,7 +132,10 @@ func (e *RetryError) Unwrap() error { return e.Err }
 // MaxRequestBytes, within one deadline of Timeout. It stops at the first
 // request that must be retried: the whole chunk then comes back from Fluent
 // Bit, and Loki drops the entries it already has (same stream, timestamp and
-// line), so a retry never duplicates what a query returns.
+// line), so a retry never duplicates what a query returns. Delivering the
+// same Batch again resumes at the request that failed: Loki only drops an
+// exact resend reliably when no other entry reached the stream in between
+// (scripts/loki/BEHAVIOUR.md, "Duplicates").
 func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 	var out Outcome
 	if b.Len() == 0 {
@@ -140,7 +143,8 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.s.Timeout)
 	defer cancel()
-	for _, r := range b.split(c.s.MaxRequestBytes) {
+	reqs := b.split(c.s.MaxRequestBytes)
+	for _, r := range reqs[min(b.sent, len(reqs)):] {
 		if err := c.send(ctx, r, &out); err != nil {
 			c.Stats.Retries.Add(1)
 			if m := c.s.Metrics; m != nil {
@@ -148,6 +152,7 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 			}
 			return out, err
 		}
+		b.sent++
 	}
 	return out, nil
 }

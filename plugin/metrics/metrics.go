@@ -9,11 +9,13 @@
 package metrics
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/redact"
@@ -118,6 +120,42 @@ type vectors struct {
 	latency                                           *prometheus.HistogramVec
 }
 
+// def describes one metric: the registry and README's table both come
+// from Defs.
+type def struct {
+	Name   string
+	Help   string
+	Labels []string // besides instance_name
+	Values string   // the label values, for the README
+	vec    func(v *vectors) **prometheus.CounterVec
+}
+
+// Defs lists every counter, in documentation order.
+var Defs = []def{
+	{"records_total", "Fluent Bit records received (including ones that could not be decoded).", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.records }},
+	{"events_total", "Audit events emitted towards Loki, after redaction.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.events }},
+	{"records_rejected_total", "Records or events that produced no entry, by reason: unrecognized (no audit event), malformed (not decodable), failed (processing failed, dropped fail closed).", []string{"reason"}, strings.Join(reasonNames[:], ", "), func(v *vectors) **prometheus.CounterVec { return &v.rejected }},
+	{"redactions_total", "Values removed from audit events, by kind.", []string{"kind"}, kindList(), func(v *vectors) **prometheus.CounterVec { return &v.redactions }},
+	{"detections_total", "Rule matches, by rule id and the rule's severity.", []string{"rule", "severity"}, "every enabled rule", func(v *vectors) **prometheus.CounterVec { return &v.detections }},
+	{"loki_requests_total", "Push requests sent to Loki, by status class (error: no HTTP answer).", []string{"status"}, strings.Join(statusNames[:], ", "), func(v *vectors) **prometheus.CounterVec { return &v.requests }},
+	{"loki_retries_total", "Deliveries handed back for retry (Loki away, overloaded, or refusing the credentials).", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.retries }},
+	{"loki_entries_accepted_total", "Entries Loki accepted.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.accepted }},
+	{"loki_entries_dropped_total", "Entries Loki refused as invalid (400, never retried), by reason.", []string{"reason"}, strings.Join(dropNames[:], ", "), func(v *vectors) **prometheus.CounterVec { return &v.dropped }},
+}
+
+const (
+	latencyName = "loki_request_duration_seconds"
+	latencyHelp = "Latency of push requests to Loki, until the answer's headers (or the transport error)."
+)
+
+func kindList() string {
+	var ks []string
+	for _, k := range redact.Kinds() {
+		ks = append(ks, k.String())
+	}
+	return strings.Join(ks, ", ")
+}
+
 var (
 	regOnce sync.Once
 	reg     *prometheus.Registry
@@ -131,30 +169,40 @@ func Registry() *prometheus.Registry {
 	regOnce.Do(func() {
 		reg = prometheus.NewRegistry()
 		inst := []string{"instance_name"}
-		counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-			v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, append(inst, labels...))
+		for _, d := range Defs {
+			v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: d.Name, Help: d.Help}, append(append([]string(nil), inst...), d.Labels...))
 			reg.MustRegister(v)
-			return v
-		}
-		vecs = vectors{
-			records:    counter("records_total", "Fluent Bit records received (including ones that could not be decoded)."),
-			events:     counter("events_total", "Audit events emitted towards Loki, after redaction."),
-			rejected:   counter("records_rejected_total", "Records or events that produced no entry, by reason: unrecognized (no audit event), malformed (not decodable), failed (processing failed, dropped fail closed).", "reason"),
-			redactions: counter("redactions_total", "Values removed from audit events, by kind.", "kind"),
-			detections: counter("detections_total", "Rule matches, by rule id and its severity.", "rule", "severity"),
-			requests:   counter("loki_requests_total", "Push requests sent to Loki, by status class (error: no HTTP answer).", "status"),
-			retries:    counter("loki_retries_total", "Deliveries handed back for retry (Loki away, overloaded, or refusing the credentials)."),
-			accepted:   counter("loki_entries_accepted_total", "Entries Loki accepted."),
-			dropped:    counter("loki_entries_dropped_total", "Entries Loki refused as invalid (400, never retried), by reason.", "reason"),
+			*d.vec(&vecs) = v
 		}
 		vecs.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace, Name: "loki_request_duration_seconds",
-			Help:    "Latency of push requests to Loki, until the answer's headers (or the transport error).",
+			Namespace: namespace, Name: latencyName, Help: latencyHelp,
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, inst)
 		reg.MustRegister(vecs.latency)
+		// The .so carries its own Go runtime inside Fluent Bit: its heap and
+		// goroutines are kaudit's, and process_* is Fluent Bit's whole process.
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	})
 	return reg
+}
+
+// Markdown renders README's metrics table (between `<!-- METRICS -->`
+// markers); a test keeps the two identical.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| metric | type | labels (besides `instance_name`) | meaning |\n|---|---|---|---|\n")
+	row := func(name, typ, labels, help string) {
+		fmt.Fprintf(&b, "| `%s_%s` | %s | %s | %s |\n", namespace, name, typ, labels, help)
+	}
+	for _, d := range Defs {
+		labels := "–"
+		if len(d.Labels) > 0 {
+			labels = "`" + strings.Join(d.Labels, "`, `") + "`: " + d.Values
+		}
+		row(d.Name, "counter", labels, d.Help)
+	}
+	row(latencyName, "histogram", "–", latencyHelp)
+	return b.String()
 }
 
 // Pipeline holds the counters the decode/detect/redact path increments.

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/kaudit/kaudit/detect"
+	"github.com/kaudit/kaudit/plugin/internal/readme"
 	"github.com/kaudit/kaudit/redact"
 )
 
@@ -170,4 +172,8 @@ func scrapeRegistry(t *testing.T) string {
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(Registry(), promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	return rec.Body.String()
+}
+
+func TestReadme(t *testing.T) {
+	readme.Check(t, filepath.Join("..", "..", "README.md"), "METRICS", Markdown())
 }

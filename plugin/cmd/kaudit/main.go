@@ -33,7 +33,7 @@ usage:
   kaudit push [--url URL] [--config FILE [--output N]] [-o key=value ...]
               [--workers N] [--max-retries N] [--progress] FILE...
       backfill audit logs into Loki; retries with backoff, exits 1 if any
-      entry could not be delivered
+      entry could not be delivered (timeout defaults to 60s here)
   kaudit check [--config FILE] [-o key=value ...] [--rules FILE ...]
       validate a configuration (every kaudit [OUTPUT] of a Fluent Bit
       config, or -o keys) and rule files; one line per problem, exit 1

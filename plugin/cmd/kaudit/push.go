@@ -36,6 +36,11 @@ func pushCmd(args []string, stderr io.Writer) error {
 	if *url != "" {
 		g["url"] = *url
 	}
+	if g["timeout"] == "" {
+		// No Fluent Bit waits on a backfill: give a loaded Loki time rather
+		// than resend requests it may already have stored.
+		g["timeout"] = "60s"
+	}
 	in, err := instance.NewWith(g, Version, instance.Options{Quiet: true})
 	if err != nil {
 		return err
@@ -109,15 +114,17 @@ func (p *pusher) deliver(ctx context.Context, c chunk) error {
 	p.mu.Unlock()
 	wait := 500 * time.Millisecond
 	for attempt := 0; ; attempt++ {
+		// A retry resumes at the request that failed: the ones before it
+		// are not sent again (see loki.Client.Deliver).
 		out, err := p.in.Client.Deliver(ctx, b)
+		p.mu.Lock()
+		p.accepted += out.Accepted
+		p.rejected += out.Rejected
+		if out.Rejected > 0 {
+			p.reasons[out.Reason] += out.Rejected
+		}
+		p.mu.Unlock()
 		if err == nil {
-			p.mu.Lock()
-			p.accepted += out.Accepted
-			p.rejected += out.Rejected
-			if out.Rejected > 0 {
-				p.reasons[out.Reason] += out.Rejected
-			}
-			p.mu.Unlock()
 			return nil
 		}
 		if attempt >= p.maxRetries || ctx.Err() != nil {
