@@ -196,7 +196,7 @@ func (p *pusher) result() error {
 		p.tot, p.accepted, p.rejected, p.retries, secs, float64(p.accepted)/max(secs, 1e-3))
 	var errs []string
 	if p.firstErr != nil {
-		errs = append(errs, p.firstErr.Error()+" (the run stopped there; pushing again is safe: Loki drops entries it already has)")
+		errs = append(errs, p.firstErr.Error()+" (the run stopped there)")
 	}
 	for reason, n := range p.reasons {
 		errs = append(errs, fmt.Sprintf("%d entries refused by Loki as invalid: %s", n, reason))
