@@ -476,3 +476,22 @@ func metric(text, series string) float64 {
 	}
 	return -1
 }
+
+// A metrics_listen port held by another process stops Fluent Bit at start
+// with one line naming the key and the address.
+func TestMetricsListenConflict(t *testing.T) {
+	need(t)
+	ln, err := listenLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	run, err := art.RunHost(HostOptions{}, []map[string]string{{"url": shared.PushURL(), "metrics_listen": addr}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Exit == 0 || !strings.Contains(run.Stderr, `metrics_listen: "`+addr+`": `) {
+		t.Fatalf("exit %d\n%s", run.Exit, run.Stderr)
+	}
+}
