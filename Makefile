@@ -15,7 +15,7 @@ HOST_FLAGS = -std=c99 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
 
 all: build
 
-build: $(BUILD)/out_kaudit.so $(BUILD)/flb-filter_kaudit.so $(BUILD)/flbhost $(BUILD)/mkchunk
+build: $(BUILD)/out_kaudit.so $(BUILD)/flb-filter_kaudit.so $(BUILD)/flbhost $(BUILD)/mkchunk $(BUILD)/kaudit
 
 # Go's build cache decides what is stale; FORCE only hands it the question.
 $(BUILD)/out_kaudit.so: FORCE
@@ -40,6 +40,10 @@ $(BUILD)/flbhost: scripts/flbhost/flbhost.c
 	@mkdir -p $(BUILD)
 	$(CC) $(HOST_FLAGS) -rdynamic -o $@ $< -ldl -lpthread
 
+# The command-line tool: replay, push and check through the plugin's code.
+$(BUILD)/kaudit: FORCE
+	$(GO) build -trimpath -ldflags "-s -w -X main.Version=$(VERSION)" -o $@ ./plugin/cmd/kaudit
+
 $(BUILD)/mkchunk: FORCE
 	$(GO) build -trimpath -o $@ ./scripts/mkchunk
 
@@ -56,7 +60,7 @@ run: build loki
 # Every test, the real-Loki end-to-end and fault tests included.
 test: build loki
 	$(GO) vet ./...
-	KAUDIT_SO=$(abspath $(BUILD)/out_kaudit.so) KAUDIT_FILTER_SO=$(abspath $(BUILD)/flb-filter_kaudit.so) KAUDIT_FLBHOST=$(abspath $(BUILD)/flbhost) KAUDIT_REQUIRE_E2E=1 \
+	KAUDIT_SO=$(abspath $(BUILD)/out_kaudit.so) KAUDIT_FILTER_SO=$(abspath $(BUILD)/flb-filter_kaudit.so) KAUDIT_FLBHOST=$(abspath $(BUILD)/flbhost) KAUDIT_CMD=$(abspath $(BUILD)/kaudit) KAUDIT_REQUIRE_E2E=1 \
 		$(GO) test -count=1 -timeout 30m ./...
 
 # Unit tests only (no Loki, no C host).

@@ -9,6 +9,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -76,6 +77,7 @@ type Config struct {
 	RulesFiles      []string
 	RedactMarker    string
 	MinSeverity     detect.Severity
+	MetricsListen   string
 }
 
 // Scope says which packaging reads a key: the output pushes to Loki, the
@@ -127,6 +129,7 @@ var Keys = []Key{
 	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles},
 	{"redact_marker", "[REDACTED]", "Replacement for every redacted value.", Both, parseMarker},
 	{"min_severity", "none", "Drop audit events whose highest detection is below this severity (`none`, `info`, `low`, `medium`, `high`, `critical`); `none` keeps every event. Unrecognized records passed with `unrecognized pass` are kept.", Filter, parseMinSeverity},
+	{"metrics_listen", "", "`host:port` on which to serve Prometheus metrics at `/metrics` (e.g. `0.0.0.0:2021`). Empty: no listener. Instances naming the same address share one server, which serves every instance (label `instance_name`).", Output, parseListen},
 }
 
 // Parse reads every key of the output through g, applies defaults and
@@ -177,9 +180,9 @@ func (c *Config) Redacted() string {
 	for i, l := range c.Labels {
 		labels[i] = l.Name + "=" + l.Value
 	}
-	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d",
+	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d metrics_listen=%q",
 		c.URL.Redacted(), strings.Join(labels, ","), c.TenantID, c.TenantIDKey, c.HTTPUser, mask(c.HTTPPasswd), mask(c.BearerToken),
-		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles))
+		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles), c.MetricsListen)
 }
 
 func parseURL(c *Config, v string) error {
@@ -357,6 +360,21 @@ func parseMarker(c *Config, v string) error {
 		return fmt.Errorf("%q: quotes, backslashes and newlines are not allowed", v)
 	}
 	c.RedactMarker = v
+	return nil
+}
+
+func parseListen(c *Config, v string) error {
+	c.MetricsListen = v
+	if v == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (e.g. 0.0.0.0:2021)", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: port %q is not a number between 1 and 65535", v, port)
+	}
 	return nil
 }
 

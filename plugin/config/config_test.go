@@ -86,6 +86,9 @@ func TestInvalid(t *testing.T) {
 		{"metadata", MapGetter{"structured_metadata": "a=$x..y"}, `structured_metadata: "a=$x..y"`},
 		{"rules_file", MapGetter{"rules_file": "/nonexistent.yaml"}, `rules_file: "/nonexistent.yaml"`},
 		{"marker", MapGetter{"redact_marker": `a"b`}, `redact_marker:`},
+		{"metrics_listen no port", MapGetter{"metrics_listen": "localhost"}, `metrics_listen: "localhost" is not host:port`},
+		{"metrics_listen port", MapGetter{"metrics_listen": ":99999"}, `metrics_listen: ":99999": port "99999"`},
+		{"metrics_listen port zero", MapGetter{"metrics_listen": "127.0.0.1:0"}, `metrics_listen: "127.0.0.1:0"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(tc.in)

@@ -14,23 +14,24 @@ import (
 	"github.com/kaudit/kaudit/plugin/decode"
 )
 
-// Artifacts are the built plugin and the C Fluent Bit host.
+// Artifacts are the built plugin, the C Fluent Bit host and the command.
 type Artifacts struct {
 	Plugin string // out_kaudit.so
 	Filter string // flb-filter_kaudit.so
 	Host   string // flbhost
+	Cmd    string // kaudit
 }
 
 // Build returns the artifacts `make` built when $KAUDIT_SO and
 // $KAUDIT_FLBHOST name them (as `make test` does), else builds them into dir
 // with the Makefile's own commands.
 func Build(dir string) (Artifacts, error) {
-	a := Artifacts{Plugin: os.Getenv("KAUDIT_SO"), Filter: os.Getenv("KAUDIT_FILTER_SO"), Host: os.Getenv("KAUDIT_FLBHOST")}
-	if a.Plugin != "" && a.Filter != "" && a.Host != "" {
+	a := Artifacts{Plugin: os.Getenv("KAUDIT_SO"), Filter: os.Getenv("KAUDIT_FILTER_SO"), Host: os.Getenv("KAUDIT_FLBHOST"), Cmd: os.Getenv("KAUDIT_CMD")}
+	if a.Plugin != "" && a.Filter != "" && a.Host != "" && a.Cmd != "" {
 		return a, nil
 	}
-	a = Artifacts{Plugin: filepath.Join(dir, "out_kaudit.so"), Filter: filepath.Join(dir, "flb-filter_kaudit.so"), Host: filepath.Join(dir, "flbhost")}
-	return a, Make(dir, a.Plugin, a.Filter, a.Host)
+	a = Artifacts{Plugin: filepath.Join(dir, "out_kaudit.so"), Filter: filepath.Join(dir, "flb-filter_kaudit.so"), Host: filepath.Join(dir, "flbhost"), Cmd: filepath.Join(dir, "kaudit")}
+	return a, Make(dir, a.Plugin, a.Filter, a.Host, a.Cmd)
 }
 
 // Make runs the Makefile's own commands with BUILD=dir and extra variables
@@ -94,6 +95,9 @@ type HostOptions struct {
 	// Filters are [FILTER] kaudit instances (flb-filter_kaudit.so, loaded
 	// in the same process) that every chunk goes through before the output.
 	Filters []map[string]string
+	// Linger keeps the plugin loaded this long after the last flush, before
+	// the exit callbacks, so its metrics can be scraped.
+	Linger time.Duration
 }
 
 // RunHost loads the plugin in the C host with one instance per property
@@ -111,6 +115,9 @@ func (a Artifacts) RunHost(opt HostOptions, instances []map[string]string, chunk
 	}
 	if opt.RetryWait != 0 {
 		args = append(args, "--retry-wait", fmt.Sprint(opt.RetryWait.Milliseconds()))
+	}
+	if opt.Linger != 0 {
+		args = append(args, "--linger", fmt.Sprint(opt.Linger.Milliseconds()))
 	}
 	if opt.Tag != "" {
 		args = append(args, "--tag", opt.Tag)

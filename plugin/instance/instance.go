@@ -12,10 +12,13 @@ import (
 	"sort"
 	"sync/atomic"
 
+	"github.com/grafana/loki/pkg/push"
+
 	"github.com/kaudit/kaudit/conf"
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/loki"
+	"github.com/kaudit/kaudit/plugin/metrics"
 	"github.com/kaudit/kaudit/plugin/pipeline"
 	"github.com/kaudit/kaudit/redact"
 )
@@ -39,14 +42,29 @@ type Instance struct {
 	Config   *config.Config
 	Pipeline *pipeline.Pipeline
 	Client   *loki.Client
+	Metrics  *metrics.Instance
 	entries  *pipeline.Entries
+	server   *metrics.Server
+	quiet    bool
 }
 
 var seq atomic.Int64
 
+// Options are for packagings other than the plugin: the kaudit command's
+// check and replay neither log a start line nor open a metrics listener.
+type Options struct {
+	Quiet   bool // no start and stop lines
+	NoServe bool // ignore metrics_listen
+}
+
 // New validates the configuration and builds everything a flush needs, so
 // that any problem stops Fluent Bit at start with one line.
 func New(g config.Getter, version string) (*Instance, error) {
+	return NewWith(g, version, Options{})
+}
+
+// NewWith is New with Options.
+func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	name := fmt.Sprintf("kaudit.%d", seq.Add(1)-1)
 	c, err := config.Parse(g)
 	if err != nil {
@@ -60,7 +78,8 @@ func New(g config.Getter, version string) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: redact_marker: %w", name, err)
 	}
-	pipe, err := pipeline.New(pipeline.Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass})
+	met := metrics.New(name, det.Rules())
+	pipe, err := pipeline.New(pipeline.Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass, Metrics: met.Pipeline})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -68,13 +87,22 @@ func New(g config.Getter, version string) (*Instance, error) {
 		URL: c.URL.String(), HTTPUser: c.HTTPUser, HTTPPasswd: c.HTTPPasswd, BearerToken: c.BearerToken,
 		Headers: c.Headers, TLSCAFile: c.TLSCAFile, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile,
 		TLSVerify: c.TLSVerify, TLSServerName: c.TLSServerName, Timeout: c.Timeout,
-		MaxRequestBytes: c.MaxRequestBytes, UserAgent: "kaudit/" + version,
+		MaxRequestBytes: c.MaxRequestBytes, UserAgent: "kaudit/" + version, Metrics: met.Loki,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, entries: pipeline.NewEntries(c)}
-	Logf(LogInfo, name, "kaudit %s started: %s rules=%d", version, c.Redacted(), len(det.Rules()))
+	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, Metrics: met, entries: pipeline.NewEntries(c)}
+	in.quiet = opt.Quiet
+	if c.MetricsListen != "" && !opt.NoServe {
+		if in.server, err = metrics.Serve(c.MetricsListen); err != nil {
+			client.Close()
+			return nil, fmt.Errorf("%s: metrics_listen: %w", name, err)
+		}
+	}
+	if !opt.Quiet {
+		Logf(LogInfo, name, "kaudit %s started: %s rules=%d", version, c.Redacted(), len(det.Rules()))
+	}
 	return in, nil
 }
 
@@ -108,15 +136,12 @@ func LoadRules(files []string) (*detect.Engine, error) {
 // it could accept; Retry hands the whole chunk back to Fluent Bit's retry
 // and storage.
 func (in *Instance) Flush(chunk []byte, tag string) Code {
-	var b loki.Batch
-	rep := in.Pipeline.Chunk(chunk, func(ev *pipeline.Event) {
-		b.Add(in.entries.Build(ev))
-	})
+	b, rep := in.Batch(chunk)
 	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 {
 		Logf(LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
-	out, err := in.Client.Deliver(context.Background(), &b)
+	out, err := in.Client.Deliver(context.Background(), b)
 	if err != nil {
 		Logf(LogWarn, in.Name, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
 		return Retry
@@ -127,11 +152,31 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	return OK
 }
 
+// Batch runs a chunk through the pipeline and gathers the Loki entries a
+// flush sends: the one path shared by the plugin and the kaudit command.
+func (in *Instance) Batch(chunk []byte) (*loki.Batch, pipeline.ChunkReport) {
+	var b loki.Batch
+	rep := in.Process(chunk, b.Add)
+	return &b, rep
+}
+
+// Process runs a chunk through the pipeline and hands every entry to emit,
+// exactly as a flush would send it (tenant, rendered stream labels, entry).
+func (in *Instance) Process(chunk []byte, emit func(tenant, labels string, e push.Entry)) pipeline.ChunkReport {
+	return in.Pipeline.Chunk(chunk, func(ev *pipeline.Event) {
+		emit(in.entries.Build(ev))
+	})
+}
+
 // Close logs the instance's totals and releases its connections.
 func (in *Instance) Close() {
+	defer in.server.Close()
+	defer in.Client.Close()
+	if in.quiet {
+		return
+	}
 	p, c := &in.Pipeline.Stats, &in.Client.Stats
 	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d pushed=%d rejected=%d requests=%d retries=%d",
 		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(),
 		c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
-	in.Client.Close()
 }

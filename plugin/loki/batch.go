@@ -15,6 +15,10 @@ type Batch struct {
 	tenants []*tenantBatch
 	index   map[string]int
 	entries int
+	// sent counts the requests of the batch Loki already answered, so that
+	// delivering the same Batch again resumes after them (kaudit push).
+	// The plugin builds a new Batch per flush and resends everything.
+	sent int
 }
 
 type tenantBatch struct {

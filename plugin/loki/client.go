@@ -19,6 +19,8 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
+
+	"github.com/kaudit/kaudit/plugin/metrics"
 )
 
 // Settings is what the client needs from the user's configuration.
@@ -36,6 +38,9 @@ type Settings struct {
 	Timeout         time.Duration
 	MaxRequestBytes int
 	UserAgent       string
+	// Metrics, when set, counts requests by status, latency, retries and
+	// refused entries by Loki's reason.
+	Metrics *metrics.Loki
 }
 
 // Stats are the client's counters since start; safe to read concurrently.
@@ -127,7 +132,10 @@ func (e *RetryError) Unwrap() error { return e.Err }
 // MaxRequestBytes, within one deadline of Timeout. It stops at the first
 // request that must be retried: the whole chunk then comes back from Fluent
 // Bit, and Loki drops the entries it already has (same stream, timestamp and
-// line), so a retry never duplicates what a query returns.
+// line), so a retry never duplicates what a query returns. Delivering the
+// same Batch again resumes at the request that failed: Loki only drops an
+// exact resend reliably when no other entry reached the stream in between
+// (scripts/loki/BEHAVIOUR.md, "Duplicates").
 func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 	var out Outcome
 	if b.Len() == 0 {
@@ -135,11 +143,16 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.s.Timeout)
 	defer cancel()
-	for _, r := range b.split(c.s.MaxRequestBytes) {
+	reqs := b.split(c.s.MaxRequestBytes)
+	for _, r := range reqs[min(b.sent, len(reqs)):] {
 		if err := c.send(ctx, r, &out); err != nil {
 			c.Stats.Retries.Add(1)
+			if m := c.s.Metrics; m != nil {
+				m.Retries.Inc()
+			}
 			return out, err
 		}
+		b.sent++
 	}
 	return out, nil
 }
@@ -161,6 +174,9 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
 	case status/100 == 2:
 		out.Accepted += r.entries
 		c.Stats.Accepted.Add(int64(r.entries))
+		if m := c.s.Metrics; m != nil {
+			m.Accepted.Add(float64(r.entries))
+		}
 		return nil
 	case status == http.StatusBadRequest:
 		// Loki validates entry by entry, stores the valid ones and answers
@@ -171,6 +187,10 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
 		out.Rejected += n
 		c.Stats.Accepted.Add(int64(r.entries - n))
 		c.Stats.Rejected.Add(int64(n))
+		if m := c.s.Metrics; m != nil {
+			m.Accepted.Add(float64(r.entries - n))
+			countDrops(msg, n, func(d metrics.Drop, k int) { m.Dropped[d].Add(float64(k)) })
+		}
 		if out.Reason == "" {
 			out.Reason = summarize(msg)
 		}
@@ -212,7 +232,15 @@ func (c *Client) post(ctx context.Context, tenant string, body []byte) (int, str
 	}
 	start := time.Now()
 	resp, err := c.hc.Do(hr)
-	c.Stats.RequestSeconds.Add(time.Since(start).Microseconds())
+	took := time.Since(start)
+	c.Stats.RequestSeconds.Add(took.Microseconds())
+	if m := c.s.Metrics; m != nil {
+		code := 0
+		if err == nil {
+			code = resp.StatusCode
+		}
+		m.Request(code, took)
+	}
 	if err != nil {
 		return 0, "", err
 	}
@@ -247,6 +275,37 @@ func rejectedCount(msg string, entries int) int {
 		return n
 	}
 	return entries
+}
+
+// countDrops attributes n refused entries to reasons: per group in Loki 3's
+// grouped answer, per line in the ingester's; whatever the message does not
+// account for goes to the reason of the message as a whole.
+func countDrops(msg string, n int, count func(metrics.Drop, int)) {
+	left := n
+	if locs := groupedRe.FindAllStringSubmatchIndex(msg, -1); len(locs) > 0 {
+		for i, l := range locs {
+			end := len(msg)
+			if i+1 < len(locs) {
+				end = locs[i+1][0]
+			}
+			k, _ := strconv.Atoi(msg[l[2]:l[3]])
+			k = min(k, left)
+			if k > 0 {
+				count(metrics.DropOf(msg[l[1]:end]), k)
+				left -= k
+			}
+		}
+	} else {
+		for _, line := range strings.Split(msg, "\n") {
+			if left > 0 && strings.Contains(line, "ignored, reason:") {
+				count(metrics.DropOf(line), 1)
+				left--
+			}
+		}
+	}
+	if left > 0 {
+		count(metrics.DropOf(msg), left)
+	}
 }
 
 // summarize keeps the first line of Loki's answer, bounded, for logs. Loki

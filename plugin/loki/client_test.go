@@ -254,3 +254,32 @@ func BenchmarkSplit(b *testing.B) {
 		batch.split(1 << 20)
 	}
 }
+
+// Delivering the same Batch again resumes at the request that failed, so
+// a backfill's retry never resends what Loki already took.
+func TestRedeliverResumes(t *testing.T) {
+	rec := &recorder{status: func(n int, _ *push.PushRequest) (int, string) {
+		if n == 1 {
+			return 503, "ingester busy"
+		}
+		return 204, ""
+	}}
+	c := newTest(t, rec, nil)
+	b := streamsOf(30, 3) // three streams: three requests
+	if _, err := c.Deliver(context.Background(), b); err == nil {
+		t.Fatal("503 not reported")
+	}
+	out, err := c.Deliver(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.requests) != 4 || out.Requests != 2 || out.Accepted != 20 {
+		t.Fatalf("%d requests in all, second delivery %+v; want 4 and 2 requests for 20 entries", len(rec.requests), out)
+	}
+	if entries(rec.requests) != 40 || entries(rec.requests[1:2]) != 10 || rec.requests[1].Streams[0].Labels != rec.requests[2].Streams[0].Labels {
+		t.Errorf("the failed request was not the one resent")
+	}
+	if _, err := c.Deliver(context.Background(), b); err != nil || len(rec.requests) != 4 {
+		t.Errorf("a delivered batch was sent again")
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/metrics"
 	"github.com/kaudit/kaudit/redact"
 )
 
@@ -25,6 +26,9 @@ type Settings struct {
 	// PassUnrecognized hands records without an audit event on as they came
 	// (unredacted) instead of dropping them.
 	PassUnrecognized bool
+	// Metrics, when set, receives the same counts as Stats and more
+	// (detections by rule, redactions by kind).
+	Metrics *metrics.Pipeline
 }
 
 // Stats are counters since start, safe to read concurrently.
@@ -142,6 +146,13 @@ func (p *Pipeline) Chunk(data []byte, emit func(*Event)) ChunkReport {
 	p.Stats.Unrecognized.Add(int64(rep.Unrecognized))
 	p.Stats.Malformed.Add(int64(rep.Malformed))
 	p.Stats.Failed.Add(int64(rep.Failed))
+	if m := p.s.Metrics; m != nil {
+		m.Records.Add(float64(rep.Records + rep.Malformed))
+		m.Events.Add(float64(rep.Events))
+		m.Reject(metrics.ReasonUnrecognized, rep.Unrecognized)
+		m.Reject(metrics.ReasonMalformed, rep.Malformed)
+		m.Reject(metrics.ReasonFailed, rep.Failed)
+	}
 	return rep
 }
 
@@ -170,6 +181,14 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (err
 	}
 	if !red.Empty() {
 		p.Stats.Redacted.Add(1)
+	}
+	if m := p.s.Metrics; m != nil {
+		for i := range det.Matches {
+			m.Detection(det.Matches[i].ID)
+		}
+		if !red.Empty() {
+			m.Redacted(red)
+		}
 	}
 	*out = Event{Event: e, Time: decode.EventTime(e, rec.Time), Record: rec, Detect: det, Redacted: red, PriorRedacted: prior}
 	return nil

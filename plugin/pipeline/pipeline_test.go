@@ -12,6 +12,7 @@ import (
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/decode"
 	"github.com/kaudit/kaudit/plugin/e2e"
+	"github.com/kaudit/kaudit/plugin/metrics"
 	"github.com/kaudit/kaudit/redact"
 )
 
@@ -191,9 +192,10 @@ func mustJSON(t testing.TB, v any) string {
 // structured metadata) — everything but the HTTP push.
 func BenchmarkChunk(b *testing.B) {
 	for _, bc := range []struct {
-		name   string
-		shapes bool
-	}{{"raw", false}, {"mixed-shapes", true}} {
+		name    string
+		shapes  bool
+		metrics bool
+	}{{"raw", false, false}, {"mixed-shapes", true, false}, {"raw-metrics", false, true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			s := e2e.Generate(1000, 1, time.Now(), time.Hour)
 			records := s.Events
@@ -202,6 +204,9 @@ func BenchmarkChunk(b *testing.B) {
 			}
 			data := chunk(b, records, decode.EncodeOptions{})
 			p := newPipeline(b, false)
+			if bc.metrics {
+				p.s.Metrics = metrics.New("bench."+bc.name, p.s.Detector.Rules()).Pipeline
+			}
 			c, _ := config.Parse(config.MapGetter{})
 			eb := NewEntries(c)
 			b.SetBytes(int64(len(data)))

@@ -7,7 +7,7 @@
  * Build: cc -O2 -Wall -Wextra -o flbhost flbhost.c -ldl -lpthread
  *
  * Usage: flbhost [--abi 3|4|5] [--workers N] [--retries N] [--retry-wait MS]
- *                [--tag T] PLUGIN.so [-o key=value ...]
+ *                [--linger MS] [--tag T] PLUGIN.so [-o key=value ...]
  *                [--instance -o key=value ...] [-- CHUNKFILE ...]
  *        flbhost [--abi 3.0|3.1|3.2|4|5] [--tag T] --filter-out DIR
  *                flb-filter_NAME.so [-o key=value ...]
@@ -34,6 +34,8 @@
  *   init instance=<i> rc=<n>
  *   flush instance=<i> chunk=<path> attempt=<n> rc=<OK|RETRY|ERROR>
  *   drop instance=<i> chunk=<path> reason=<error|retries_exhausted|no_retries>
+ *   idle linger_ms=<n>   (--linger: every flush done, exit callbacks after n ms,
+ *                         so a test can scrape the plugin's metrics meanwhile)
  *   exit instance=<i> cb=<FLBPluginExitCtx|FLBPluginExit|none> rc=<n>
  *   summary ok=<pairs OK> retried=<attempts that returned RETRY> failed=<pairs dropped>
  * Exit status: 0 if every chunk x instance pair ended OK, 1 otherwise
@@ -151,6 +153,7 @@ static const char *filter_out;
 static int workers = 0;      /* 0: flush on the thread that ran init */
 static int retries = 5;
 static long retry_wait_ms = 1000;
+static long linger_ms = 0;
 static const char *tag = "kube-audit";
 static struct instance *insts;
 static int ninsts;
@@ -693,7 +696,7 @@ static void load_chunk(struct chunk *c)
 
 static void usage(void)
 {
-    die(2, "usage: flbhost [--abi 3|3.0|3.1|3.2|4|5] [--workers N] [--retries N] [--retry-wait MS] "
+    die(2, "usage: flbhost [--abi 3|3.0|3.1|3.2|4|5] [--workers N] [--retries N] [--retry-wait MS] [--linger MS] "
            "[--tag T] [--filter-out DIR] [--filter flb-filter_NAME.so [-o k=v ...]] "
            "PLUGIN.so|flb-filter_NAME.so [-o key=value ...] "
            "[--instance -o key=value ...] [-- CHUNK ...]");
@@ -737,6 +740,7 @@ int main(int argc, char **argv)
         else if (strcmp(s, "--workers") == 0 && v) { workers = atoi(v); a++; }
         else if (strcmp(s, "--retries") == 0 && v) { retries = atoi(v); a++; }
         else if (strcmp(s, "--retry-wait") == 0 && v) { retry_wait_ms = atol(v); a++; }
+        else if (strcmp(s, "--linger") == 0 && v) { linger_ms = atol(v); a++; }
         else if (strcmp(s, "--tag") == 0 && v) { tag = v; a++; }
         else if (strcmp(s, "--filter") == 0 && v && !so && !filter_so) {
             filter_so = v;
@@ -908,6 +912,13 @@ int main(int argc, char **argv)
         }
         for (int i = 0; i < workers; i++) pthread_join(th[i], NULL);
         free(th);
+    }
+
+    if (linger_ms > 0) {
+        struct timespec ts = { linger_ms / 1000, (linger_ms % 1000) * 1000000L };
+        printf("idle linger_ms=%ld\n", linger_ms);
+        fflush(stdout);
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
     }
 
     /*
