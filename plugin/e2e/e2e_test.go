@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -537,3 +540,71 @@ func mustQuery(t *testing.T, l *Loki, tenant, logql string, from, to time.Time) 
 }
 
 func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// A chunk whose requests partly succeeded is retried from the request that
+// failed: what Loki accepted is never sent again (Loki would not reliably
+// drop the resend, scripts/loki/BEHAVIOUR.md). A proxy fails the second push
+// of a chunk carrying several streams once.
+func TestRetryResumesAfterAcceptedRequests(t *testing.T) {
+	need(t)
+	target, _ := url.Parse(shared.URL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	var pushes int
+	forwarded := map[[32]byte]int{}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		mu.Lock()
+		pushes++
+		n := pushes
+		if n != 2 {
+			forwarded[sha256.Sum256(body)]++
+		}
+		mu.Unlock()
+		if n == 2 {
+			http.Error(w, "injected failure", http.StatusServiceUnavailable)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})}
+	ln, err := listenLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	end, span := window()
+	s := Generate(400, 23, end, span)
+	if len(s.Attacks) < 3 {
+		t.Fatalf("sample has %d detection kinds; need several streams in the chunk", len(s.Attacks))
+	}
+	chunks, err := WriteChunks(t.TempDir(), "resume", s.Events, len(s.Events), decode.EncodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := art.RunHost(HostOptions{Retries: 3, RetryWait: 200 * time.Millisecond},
+		[]map[string]string{{"url": "http://" + ln.Addr().String() + "/loki/api/v1/push", "tenant_id": "resume"}}, chunks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Exit != 0 || run.OK != 1 || run.Retried != 1 {
+		t.Fatalf("exit=%d ok=%d retried=%d\n%s", run.Exit, run.OK, run.Retried, run.Stderr)
+	}
+	mu.Lock()
+	for _, n := range forwarded {
+		if n > 1 {
+			t.Errorf("a request Loki had accepted was sent again (%d times)", n)
+		}
+	}
+	if pushes < 3 {
+		t.Errorf("only %d pushes: the chunk did not span several requests", pushes)
+	}
+	mu.Unlock()
+	got := mustQuery(t, shared, "resume", `{job="kube-audit"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
+	if len(got) != len(s.Events) {
+		t.Errorf("%d entries, want %d", len(got), len(s.Events))
+	}
+	byAuditID(t, got)
+}

@@ -46,6 +46,7 @@ type Instance struct {
 	entries  *pipeline.Entries
 	server   *metrics.Server
 	quiet    bool
+	progress progress
 }
 
 var seq atomic.Int64
@@ -141,11 +142,15 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 		Logf(LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
+	sent, key := in.progress.start(tag, chunk)
+	b.Resume(sent)
 	out, err := in.Client.Deliver(context.Background(), b)
 	if err != nil {
+		in.progress.failed(tag, chunk, key, b.Sent())
 		Logf(LogWarn, in.Name, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
 		return Retry
 	}
+	in.progress.done(key)
 	if out.Rejected > 0 {
 		Logf(LogError, in.Name, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
 	}

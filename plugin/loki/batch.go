@@ -16,10 +16,17 @@ type Batch struct {
 	index   map[string]int
 	entries int
 	// sent counts the requests of the batch Loki already answered, so that
-	// delivering the same Batch again resumes after them (kaudit push).
-	// The plugin builds a new Batch per flush and resends everything.
+	// delivering the same Batch again resumes after them (kaudit push), or a
+	// rebuilt Batch of the same chunk does (the plugin, through Resume).
 	sent int
 }
+
+// Sent is how many of the batch's requests Loki has answered.
+func (b *Batch) Sent() int { return b.sent }
+
+// Resume skips the first n requests on the next Deliver: Loki answered them
+// during an earlier attempt at the same chunk.
+func (b *Batch) Resume(n int) { b.sent = n }
 
 type tenantBatch struct {
 	tenant  string

@@ -1,0 +1,91 @@
+package instance
+
+import (
+	"crypto/sha256"
+	"sync"
+)
+
+// progress remembers, for chunks Fluent Bit will hand back for a retry, how
+// many of their push requests Loki already accepted, so the retry resumes
+// after them. Loki drops an exact resend reliably only while it is the
+// stream's newest entry (scripts/loki/BEHAVIOUR.md, "Duplicates"); with
+// concurrent flushes it often is not, and resending would store twice.
+//
+// A chunk is known by a SHA-256 of its tag and bytes: Fluent Bit retries
+// the very same bytes, and the same bytes split into the same requests. The
+// hash is computed only after a failure, or on a flush while some chunk is
+// pending, so a healthy pipeline pays nothing. At most maxPending chunks are
+// remembered (oldest forgotten first: a forgotten chunk is resent whole,
+// which can only duplicate, never lose).
+type progress struct {
+	mu      sync.Mutex
+	pending map[[32]byte]int
+	order   [][32]byte
+}
+
+const maxPending = 4096
+
+func chunkKey(tag string, chunk []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(tag))
+	h.Write([]byte{0})
+	h.Write(chunk)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// start returns how many requests of this chunk Loki already accepted, and
+// the chunk's key when one had to be computed.
+func (p *progress) start(tag string, chunk []byte) (sent int, key *[32]byte) {
+	p.mu.Lock()
+	empty := len(p.pending) == 0
+	p.mu.Unlock()
+	if empty {
+		return 0, nil
+	}
+	k := chunkKey(tag, chunk)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pending[k], &k
+}
+
+// failed records that the chunk's first sent requests were accepted.
+func (p *progress) failed(tag string, chunk []byte, key *[32]byte, sent int) {
+	if key == nil {
+		k := chunkKey(tag, chunk)
+		key = &k
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending == nil {
+		p.pending = map[[32]byte]int{}
+	}
+	if _, ok := p.pending[*key]; !ok {
+		p.order = append(p.order, *key)
+		if len(p.order) > maxPending {
+			delete(p.pending, p.order[0])
+			p.order = p.order[1:]
+		}
+	}
+	p.pending[*key] = sent
+}
+
+// done forgets a delivered chunk.
+func (p *progress) done(key *[32]byte) {
+	if key == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.pending[*key]; !ok {
+		return
+	}
+	delete(p.pending, *key)
+	for i, k := range p.order {
+		if k == *key {
+			p.order = append(p.order[:i], p.order[i+1:]...)
+			break
+		}
+	}
+}
