@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kaudit/kaudit/detect"
 )
 
 // Getter returns the value of a property, or "" when it is not set. Fluent
@@ -73,6 +75,10 @@ type Config struct {
 	Unrecognized    Unrecognized
 	RulesFiles      []string
 	RedactMarker    string
+	AuditPolicyFile string
+	// PolicyKeep is the lowest detection severity whose events the audit
+	// policy never drops; detect.None disables the exception.
+	PolicyKeep detect.Severity
 }
 
 // Scope says which packaging reads a key: the output pushes to Loki, the
@@ -123,6 +129,8 @@ var Keys = []Key{
 	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", Both, parseUnrecognized},
 	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles},
 	{"redact_marker", "[REDACTED]", "Replacement for every redacted value.", Both, parseMarker},
+	{"audit_policy_file", "", "Kubernetes audit Policy (`audit.k8s.io/v1`, the file an API server takes as `--audit-policy-file`) applied in the pipeline, for clusters whose API server you cannot configure (AKS, EKS, GKE). Detection sees each event as it arrived; the policy then decides what is stored. Empty: everything is stored as it came. See [Audit policy in the pipeline](#audit-policy-in-the-pipeline).", Both, func(c *Config, v string) error { c.AuditPolicyFile = v; return checkFile(v) }},
+	{"policy_keep_severity", "high", "Events that matched a detection of this severity or above are never dropped by `audit_policy_file` (they are stored at least at Metadata): `info`, `low`, `medium`, `high`, `critical`, or `none` to let the policy drop anything.", Both, parseKeepSeverity},
 }
 
 // Parse reads every key of the output through g, applies defaults and
@@ -173,9 +181,9 @@ func (c *Config) Redacted() string {
 	for i, l := range c.Labels {
 		labels[i] = l.Name + "=" + l.Value
 	}
-	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d",
+	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d audit_policy_file=%q policy_keep_severity=%s",
 		c.URL.Redacted(), strings.Join(labels, ","), c.TenantID, c.TenantIDKey, c.HTTPUser, mask(c.HTTPPasswd), mask(c.BearerToken),
-		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles))
+		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles), c.AuditPolicyFile, c.PolicyKeep)
 }
 
 func parseURL(c *Config, v string) error {
@@ -348,6 +356,15 @@ func parseMarker(c *Config, v string) error {
 		return fmt.Errorf("%q: quotes, backslashes and newlines are not allowed", v)
 	}
 	c.RedactMarker = v
+	return nil
+}
+
+func parseKeepSeverity(c *Config, v string) error {
+	sev, err := detect.ParseSeverity(v)
+	if err != nil {
+		return err
+	}
+	c.PolicyKeep = sev
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/kaudit/kaudit/plugin/loki"
 	"github.com/kaudit/kaudit/plugin/pipeline"
 	"github.com/kaudit/kaudit/redact"
+	"github.com/kaudit/kaudit/redact/policy"
 )
 
 // Code is a flush result, mapped one to one onto FLB_OK, FLB_RETRY and
@@ -60,7 +61,14 @@ func New(g config.Getter, version string) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: redact_marker: %w", name, err)
 	}
-	pipe, err := pipeline.New(pipeline.Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass})
+	var pol *policy.Policy
+	if c.AuditPolicyFile != "" {
+		if pol, err = policy.LoadFile(c.AuditPolicyFile); err != nil {
+			return nil, fmt.Errorf("%s: audit_policy_file: %q: %w", name, c.AuditPolicyFile, err)
+		}
+	}
+	pipe, err := pipeline.New(pipeline.Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass,
+		Policy: pol, PolicyKeep: c.PolicyKeep})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -74,7 +82,11 @@ func New(g config.Getter, version string) (*Instance, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, entries: pipeline.NewEntries(c)}
-	Logf(LogInfo, name, "kaudit %s started: %s rules=%d", version, c.Redacted(), len(det.Rules()))
+	polRules := 0
+	if pol != nil {
+		polRules = pol.Rules()
+	}
+	Logf(LogInfo, name, "kaudit %s started: %s rules=%d policy_rules=%d", version, c.Redacted(), len(det.Rules()), polRules)
 	return in, nil
 }
 
@@ -112,7 +124,7 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	rep := in.Pipeline.Chunk(chunk, func(ev *pipeline.Event) {
 		b.Add(in.entries.Build(ev))
 	})
-	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 {
+	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 { // policy drops are expected volume, counted in Stats, not logged
 		Logf(LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
@@ -130,8 +142,12 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 // Close logs the instance's totals and releases its connections.
 func (in *Instance) Close() {
 	p, c := &in.Pipeline.Stats, &in.Client.Stats
-	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d pushed=%d rejected=%d requests=%d retries=%d",
+	var dropped int64
+	for i := range p.PolicyDropped {
+		dropped += p.PolicyDropped[i].Load()
+	}
+	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d requests=%d retries=%d",
 		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(),
-		c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
+		dropped, p.PolicyKept.Load(), c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
 	in.Client.Close()
 }
