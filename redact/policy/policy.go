@@ -3,10 +3,16 @@
 // nobody can set (AKS, EKS, GKE send everything). Like redaction, it decides
 // what is stored; it never sees Fluent Bit types.
 //
-// Loading and matching are Kubernetes' own: the API server's scheme decodes
-// the file strictly, its validation checks it, and its rule evaluator
-// (k8s.io/apiserver/pkg/audit/policy) picks the level, so a file behaves here
-// exactly as it would behind --audit-policy-file.
+// Loading is Kubernetes' own: the API server's types and scheme decode the
+// file strictly and its validation checks it. Matching ports the API
+// server's rule evaluator (k8s.io/apiserver/pkg/audit/policy, checker.go)
+// to read the event's fields in place: the evaluator itself would cost an
+// attributes object per event, a copy of every rule it tries, and its
+// package pulls k8s.io/component-base's metrics registry (Go and process
+// collectors, apiserver_audit_* counters registered at load) and 1.7 MB into
+// the .so. A differential test holds the port to the real evaluator over
+// generated policies and requests, so a file behaves here exactly as it
+// would behind --audit-policy-file.
 package policy
 
 import (
@@ -15,15 +21,13 @@ import (
 	"os"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	audit "k8s.io/apiserver/pkg/apis/audit"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	"k8s.io/apiserver/pkg/apis/audit/validation"
-	auditpkg "k8s.io/apiserver/pkg/audit"
-	k8spolicy "k8s.io/apiserver/pkg/audit/policy"
-	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 )
 
 // Level is an audit level; None < Metadata < Request < RequestResponse.
@@ -66,12 +70,25 @@ func fromK8s(l audit.Level) Level {
 
 // Policy is a loaded audit Policy, safe for concurrent use.
 type Policy struct {
-	eval  auditpkg.PolicyRuleEvaluator
-	rules int
+	rules []rule
+	// omitStages and omitManagedFields are the policy-wide settings, which
+	// also apply when no rule matches.
+	omitStages        []string
+	omitManagedFields bool
+}
+
+// rule is one PolicyRule ready to match: the policy-wide omitStages merged
+// in, omitManagedFields resolved, as NewPolicyRuleEvaluator does.
+type rule struct {
+	level                                     Level
+	users, userGroups, verbs, namespaces, nrs []string
+	resources                                 []audit.GroupResources
+	omitStages                                []string
+	omitManagedFields                         bool
 }
 
 // Rules returns the number of rules, for the start-up log line.
-func (p *Policy) Rules() int { return p.rules }
+func (p *Policy) Rules() int { return len(p.rules) }
 
 // LoadFile reads and loads a policy file.
 func LoadFile(path string) (*Policy, error) {
@@ -82,9 +99,16 @@ func LoadFile(path string) (*Policy, error) {
 	return Load(b)
 }
 
-// strict is the API server's own decoder with unknown and duplicate fields
-// made errors.
-var strict = serializer.NewCodecFactory(auditpkg.Scheme, serializer.EnableStrict).UniversalDecoder()
+// strict is the API server's decoder (the scheme of k8s.io/apiserver/pkg/audit,
+// built the same way) with unknown and duplicate fields made errors.
+var strict = func() runtime.Decoder {
+	sc := runtime.NewScheme()
+	metav1.AddToGroupVersion(sc, schema.GroupVersion{Version: "v1"})
+	if err := errors.Join(auditv1.AddToScheme(sc), audit.AddToScheme(sc), sc.SetVersionPriority(auditv1.SchemeGroupVersion)); err != nil {
+		panic(err) // static registration; cannot fail
+	}
+	return serializer.NewCodecFactory(sc, serializer.EnableStrict).UniversalDecoder()
+}()
 
 // Load decodes and validates a policy the way the API server does
 // (k8s.io/apiserver/pkg/audit/policy.LoadPolicyFromBytes), with one
@@ -92,6 +116,14 @@ var strict = serializer.NewCodecFactory(auditpkg.Scheme, serializer.EnableStrict
 // decoding, Load fails, because a misspelt field here silently changes what
 // is stored and a log shipper has no start-up warning anyone reads.
 func Load(data []byte) (*Policy, error) {
+	pol, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return compile(pol), nil
+}
+
+func decode(data []byte) (*audit.Policy, error) {
 	pol := &audit.Policy{}
 	_, gvk, err := strict.Decode(data, nil, pol)
 	if err != nil {
@@ -106,7 +138,27 @@ func Load(data []byte) (*Policy, error) {
 	if len(pol.Rules) == 0 {
 		return nil, errors.New("loaded illegal policy with 0 rules")
 	}
-	return &Policy{eval: k8spolicy.NewPolicyRuleEvaluator(pol), rules: len(pol.Rules)}, nil
+	return pol, nil
+}
+
+func compile(pol *audit.Policy) *Policy {
+	p := &Policy{omitManagedFields: pol.OmitManagedFields}
+	for _, s := range pol.OmitStages {
+		p.omitStages = append(p.omitStages, string(s))
+	}
+	for _, r := range pol.Rules {
+		cr := rule{level: fromK8s(r.Level), users: r.Users, userGroups: r.UserGroups, verbs: r.Verbs,
+			namespaces: r.Namespaces, nrs: r.NonResourceURLs, resources: r.Resources,
+			omitStages: append([]string(nil), p.omitStages...), omitManagedFields: pol.OmitManagedFields}
+		for _, s := range r.OmitStages {
+			cr.omitStages = append(cr.omitStages, string(s))
+		}
+		if r.OmitManagedFields != nil {
+			cr.omitManagedFields = *r.OmitManagedFields
+		}
+		p.rules = append(p.rules, cr)
+	}
+	return p
 }
 
 // oneLine folds a multi-line YAML error into the single line Fluent Bit
@@ -142,11 +194,18 @@ func (d Decision) Keep() Decision {
 	return d
 }
 
-// Evaluate finds the policy's decision for an event with the API server's
-// own rule evaluator. It does not modify the event.
+// Evaluate finds the policy's decision for an event: rules in order, first
+// match wins, no match is None. It does not modify the event.
 func (p *Policy) Evaluate(ev map[string]any) Decision {
-	rc := p.eval.EvaluatePolicyRule(Attributes(ev))
-	d := Decision{Level: fromK8s(rc.Level), Arrived: RequestResponse, OmitManagedFields: rc.OmitManagedFields}
+	q := requestOf(ev)
+	d := Decision{Level: None, Arrived: RequestResponse, OmitManagedFields: p.omitManagedFields}
+	omit := p.omitStages
+	for i := range p.rules {
+		if r := &p.rules[i]; r.matches(&q) {
+			d.Level, d.OmitManagedFields, omit = r.level, r.omitManagedFields, r.omitStages
+			break
+		}
+	}
 	if s, ok := ev["level"].(string); ok {
 		if l, ok := ParseLevel(s); ok {
 			d.Arrived = l
@@ -154,12 +213,7 @@ func (p *Policy) Evaluate(ev map[string]any) Decision {
 	}
 	d.Level = min(d.Level, d.Arrived)
 	if st, ok := ev["stage"].(string); ok {
-		for _, o := range rc.OmitStages {
-			if string(o) == st {
-				d.Omitted = true
-				break
-			}
-		}
+		d.Omitted = hasString(omit, st)
 	}
 	return d
 }
@@ -204,53 +258,142 @@ func dropManagedFields(o map[string]any) {
 	}
 }
 
-// Attributes rebuilds the request attributes the API server evaluated the
-// policy against, from what the event recorded: the authenticated user (not
-// the impersonated one: the audit filter runs before impersonation), the
-// verb, and objectRef for resource requests; requests without objectRef are
-// non-resource requests, matched on requestURI's path.
-func Attributes(ev map[string]any) authorizer.AttributesRecord {
-	a := authorizer.AttributesRecord{}
-	a.Verb, _ = ev["verb"].(string)
+// request is what the API server evaluated the policy against
+// (authorizer.Attributes), as the event recorded it: the authenticated user
+// (not the impersonated one: the audit filter runs before impersonation),
+// the verb, and objectRef for resource requests; requests without objectRef
+// are non-resource requests, matched on requestURI's path.
+type request struct {
+	hasUser                                     bool
+	user                                        string
+	groups                                      any // []any or []string, compared in place
+	verb                                        string
+	resourceRequest                             bool
+	namespace, group, resource, sub, name, path string
+}
+
+func requestOf(ev map[string]any) request {
+	var q request
+	q.verb, _ = ev["verb"].(string)
 	if u, ok := ev["user"].(map[string]any); ok {
-		a.User = &eventUser{u: u}
+		q.hasUser = true
+		q.user, _ = u["username"].(string)
+		q.groups = u["groups"]
 	}
 	if ref, ok := ev["objectRef"].(map[string]any); ok {
-		a.ResourceRequest = true
-		a.Namespace, _ = ref["namespace"].(string)
-		a.APIGroup, _ = ref["apiGroup"].(string)
-		a.APIVersion, _ = ref["apiVersion"].(string)
-		a.Resource, _ = ref["resource"].(string)
-		a.Subresource, _ = ref["subresource"].(string)
-		a.Name, _ = ref["name"].(string)
-	}
-	uri, _ := ev["requestURI"].(string)
-	if i := strings.IndexByte(uri, '?'); i >= 0 {
-		uri = uri[:i]
-	}
-	a.Path = uri
-	return a
-}
-
-// eventUser is the event's user as user.Info; groups are converted only when
-// a rule asks for them.
-type eventUser struct{ u map[string]any }
-
-var _ user.Info = (*eventUser)(nil)
-
-func (e *eventUser) GetName() string { s, _ := e.u["username"].(string); return s }
-func (e *eventUser) GetUID() string  { s, _ := e.u["uid"].(string); return s }
-func (e *eventUser) GetGroups() []string {
-	if gs, ok := e.u["groups"].([]string); ok {
-		return gs
-	}
-	gs, _ := e.u["groups"].([]any)
-	out := make([]string, 0, len(gs))
-	for _, g := range gs {
-		if s, ok := g.(string); ok {
-			out = append(out, s)
+		q.resourceRequest = true
+		q.namespace, _ = ref["namespace"].(string)
+		q.group, _ = ref["apiGroup"].(string)
+		q.resource, _ = ref["resource"].(string)
+		q.sub, _ = ref["subresource"].(string)
+		q.name, _ = ref["name"].(string)
+	} else {
+		q.path, _ = ev["requestURI"].(string)
+		if i := strings.IndexByte(q.path, '?'); i >= 0 {
+			q.path = q.path[:i]
 		}
 	}
-	return out
+	return q
 }
-func (e *eventUser) GetExtra() map[string][]string { return nil }
+
+// The matching below follows k8s.io/apiserver/pkg/audit/policy/checker.go
+// (ruleMatches, ruleMatchesNonResource, pathMatches, ruleMatchesResource)
+// line by line; TestDifferential compares the two.
+
+func (r *rule) matches(q *request) bool {
+	if len(r.users) > 0 && (!q.hasUser || !hasString(r.users, q.user)) {
+		return false
+	}
+	if len(r.userGroups) > 0 && (!q.hasUser || !anyGroup(r.userGroups, q.groups)) {
+		return false
+	}
+	if len(r.verbs) > 0 && !hasString(r.verbs, q.verb) {
+		return false
+	}
+	if len(r.namespaces) > 0 || len(r.resources) > 0 {
+		return r.matchesResource(q)
+	}
+	if len(r.nrs) > 0 {
+		return r.matchesNonResource(q)
+	}
+	return true
+}
+
+func (r *rule) matchesNonResource(q *request) bool {
+	if q.resourceRequest {
+		return false
+	}
+	for _, spec := range r.nrs {
+		if spec == "*" || spec == q.path || strings.HasSuffix(spec, "*") && strings.HasPrefix(q.path, strings.TrimRight(spec, "*")) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *rule) matchesResource(q *request) bool {
+	if !q.resourceRequest {
+		return false
+	}
+	if len(r.namespaces) > 0 && !hasString(r.namespaces, q.namespace) { // cluster-scoped objects have ""
+		return false
+	}
+	if len(r.resources) == 0 {
+		return true
+	}
+	for _, gr := range r.resources {
+		if gr.Group != q.group && gr.Group != "*" {
+			continue
+		}
+		if len(gr.Resources) == 0 {
+			return true
+		}
+		for _, res := range gr.Resources {
+			if len(gr.ResourceNames) > 0 && !hasString(gr.ResourceNames, q.name) {
+				continue
+			}
+			switch {
+			case res == "*":
+				return true
+			case q.sub == "" && res == q.resource:
+				return true
+			case q.sub != "" && len(res) == len(q.resource)+1+len(q.sub) && strings.HasPrefix(res, q.resource) && res[len(q.resource)] == '/' && strings.HasSuffix(res, q.sub):
+				return true // "resource/subresource"
+			case q.sub != "" && strings.HasPrefix(res, "*/") && q.sub == res[2:]:
+				return true
+			case strings.HasSuffix(res, "/*") && q.resource == res[:len(res)-2]:
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func hasString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// anyGroup reports whether one of the user's groups is listed; the event
+// carries them as []any (decoded) or []string.
+func anyGroup(list []string, groups any) bool {
+	switch gs := groups.(type) {
+	case []any:
+		for _, g := range gs {
+			if s, ok := g.(string); ok && hasString(list, s) {
+				return true
+			}
+		}
+	case []string:
+		for _, g := range gs {
+			if hasString(list, g) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -109,7 +109,7 @@ func TestMatching(t *testing.T) {
 		{"nonResourceURLs: exact is not a prefix", hit + "  nonResourceURLs: [/metrics]\n", req{nonResource: true, uri: "/metrics/cadvisor"}, None},
 		{"nonResourceURLs: /healthz* prefix", hit + "  nonResourceURLs: [/healthz*]\n", req{nonResource: true, uri: "/healthz/etcd"}, Request},
 		{"nonResourceURLs: /healthz* itself", hit + "  nonResourceURLs: [/healthz*]\n", req{nonResource: true, uri: "/healthz"}, Request},
-		{"nonResourceURLs: /healthz* with a query", hit + "  nonResourceURLs: [/healthz]\n", req{nonResource: true, uri: "/healthz?verbose"}, Request},
+		{"nonResourceURLs: the query string is not part of the path", hit + "  nonResourceURLs: [/healthz]\n", req{nonResource: true, uri: "/healthz?verbose"}, Request},
 		{"nonResourceURLs: /healthz* does not match /livez", hit + "  nonResourceURLs: [/healthz*]\n", req{nonResource: true, uri: "/livez"}, None},
 		{"nonResourceURLs: never a resource request", hit + "  nonResourceURLs: [\"*\"]\n", req{resource: "pods", uri: "/api/v1/pods"}, None},
 		{"nonResourceURLs: \"*\"", hit + "  nonResourceURLs: [\"*\"]\n", req{nonResource: true, uri: "/openapi/v3"}, Request},
