@@ -191,9 +191,9 @@ func mustJSON(t testing.TB, v any) string {
 // structured metadata) — everything but the HTTP push.
 func BenchmarkChunk(b *testing.B) {
 	for _, bc := range []struct {
-		name   string
-		shapes bool
-	}{{"raw", false}, {"mixed-shapes", true}} {
+		name, policy string
+		shapes       bool
+	}{{"raw", "", false}, {"mixed-shapes", "", true}, {"raw-seed-policy", "../../conf/policy/seed.yaml", false}} {
 		b.Run(bc.name, func(b *testing.B) {
 			s := e2e.Generate(1000, 1, time.Now(), time.Hour)
 			records := s.Events
@@ -201,7 +201,7 @@ func BenchmarkChunk(b *testing.B) {
 				records = e2e.Shapes(records)
 			}
 			data := chunk(b, records, decode.EncodeOptions{})
-			p := newPipeline(b, false)
+			p := withPolicy(b, bc.policy, detect.High)
 			c, _ := config.Parse(config.MapGetter{})
 			eb := NewEntries(c)
 			b.SetBytes(int64(len(data)))
