@@ -78,6 +78,10 @@ type Config struct {
 	RedactMarker    string
 	MinSeverity     detect.Severity
 	MetricsListen   string
+	AuditPolicyFile string
+	// PolicyKeep is the lowest detection severity whose events the audit
+	// policy never drops; detect.None disables the exception.
+	PolicyKeep detect.Severity
 }
 
 // Scope says which packaging reads a key: the output pushes to Loki, the
@@ -130,6 +134,8 @@ var Keys = []Key{
 	{"redact_marker", "[REDACTED]", "Replacement for every redacted value.", Both, parseMarker},
 	{"min_severity", "none", "Drop audit events whose highest detection is below this severity (`none`, `info`, `low`, `medium`, `high`, `critical`); `none` keeps every event. Unrecognized records passed with `unrecognized pass` are kept.", Filter, parseMinSeverity},
 	{"metrics_listen", "", "`host:port` on which to serve Prometheus metrics at `/metrics` (e.g. `0.0.0.0:2021`). Empty: no listener. Instances naming the same address share one server, which serves every instance (label `instance_name`).", Output, parseListen},
+	{"audit_policy_file", "", "Kubernetes audit Policy (`audit.k8s.io/v1`, the file an API server takes as `--audit-policy-file`) applied in the pipeline, for clusters whose API server you cannot configure (AKS, EKS, GKE). Detection sees each event as it arrived; the policy then decides what is stored. Empty: everything is stored as it came. See [Audit policy in the pipeline](#audit-policy-in-the-pipeline).", Both, func(c *Config, v string) error { c.AuditPolicyFile = v; return checkFile(v) }},
+	{"policy_keep_severity", "high", "Events that matched a detection of this severity or above are never dropped by `audit_policy_file` (they are stored at least at Metadata): `info`, `low`, `medium`, `high`, `critical`, or `none` to let the policy drop anything.", Both, parseKeepSeverity},
 }
 
 // Parse reads every key of the output through g, applies defaults and
@@ -180,9 +186,9 @@ func (c *Config) Redacted() string {
 	for i, l := range c.Labels {
 		labels[i] = l.Name + "=" + l.Value
 	}
-	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d metrics_listen=%q",
+	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d metrics_listen=%q audit_policy_file=%q policy_keep_severity=%s",
 		c.URL.Redacted(), strings.Join(labels, ","), c.TenantID, c.TenantIDKey, c.HTTPUser, mask(c.HTTPPasswd), mask(c.BearerToken),
-		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles), c.MetricsListen)
+		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles), c.MetricsListen, c.AuditPolicyFile, c.PolicyKeep)
 }
 
 func parseURL(c *Config, v string) error {
@@ -375,6 +381,15 @@ func parseListen(c *Config, v string) error {
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return fmt.Errorf("%q: port %q is not a number between 1 and 65535", v, port)
 	}
+	return nil
+}
+
+func parseKeepSeverity(c *Config, v string) error {
+	sev, err := detect.ParseSeverity(v)
+	if err != nil {
+		return err
+	}
+	c.PolicyKeep = sev
 	return nil
 }
 

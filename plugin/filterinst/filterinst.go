@@ -13,7 +13,6 @@ import (
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/instance"
 	"github.com/kaudit/kaudit/plugin/pipeline"
-	"github.com/kaudit/kaudit/redact"
 )
 
 // Instance is one [FILTER] section (or one `processors:` entry). Fluent Bit
@@ -35,20 +34,12 @@ func New(g config.Getter, version string) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	det, err := instance.LoadRules(c.RulesFiles)
-	if err != nil {
-		return nil, fmt.Errorf("%s: rules_file: %w", name, err)
-	}
-	red, err := redact.New(redact.Config{Marker: c.RedactMarker})
-	if err != nil {
-		return nil, fmt.Errorf("%s: redact_marker: %w", name, err)
-	}
-	pipe, err := pipeline.New(pipeline.Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass})
+	pipe, err := instance.NewPipeline(c, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	Logf(instance.LogInfo, name, "kaudit %s filter started: unrecognized=%s min_severity=%s rules=%d rules_files=%d",
-		version, [...]string{"drop", "pass"}[c.Unrecognized], c.MinSeverity, len(det.Rules()), len(c.RulesFiles))
+	Logf(instance.LogInfo, name, "kaudit %s filter started: unrecognized=%s min_severity=%s rules=%d rules_files=%d audit_policy_file=%q",
+		version, [...]string{"drop", "pass"}[c.Unrecognized], c.MinSeverity, len(pipe.Detector().Rules()), len(c.RulesFiles), c.AuditPolicyFile)
 	return &Instance{Name: name, Config: c, Pipeline: pipe}, nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/kaudit/kaudit/plugin/metrics"
 	"github.com/kaudit/kaudit/plugin/pipeline"
 	"github.com/kaudit/kaudit/redact"
+	"github.com/kaudit/kaudit/redact/policy"
 )
 
 // Code is a flush result, mapped one to one onto FLB_OK, FLB_RETRY and
@@ -71,19 +72,15 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	det, err := LoadRules(c.RulesFiles)
-	if err != nil {
-		return nil, fmt.Errorf("%s: rules_file: %w", name, err)
-	}
-	red, err := redact.New(redact.Config{Marker: c.RedactMarker})
-	if err != nil {
-		return nil, fmt.Errorf("%s: redact_marker: %w", name, err)
-	}
-	met := metrics.New(name, det.Rules())
-	pipe, err := pipeline.New(pipeline.Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass, Metrics: met.Pipeline})
+	var met *metrics.Instance
+	pipe, err := NewPipeline(c, func(det *detect.Engine) *metrics.Pipeline {
+		met = metrics.New(name, det.Rules())
+		return met.Pipeline
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	det, pol := pipe.Detector(), pipe.Policy()
 	client, err := loki.New(loki.Settings{
 		URL: c.URL.String(), HTTPUser: c.HTTPUser, HTTPPasswd: c.HTTPPasswd, BearerToken: c.BearerToken,
 		Headers: c.Headers, TLSCAFile: c.TLSCAFile, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile,
@@ -102,9 +99,41 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 		}
 	}
 	if !opt.Quiet {
-		Logf(LogInfo, name, "kaudit %s started: %s rules=%d", version, c.Redacted(), len(det.Rules()))
+		polRules := 0
+		if pol != nil {
+			polRules = pol.Rules()
+		}
+		Logf(LogInfo, name, "kaudit %s started: %s rules=%d policy_rules=%d", version, c.Redacted(), len(det.Rules()), polRules)
 	}
 	return in, nil
+}
+
+// NewPipeline builds the decode -> detect -> policy -> redact pipeline a
+// configuration describes; the output and the filter share it, so both
+// packagings honour every key the same way. withMetrics, when set, receives
+// the loaded rules and returns the metrics the pipeline feeds. Errors start
+// with the key at fault.
+func NewPipeline(c *config.Config, withMetrics func(*detect.Engine) *metrics.Pipeline) (*pipeline.Pipeline, error) {
+	det, err := LoadRules(c.RulesFiles)
+	if err != nil {
+		return nil, fmt.Errorf("rules_file: %w", err)
+	}
+	red, err := redact.New(redact.Config{Marker: c.RedactMarker})
+	if err != nil {
+		return nil, fmt.Errorf("redact_marker: %w", err)
+	}
+	var pol *policy.Policy
+	if c.AuditPolicyFile != "" {
+		if pol, err = policy.LoadFile(c.AuditPolicyFile); err != nil {
+			return nil, fmt.Errorf("audit_policy_file: %q: %w", c.AuditPolicyFile, err)
+		}
+	}
+	s := pipeline.Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass,
+		Policy: pol, PolicyKeep: c.PolicyKeep}
+	if withMetrics != nil {
+		s.Metrics = withMetrics(det)
+	}
+	return pipeline.New(s)
 }
 
 // LoadRules compiles the embedded default rules followed by the user's
@@ -138,7 +167,7 @@ func LoadRules(files []string) (*detect.Engine, error) {
 // and storage.
 func (in *Instance) Flush(chunk []byte, tag string) Code {
 	b, rep := in.Batch(chunk)
-	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 {
+	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 { // policy drops are expected volume, counted in Stats, not logged
 		Logf(LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
@@ -181,7 +210,11 @@ func (in *Instance) Close() {
 		return
 	}
 	p, c := &in.Pipeline.Stats, &in.Client.Stats
-	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d pushed=%d rejected=%d requests=%d retries=%d",
+	var dropped int64
+	for i := range p.PolicyDropped {
+		dropped += p.PolicyDropped[i].Load()
+	}
+	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d requests=%d retries=%d",
 		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(),
-		c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
+		dropped, p.PolicyKept.Load(), c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
 }

@@ -59,3 +59,36 @@ func TestReadmeRulesTable(t *testing.T) {
 	}
 	readme.Check(t, filepath.Join("..", "..", "README.md"), "RULES", detect.Markdown(det.Rules()))
 }
+
+// A bad policy stops the instance at start with one line naming the key and
+// the API server's own message; a good one is wired into the pipeline.
+func TestAuditPolicyFile(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "policy.yaml")
+	os.WriteFile(bad, []byte("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n  verb: [get]\n"), 0o644)
+	_, err := New(config.MapGetter{"audit_policy_file": bad}, "test")
+	if err == nil {
+		t.Fatal("bad policy accepted")
+	}
+	for _, want := range []string{"audit_policy_file:", `strict decoding error: unknown field "rules[0].verb"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q, want it to contain %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error spans lines: %q", err)
+	}
+	if _, err := New(config.MapGetter{"audit_policy_file": filepath.Join(t.TempDir(), "absent.yaml")}, "test"); err == nil || !strings.Contains(err.Error(), "audit_policy_file:") {
+		t.Errorf("absent policy file: err %v", err)
+	}
+	if _, err := New(config.MapGetter{"policy_keep_severity": "urgent"}, "test"); err == nil || !strings.Contains(err.Error(), "policy_keep_severity:") {
+		t.Errorf("bad policy_keep_severity: err %v", err)
+	}
+	in, err := New(config.MapGetter{"audit_policy_file": "../../conf/policy/seed.yaml", "policy_keep_severity": "none"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if in.Config.PolicyKeep != detect.None {
+		t.Errorf("policy_keep_severity none: %v", in.Config.PolicyKeep)
+	}
+}

@@ -1,7 +1,7 @@
 // Package pipeline is kaudit's core path, shared by every packaging (the
 // output .so, the filter, the command): decode a Fluent Bit chunk into audit
-// events, detect on each event as it arrived, redact it, and hand the result
-// on. One bad record never takes its chunk down, and an event whose
+// events, detect on each event as it arrived, let the audit policy decide
+// what of it is stored, redact that, and hand the result on. One bad record never takes its chunk down, and an event whose
 // processing fails is dropped, never passed on unredacted.
 package pipeline
 
@@ -17,6 +17,7 @@ import (
 	"github.com/kaudit/kaudit/plugin/decode"
 	"github.com/kaudit/kaudit/plugin/metrics"
 	"github.com/kaudit/kaudit/redact"
+	"github.com/kaudit/kaudit/redact/policy"
 )
 
 // Settings wires the pipeline; built by the packaging from its Config.
@@ -29,6 +30,13 @@ type Settings struct {
 	// Metrics, when set, receives the same counts as Stats and more
 	// (detections by rule, redactions by kind).
 	Metrics *metrics.Pipeline
+	// Policy, when set, decides what of each event is stored, as the API
+	// server would have with it (--audit-policy-file).
+	Policy *policy.Policy
+	// PolicyKeep is the lowest detection severity whose events the policy
+	// never drops (they are stored at least at Metadata); detect.None
+	// disables the exception.
+	PolicyKeep detect.Severity
 }
 
 // Stats are counters since start, safe to read concurrently.
@@ -40,6 +48,13 @@ type Stats struct {
 	Failed       atomic.Int64 // events dropped because processing failed (fail closed)
 	Detected     atomic.Int64 // events with at least one detection
 	Redacted     atomic.Int64 // events from which something was removed
+	// PolicyDropped counts events the audit policy did not store, by the
+	// level it gave them (None, or the level of a rule whose stage is
+	// omitted): kaudit_policy_dropped_total{level}.
+	PolicyDropped [policy.NumLevels]atomic.Int64
+	// PolicyKept counts events the policy would have dropped but that
+	// matched a detection of PolicyKeep or above.
+	PolicyKept atomic.Int64
 }
 
 // Event is one processed audit event, valid only during the emit callback.
@@ -62,6 +77,8 @@ type Event struct {
 // ChunkReport summarises one chunk for the caller's single log line.
 type ChunkReport struct {
 	Records, Events, Unrecognized, Malformed, Failed int
+	// PolicyDropped is the number of events the audit policy did not store.
+	PolicyDropped int
 	// FirstErr is the first decoding or processing problem, for the log; it
 	// never quotes record content.
 	FirstErr error
@@ -132,9 +149,14 @@ func (p *Pipeline) Chunk(data []byte, emit func(*Event)) ChunkReport {
 			rep.note(fmt.Errorf("record %d (%s): %w", rep.Records, shape, err))
 		}
 		for _, e := range events {
-			if perr := p.process(e, rec, &ev); perr != nil {
+			keep, perr := p.process(e, rec, &ev)
+			if perr != nil {
 				rep.Failed++
 				rep.note(perr)
+				continue
+			}
+			if !keep {
+				rep.PolicyDropped++
 				continue
 			}
 			emit(&ev)
@@ -156,13 +178,16 @@ func (p *Pipeline) Chunk(data []byte, emit func(*Event)) ChunkReport {
 	return rep
 }
 
-// process detects on the event as it arrived (full fidelity), then redacts.
-// A panic here drops the event: redaction that did not finish must never
-// let its input through.
-func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (err error) {
+// process detects on the event as it arrived (full fidelity), lets the
+// policy cut it to what is stored, then redacts; keep is false when the
+// policy drops it. Detection comes first so that a privileged pod is caught
+// even when the policy stores pods at Metadata, and dropped events still
+// count. A panic here drops the event: redaction that did not finish must
+// never let its input through.
+func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (keep bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("event dropped: processing panicked: %v", r)
+			keep, err = false, fmt.Errorf("event dropped: processing panicked: %v", r)
 		}
 	}()
 	// A kaudit filter earlier in the pipeline left its summary here; it is
@@ -175,24 +200,42 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (err
 	}
 	delete(e, MarkKey)
 	det := p.s.Detector.Detect(e, nil)
-	red := p.s.Redactor.Redact(e)
 	if det.Severity > detect.None {
 		p.Stats.Detected.Add(1)
 	}
-	if !red.Empty() {
-		p.Stats.Redacted.Add(1)
-	}
-	if m := p.s.Metrics; m != nil {
+	if m := p.s.Metrics; m != nil { // before the policy: dropped events still count
 		for i := range det.Matches {
 			m.Detection(det.Matches[i].ID)
 		}
-		if !red.Empty() {
-			m.Redacted(red)
+	}
+	if p.s.Policy != nil {
+		d := p.s.Policy.Evaluate(e)
+		if d.Drop() {
+			if p.s.PolicyKeep == detect.None || det.Severity < p.s.PolicyKeep {
+				p.Stats.PolicyDropped[d.Level].Add(1)
+				return false, nil
+			}
+			p.Stats.PolicyKept.Add(1)
+			d = d.Keep()
 		}
+		policy.Store(e, d)
+	}
+	red := p.s.Redactor.Redact(e)
+	if !red.Empty() {
+		p.Stats.Redacted.Add(1)
+	}
+	if m := p.s.Metrics; m != nil && !red.Empty() {
+		m.Redacted(red)
 	}
 	*out = Event{Event: e, Time: decode.EventTime(e, rec.Time), Record: rec, Detect: det, Redacted: red, PriorRedacted: prior}
-	return nil
+	return true, nil
 }
+
+// Detector is the rule engine the pipeline runs.
+func (p *Pipeline) Detector() *detect.Engine { return p.s.Detector }
+
+// Policy is the audit policy the pipeline applies, nil when none.
+func (p *Pipeline) Policy() *policy.Policy { return p.s.Policy }
 
 func (r *ChunkReport) note(err error) {
 	if r.FirstErr == nil {

@@ -192,10 +192,9 @@ func mustJSON(t testing.TB, v any) string {
 // structured metadata) — everything but the HTTP push.
 func BenchmarkChunk(b *testing.B) {
 	for _, bc := range []struct {
-		name    string
-		shapes  bool
-		metrics bool
-	}{{"raw", false, false}, {"mixed-shapes", true, false}, {"raw-metrics", false, true}} {
+		name, policy    string
+		shapes, metrics bool
+	}{{"raw", "", false, false}, {"mixed-shapes", "", true, false}, {"raw-metrics", "", false, true}, {"raw-seed-policy", "../../conf/policy/seed.yaml", false, false}} {
 		b.Run(bc.name, func(b *testing.B) {
 			s := e2e.Generate(1000, 1, time.Now(), time.Hour)
 			records := s.Events
@@ -203,7 +202,7 @@ func BenchmarkChunk(b *testing.B) {
 				records = e2e.Shapes(records)
 			}
 			data := chunk(b, records, decode.EncodeOptions{})
-			p := newPipeline(b, false)
+			p := withPolicy(b, bc.policy, detect.High)
 			if bc.metrics {
 				p.s.Metrics = metrics.New("bench."+bc.name, p.s.Detector.Rules()).Pipeline
 			}
