@@ -22,7 +22,7 @@ func (c *compiler) errorf(path, format string, args ...any) {
 	c.errs = append(c.errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
 }
 
-const opNames = "in, glob, prefix, regex, list, absent, not, gt, gte, lt, lte"
+const opNames = "in, glob, prefix, regex, list, absent, not, gt, gte, lt, lte, cidr, cidr_list, public"
 
 // block compiles a mapping whose keys must all hold: field names, or the
 // combinators any (list of blocks), all (list of blocks) and not (block).
@@ -125,7 +125,7 @@ func (c *compiler) blocks(node any, path string) []matcher {
 // test compiles the test for one field: a scalar or list means "in"; a
 // mapping holds operators that must all hold.
 func (c *compiler) test(node any, path string, f *field) test {
-	if f.costly || strings.HasPrefix(f.name, "requestObject") {
+	if f.body || strings.HasPrefix(f.name, "requestObject") {
 		c.body = true
 	}
 	switch n := node.(type) {
@@ -227,6 +227,43 @@ func (c *compiler) op(op string, arg any, path string, f *field) test {
 			}
 		}
 		return elems{g}
+	case "cidr", "cidr_list":
+		vals := c.scalars(arg, path)
+		if vals == nil {
+			return nil
+		}
+		if op == "cidr_list" {
+			var items []string
+			for _, name := range vals {
+				l, ok := c.lists[name]
+				if !ok {
+					c.errorf(path, "unknown list %q", name)
+					return nil
+				}
+				items = append(items, l...)
+			}
+			vals = items
+		}
+		p := make(cidrLeaf, 0, len(vals))
+		for _, v := range vals {
+			pre, err := parseCIDR(v)
+			if err != nil {
+				c.errorf(path, "%q is neither an address nor a CIDR prefix", v)
+				continue
+			}
+			p = append(p, pre)
+		}
+		if len(p) != len(vals) {
+			return nil
+		}
+		return elems{p}
+	case "public":
+		b, ok := arg.(bool)
+		if !ok {
+			c.errorf(path, "want true or false, got %s", describe(arg))
+			return nil
+		}
+		return elems{publicLeaf(b)}
 	case "absent":
 		b, ok := arg.(bool)
 		if !ok {

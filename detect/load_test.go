@@ -143,12 +143,13 @@ rules:
 		t.Errorf("system:anonymous must not match the new rule: %q", got)
 	}
 	ev = fixtureEvent(t, "secret_list_all_namespaces", "positive_forbidden")
-	if got := e.Detect(ev, nil).IDs(); got != "secret_list_all_namespaces" {
+	const base = "secret_access_denied,secret_list_all_namespaces,secret_read_unusual_client"
+	if got := e.Detect(ev, nil).IDs(); got != base {
 		t.Errorf("service account (system:) must not match: %q", got)
 	}
 	ev["user"] = map[string]any{"username": "mallory"}
 	res := e.Detect(ev, nil)
-	if res.IDs() != "forbidden_burst,secret_list_all_namespaces" || res.Severity != detect.Critical {
+	if res.IDs() != "forbidden_burst,"+base || res.Severity != detect.Critical {
 		t.Errorf("got %q %v", res.IDs(), res.Severity)
 	}
 }

@@ -74,7 +74,13 @@ func (e elems) test(v value) bool {
 	case kindNested:
 		for _, x := range v.list {
 			m, _ := x.(map[string]any)
-			l, _ := m[v.key].([]any)
+			l, isList := m[v.key].([]any)
+			if !isList {
+				if s := scalarOf(m[v.key]); s.kind != kindAbsent && e.l.leaf(s) {
+					return true
+				}
+				continue
+			}
 			for _, y := range l {
 				if s := scalarOf(y); s.kind != kindAbsent && e.l.leaf(s) {
 					return true
@@ -82,6 +88,10 @@ func (e elems) test(v value) bool {
 			}
 		}
 		return false
+	case kindWalk:
+		return v.walk(v.m, e.l)
+	case kindQuery:
+		return queryAny(v.s, v.key, e.l)
 	}
 	return e.l.leaf(v)
 }

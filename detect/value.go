@@ -16,8 +16,15 @@ const (
 	kindNumber
 	kindBool
 	kindList   // list holds scalar elements
-	kindNested // list holds maps; the elements are each map's key entry (a list)
+	kindNested // list holds maps; the elements are each map's key entry (a list or a scalar)
+	kindWalk   // walk visits the elements inside m (pod specs, mappings)
+	kindQuery  // s is a raw query string; the elements are the decoded values of parameter key
 )
+
+// walker visits the elements of a kindWalk value and reports whether l holds
+// for any of them. Walkers are top-level functions, so building a value
+// that carries one does not allocate.
+type walker func(m map[string]any, l leaf) bool
 
 // value is what a field accessor returns. It is passed by value and never
 // boxed, so evaluating a rule that does not match allocates nothing. Numbers
@@ -29,6 +36,8 @@ type value struct {
 	n    float64
 	list []any
 	key  string
+	m    map[string]any
+	walk walker
 }
 
 var (
