@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // compiler turns the decoded YAML of one condition into matchers, collecting
@@ -181,11 +182,7 @@ func (c *compiler) op(op string, arg any, path string, f *field) test {
 		if vals == nil {
 			return nil
 		}
-		g := make(globLeaf, len(vals))
-		for i, v := range vals {
-			g[i] = newGlob(v)
-		}
-		return elems{g}
+		return elems{newGlobLeaf(vals)}
 	case "prefix":
 		vals := c.scalars(arg, path)
 		if vals == nil {
@@ -215,18 +212,16 @@ func (c *compiler) op(op string, arg any, path string, f *field) test {
 		if names == nil {
 			return nil
 		}
-		g := globLeaf{}
+		var patterns []string
 		for _, name := range names {
 			items, ok := c.lists[name]
 			if !ok {
 				c.errorf(path, "unknown list %q", name)
 				return nil
 			}
-			for _, it := range items {
-				g = append(g, newGlob(it))
-			}
+			patterns = append(patterns, items...)
 		}
-		return elems{g}
+		return elems{newGlobLeaf(patterns)}
 	case "cidr", "cidr_list":
 		vals := c.scalars(arg, path)
 		if vals == nil {
@@ -343,4 +338,58 @@ func describe(x any) string {
 		return fmt.Sprintf("bool %v", t)
 	}
 	return fmt.Sprintf("%T", x)
+}
+
+// threshold compiles a rule's threshold block.
+func (c *compiler) threshold(spec *thresholdSpec) *threshold {
+	lookup := func(name, path string) (keyField, bool) {
+		f, arg, ok := lookupField(name)
+		if !ok {
+			c.errorf(path, "unknown field %q (known: %s)", name, fieldNames())
+			return keyField{}, false
+		}
+		if f.typ != "string" && f.typ != "number" {
+			c.errorf(path, "%s is a %s field; keys and distinct need a string or number field", name, f.typ)
+			return keyField{}, false
+		}
+		return keyField{f: f, arg: arg}, true
+	}
+	ok := true
+	if len(spec.Key) == 0 {
+		c.errorf("threshold.key", "required: the fields to count per (e.g. [user.username])")
+		ok = false
+	}
+	keys := make([]keyField, 0, len(spec.Key))
+	for i, k := range spec.Key {
+		kf, good := lookup(k, fmt.Sprintf("threshold.key[%d]", i))
+		ok = ok && good
+		keys = append(keys, kf)
+	}
+	var distinct *keyField
+	if spec.Distinct != "" {
+		kf, good := lookup(spec.Distinct, "threshold.distinct")
+		ok = ok && good
+		distinct = &kf
+	}
+	window, err := time.ParseDuration(spec.Window)
+	if err != nil || window <= 0 {
+		c.errorf("threshold.window", "want a positive duration such as 60s or 5m, got %q", spec.Window)
+		ok = false
+	}
+	if spec.MoreThan == nil || *spec.MoreThan < 1 {
+		c.errorf("threshold.more_than", "required: a count of at least 1")
+		ok = false
+	}
+	maxKeys := spec.MaxKeys
+	switch {
+	case maxKeys == 0:
+		maxKeys = DefaultMaxKeys
+	case maxKeys < 0 || maxKeys > maxMaxKeys:
+		c.errorf("threshold.max_keys", "want 1 to %d, got %d", maxMaxKeys, maxKeys)
+		ok = false
+	}
+	if !ok {
+		return nil
+	}
+	return newThreshold(keys, distinct, window, *spec.MoreThan, maxKeys)
 }

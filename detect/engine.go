@@ -3,10 +3,13 @@ package detect
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
-// Engine evaluates compiled rules. It is immutable after New, so one Engine
-// serves any number of goroutines without locks.
+// Engine evaluates compiled rules. Its rules are immutable after New; the
+// only mutable part is the bounded counters of stateful rules, each behind
+// its own lock, so one Engine serves any number of goroutines. Build one
+// Engine per plugin instance: counters are per Engine.
 type Engine struct {
 	rules []*rule // every rule, sorted by id
 
@@ -24,7 +27,8 @@ type rule struct {
 	info  Rule
 	match Match
 	cond  matcher
-	exc   matcher // nil without exceptions
+	exc   matcher    // nil without exceptions
+	state *threshold // nil for rules that judge each event alone
 }
 
 // Rule describes a loaded rule, for documentation and startup logs.
@@ -41,6 +45,9 @@ type Rule struct {
 	// Request when it reads request bodies (a policy storing the resource at
 	// Metadata leaves the rule blind).
 	Level string
+	// Threshold describes a stateful rule's count ("more than 3 events in
+	// 5m0s per user.username, objectRef.namespace"); empty otherwise.
+	Threshold string
 }
 
 // Match is one rule that fired. MITRE is shared with the engine: read it,
@@ -83,9 +90,18 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 	if !ok {
 		ri = len(e.resIdx)
 	}
+	var now time.Time
 	for _, r := range e.table[vi*e.nRes+ri] {
 		if !r.cond.match(ev) || (r.exc != nil && r.exc.match(ev)) {
 			continue
+		}
+		if r.state != nil {
+			if now.IsZero() {
+				now = eventTime(ev)
+			}
+			if !r.state.observe(ev, now) {
+				continue
+			}
 		}
 		res.Matches = append(res.Matches, r.match)
 		if r.match.Severity > res.Severity {
@@ -261,7 +277,11 @@ func Markdown(rules []Rule) string {
 		if mitre == "" {
 			mitre = "–"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.ID, r.Severity, mitre, r.Level, r.Title)
+		what := r.Title
+		if r.Threshold != "" {
+			what += " (stateful: " + r.Threshold + ")"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.ID, r.Severity, mitre, r.Level, what)
 	}
 	return b.String()
 }

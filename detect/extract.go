@@ -200,6 +200,9 @@ func execCommand(ev map[string]any) value {
 type cidrLeaf []netip.Prefix
 
 func (c cidrLeaf) leaf(v value) bool {
+	if len(c) == 0 {
+		return false // an empty user list (threat_source_ips) costs nothing
+	}
 	a, err := netip.ParseAddr(v.str())
 	if err != nil {
 		return false

@@ -101,13 +101,38 @@ func fixtureEngine(t testing.TB) *detect.Engine {
 	return e
 }
 
+// statelessEngine is fixtureEngine with the stateful rules switched off (by
+// a user file, as a site would): single-event fixtures are judged alone,
+// and sequences under testdata/detect/<rule>/*.jsonl test the counters.
+func statelessEngine(t testing.TB) *detect.Engine {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("rules:\n")
+	for _, r := range fixtureEngine(t).Rules() {
+		if r.Threshold != "" {
+			b.WriteString("  - id: " + r.ID + "\n    enabled: false\n")
+		}
+	}
+	site, err := os.ReadFile(filepath.Join(fixtureDir, "site-lists.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := detect.New(append(defaultSources(t),
+		detect.Source{Name: "site-lists.yaml", Data: site},
+		detect.Source{Name: "no-state.yaml", Data: []byte(b.String())})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // TestDefaultRuleFixtures runs every testdata/detect/<rule>/ event: a
 // positive must match its rule and nothing else but what alsoMatches
 // declares, a negative is a near miss that must not match its rule.
 func TestDefaultRuleFixtures(t *testing.T) {
-	e := fixtureEngine(t)
+	e := statelessEngine(t)
 	sev := map[string]detect.Severity{}
-	for _, r := range e.Rules() {
+	for _, r := range fixtureEngine(t).Rules() {
 		sev[r.ID] = r.Severity
 	}
 	counts := map[string][2]int{}
@@ -144,6 +169,15 @@ func TestDefaultRuleFixtures(t *testing.T) {
 			counts[f.rule] = c
 		})
 	}
+	for _, sq := range loadSequences(t) {
+		c := counts[sq.rule]
+		if strings.HasPrefix(sq.name, "positive") {
+			c[0]++
+		} else {
+			c[1]++
+		}
+		counts[sq.rule] = c
+	}
 	for id := range sev {
 		if c := counts[id]; c[0] == 0 || c[1] == 0 {
 			t.Errorf("%s: has %d positive and %d negative fixtures; want at least one of each", id, c[0], c[1])
@@ -161,7 +195,7 @@ func TestDefaultRuleFixtures(t *testing.T) {
 // fixture trips a different rule by accident (beyond alsoMatches), which
 // would make labels noisy.
 func TestFixturesAgainstEveryRule(t *testing.T) {
-	e := fixtureEngine(t)
+	e := statelessEngine(t)
 	for _, f := range loadFixtures(t) {
 		if !strings.HasPrefix(f.name, "negative") {
 			continue // positives are checked exactly above
@@ -172,5 +206,60 @@ func TestFixturesAgainstEveryRule(t *testing.T) {
 				t.Errorf("%s/%s: also matched %s", f.rule, f.name, m.ID)
 			}
 		}
+	}
+}
+
+// sequence is a testdata/detect/<rule>/*.jsonl file: events fed in order to
+// a fresh engine.
+type sequence struct {
+	rule, name string
+	evs        []map[string]any
+}
+
+func loadSequences(t testing.TB) []sequence {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(fixtureDir, "*", "*.jsonl"))
+	sort.Strings(paths)
+	var out []sequence
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sq := sequence{rule: filepath.Base(filepath.Dir(p)), name: strings.TrimSuffix(filepath.Base(p), ".jsonl")}
+		for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			ev, err := decodeEvent([]byte(line))
+			if err != nil {
+				t.Fatalf("%s:%d: %v", p, i+1, err)
+			}
+			sq.evs = append(sq.evs, ev)
+		}
+		out = append(out, sq)
+	}
+	return out
+}
+
+// TestStatefulFixtures feeds each sequence to a fresh engine: in a positive
+// the rule fires on the last event and not before; in a negative (a near
+// miss: one event short, or spread past the window) it never fires.
+func TestStatefulFixtures(t *testing.T) {
+	seqs := loadSequences(t)
+	if len(seqs) == 0 {
+		t.Fatal("no sequences")
+	}
+	for _, sq := range seqs {
+		t.Run(sq.rule+"/"+sq.name, func(t *testing.T) {
+			e := fixtureEngine(t)
+			for i, ev := range sq.evs {
+				fired := false
+				for _, m := range e.Detect(ev, nil).Matches {
+					fired = fired || m.ID == sq.rule
+				}
+				last := i == len(sq.evs)-1
+				if want := last && strings.HasPrefix(sq.name, "positive"); fired != want {
+					t.Fatalf("event %d of %d: fired=%v, want %v", i+1, len(sq.evs), fired, want)
+				}
+			}
+		})
 	}
 }

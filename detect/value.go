@@ -113,11 +113,31 @@ func (v value) num() (float64, bool) {
 	if v.hasN {
 		return v.n, true
 	}
+	if n, ok := smallInt(v.s); ok && (v.kind == kindNumber || v.kind == kindString) {
+		return n, true
+	}
 	if (v.kind == kindNumber || v.kind == kindString) && looksNumeric(v.s) {
 		f, err := strconv.ParseFloat(v.s, 64)
 		return f, err == nil
 	}
 	return 0, false
+}
+
+// smallInt parses plain decimal digits (status codes, uids) without
+// strconv, which several rules would otherwise repeat on every event.
+func smallInt(s string) (float64, bool) {
+	if s == "" || len(s) > 15 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return float64(n), true
 }
 
 // looksNumeric filters out text that cannot parse, because a failed
