@@ -52,13 +52,13 @@ func (c *compiler) block(node any, path string) matcher {
 				continue
 			}
 			if key == "any" {
-				parts = append(parts, part{2, key, anyOf(subs)})
+				parts = append(parts, part{4, key, anyOf(subs)})
 			} else {
-				parts = append(parts, part{2, key, allOf(subs)})
+				parts = append(parts, part{4, key, allOf(subs)})
 			}
 		case "not":
 			if inner := c.block(sub, p); inner != nil {
-				parts = append(parts, part{3, key, notOf{inner}})
+				parts = append(parts, part{5, key, notOf{inner}})
 			}
 		default:
 			f, arg, ok := lookupField(key)
@@ -67,9 +67,16 @@ func (c *compiler) block(node any, path string) matcher {
 				continue
 			}
 			if t := c.test(sub, p, f); t != nil {
+				// Selective tests first: a negated or absence test holds
+				// for most events, so it rarely ends the evaluation early.
 				order := 0
-				if f.costly {
+				if _, ok := t.(notTest); ok {
 					order = 1
+				} else if _, ok := t.(absentTest); ok {
+					order = 1
+				}
+				if f.costly {
+					order += 2
 				}
 				parts = append(parts, part{order, key, &fieldMatch{f: f, arg: arg, t: t}})
 			}
@@ -78,7 +85,8 @@ func (c *compiler) block(node any, path string) matcher {
 	if len(parts) != len(m) {
 		return nil // errors recorded
 	}
-	// Cheap field tests first, body-walking fields next, combinators last;
+	// Cheap field tests first (selective before negated), body-walking
+	// fields next, combinators last;
 	// names break ties so evaluation order does not depend on map order.
 	sort.Slice(parts, func(i, j int) bool {
 		if parts[i].order != parts[j].order {
