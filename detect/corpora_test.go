@@ -103,7 +103,7 @@ var falcoTraces = []struct {
 	{48, "Attach/Exec Pod", "pod_exec", ""},
 	{50, "Create Disallowed Namespace", "namespace_create", ""},
 	{51, "System ClusterRole Modified/Deleted", "role_write_verbs,system_role_change", "the patch carries the role's write verbs"},
-	{52, "Disallowed K8s User, Create Disallowed Namespace", "namespace_create", "kaudit has no allow-list of people (see unknown_system_user for system:* names)"},
+	{52, "Disallowed K8s User, Create Disallowed Namespace", "namespace_create", "user_not_allowed reports some-user once allowed_users is filled (it ships as \"*\")"},
 }
 
 const (

@@ -278,7 +278,7 @@ func TestIndex(t *testing.T) {
 	// Rules naming no verb or resource (who calls, from where) are candidates
 	// for every event; keep them few and cheap.
 	everywhere := bucket("", "")
-	if want := "[anonymous_request brute_force_uri forbidden_burst_source forbidden_from_public_ip impersonation impersonation_privileged offensive_user_agent system_principal_public_ip threat_source_ip unauthenticated_request unknown_system_user]"; fmt.Sprint(everywhere) != want {
+	if want := "[anonymous_request brute_force_uri forbidden_burst_source forbidden_from_public_ip impersonation impersonation_privileged offensive_user_agent system_principal_public_ip threat_source_ip unauthenticated_request unknown_system_user user_not_allowed]"; fmt.Sprint(everywhere) != want {
 		t.Errorf("rules checked on every event: %v, want %s", everywhere, want)
 	}
 	for _, tc := range []struct {
