@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,6 +18,7 @@ type Engine struct {
 	// rules that can match verb v and resource r. Index len(verbIdx) (or
 	// len(resIdx)) stands for any value no rule names.
 	verbF, resF *field
+	codeF       *field
 	verbIdx     map[string]int
 	resIdx      map[string]int
 	nRes        int
@@ -29,6 +31,11 @@ type rule struct {
 	cond  matcher
 	exc   matcher    // nil without exceptions
 	state *threshold // nil for rules that judge each event alone
+	// codeGate holds the response codes a top-level equality test of the
+	// condition requires (nil: none). Detect reads the code once per event
+	// and skips these rules without evaluating them, since several rules
+	// that apply to every event are about 401 and 403 responses.
+	codeGate []float64
 }
 
 // Rule describes a loaded rule, for documentation and startup logs.
@@ -91,7 +98,17 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 		ri = len(e.resIdx)
 	}
 	var now time.Time
+	code, codeRead, codeOK := 0.0, false, false
 	for _, r := range e.table[vi*e.nRes+ri] {
+		if r.codeGate != nil {
+			if !codeRead {
+				code, codeOK = e.codeF.get(ev, "").num()
+				codeRead = true
+			}
+			if !codeOK || !slices.Contains(r.codeGate, code) {
+				continue
+			}
+		}
 		if !r.cond.match(ev) || (r.exc != nil && r.exc.match(ev)) {
 			continue
 		}
@@ -142,6 +159,10 @@ func (r Result) IDs() string {
 func (e *Engine) buildIndex() {
 	e.verbF, _, _ = lookupField("verb")
 	e.resF, _, _ = lookupField("objectRef.resource")
+	e.codeF, _, _ = lookupField("responseStatus.code")
+	for _, r := range e.rules {
+		r.codeGate = e.gate(r.cond)
+	}
 	e.verbIdx, e.resIdx = map[string]int{}, map[string]int{}
 	for _, r := range e.rules {
 		if r.info.Enabled {
@@ -237,6 +258,29 @@ func (e *Engine) cover(m matcher) []bool {
 		out[i] = true
 	}
 	return out
+}
+
+// gate returns the numbers of a top-level plain equality test on the
+// response code of m, or nil.
+func (e *Engine) gate(m matcher) []float64 {
+	parts := []matcher{m}
+	if all, ok := m.(allOf); ok {
+		parts = all
+	}
+	for _, p := range parts {
+		fm, ok := p.(*fieldMatch)
+		if !ok || fm.f != e.codeF {
+			continue
+		}
+		el, ok := fm.t.(elems)
+		if !ok {
+			continue
+		}
+		if eq, ok := el.l.(*eqLeaf); ok && len(eq.nums) > 0 && len(eq.nums) == len(eq.strs)+len(eq.set) {
+			return eq.nums
+		}
+	}
+	return nil
 }
 
 // plainEq returns the strings of a plain equality test on field f, or nil.

@@ -275,6 +275,21 @@ func TestIndex(t *testing.T) {
 		}
 		return ids
 	}
+	// Rules requiring a response code are skipped after one read of it.
+	gates := map[string]string{}
+	for _, r := range e.rules {
+		if r.codeGate != nil {
+			gates[r.info.ID] = fmt.Sprint(r.codeGate)
+		}
+	}
+	for id, want := range map[string]string{"unauthenticated_request": "[401]", "brute_force_uri": "[401 403]", "forbidden_from_public_ip": "[403]", "forbidden_create": "[403]"} {
+		if gates[id] != want {
+			t.Errorf("%s: code gate %q, want %q", id, gates[id], want)
+		}
+	}
+	if _, ok := gates["secret_access_denied"]; ok {
+		t.Error("secret_access_denied tests the code inside any: no gate may be derived")
+	}
 	// Rules naming no verb or resource (who calls, from where) are candidates
 	// for every event; keep them few and cheap.
 	everywhere := bucket("", "")
