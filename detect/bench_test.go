@@ -196,3 +196,42 @@ func TestDetectConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestDetectConcurrentStateful shares one engine's counters between
+// goroutines, as concurrent flushes of one plugin instance do (run with
+// -race): however the events interleave, exactly the ones past the
+// threshold are labelled.
+func TestDetectConcurrentStateful(t *testing.T) {
+	e := fixtureEngine(t)
+	var seq []map[string]any
+	for _, sq := range loadSequences(t) {
+		if sq.rule == "pod_exec_repeated" && sq.name == "positive_four_in_five_minutes" {
+			seq = sq.evs
+		}
+	}
+	if len(seq) != 4 {
+		t.Fatalf("sequence has %d events", len(seq))
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fired := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, ev := range seq {
+				for _, m := range e.Detect(ev, nil).Matches {
+					if m.ID == "pod_exec_repeated" {
+						mu.Lock()
+						fired++
+						mu.Unlock()
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if fired != 8*4-3 {
+		t.Fatalf("%d labelled, want %d", fired, 8*4-3)
+	}
+}
