@@ -200,7 +200,11 @@ func cutLast(p string) (last, rest string) {
 
 // rbacVerbs backs the rbac.verbs field: the verbs of every rule of a Role or
 // ClusterRole body, without copying them.
-func rbacVerbs(ev map[string]any) value {
+func rbacVerbs(ev map[string]any) value { return rbacField(ev, "verbs") }
+
+// rbacField yields one key (verbs, resources) of every rule of a Role or
+// ClusterRole body.
+func rbacField(ev map[string]any, key string) value {
 	b, _ := body(ev).(map[string]any)
 	if b == nil {
 		return value{}
@@ -220,5 +224,5 @@ func rbacVerbs(ev map[string]any) value {
 	if len(rules) == 0 {
 		return value{}
 	}
-	return value{kind: kindNested, list: rules, key: "verbs"}
+	return value{kind: kindNested, list: rules, key: key}
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // compiler turns the decoded YAML of one condition into matchers, collecting
@@ -22,7 +23,7 @@ func (c *compiler) errorf(path, format string, args ...any) {
 	c.errs = append(c.errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
 }
 
-const opNames = "in, glob, prefix, regex, list, absent, not, gt, gte, lt, lte"
+const opNames = "in, glob, prefix, regex, list, absent, not, gt, gte, lt, lte, cidr, cidr_list, public"
 
 // block compiles a mapping whose keys must all hold: field names, or the
 // combinators any (list of blocks), all (list of blocks) and not (block).
@@ -51,13 +52,13 @@ func (c *compiler) block(node any, path string) matcher {
 				continue
 			}
 			if key == "any" {
-				parts = append(parts, part{2, key, anyOf(subs)})
+				parts = append(parts, part{4, key, anyOf(subs)})
 			} else {
-				parts = append(parts, part{2, key, allOf(subs)})
+				parts = append(parts, part{4, key, allOf(subs)})
 			}
 		case "not":
 			if inner := c.block(sub, p); inner != nil {
-				parts = append(parts, part{3, key, notOf{inner}})
+				parts = append(parts, part{5, key, notOf{inner}})
 			}
 		default:
 			f, arg, ok := lookupField(key)
@@ -66,9 +67,16 @@ func (c *compiler) block(node any, path string) matcher {
 				continue
 			}
 			if t := c.test(sub, p, f); t != nil {
+				// Selective tests first: a negated or absence test holds
+				// for most events, so it rarely ends the evaluation early.
 				order := 0
-				if f.costly {
+				if _, ok := t.(notTest); ok {
 					order = 1
+				} else if _, ok := t.(absentTest); ok {
+					order = 1
+				}
+				if f.costly {
+					order += 2
 				}
 				parts = append(parts, part{order, key, &fieldMatch{f: f, arg: arg, t: t}})
 			}
@@ -77,7 +85,8 @@ func (c *compiler) block(node any, path string) matcher {
 	if len(parts) != len(m) {
 		return nil // errors recorded
 	}
-	// Cheap field tests first, body-walking fields next, combinators last;
+	// Cheap field tests first (selective before negated), body-walking
+	// fields next, combinators last;
 	// names break ties so evaluation order does not depend on map order.
 	sort.Slice(parts, func(i, j int) bool {
 		if parts[i].order != parts[j].order {
@@ -125,7 +134,7 @@ func (c *compiler) blocks(node any, path string) []matcher {
 // test compiles the test for one field: a scalar or list means "in"; a
 // mapping holds operators that must all hold.
 func (c *compiler) test(node any, path string, f *field) test {
-	if f.costly || strings.HasPrefix(f.name, "requestObject") {
+	if f.body || strings.HasPrefix(f.name, "requestObject") {
 		c.body = true
 	}
 	switch n := node.(type) {
@@ -181,11 +190,7 @@ func (c *compiler) op(op string, arg any, path string, f *field) test {
 		if vals == nil {
 			return nil
 		}
-		g := make(globLeaf, len(vals))
-		for i, v := range vals {
-			g[i] = newGlob(v)
-		}
-		return elems{g}
+		return elems{newGlobLeaf(vals)}
 	case "prefix":
 		vals := c.scalars(arg, path)
 		if vals == nil {
@@ -215,18 +220,53 @@ func (c *compiler) op(op string, arg any, path string, f *field) test {
 		if names == nil {
 			return nil
 		}
-		g := globLeaf{}
+		var patterns []string
 		for _, name := range names {
 			items, ok := c.lists[name]
 			if !ok {
 				c.errorf(path, "unknown list %q", name)
 				return nil
 			}
-			for _, it := range items {
-				g = append(g, newGlob(it))
-			}
+			patterns = append(patterns, items...)
 		}
-		return elems{g}
+		return elems{newGlobLeaf(patterns)}
+	case "cidr", "cidr_list":
+		vals := c.scalars(arg, path)
+		if vals == nil {
+			return nil
+		}
+		if op == "cidr_list" {
+			var items []string
+			for _, name := range vals {
+				l, ok := c.lists[name]
+				if !ok {
+					c.errorf(path, "unknown list %q", name)
+					return nil
+				}
+				items = append(items, l...)
+			}
+			vals = items
+		}
+		p := make(cidrLeaf, 0, len(vals))
+		for _, v := range vals {
+			pre, err := parseCIDR(v)
+			if err != nil {
+				c.errorf(path, "%q is neither an address nor a CIDR prefix", v)
+				continue
+			}
+			p = append(p, pre)
+		}
+		if len(p) != len(vals) {
+			return nil
+		}
+		return elems{p}
+	case "public":
+		b, ok := arg.(bool)
+		if !ok {
+			c.errorf(path, "want true or false, got %s", describe(arg))
+			return nil
+		}
+		return elems{publicLeaf(b)}
 	case "absent":
 		b, ok := arg.(bool)
 		if !ok {
@@ -306,4 +346,58 @@ func describe(x any) string {
 		return fmt.Sprintf("bool %v", t)
 	}
 	return fmt.Sprintf("%T", x)
+}
+
+// threshold compiles a rule's threshold block.
+func (c *compiler) threshold(spec *thresholdSpec) *threshold {
+	lookup := func(name, path string) (keyField, bool) {
+		f, arg, ok := lookupField(name)
+		if !ok {
+			c.errorf(path, "unknown field %q (known: %s)", name, fieldNames())
+			return keyField{}, false
+		}
+		if f.typ != "string" && f.typ != "number" {
+			c.errorf(path, "%s is a %s field; keys and distinct need a string or number field", name, f.typ)
+			return keyField{}, false
+		}
+		return keyField{f: f, arg: arg}, true
+	}
+	ok := true
+	if len(spec.Key) == 0 {
+		c.errorf("threshold.key", "required: the fields to count per (e.g. [user.username])")
+		ok = false
+	}
+	keys := make([]keyField, 0, len(spec.Key))
+	for i, k := range spec.Key {
+		kf, good := lookup(k, fmt.Sprintf("threshold.key[%d]", i))
+		ok = ok && good
+		keys = append(keys, kf)
+	}
+	var distinct *keyField
+	if spec.Distinct != "" {
+		kf, good := lookup(spec.Distinct, "threshold.distinct")
+		ok = ok && good
+		distinct = &kf
+	}
+	window, err := time.ParseDuration(spec.Window)
+	if err != nil || window <= 0 {
+		c.errorf("threshold.window", "want a positive duration such as 60s or 5m, got %q", spec.Window)
+		ok = false
+	}
+	if spec.MoreThan == nil || *spec.MoreThan < 1 {
+		c.errorf("threshold.more_than", "required: a count of at least 1")
+		ok = false
+	}
+	maxKeys := spec.MaxKeys
+	switch {
+	case maxKeys == 0:
+		maxKeys = DefaultMaxKeys
+	case maxKeys < 0 || maxKeys > maxMaxKeys:
+		c.errorf("threshold.max_keys", "want 1 to %d, got %d", maxMaxKeys, maxKeys)
+		ok = false
+	}
+	if !ok {
+		return nil
+	}
+	return newThreshold(keys, distinct, window, *spec.MoreThan, maxKeys)
 }

@@ -2,11 +2,15 @@ package detect
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 )
 
-// Engine evaluates compiled rules. It is immutable after New, so one Engine
-// serves any number of goroutines without locks.
+// Engine evaluates compiled rules. Its rules are immutable after New; the
+// only mutable part is the bounded counters of stateful rules, each behind
+// its own lock, so one Engine serves any number of goroutines. Build one
+// Engine per plugin instance: counters are per Engine.
 type Engine struct {
 	rules []*rule // every rule, sorted by id
 
@@ -14,6 +18,7 @@ type Engine struct {
 	// rules that can match verb v and resource r. Index len(verbIdx) (or
 	// len(resIdx)) stands for any value no rule names.
 	verbF, resF *field
+	codeF       *field
 	verbIdx     map[string]int
 	resIdx      map[string]int
 	nRes        int
@@ -24,7 +29,13 @@ type rule struct {
 	info  Rule
 	match Match
 	cond  matcher
-	exc   matcher // nil without exceptions
+	exc   matcher    // nil without exceptions
+	state *threshold // nil for rules that judge each event alone
+	// codeGate holds the response codes a top-level equality test of the
+	// condition requires (nil: none). Detect reads the code once per event
+	// and skips these rules without evaluating them, since several rules
+	// that apply to every event are about 401 and 403 responses.
+	codeGate []float64
 }
 
 // Rule describes a loaded rule, for documentation and startup logs.
@@ -41,6 +52,9 @@ type Rule struct {
 	// Request when it reads request bodies (a policy storing the resource at
 	// Metadata leaves the rule blind).
 	Level string
+	// Threshold describes a stateful rule's count ("more than 3 events in
+	// 5m0s per user.username, objectRef.namespace"); empty otherwise.
+	Threshold string
 }
 
 // Match is one rule that fired. MITRE is shared with the engine: read it,
@@ -83,9 +97,28 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 	if !ok {
 		ri = len(e.resIdx)
 	}
+	var now time.Time
+	code, codeRead, codeOK := 0.0, false, false
 	for _, r := range e.table[vi*e.nRes+ri] {
+		if r.codeGate != nil {
+			if !codeRead {
+				code, codeOK = e.codeF.get(ev, "").num()
+				codeRead = true
+			}
+			if !codeOK || !slices.Contains(r.codeGate, code) {
+				continue
+			}
+		}
 		if !r.cond.match(ev) || (r.exc != nil && r.exc.match(ev)) {
 			continue
+		}
+		if r.state != nil {
+			if now.IsZero() {
+				now = eventTime(ev)
+			}
+			if !r.state.observe(ev, now) {
+				continue
+			}
 		}
 		res.Matches = append(res.Matches, r.match)
 		if r.match.Severity > res.Severity {
@@ -126,6 +159,10 @@ func (r Result) IDs() string {
 func (e *Engine) buildIndex() {
 	e.verbF, _, _ = lookupField("verb")
 	e.resF, _, _ = lookupField("objectRef.resource")
+	e.codeF, _, _ = lookupField("responseStatus.code")
+	for _, r := range e.rules {
+		r.codeGate = e.gate(r.cond)
+	}
 	e.verbIdx, e.resIdx = map[string]int{}, map[string]int{}
 	for _, r := range e.rules {
 		if r.info.Enabled {
@@ -223,6 +260,29 @@ func (e *Engine) cover(m matcher) []bool {
 	return out
 }
 
+// gate returns the numbers of a top-level plain equality test on the
+// response code of m, or nil.
+func (e *Engine) gate(m matcher) []float64 {
+	parts := []matcher{m}
+	if all, ok := m.(allOf); ok {
+		parts = all
+	}
+	for _, p := range parts {
+		fm, ok := p.(*fieldMatch)
+		if !ok || fm.f != e.codeF {
+			continue
+		}
+		el, ok := fm.t.(elems)
+		if !ok {
+			continue
+		}
+		if eq, ok := el.l.(*eqLeaf); ok && len(eq.nums) > 0 && len(eq.nums) == len(eq.strs)+len(eq.set) {
+			return eq.nums
+		}
+	}
+	return nil
+}
+
 // plainEq returns the strings of a plain equality test on field f, or nil.
 // Numeric entries compare numerically, which a string index cannot mirror,
 // so they disqualify the test.
@@ -261,7 +321,11 @@ func Markdown(rules []Rule) string {
 		if mitre == "" {
 			mitre = "–"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.ID, r.Severity, mitre, r.Level, r.Title)
+		what := r.Title
+		if r.Threshold != "" {
+			what += " (stateful: " + r.Threshold + ")"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", r.ID, r.Severity, mitre, r.Level, what)
 	}
 	return b.String()
 }

@@ -12,9 +12,13 @@ type field struct {
 	// empty for plain fields.
 	arg  string
 	desc string
-	// costly fields walk request bodies; blocks test them after cheap ones.
+	// costly fields walk request bodies or parse text; blocks test them
+	// after cheap ones.
 	costly bool
-	get    func(ev map[string]any, arg string) value
+	// body fields read request or response bodies, which the audit policy
+	// logs only at level Request or above.
+	body bool
+	get  func(ev map[string]any, arg string) value
 }
 
 var fieldTable = []field{
@@ -58,10 +62,54 @@ var fieldTable = []field{
 		get: func(ev map[string]any, key string) value { return scalarOf(obj(ev, "annotations")[key]) }},
 	{name: "requestObject.kind", typ: "string", desc: "Kind of the request body, e.g. Pod, DeleteOptions; absent at Metadata level and usually for patches.",
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "requestObject")["kind"]) }},
-	{name: "pod.privileged", typ: "bool", costly: true, desc: "True if any container, initContainer or ephemeralContainer in the body has securityContext.privileged: true. The body is requestObject (else responseObject); the pod spec is found by its kind (Pod, workload templates, CronJob, PodTemplate, EphemeralContainers) or, without kind, by objectRef.resource; JSON patch operations are inspected too. Absent when the event carries no pod-bearing body.",
+	{name: "pod.privileged", typ: "bool", costly: true, body: true, desc: "True if any container, initContainer or ephemeralContainer in the body has securityContext.privileged: true. The body is requestObject (else responseObject); the pod spec is found by its kind (Pod, workload templates, CronJob, PodTemplate, EphemeralContainers) or, without kind, by objectRef.resource; JSON patch operations are inspected too. Absent when the event carries no pod-bearing body.",
 		get: func(ev map[string]any, _ string) value { return podPrivileged(ev) }},
-	{name: "rbac.verbs", typ: "list", costly: true, desc: "Verbs granted by the rules of a Role or ClusterRole body (kind, or objectRef.resource roles/clusterroles). JSON patch bodies are not inspected.",
+	{name: "rbac.verbs", typ: "list", costly: true, body: true, desc: "Verbs granted by the rules of a Role or ClusterRole body (kind, or objectRef.resource roles/clusterroles). JSON patch bodies are not inspected.",
 		get: func(ev map[string]any, _ string) value { return rbacVerbs(ev) }},
+	{name: "rbac.resources", typ: "list", costly: true, body: true, desc: "Resources (with subresource, e.g. pods/exec, nodes/proxy) named by the rules of a Role or ClusterRole body, like rbac.verbs. A rule file cannot tie a verb to a resource of the same RBAC rule; conditions on both may be met by different rules of one role.",
+		get: func(ev map[string]any, _ string) value { return rbacField(ev, "resources") }},
+	{name: "sourceIP", typ: "string", desc: "The client address: the first of sourceIPs (later ones are proxies). Use with the cidr, cidr_list and public operators.",
+		get: func(ev map[string]any, _ string) value { return firstOf(ev["sourceIPs"]) }},
+	{name: "query", arg: "param", typ: "list", costly: true, desc: "Decoded values of a query parameter of requestURI, e.g. query[command] of an exec, query[container], query[fieldSelector].",
+		get: func(ev map[string]any, p string) value { return queryValue(ev, p) }},
+	{name: "exec.command", typ: "list", costly: true, desc: "Command words of an exec: the decoded command query parameters of requestURI (kubectl sends one per word), else the command list of a PodExecOptions request body. Metadata level suffices for the first.",
+		get: func(ev map[string]any, _ string) value { return execCommand(ev) }},
+	{name: "body", arg: "path", typ: "list", costly: true, body: true, desc: "A value inside the request body (requestObject, else responseObject) by dotted path, e.g. body[spec.type], body[roleRef.name], body[spec.signerName]. A list met with one key left yields that key of each element (body[subjects.name]); a mapping at the end yields its keys and values (body[data]); a scalar is a one-element list.",
+		get: func(ev map[string]any, p string) value { return bodyPath(ev, p) }},
+	{name: "pod.images", typ: "list", costly: true, body: true, desc: "Images of every container, initContainer and ephemeralContainer of a pod-bearing body (found as for pod.privileged; JSON patch bodies are not inspected).",
+		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkImages) }},
+	{name: "pod.imageRepos", typ: "list", costly: true, body: true, desc: "pod.images without tag or digest (docker.io/library/nginx:1.27@sha256:… gives docker.io/library/nginx), for allow- and deny-lists that ignore versions.",
+		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkImageRepos) }},
+	{name: "pod.capabilities", typ: "list", costly: true, body: true, desc: "Linux capabilities added by any container's securityContext.capabilities.add (e.g. SYS_ADMIN, NET_ADMIN).",
+		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkCapabilities) }},
+	{name: "pod.hostPaths", typ: "list", costly: true, body: true, desc: "Host paths mounted by the pod's hostPath volumes.",
+		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkHostPaths) }},
+	{name: "pod.runAsUser", typ: "list", costly: true, body: true, desc: "runAsUser of the pod's and of every container's securityContext (0 is root).",
+		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkRunAsUser) }},
+	{name: "pod.runAsNonRoot", typ: "list", costly: true, body: true, desc: "runAsNonRoot of the pod's and of every container's securityContext.",
+		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkRunAsNonRoot) }},
+	{name: "pod.hostNetwork", typ: "bool", costly: true, body: true, desc: "spec.hostNetwork of a pod-bearing body.",
+		get: func(ev map[string]any, _ string) value { return podScalar(ev, "hostNetwork") }},
+	{name: "pod.hostPID", typ: "bool", costly: true, body: true, desc: "spec.hostPID of a pod-bearing body.",
+		get: func(ev map[string]any, _ string) value { return podScalar(ev, "hostPID") }},
+	{name: "pod.hostIPC", typ: "bool", costly: true, body: true, desc: "spec.hostIPC of a pod-bearing body.",
+		get: func(ev map[string]any, _ string) value { return podScalar(ev, "hostIPC") }},
+	{name: "pod.serviceAccountName", typ: "string", costly: true, body: true, desc: "spec.serviceAccountName of a pod-bearing body.",
+		get: func(ev map[string]any, _ string) value { return podScalar(ev, "serviceAccountName") }},
+}
+
+func podScalar(ev map[string]any, key string) value {
+	return scalarOf(podSpec(ev)[key])
+}
+
+func firstOf(x any) value {
+	if l, ok := x.([]any); ok {
+		if len(l) == 0 {
+			return value{}
+		}
+		return scalarOf(l[0])
+	}
+	return scalarOf(x)
 }
 
 // lookupField resolves a rule key such as "verb" or

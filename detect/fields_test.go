@@ -56,6 +56,14 @@ func testEvents(t *testing.T) map[string]map[string]any {
 	return out
 }
 
+// sampleArg is the argument TestEveryFieldOnEveryEvent gives fields that
+// take one.
+var sampleArg = map[string]string{
+	"annotations": "authorization.k8s.io/decision",
+	"query":       "command",
+	"body":        "spec.containers.image",
+}
+
 // TestEveryFieldOnEveryEvent runs each accessor over every known event: no
 // panic, and the value's kind agrees with the type the table documents.
 func TestEveryFieldOnEveryEvent(t *testing.T) {
@@ -63,7 +71,7 @@ func TestEveryFieldOnEveryEvent(t *testing.T) {
 		"string": {kindAbsent, kindString},
 		"number": {kindAbsent, kindNumber},
 		"bool":   {kindAbsent, kindBool},
-		"list":   {kindAbsent, kindList, kindNested, kindString},
+		"list":   {kindAbsent, kindList, kindNested, kindString, kindNumber, kindBool, kindWalk, kindQuery},
 	}
 	seen := map[string]bool{} // field -> present at least once
 	for name, ev := range testEvents(t) {
@@ -71,7 +79,7 @@ func TestEveryFieldOnEveryEvent(t *testing.T) {
 			f := &fieldTable[i]
 			arg := ""
 			if f.arg != "" {
-				arg = "authorization.k8s.io/decision"
+				arg = sampleArg[f.name]
 			}
 			v := f.get(ev, arg)
 			ok := false

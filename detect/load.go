@@ -60,20 +60,38 @@ type listSpec struct {
 // ruleSpec is one entry under rules. Condition and exceptions stay generic
 // until compile time, when the field table and lists are known.
 type ruleSpec struct {
-	ID          string   `json:"id"`
-	Title       string   `json:"title"`
-	Description string   `json:"description"`
-	Severity    string   `json:"severity"`
-	MITRE       []string `json:"mitre"`
-	Enabled     *bool    `json:"enabled"`
-	Condition   any      `json:"condition"`
-	Exceptions  any      `json:"exceptions"`
+	ID          string         `json:"id"`
+	Title       string         `json:"title"`
+	Description string         `json:"description"`
+	Severity    string         `json:"severity"`
+	MITRE       []string       `json:"mitre"`
+	Enabled     *bool          `json:"enabled"`
+	Condition   any            `json:"condition"`
+	Exceptions  any            `json:"exceptions"`
+	Threshold   *thresholdSpec `json:"threshold"`
 }
+
+// thresholdSpec makes a rule stateful: it fires when its condition held
+// more than more_than times (or for more than more_than distinct values of
+// the distinct field) within window, per key.
+type thresholdSpec struct {
+	Key      []string `json:"key"`
+	Distinct string   `json:"distinct"`
+	Window   string   `json:"window"`
+	MoreThan *int     `json:"more_than"`
+	MaxKeys  int      `json:"max_keys"`
+}
+
+const thresholdKeys = "key, distinct, window, more_than, max_keys"
+
+// maxMaxKeys caps threshold.max_keys so one rule file cannot make a rule
+// hold unbounded memory.
+const maxMaxKeys = 1 << 20
 
 const (
 	fileKeys = "lists, rules"
 	listKeys = "items, append"
-	ruleKeys = "id, title, description, severity, mitre, enabled, condition, exceptions"
+	ruleKeys = "id, title, description, severity, mitre, enabled, condition, exceptions, threshold"
 )
 
 var (
@@ -231,7 +249,7 @@ func (l *loader) loadRule(i int, raw json.RawMessage, seen map[string]bool) {
 	seen[spec.ID] = true
 
 	if spec.Condition == nil {
-		if spec.Title != "" || spec.Severity != "" || spec.Description != "" || spec.MITRE != nil || spec.Exceptions != nil {
+		if spec.Title != "" || spec.Severity != "" || spec.Description != "" || spec.MITRE != nil || spec.Exceptions != nil || spec.Threshold != nil {
 			l.errorf("%s: condition: required (an entry replaces the whole rule; to switch a rule off or on give only id and enabled)", where)
 			return
 		}
@@ -300,6 +318,10 @@ func (l *loader) build() (*Engine, error) {
 				}
 			}
 		}
+		var th *threshold
+		if st.spec.Threshold != nil {
+			th = c.threshold(st.spec.Threshold)
+		}
 		for _, err := range c.errs {
 			l.errs = append(l.errs, fmt.Errorf("%s: rule %q: %w", st.source, id, err))
 		}
@@ -318,8 +340,12 @@ func (l *loader) build() (*Engine, error) {
 				Source:      st.source,
 				Level:       level,
 			},
-			cond: cond,
-			exc:  exc,
+			cond:  cond,
+			exc:   exc,
+			state: th,
+		}
+		if th != nil {
+			r.info.Threshold = th.describe()
 		}
 		r.match = Match{ID: id, Title: r.info.Title, Severity: sev, MITRE: r.info.MITRE}
 		e.rules = append(e.rules, r)

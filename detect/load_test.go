@@ -143,12 +143,13 @@ rules:
 		t.Errorf("system:anonymous must not match the new rule: %q", got)
 	}
 	ev = fixtureEvent(t, "secret_list_all_namespaces", "positive_forbidden")
-	if got := e.Detect(ev, nil).IDs(); got != "secret_list_all_namespaces" {
+	const base = "secret_access_denied,secret_list_all_namespaces,secret_read_unusual_client"
+	if got := e.Detect(ev, nil).IDs(); got != base {
 		t.Errorf("service account (system:) must not match: %q", got)
 	}
 	ev["user"] = map[string]any{"username": "mallory"}
 	res := e.Detect(ev, nil)
-	if res.IDs() != "forbidden_burst,secret_list_all_namespaces" || res.Severity != detect.Critical {
+	if res.IDs() != "forbidden_burst,"+base || res.Severity != detect.Critical {
 		t.Errorf("got %q %v", res.IDs(), res.Severity)
 	}
 }
@@ -196,6 +197,14 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown list key", "lists:\n  admins: {items: [a], apend: true}\n", []string{"lists.admins", `unknown key "apend"`}},
 		{"bad list item", "lists:\n  admins: [a, {b: c}]\n", []string{"lists.admins.items[1]", "non-empty string"}},
 		{"bad list name", "lists:\n  Admins: [a]\n", []string{"lists.Admins", "must match"}},
+		{"threshold without key", rule("    condition: {verb: get}\n    threshold: {window: 1m, more_than: 3}\n"), []string{`rule "r1"`, "threshold.key: required"}},
+		{"threshold list key", rule("    condition: {verb: get}\n    threshold: {key: [user.groups], window: 1m, more_than: 3}\n"), []string{`rule "r1"`, "threshold.key[0]", "user.groups is a list field"}},
+		{"threshold bad window", rule("    condition: {verb: get}\n    threshold: {key: [user.username], window: soon, more_than: 3}\n"), []string{`rule "r1"`, "threshold.window", `"soon"`}},
+		{"threshold no count", rule("    condition: {verb: get}\n    threshold: {key: [user.username], window: 1m}\n"), []string{`rule "r1"`, "threshold.more_than: required"}},
+		{"threshold huge max_keys", rule("    condition: {verb: get}\n    threshold: {key: [user.username], window: 1m, more_than: 1, max_keys: 99999999}\n"), []string{`rule "r1"`, "threshold.max_keys", "want 1 to 1048576"}},
+		{"threshold unknown key", rule("    condition: {verb: get}\n    threshold: {key: [user.username], window: 1m, more_than: 1, per: x}\n"), []string{`rule "r1"`, `"per"`}},
+		{"bad cidr", rule("    condition:\n      sourceIP: {cidr: [10.0.0.0/33]}\n"), []string{`rule "r1"`, "condition.sourceIP.cidr", "neither an address nor a CIDR"}},
+		{"bad cidr in list", "lists:\n  bad_ips: [not-an-ip]\n" + rule("    condition:\n      sourceIPs: {cidr_list: bad_ips}\n"), []string{`rule "r1"`, "cidr_list", `"not-an-ip"`}},
 		{"yaml syntax", "rules: [\n", []string{"user.yaml", "yaml"}},
 		{"duplicate yaml key", "lists:\n  a: [x]\n  a: [y]\n", []string{"user.yaml", `"a"`, "already"}},
 	} {

@@ -74,7 +74,13 @@ func (e elems) test(v value) bool {
 	case kindNested:
 		for _, x := range v.list {
 			m, _ := x.(map[string]any)
-			l, _ := m[v.key].([]any)
+			l, isList := m[v.key].([]any)
+			if !isList {
+				if s := scalarOf(m[v.key]); s.kind != kindAbsent && e.l.leaf(s) {
+					return true
+				}
+				continue
+			}
 			for _, y := range l {
 				if s := scalarOf(y); s.kind != kindAbsent && e.l.leaf(s) {
 					return true
@@ -82,6 +88,10 @@ func (e elems) test(v value) bool {
 			}
 		}
 		return false
+	case kindWalk:
+		return v.walk(v.m, e.l)
+	case kindQuery:
+		return queryAny(v.s, v.key, e.l)
 	}
 	return e.l.leaf(v)
 }
@@ -158,12 +168,73 @@ func (e *eqLeaf) leaf(v value) bool {
 	return false
 }
 
-type globLeaf []glob
+// globLeaf matches any of a set of glob patterns. Lists grow long (the
+// allow-lists hold dozens of identities, the tool list dozens of
+// substrings) and several are tested on every event, so patterns are sorted
+// by shape at compile time: exact names go in a set, "prefix*" patterns are
+// prefix tests, "*infix*" patterns are found in one pass over the text, and
+// only the rest run the general matcher.
+type globLeaf struct {
+	all      bool // a pattern "*" (or "**"): everything matches
+	exact    map[string]struct{}
+	prefixes []string
+	infixes  []string
+	byFirst  *[256][]uint16 // infixes by first byte
+	general  []glob
+}
 
-func (g globLeaf) leaf(v value) bool {
+func newGlobLeaf(patterns []string) *globLeaf {
+	g := &globLeaf{}
+	for _, p := range patterns {
+		n := strings.Count(p, "*")
+		switch {
+		case strings.Trim(p, "*") == "" && n > 0:
+			g.all = true
+		case n == 0:
+			if g.exact == nil {
+				g.exact = map[string]struct{}{}
+			}
+			g.exact[p] = struct{}{}
+		case n == 1 && strings.HasSuffix(p, "*"):
+			g.prefixes = append(g.prefixes, p[:len(p)-1])
+		case n == 2 && len(p) > 2 && p[0] == '*' && p[len(p)-1] == '*':
+			if g.byFirst == nil {
+				g.byFirst = new([256][]uint16)
+			}
+			lit := p[1 : len(p)-1]
+			g.byFirst[lit[0]] = append(g.byFirst[lit[0]], uint16(len(g.infixes)))
+			g.infixes = append(g.infixes, lit)
+		default:
+			g.general = append(g.general, newGlob(p))
+		}
+	}
+	return g
+}
+
+func (g *globLeaf) leaf(v value) bool {
+	if g.all {
+		return true
+	}
 	s := v.str()
-	for i := range g {
-		if g[i].match(s) {
+	if _, ok := g.exact[s]; ok {
+		return true
+	}
+	for _, p := range g.prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	if g.byFirst != nil {
+		for i := 0; i < len(s); i++ {
+			for _, k := range g.byFirst[s[i]] {
+				if strings.HasPrefix(s[i:], g.infixes[k]) {
+					return true
+				}
+			}
+		}
+	}
+	for i := range g.general {
+		if g.general[i].match(s) {
 			return true
 		}
 	}

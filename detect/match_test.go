@@ -3,6 +3,7 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -274,24 +275,48 @@ func TestIndex(t *testing.T) {
 		}
 		return ids
 	}
+	// Rules requiring a response code are skipped after one read of it.
+	gates := map[string]string{}
+	for _, r := range e.rules {
+		if r.codeGate != nil {
+			gates[r.info.ID] = fmt.Sprint(r.codeGate)
+		}
+	}
+	for id, want := range map[string]string{"unauthenticated_request": "[401]", "brute_force_uri": "[401 403]", "forbidden_from_public_ip": "[403]", "forbidden_create": "[403]"} {
+		if gates[id] != want {
+			t.Errorf("%s: code gate %q, want %q", id, gates[id], want)
+		}
+	}
+	if _, ok := gates["secret_access_denied"]; ok {
+		t.Error("secret_access_denied tests the code inside any: no gate may be derived")
+	}
+	// Rules naming no verb or resource (who calls, from where) are candidates
+	// for every event; keep them few and cheap.
+	everywhere := bucket("", "")
+	if want := "[anonymous_request brute_force_uri forbidden_burst_source forbidden_from_public_ip impersonation impersonation_privileged offensive_user_agent system_principal_public_ip threat_source_ip unauthenticated_request unknown_system_user user_not_allowed]"; fmt.Sprint(everywhere) != want {
+		t.Errorf("rules checked on every event: %v, want %s", everywhere, want)
+	}
 	for _, tc := range []struct {
 		verb, resource string
 		want           string
 	}{
-		{"get", "leases", "[anonymous_request]"},
-		{"update", "leases", "[anonymous_request]"},
-		{"watch", "configmaps", "[anonymous_request]"},
-		{"get", "pods", "[anonymous_request pod_exec]"},
-		{"list", "secrets", "[anonymous_request secret_list_all_namespaces]"},
-		{"create", "pods", "[anonymous_request pod_exec privileged_pod_create]"},
-		{"patch", "nodes", "[anonymous_request node_patch_unexpected]"},
-		{"create", "clusterroles", "[anonymous_request rbac_bind_escalate]"},
-		{"bind", "clusterroles", "[anonymous_request rbac_bind_escalate]"},
-		{"escalate", "anything", "[anonymous_request rbac_bind_escalate]"},
-		{"", "", "[anonymous_request]"},
+		{"get", "leases", "[]"},
+		{"update", "leases", "[anonymous_write]"},
+		{"watch", "configmaps", "[]"},
+		{"get", "pods", "[exec_service_account_token_read exec_suspicious_command kubectl_cp_from_pod pod_exec pod_exec_repeated pod_portforward]"},
+		{"list", "secrets", "[permission_enumeration secret_access_denied secret_list_all_namespaces secret_list_kube_system secret_read_unusual_client]"},
+		{"patch", "nodes", "[anonymous_write kubelet_nodes_proxy node_patch_unexpected]"},
+		{"bind", "clusterroles", "[rbac_bind_escalate]"},
+		{"escalate", "anything", "[rbac_bind_escalate]"},
 	} {
-		if got := fmt.Sprint(bucket(tc.verb, tc.resource)); got != tc.want {
-			t.Errorf("%s %s: candidates %s, want %s", tc.verb, tc.resource, got, tc.want)
+		var specific []string
+		for _, id := range bucket(tc.verb, tc.resource) {
+			if !slices.Contains(everywhere, id) {
+				specific = append(specific, id)
+			}
+		}
+		if got := fmt.Sprint(specific); got != tc.want {
+			t.Errorf("%s %s: candidates beyond the everywhere rules %s, want %s", tc.verb, tc.resource, got, tc.want)
 		}
 	}
 }

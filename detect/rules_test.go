@@ -3,6 +3,8 @@ package detect_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -24,6 +26,11 @@ var wantDefaultRules = map[string]detect.Severity{
 	"node_patch_unexpected":       detect.High,
 }
 
+// minDefaultRules is the size the default set must keep: the union of the
+// public rule sets (Falco, Elastic, Panther, Sigma) has about 60 distinct
+// detections.
+const minDefaultRules = 60
+
 func TestDefaultRuleSet(t *testing.T) {
 	e := defaultEngine(t)
 	got := map[string]detect.Severity{}
@@ -34,6 +41,9 @@ func TestDefaultRuleSet(t *testing.T) {
 		if r.Title == "" || r.Description == "" {
 			t.Errorf("%s: needs a title and a description", r.ID)
 		}
+		if len(r.MITRE) == 0 && r.ID != "node_patch_unexpected" {
+			t.Errorf("%s: needs ATT&CK technique ids", r.ID)
+		}
 		got[r.ID] = r.Severity
 	}
 	for id, sev := range wantDefaultRules {
@@ -41,16 +51,90 @@ func TestDefaultRuleSet(t *testing.T) {
 			t.Errorf("%s: severity %v, want %v", id, got[id], sev)
 		}
 	}
-	if len(got) != len(wantDefaultRules) {
-		t.Errorf("default rules %v, want exactly %d", got, len(wantDefaultRules))
+	if len(got) < minDefaultRules {
+		t.Errorf("%d default rules, want at least %d", len(got), minDefaultRules)
 	}
 }
 
+// alsoMatches lists the fixtures that legitimately trip more than their own
+// rule (a ClusterRoleBinding to cluster-admin is both a new binding and a
+// privileged one). Everything else must match exactly its rule.
+var alsoMatches = map[string][]string{
+	"privileged_pod_create/positive_cronjob":                         {"cronjob_create_modify"},
+	"privileged_pod_create/positive_daemonset_init_container":        {"daemonset_create"},
+	"impersonation/negative_admin_target":                            {"impersonation_privileged"},
+	"impersonation_privileged/negative_ordinary":                     {"impersonation"},
+	"anonymous_write/negative_refused":                               {"anonymous_request"},
+	"anonymous_write/positive":                                       {"anonymous_request"},
+	"clusterrolebinding_create/negative_rolebinding":                 {"rolebinding_privileged_role"},
+	"clusterrolebinding_create/positive":                             {"clusterrolebinding_privileged_role"},
+	"exec_service_account_token_read/negative_forbidden":             {"forbidden_create", "pod_exec"},
+	"exec_service_account_token_read/negative_system_in_kube_system": {"pod_exec"},
+	"exec_service_account_token_read/positive_cat_token":             {"pod_exec"},
+	"exec_suspicious_command/negative_curl_in_container_name":        {"pod_exec"},
+	"exec_suspicious_command/negative_shell":                         {"pod_exec"},
+	"exec_suspicious_command/positive_curl_imds":                     {"pod_exec"},
+	"exec_suspicious_command/positive_wget_body":                     {"pod_exec"},
+	"kubectl_cp_from_pod/negative_archive_to_file":                   {"pod_exec"},
+	"kubectl_cp_from_pod/negative_copy_into_pod":                     {"pod_exec"},
+	"kubectl_cp_from_pod/positive_tar_cf":                            {"pod_exec"},
+	"namespace_delete/negative_create":                               {"namespace_create"},
+	"pod_exec/negative_portforward":                                  {"pod_portforward"},
+	"pod_host_pid/negative_forbidden":                                {"forbidden_create"},
+	"privileged_pod_create/positive_ephemeral_container":             {"ephemeral_container_add"},
+	"rbac_bind_escalate/positive_clusterrole_grants_escalate":        {"role_write_verbs"},
+	"secret_list_all_namespaces/positive_forbidden":                  {"secret_access_denied", "secret_read_unusual_client"},
+}
+
+// fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
+// a user file that fills the lists shipped empty (threat_source_ips).
+func fixtureEngine(t testing.TB) *detect.Engine {
+	t.Helper()
+	site, err := os.ReadFile(filepath.Join(fixtureDir, "site-lists.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := detect.New(append(defaultSources(t), detect.Source{Name: "site-lists.yaml", Data: site})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// statelessEngine is fixtureEngine with the stateful rules switched off (by
+// a user file, as a site would): single-event fixtures are judged alone,
+// and sequences under testdata/detect/<rule>/*.jsonl test the counters.
+func statelessEngine(t testing.TB) *detect.Engine {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("rules:\n")
+	for _, r := range fixtureEngine(t).Rules() {
+		if r.Threshold != "" {
+			b.WriteString("  - id: " + r.ID + "\n    enabled: false\n")
+		}
+	}
+	site, err := os.ReadFile(filepath.Join(fixtureDir, "site-lists.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := detect.New(append(defaultSources(t),
+		detect.Source{Name: "site-lists.yaml", Data: site},
+		detect.Source{Name: "no-state.yaml", Data: []byte(b.String())})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // TestDefaultRuleFixtures runs every testdata/detect/<rule>/ event: a
-// positive must match exactly its rule (fixtures are written so no other
-// rule applies), a negative is a near miss that must not match its rule.
+// positive must match its rule and nothing else but what alsoMatches
+// declares, a negative is a near miss that must not match its rule.
 func TestDefaultRuleFixtures(t *testing.T) {
-	e := defaultEngine(t)
+	e := statelessEngine(t)
+	sev := map[string]detect.Severity{}
+	for _, r := range fixtureEngine(t).Rules() {
+		sev[r.ID] = r.Severity
+	}
 	counts := map[string][2]int{}
 	for _, f := range loadFixtures(t) {
 		t.Run(f.rule+"/"+f.name, func(t *testing.T) {
@@ -59,14 +143,18 @@ func TestDefaultRuleFixtures(t *testing.T) {
 			switch {
 			case strings.HasPrefix(f.name, "positive"):
 				c[0]++
-				if res.IDs() != f.rule {
-					t.Errorf("matched %q, want exactly %q", res.IDs(), f.rule)
+				want := append([]string{f.rule}, alsoMatches[f.rule+"/"+f.name]...)
+				sort.Strings(want)
+				if got := res.IDs(); got != strings.Join(want, ",") {
+					t.Errorf("matched %q, want %q", got, strings.Join(want, ","))
 				}
-				if want := wantDefaultRules[f.rule]; res.Severity != want {
-					t.Errorf("severity %v, want %v", res.Severity, want)
+				if res.Severity < sev[f.rule] {
+					t.Errorf("severity %v, want at least %v", res.Severity, sev[f.rule])
 				}
-				if len(res.Matches) == 1 && res.Matches[0].Title == "" {
-					t.Errorf("match has no title")
+				for _, m := range res.Matches {
+					if m.Title == "" {
+						t.Errorf("match %s has no title", m.ID)
+					}
 				}
 			case strings.HasPrefix(f.name, "negative"):
 				c[1]++
@@ -81,28 +169,97 @@ func TestDefaultRuleFixtures(t *testing.T) {
 			counts[f.rule] = c
 		})
 	}
-	for id := range wantDefaultRules {
+	for _, sq := range loadSequences(t) {
+		c := counts[sq.rule]
+		if strings.HasPrefix(sq.name, "positive") {
+			c[0]++
+		} else {
+			c[1]++
+		}
+		counts[sq.rule] = c
+	}
+	for id := range sev {
 		if c := counts[id]; c[0] == 0 || c[1] == 0 {
 			t.Errorf("%s: has %d positive and %d negative fixtures; want at least one of each", id, c[0], c[1])
 		}
 	}
 	dirs, _ := os.ReadDir(fixtureDir)
 	for _, d := range dirs {
-		if _, ok := wantDefaultRules[d.Name()]; !ok {
+		if _, ok := sev[d.Name()]; !ok && d.IsDir() {
 			t.Errorf("%s: fixture directory for no default rule", filepath.Join(fixtureDir, d.Name()))
 		}
 	}
 }
 
-// TestFixturesAgainstEveryRule checks the other direction: no fixture of one
-// rule trips a different rule by accident, which would make labels noisy.
+// TestFixturesAgainstEveryRule checks the other direction: no negative
+// fixture trips a different rule by accident (beyond alsoMatches), which
+// would make labels noisy.
 func TestFixturesAgainstEveryRule(t *testing.T) {
-	e := defaultEngine(t)
+	e := statelessEngine(t)
 	for _, f := range loadFixtures(t) {
+		if !strings.HasPrefix(f.name, "negative") {
+			continue // positives are checked exactly above
+		}
+		also := alsoMatches[f.rule+"/"+f.name]
 		for _, m := range e.Detect(f.ev, nil).Matches {
-			if m.ID != f.rule {
+			if m.ID != f.rule && !slices.Contains(also, m.ID) {
 				t.Errorf("%s/%s: also matched %s", f.rule, f.name, m.ID)
 			}
 		}
+	}
+}
+
+// sequence is a testdata/detect/<rule>/*.jsonl file: events fed in order to
+// a fresh engine.
+type sequence struct {
+	rule, name string
+	evs        []map[string]any
+}
+
+func loadSequences(t testing.TB) []sequence {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(fixtureDir, "*", "*.jsonl"))
+	sort.Strings(paths)
+	var out []sequence
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sq := sequence{rule: filepath.Base(filepath.Dir(p)), name: strings.TrimSuffix(filepath.Base(p), ".jsonl")}
+		for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			ev, err := decodeEvent([]byte(line))
+			if err != nil {
+				t.Fatalf("%s:%d: %v", p, i+1, err)
+			}
+			sq.evs = append(sq.evs, ev)
+		}
+		out = append(out, sq)
+	}
+	return out
+}
+
+// TestStatefulFixtures feeds each sequence to a fresh engine: in a positive
+// the rule fires on the last event and not before; in a negative (a near
+// miss: one event short, or spread past the window) it never fires.
+func TestStatefulFixtures(t *testing.T) {
+	seqs := loadSequences(t)
+	if len(seqs) == 0 {
+		t.Fatal("no sequences")
+	}
+	for _, sq := range seqs {
+		t.Run(sq.rule+"/"+sq.name, func(t *testing.T) {
+			e := fixtureEngine(t)
+			for i, ev := range sq.evs {
+				fired := false
+				for _, m := range e.Detect(ev, nil).Matches {
+					fired = fired || m.ID == sq.rule
+				}
+				last := i == len(sq.evs)-1
+				if want := last && strings.HasPrefix(sq.name, "positive"); fired != want {
+					t.Fatalf("event %d of %d: fired=%v, want %v", i+1, len(sq.evs), fired, want)
+				}
+			}
+		})
 	}
 }

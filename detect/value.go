@@ -16,8 +16,15 @@ const (
 	kindNumber
 	kindBool
 	kindList   // list holds scalar elements
-	kindNested // list holds maps; the elements are each map's key entry (a list)
+	kindNested // list holds maps; the elements are each map's key entry (a list or a scalar)
+	kindWalk   // walk visits the elements inside m (pod specs, mappings)
+	kindQuery  // s is a raw query string; the elements are the decoded values of parameter key
 )
+
+// walker visits the elements of a kindWalk value and reports whether l holds
+// for any of them. Walkers are top-level functions, so building a value
+// that carries one does not allocate.
+type walker func(m map[string]any, l leaf) bool
 
 // value is what a field accessor returns. It is passed by value and never
 // boxed, so evaluating a rule that does not match allocates nothing. Numbers
@@ -29,6 +36,8 @@ type value struct {
 	n    float64
 	list []any
 	key  string
+	m    map[string]any
+	walk walker
 }
 
 var (
@@ -104,11 +113,31 @@ func (v value) num() (float64, bool) {
 	if v.hasN {
 		return v.n, true
 	}
+	if n, ok := smallInt(v.s); ok && (v.kind == kindNumber || v.kind == kindString) {
+		return n, true
+	}
 	if (v.kind == kindNumber || v.kind == kindString) && looksNumeric(v.s) {
 		f, err := strconv.ParseFloat(v.s, 64)
 		return f, err == nil
 	}
 	return 0, false
+}
+
+// smallInt parses plain decimal digits (status codes, uids) without
+// strconv, which several rules would otherwise repeat on every event.
+func smallInt(s string) (float64, bool) {
+	if s == "" || len(s) > 15 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return float64(n), true
 }
 
 // looksNumeric filters out text that cannot parse, because a failed

@@ -1,0 +1,277 @@
+package detect
+
+import (
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// podSpec returns the pod spec of a pod-bearing body (a Pod, a workload's
+// template, a CronJob's job template), or nil. JSON patch arrays are not
+// inspected here: only pod.privileged reasons about patch operations.
+func podSpec(ev map[string]any) map[string]any {
+	b, _ := body(ev).(map[string]any)
+	if b == nil {
+		return nil
+	}
+	kind := str(b, "kind")
+	if kind == "" {
+		kind = podKindForResource(str(obj(ev, "objectRef"), "resource"))
+	}
+	spec, _ := podSpecOf(b, kind)
+	return spec
+}
+
+// walkValue wraps a walker over m, absent when it visits nothing, so
+// {absent: true} and not keep their meaning on walked fields.
+func walkValue(m map[string]any, w walker) value {
+	if m == nil || !w(m, anyLeaf{}) {
+		return value{}
+	}
+	return value{kind: kindWalk, m: m, walk: w}
+}
+
+// anyLeaf holds for every element: it tells a walker's emptiness.
+type anyLeaf struct{}
+
+func (anyLeaf) leaf(value) bool { return true }
+
+func walkImages(spec map[string]any, l leaf) bool {
+	for _, k := range containerLists {
+		cs, _ := spec[k].([]any)
+		for _, c := range cs {
+			m, _ := c.(map[string]any)
+			if v := scalarOf(m["image"]); v.kind == kindString && l.leaf(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// imageRepo strips the tag and digest: registry.local:5000/team/app:1.2@sha256:…
+// becomes registry.local:5000/team/app (a registry port is not a tag).
+func imageRepo(image string) string {
+	if i := strings.IndexByte(image, '@'); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndexByte(image, ':'); i > strings.LastIndexByte(image, '/') {
+		image = image[:i]
+	}
+	return image
+}
+
+func walkImageRepos(spec map[string]any, l leaf) bool {
+	for _, k := range containerLists {
+		cs, _ := spec[k].([]any)
+		for _, c := range cs {
+			m, _ := c.(map[string]any)
+			img, _ := m["image"].(string)
+			if r := imageRepo(img); r != "" && l.leaf(value{kind: kindString, s: r}) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func walkCapabilities(spec map[string]any, l leaf) bool {
+	for _, k := range containerLists {
+		cs, _ := spec[k].([]any)
+		for _, c := range cs {
+			m, _ := c.(map[string]any)
+			add, _ := obj(obj(m, "securityContext"), "capabilities")["add"].([]any)
+			for _, a := range add {
+				if v := scalarOf(a); v.kind == kindString && l.leaf(v) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func walkHostPaths(spec map[string]any, l leaf) bool {
+	vols, _ := spec["volumes"].([]any)
+	for _, x := range vols {
+		m, _ := x.(map[string]any)
+		if v := scalarOf(obj(m, "hostPath")["path"]); v.kind == kindString && l.leaf(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// walkMapping visits the keys and the scalar values of a mapping, which is
+// how rules search ConfigMap data or labels.
+func walkMapping(m map[string]any, l leaf) bool {
+	for k, x := range m {
+		if k != "" && l.leaf(value{kind: kindString, s: k}) {
+			return true
+		}
+		if v := scalarOf(x); v.kind != kindAbsent && l.leaf(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// bodyPath backs body[a.b.c]: it follows a dotted path into the body. A
+// list met on the way with one key left yields that key of every element
+// (body[subjects.name]); a mapping at the end yields its keys and values.
+func bodyPath(ev map[string]any, path string) value {
+	var cur any = body(ev)
+	for path != "" {
+		key, rest, _ := strings.Cut(path, ".")
+		switch c := cur.(type) {
+		case map[string]any:
+			cur = c[key]
+		case []any:
+			if strings.IndexByte(path, '.') >= 0 || len(c) == 0 {
+				return value{}
+			}
+			return value{kind: kindNested, list: c, key: path}
+		default:
+			return value{}
+		}
+		path = rest
+	}
+	switch c := cur.(type) {
+	case map[string]any:
+		return walkValue(c, walkMapping)
+	case []any:
+		return listOf(c)
+	}
+	return scalarOf(cur)
+}
+
+// rawQuery returns the query string of requestURI ("" without one).
+func rawQuery(ev map[string]any) string {
+	uri, _ := ev["requestURI"].(string)
+	if i := strings.IndexByte(uri, '?'); i >= 0 {
+		return uri[i+1:]
+	}
+	return ""
+}
+
+// queryValue backs query[param]: absent unless the parameter occurs.
+func queryValue(ev map[string]any, param string) value {
+	q := rawQuery(ev)
+	if q == "" || !queryAny(q, param, anyLeaf{}) {
+		return value{}
+	}
+	return value{kind: kindQuery, s: q, key: param}
+}
+
+// queryAny reports whether l holds for a decoded value of param in the raw
+// query q. Only values with escapes are decoded (and so allocate).
+func queryAny(q, param string, l leaf) bool {
+	for q != "" {
+		var pair string
+		pair, q, _ = strings.Cut(q, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if k != param {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			if d, err := url.QueryUnescape(v); err == nil {
+				v = d
+			}
+		}
+		if v != "" && l.leaf(value{kind: kindString, s: v}) {
+			return true
+		}
+	}
+	return false
+}
+
+// execCommand backs exec.command: the command query parameters of an exec
+// request (what kubectl sends), else the command list of a PodExecOptions
+// body (what some managed control planes log).
+func execCommand(ev map[string]any) value {
+	if v := queryValue(ev, "command"); v.kind != kindAbsent {
+		return v
+	}
+	b, _ := ev["requestObject"].(map[string]any)
+	return listOf(b["command"])
+}
+
+// cidrLeaf holds for an address inside any of its prefixes.
+type cidrLeaf []netip.Prefix
+
+func (c cidrLeaf) leaf(v value) bool {
+	if len(c) == 0 {
+		return false // an empty user list (threat_source_ips) costs nothing
+	}
+	a, err := netip.ParseAddr(v.str())
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range c {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseCIDR accepts a prefix (10.0.0.0/8) or a single address.
+func parseCIDR(s string) (netip.Prefix, error) {
+	if strings.IndexByte(s, '/') >= 0 {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// sharedAddressSpace is the carrier-grade NAT range (RFC 6598), private in
+// practice though netip does not call it so.
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
+
+// publicLeaf holds for addresses that are (public true) or are not (false)
+// routable on the internet; text that is no address never holds.
+type publicLeaf bool
+
+func (p publicLeaf) leaf(v value) bool {
+	a, err := netip.ParseAddr(v.str())
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	public := !(a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() ||
+		a.IsMulticast() || a.IsLinkLocalMulticast() || sharedAddressSpace.Contains(a))
+	return public == bool(p)
+}
+
+// walkSecurityField visits one securityContext key (runAsUser,
+// runAsNonRoot) of the pod and of every container, since a container's
+// setting overrides the pod's.
+func walkSecurityField(spec map[string]any, key string, l leaf) bool {
+	if v := scalarOf(obj(spec, "securityContext")[key]); v.kind != kindAbsent && l.leaf(v) {
+		return true
+	}
+	for _, k := range containerLists {
+		cs, _ := spec[k].([]any)
+		for _, c := range cs {
+			m, _ := c.(map[string]any)
+			if v := scalarOf(obj(m, "securityContext")[key]); v.kind != kindAbsent && l.leaf(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func walkRunAsUser(spec map[string]any, l leaf) bool {
+	return walkSecurityField(spec, "runAsUser", l)
+}
+
+func walkRunAsNonRoot(spec map[string]any, l leaf) bool {
+	return walkSecurityField(spec, "runAsNonRoot", l)
+}
