@@ -73,6 +73,11 @@ type Config struct {
 	Unrecognized    Unrecognized
 	RulesFiles      []string
 	RedactMarker    string
+	// RedactFile is the user's extra redaction rules, applied after the
+	// embedded conf/redact/default.yaml.
+	RedactFile          string
+	RedactManagedFields bool
+	RedactHashKey       string
 }
 
 // Scope says which packaging reads a key: the output pushes to Loki, the
@@ -122,7 +127,10 @@ var Keys = []Key{
 	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` (from the audit event) pairs separated by commas.", Output, parseMetadata},
 	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", Both, parseUnrecognized},
 	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles},
-	{"redact_marker", "[REDACTED]", "Replacement for every redacted value.", Both, parseMarker},
+	{"redact_marker", "[REDACTED]", "Replacement for every redacted value (a `marker` in `redact_file` takes precedence).", Both, parseMarker},
+	{"redact_file", "", "Extra redaction rules (YAML, format in redact/README.md), applied after the embedded conf/redact/default.yaml: more resources and paths, exclusions, the marker. Validated at start.", Both, func(c *Config, v string) error { c.RedactFile = v; return checkFile(v) }},
+	{"redact_managed_fields", "on", "Remove `metadata.managedFields` from every object (they name every field a manager set and are noise in a log store). `off` keeps them.", Both, func(c *Config, v string) (err error) { c.RedactManagedFields, err = parseBool(v); return err }},
+	{"redact_hash_key", "", "Key (16 to 256 bytes) of an HMAC-SHA256 appended to the marker of each removed string value (`[REDACTED] hmac=1a2b3c4d5e6f`), so a rotation is visible without the value. Empty: no hash.", Both, parseHashKey},
 }
 
 // Parse reads every key of the output through g, applies defaults and
@@ -173,9 +181,10 @@ func (c *Config) Redacted() string {
 	for i, l := range c.Labels {
 		labels[i] = l.Name + "=" + l.Value
 	}
-	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d",
+	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d redact_file=%q redact_managed_fields=%t redact_hash_key=%s",
 		c.URL.Redacted(), strings.Join(labels, ","), c.TenantID, c.TenantIDKey, c.HTTPUser, mask(c.HTTPPasswd), mask(c.BearerToken),
-		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles))
+		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles),
+		c.RedactFile, c.RedactManagedFields, mask(c.RedactHashKey))
 }
 
 func parseURL(c *Config, v string) error {
@@ -340,6 +349,14 @@ func parseRulesFiles(c *Config, v string) error {
 		}
 		c.RulesFiles = append(c.RulesFiles, f)
 	}
+	return nil
+}
+
+func parseHashKey(c *Config, v string) error {
+	if n := len(v); n > 0 && (n < 16 || n > 256) {
+		return fmt.Errorf("%d bytes long (allowed: 16 to 256, or empty for no hash)", n)
+	}
+	c.RedactHashKey = v
 	return nil
 }
 

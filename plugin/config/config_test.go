@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	if len(c.Labels) != 1 || c.Labels[0] != (Label{"job", "kube-audit"}) {
 		t.Errorf("labels = %v", c.Labels)
 	}
-	if c.Timeout != 10*time.Second || c.MaxRequestBytes != 1<<20 || !c.TLSVerify || c.Unrecognized != UnrecognizedDrop || c.RedactMarker != "[REDACTED]" {
+	if c.Timeout != 10*time.Second || c.MaxRequestBytes != 1<<20 || !c.TLSVerify || c.Unrecognized != UnrecognizedDrop || c.RedactMarker != "[REDACTED]" || !c.RedactManagedFields || c.RedactFile != "" || c.RedactHashKey != "" {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -86,6 +86,9 @@ func TestInvalid(t *testing.T) {
 		{"metadata", MapGetter{"structured_metadata": "a=$x..y"}, `structured_metadata: "a=$x..y"`},
 		{"rules_file", MapGetter{"rules_file": "/nonexistent.yaml"}, `rules_file: "/nonexistent.yaml"`},
 		{"marker", MapGetter{"redact_marker": `a"b`}, `redact_marker:`},
+		{"redact_file", MapGetter{"redact_file": "/nonexistent.yaml"}, `redact_file: "/nonexistent.yaml"`},
+		{"redact_managed_fields", MapGetter{"redact_managed_fields": "sometimes"}, `redact_managed_fields: "sometimes"`},
+		{"redact_hash_key short", MapGetter{"redact_hash_key": "short"}, `redact_hash_key: 5 bytes long (allowed: 16 to 256`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(tc.in)

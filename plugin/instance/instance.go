@@ -56,9 +56,9 @@ func New(g config.Getter, version string) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: rules_file: %w", name, err)
 	}
-	red, err := redact.New(redact.Config{Marker: c.RedactMarker})
+	red, err := NewRedactor(c)
 	if err != nil {
-		return nil, fmt.Errorf("%s: redact_marker: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	pipe, err := pipeline.New(pipeline.Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass})
 	if err != nil {
@@ -74,7 +74,7 @@ func New(g config.Getter, version string) (*Instance, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, entries: pipeline.NewEntries(c)}
-	Logf(LogInfo, name, "kaudit %s started: %s rules=%d", version, c.Redacted(), len(det.Rules()))
+	Logf(LogInfo, name, "kaudit %s started: %s rules=%d redact_rules=%d", version, c.Redacted(), len(det.Rules()), len(red.Rules()))
 	return in, nil
 }
 
@@ -102,6 +102,29 @@ func LoadRules(files []string) (*detect.Engine, error) {
 		srcs = append(srcs, detect.Source{Name: f, Data: b})
 	}
 	return detect.New(srcs...)
+}
+
+// NewRedactor builds the redactor of a configuration: the embedded
+// conf/redact/default.yaml, then redact_file. Each error starts with the
+// key whose value is at fault and names the file.
+func NewRedactor(c *config.Config) (*redact.Redactor, error) {
+	srcs := []redact.Source{{Name: "embedded:" + conf.RedactName, Data: conf.Redact}}
+	if c.RedactFile != "" {
+		b, err := os.ReadFile(c.RedactFile)
+		if err != nil {
+			return nil, fmt.Errorf("redact_file: %w", err)
+		}
+		srcs = append(srcs, redact.Source{Name: c.RedactFile, Data: b})
+	}
+	cfg := redact.Config{Marker: c.RedactMarker, Rules: srcs, KeepManagedFields: !c.RedactManagedFields, HashKey: []byte(c.RedactHashKey)}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("redact_marker/redact_hash_key: %w", err)
+	}
+	red, err := redact.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("redact_file: %w", err)
+	}
+	return red, nil
 }
 
 // Flush processes one chunk and delivers it. OK means Loki holds every entry
