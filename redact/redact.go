@@ -531,11 +531,14 @@ var knownOps = map[string]bool{"add": true, "replace": true, "test": true, "remo
 // one-element arrays), walks it, and reads v back; if the walk replaced or
 // removed anything on the way to v, v is gone too.
 func (w *walker) pointerValue(path string, v any, t target) (any, bool) {
+	if w.keep(v) {
+		return nil, false // nothing to remove, or removed already
+	}
 	var toks [maxPointer]string
 	n := 0
 	for rest := path; rest != ""; {
 		if n == maxPointer {
-			if t.d == nil || w.keep(v) {
+			if t.d == nil {
 				return nil, false
 			}
 			w.rep.add(KindPatchValue)
