@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -164,3 +165,28 @@ func TestManagedFields(t *testing.T) {
 }
 
 func reflectEqual(a, b map[string]any) bool { return reflect.DeepEqual(a, b) }
+
+// TestReadmeExample keeps the rules example in redact/README.md loadable.
+func TestReadmeExample(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```yaml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no yaml example in README.md")
+	}
+	r := defaultRedactor(t, Config{Rules: []Source{{Name: "README.md", Data: []byte(example)}}})
+	if got := strings.Join(r.Rules(), ","); got != "configmap_credential_keys,widget_credentials,rollout_env" {
+		t.Errorf("rules %s", got)
+	}
+	ev := map[string]any{"objectRef": map[string]any{"resource": "widgets", "apiGroup": "example.com"},
+		"requestObject": map[string]any{"spec": map[string]any{"pin": "1", "settings": map[string]any{"db_password": "x", "token_url": "https://t"}}}}
+	if rep := r.Redact(ev).String(); rep != "rule_value=2" {
+		t.Errorf("report %q", rep)
+	}
+	if r.Marker() != "<removed>" {
+		t.Errorf("marker %q", r.Marker())
+	}
+}
