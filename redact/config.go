@@ -64,7 +64,7 @@ func (c Config) Validate() error {
 	if n := len(c.HashKey); n > 0 && (n < minHashKey || n > maxHashKey) {
 		errs = append(errs, fmt.Errorf("hash_key: %d bytes long (allowed: %d to %d, or empty for no hash)", n, minHashKey, maxHashKey))
 	}
-	return errors.Join(errs...)
+	return joinErrs(errs)
 }
 
 // Redactor removes secrets from audit events. It holds no per-event state,

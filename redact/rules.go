@@ -145,7 +145,7 @@ func loadRules(sources []Source) (*ruleSet, error) {
 		rs.rules = append(rs.rules, r)
 		rs.needles = append(rs.needles, r.kinds...)
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := joinErrs(errs); err != nil {
 		return nil, err
 	}
 	return rs, nil
@@ -253,10 +253,23 @@ func compileRule(s ruleSpec) (*rule, error) {
 		}
 		r.env = er
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := joinErrs(errs); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// joinErrs reports every problem on one line, as Fluent Bit's log shows a
+// start-up error: "a; b; c".
+func joinErrs(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 func (rs *ruleSet) forRef(rf ref) *rule {
