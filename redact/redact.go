@@ -374,7 +374,7 @@ func (w *walker) ruleObject(ru *rule, m map[string]any) {
 	if ru.env != nil {
 		w.env(m, ru.env)
 	}
-	w.ruleLastApplied(m)
+	w.ruleLastApplied(ru, m)
 }
 
 func (w *walker) ruleField(m map[string]any, f *ruleField) {
@@ -671,7 +671,7 @@ func (w *walker) lastApplied(d *door, m map[string]any) {
 
 // ruleLastApplied redacts the annotation of an object an extra rule claims,
 // as the kind the annotation itself records.
-func (w *walker) ruleLastApplied(m map[string]any) {
+func (w *walker) ruleLastApplied(ru *rule, m map[string]any) {
 	anm := w.annotations(m, false)
 	if anm == nil {
 		return
@@ -683,6 +683,14 @@ func (w *walker) ruleLastApplied(m map[string]any) {
 	s, ok := v.(string)
 	if !ok {
 		w.replaceIn(anm, lastAppliedKey)
+		return
+	}
+	if !ru.mayHold(s) {
+		// Nothing in it is the rule's; only an unparseable one goes
+		// (json.Valid allocates nothing).
+		if t := strings.TrimLeft(s, " \t\r\n"); !json.Valid([]byte(s)) || t == "" || t[0] != '{' {
+			w.replaceIn(anm, lastAppliedKey)
+		}
 		return
 	}
 	w.parseLastApplied(anm, s)
@@ -697,7 +705,8 @@ func (w *walker) foreignLastApplied(m map[string]any) {
 		return
 	}
 	s, ok := anm[lastAppliedKey].(string)
-	if !ok || !containsAny(s, w.r.needles) {
+	// A \u escape could spell a kind the needles would miss.
+	if !ok || !containsAny(s, w.r.needles) && !strings.Contains(s, `\u`) {
 		return
 	}
 	w.parseLastApplied(anm, s)

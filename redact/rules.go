@@ -59,18 +59,26 @@ type rule struct {
 	kinds     []string
 	fields    []ruleField
 	env       *envRule
+	// prefilter says scan can decide from the raw text of a last-applied
+	// annotation that nothing in it is this rule's to remove.
+	prefilter bool
+	scan      []*matcher
+	jwt       bool
+	// otherKinds are the kinds of doors and of every other rule: an
+	// annotation naming one of them is parsed.
+	otherKinds []string
 }
 
 type ruleField struct {
 	path   []string
-	keys   *regexp.Regexp // nil: the value at path itself
-	except *regexp.Regexp
+	keys   *matcher // nil: the value at path itself
+	except *matcher
 	jwt    bool // with keys: also any value that is a JWT; without: only JWTs
 }
 
 type envRule struct {
-	names  *regexp.Regexp
-	except *regexp.Regexp
+	names  *matcher
+	except *matcher
 	jwt    bool
 }
 
@@ -144,6 +152,14 @@ func loadRules(sources []Source) (*ruleSet, error) {
 		}
 		rs.rules = append(rs.rules, r)
 		rs.needles = append(rs.needles, r.kinds...)
+	}
+	for _, r := range rs.rules {
+		r.otherKinds = append([]string(nil), kindNeedles...)
+		for _, o := range rs.rules {
+			if o != r {
+				r.otherKinds = append(r.otherKinds, o.kinds...)
+			}
+		}
 	}
 	if err := joinErrs(errs); err != nil {
 		return nil, err
@@ -221,7 +237,7 @@ func compileRule(s ruleSpec) (*rule, error) {
 		}
 		var err error
 		if f.Keys != "" {
-			if rf.keys, err = regexp.Compile(f.Keys); err != nil {
+			if rf.keys, err = compileMatcher(f.Keys); err != nil {
 				bad(key+".keys", "%v", err)
 			}
 		}
@@ -229,7 +245,7 @@ func compileRule(s ruleSpec) (*rule, error) {
 			if f.Keys == "" && !f.JWT {
 				bad(key+".except_keys", "needs keys or jwt")
 			}
-			if rf.except, err = regexp.Compile(f.ExceptKeys); err != nil {
+			if rf.except, err = compileMatcher(f.ExceptKeys); err != nil {
 				bad(key+".except_keys", "%v", err)
 			}
 		}
@@ -242,12 +258,12 @@ func compileRule(s ruleSpec) (*rule, error) {
 			bad("env.names", "empty (set names, jwt or both)")
 		}
 		if e.Names != "" {
-			if er.names, err = regexp.Compile(e.Names); err != nil {
+			if er.names, err = compileMatcher(e.Names); err != nil {
 				bad("env.names", "%v", err)
 			}
 		}
 		if e.ExceptNames != "" {
-			if er.except, err = regexp.Compile(e.ExceptNames); err != nil {
+			if er.except, err = compileMatcher(e.ExceptNames); err != nil {
 				bad("env.except_names", "%v", err)
 			}
 		}
@@ -255,6 +271,25 @@ func compileRule(s ruleSpec) (*rule, error) {
 	}
 	if err := joinErrs(errs); err != nil {
 		return nil, err
+	}
+	r.prefilter = true
+	for _, f := range r.fields {
+		r.jwt = r.jwt || f.jwt
+		if f.keys == nil && !f.jwt || f.keys != nil && !f.keys.fast() {
+			r.prefilter = false
+		}
+		if f.keys != nil {
+			r.scan = append(r.scan, f.keys)
+		}
+	}
+	if e := r.env; e != nil {
+		r.jwt = r.jwt || e.jwt
+		if e.names != nil {
+			r.scan = append(r.scan, e.names)
+			if !e.names.fast() {
+				r.prefilter = false
+			}
+		}
 	}
 	return r, nil
 }
@@ -296,6 +331,23 @@ func (rs *ruleSet) forKind(kind string) *rule {
 		}
 	}
 	return nil
+}
+
+// mayHold reports whether a last-applied annotation's raw text can hold
+// anything this rule removes. It is conservative: any \u escape (which
+// could spell a key or kind), any door or other rule's kind, any literal of
+// the rule's patterns, any JWT prefix, or a pattern that is not a literal
+// set, means the annotation is parsed.
+func (r *rule) mayHold(s string) bool {
+	if !r.prefilter || strings.Contains(s, `\u`) || containsAny(s, r.otherKinds) || (r.jwt && strings.Contains(s, "eyJ")) {
+		return true
+	}
+	for _, m := range r.scan {
+		if m.MatchString(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // matchKey reports whether a map value under key is removed by f.

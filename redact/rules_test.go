@@ -3,6 +3,7 @@ package redact
 import (
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -188,5 +189,68 @@ func TestReadmeExample(t *testing.T) {
 	}
 	if r.Marker() != "<removed>" {
 		t.Errorf("marker %q", r.Marker())
+	}
+}
+
+// TestMatcherAgreesWithRegexp: the literal fast path answers exactly as the
+// regexp does, for ASCII and non-ASCII input (the Kelvin sign folds to k).
+func TestMatcherAgreesWithRegexp(t *testing.T) {
+	inputs := []string{"", "password", "DB_PASSWORD", "Passwd", "api-KEY", "monkey", "MODE", "x-token-y", "secre", "SECRET",
+		"\u212aey", "pa\u017f\u017fword", "credentials", "CREDENTIAL", "kE", "ke", "k", "pin", "xpinx", "PIN"}
+	for _, p := range []string{
+		`(?i)(password|passwd|secret|token|credential|key)`,
+		`(?i)password|key`,
+		`(?i)k`,
+		`pin`,
+		`^pin$`,
+		`(?i)(a|b)(c|d)`,
+		`[0-9]+`,
+		`(?i)pass(word)?`,
+	} {
+		m, err := compileMatcher(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := regexp.MustCompile(p)
+		for _, in := range inputs {
+			if got, want := m.MatchString(in), re.MatchString(in); got != want {
+				t.Errorf("%q on %q: %v, regexp says %v (fast=%v)", p, in, got, want, m.fast())
+			}
+		}
+	}
+	if m, _ := compileMatcher(`(?i)(password|passwd|secret|token|credential|key)`); !m.fast() {
+		t.Error("the default pattern is not on the fast path")
+	}
+	if m, _ := compileMatcher(`^pin$`); m.fast() {
+		t.Error("an anchored pattern is on the fast path")
+	}
+}
+
+// TestLastAppliedPrefilter: on objects a rule claims, the annotation is
+// parsed only when it may hold something to remove, and an escape that
+// could hide a key or kind always makes it parsed.
+func TestLastAppliedPrefilter(t *testing.T) {
+	r := defaultRedactor(t, Config{})
+	cm := func(la string) map[string]any {
+		return map[string]any{"objectRef": map[string]any{"resource": "configmaps"},
+			"requestObject": map[string]any{"kind": "ConfigMap", "metadata": map[string]any{"annotations": map[string]any{lastAppliedKey: la}}}}
+	}
+	for _, tc := range []struct{ la, report string }{
+		{`{"apiVersion":"v1","data":{"mode":"fast"},"kind":"ConfigMap"}` + "\n", ""},
+		{`{"apiVersion":"v1","data":{"password":"CANARY-1"},"kind":"ConfigMap"}` + "\n", "last_applied=1"},
+		{`{"apiVersion":"v1","data":{"pass\u0077ord":"CANARY-1"},"kind":"ConfigMap"}`, "last_applied=1"},
+		{`{"apiVersion":"v1","data":{"x":"CANARY-1"},"kind":"Secr\u0065t"}`, "last_applied=1"},
+		{`{"data":{"mode":"eyJhbGciOiJIUzI1NiJ9.Q0FOQVJZLTE.c2ln"},"kind":"ConfigMap"}`, "last_applied=1"},
+		{`{"data":{"mode":"fast"},"kind":"ConfigMap"`, "failed_closed=1"},
+	} {
+		ev := cm(tc.la)
+		if got := r.Redact(ev).String(); got != tc.report {
+			t.Errorf("%s: report %q, want %q", tc.la, got, tc.report)
+		}
+		assertNoLeak(t, ev, "CANARY-1")
+	}
+	ev := cm(`{"apiVersion":"v1","data":{"mode":"fast"},"kind":"ConfigMap"}` + "\n")
+	if n := testing.AllocsPerRun(100, func() { r.Redact(ev) }); n != 0 && !raceEnabled {
+		t.Errorf("a ConfigMap with nothing to remove in its annotation: %v allocs", n)
 	}
 }
