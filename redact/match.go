@@ -16,6 +16,10 @@ type matcher struct {
 	re   *regexp.Regexp
 	lits []string // lower case when fold
 	fold bool
+	// first marks the bytes a literal can start with (both cases when
+	// fold), so the scan skips most of the text with one table lookup.
+	first [256]bool
+	empty bool // "" is a literal: everything matches
 }
 
 func compileMatcher(p string) (*matcher, error) {
@@ -28,6 +32,16 @@ func compileMatcher(p string) (*matcher, error) {
 		fold := -1
 		if lits, ok := literals(ast.Simplify(), &fold, 0); ok && len(lits) > 0 && len(lits) <= maxLiterals {
 			m.lits, m.fold = lits, fold == 1
+			for _, l := range lits {
+				if l == "" {
+					m.empty = true
+					continue
+				}
+				m.first[l[0]] = true
+				if m.fold && 'a' <= l[0] && l[0] <= 'z' {
+					m.first[l[0]-('a'-'A')] = true
+				}
+			}
 		}
 	}
 	return m, nil
@@ -122,13 +136,21 @@ func (m *matcher) MatchString(s string) bool {
 	if m.lits == nil || !isASCII(s) {
 		return m.re.MatchString(s)
 	}
-	for _, l := range m.lits {
-		if m.fold {
-			if containsFold(s, l) {
+	if m.empty {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if !m.first[s[i]] {
+			continue
+		}
+		for _, l := range m.lits {
+			if m.fold {
+				if hasPrefixFold(s[i:], l) {
+					return true
+				}
+			} else if strings.HasPrefix(s[i:], l) {
 				return true
 			}
-		} else if strings.Contains(s, l) {
-			return true
 		}
 	}
 	return false
@@ -138,23 +160,20 @@ func (m *matcher) MatchString(s string) bool {
 // its parts: true for literal sets, whose matches are substrings.
 func (m *matcher) fast() bool { return m.lits != nil }
 
-// containsFold is strings.Contains with ASCII case folding; lit is lower case.
-func containsFold(s, lit string) bool {
-	n := len(lit)
-	for i := 0; i+n <= len(s); i++ {
-		j := 0
-		for ; j < n; j++ {
-			c := s[i+j]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != lit[j] {
-				break
-			}
+// hasPrefixFold is strings.HasPrefix with ASCII case folding; lit is
+// lower case.
+func hasPrefixFold(s, lit string) bool {
+	if len(s) < len(lit) {
+		return false
+	}
+	for j := 0; j < len(lit); j++ {
+		c := s[j]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
 		}
-		if j == n {
-			return true
+		if c != lit[j] {
+			return false
 		}
 	}
-	return false
+	return true
 }

@@ -457,14 +457,15 @@ func (w *walker) envVar(ev map[string]any, er *envRule) {
 		return
 	}
 	name, hasName := ev["name"].(string)
+	s, _ := v.(string)
+	if hasName && !(er.names != nil && er.names.MatchString(name)) && !(er.jwt && isJWT(s)) {
+		return
+	}
 	if hasName && er.except != nil && er.except.MatchString(name) {
 		return
 	}
-	s, _ := v.(string)
-	if !hasName || (er.names != nil && er.names.MatchString(name)) || (er.jwt && isJWT(s)) {
-		ev["value"] = w.mask(v)
-		w.rep.add(KindRuleValue)
-	}
+	ev["value"] = w.mask(v)
+	w.rep.add(KindRuleValue)
 }
 
 // jsonPatch redacts a JSON patch (RFC 6902) with exact semantics: each

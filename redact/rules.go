@@ -278,7 +278,7 @@ func compileRule(s ruleSpec) (*rule, error) {
 		if f.keys == nil && !f.jwt || f.keys != nil && !f.keys.fast() {
 			r.prefilter = false
 		}
-		if f.keys != nil {
+		if f.keys != nil && !r.scans(f.keys) {
 			r.scan = append(r.scan, f.keys)
 		}
 	}
@@ -333,6 +333,15 @@ func (rs *ruleSet) forKind(kind string) *rule {
 	return nil
 }
 
+func (r *rule) scans(m *matcher) bool {
+	for _, x := range r.scan {
+		if x.re.String() == m.re.String() {
+			return true
+		}
+	}
+	return false
+}
+
 // mayHold reports whether a last-applied annotation's raw text can hold
 // anything this rule removes. It is conservative: any \u escape (which
 // could spell a key or kind), any door or other rule's kind, any literal of
@@ -350,19 +359,16 @@ func (r *rule) mayHold(s string) bool {
 	return false
 }
 
-// matchKey reports whether a map value under key is removed by f.
+// matchKey reports whether a map value under key is removed by f. The
+// exception is checked last: it is usually an anchored pattern, on the
+// regexp engine's slow path, and most keys match nothing anyway.
 func (f *ruleField) matchKey(key string, v any) bool {
-	if f.except != nil && f.except.MatchString(key) {
-		return false
-	}
-	if f.keys != nil && f.keys.MatchString(key) {
-		return true
-	}
-	if f.jwt {
+	hit := f.keys != nil && f.keys.MatchString(key)
+	if !hit && f.jwt {
 		s, _ := v.(string)
-		return isJWT(s)
+		hit = isJWT(s)
 	}
-	return false
+	return hit && (f.except == nil || !f.except.MatchString(key))
 }
 
 // isJWT reports whether s is a JSON Web Token (three base64url segments, the
