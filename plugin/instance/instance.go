@@ -153,8 +153,8 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 // Close logs the instance's totals and releases its connections.
 func (in *Instance) Close() {
 	p, c := &in.Pipeline.Stats, &in.Client.Stats
-	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d pushed=%d rejected=%d requests=%d retries=%d",
-		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(),
+	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d failed_closed=%d pushed=%d rejected=%d requests=%d retries=%d",
+		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(), p.FailedClosed.Load(),
 		c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
 	in.Client.Close()
 }

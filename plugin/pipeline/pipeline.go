@@ -35,6 +35,7 @@ type Stats struct {
 	Failed       atomic.Int64 // events dropped because processing failed (fail closed)
 	Detected     atomic.Int64 // events with at least one detection
 	Redacted     atomic.Int64 // events from which something was removed
+	FailedClosed atomic.Int64 // events with a secret-bearing body replaced whole (shape not understood)
 }
 
 // Event is one processed audit event, valid only during the emit callback.
@@ -148,6 +149,9 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (err
 	}
 	if !red.Empty() {
 		p.Stats.Redacted.Add(1)
+		if red.Count(redact.KindFailedClosed) > 0 {
+			p.Stats.FailedClosed.Add(1)
+		}
 	}
 	*out = Event{Event: e, Time: decode.EventTime(e, rec.Time), Record: rec, Detect: det, Redacted: red}
 	return nil
