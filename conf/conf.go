@@ -8,3 +8,11 @@ import "embed"
 //
 //go:embed rules/*.yaml
 var Rules embed.FS
+
+// Redact holds the default extra redaction rules (conf/redact/default.yaml).
+//
+//go:embed redact/default.yaml
+var Redact []byte
+
+// RedactName is the name Redact is reported under in errors.
+const RedactName = "conf/redact/default.yaml"

@@ -7,6 +7,19 @@ import (
 	"unicode/utf8"
 )
 
+// Hash keys shorter than minHashKey make the keyed hash guessable for short
+// values; longer than maxHashKey is a misconfiguration (a file path pasted
+// as the key, say).
+const (
+	minHashKey = 16
+	maxHashKey = 256
+	// hashSep separates the marker from the hash: "[REDACTED] hmac=1a2b3c4d5e6f".
+	hashSep = " hmac="
+	// hashHex is how many hex digits of HMAC-SHA256 are kept: 48 bits tell a
+	// rotation apart and are far too few to confirm a guess offline at scale.
+	hashHex = 12
+)
+
 // DefaultMarker is what a removed value becomes when Config.Marker is empty.
 const DefaultMarker = "[REDACTED]"
 
@@ -19,6 +32,16 @@ type Config struct {
 	// Marker replaces every removed value and every body whose shape the
 	// redactor does not understand. Empty means DefaultMarker.
 	Marker string
+	// Rules are extra-rule files applied in order (later ones override
+	// rules of the same id); see redact/README.md. The built-in doors are
+	// not configurable.
+	Rules []Source
+	// KeepManagedFields keeps metadata.managedFields, which are removed by
+	// default.
+	KeepManagedFields bool
+	// HashKey, when set, appends a short HMAC-SHA256 of each removed string
+	// value to the marker, so a rotation is visible without the value.
+	HashKey []byte
 }
 
 // Validate reports every problem at once so a bad configuration fails at
@@ -38,7 +61,10 @@ func (c Config) Validate() error {
 			break
 		}
 	}
-	return errors.Join(errs...)
+	if n := len(c.HashKey); n > 0 && (n < minHashKey || n > maxHashKey) {
+		errs = append(errs, fmt.Errorf("hash_key: %d bytes long (allowed: %d to %d, or empty for no hash)", n, minHashKey, maxHashKey))
+	}
+	return joinErrs(errs)
 }
 
 // Redactor removes secrets from audit events. It holds no per-event state,
@@ -48,6 +74,14 @@ type Redactor struct {
 	// mark is marker already boxed, so writing it into a map[string]any
 	// does not allocate once per removed value.
 	mark any
+	// hashPrefix is marker+hashSep when hashing is on.
+	hashPrefix  string
+	hashKey     []byte
+	dropManaged bool
+	rules       *ruleSet
+	// needles are the kinds (doors' and rules') whose last-applied
+	// annotation is worth parsing on a body no door or rule claims.
+	needles []string
 }
 
 // New validates cfg and returns a Redactor; it is the only place a
@@ -56,13 +90,27 @@ func New(cfg Config) (*Redactor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	rs, err := loadRules(cfg.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	if rs.marker != nil {
+		cfg.Marker = *rs.marker
+	}
 	if cfg.Marker == "" {
 		cfg.Marker = DefaultMarker
 	}
-	return &Redactor{marker: cfg.Marker, mark: cfg.Marker}, nil
+	r := &Redactor{marker: cfg.Marker, mark: cfg.Marker, dropManaged: !cfg.KeepManagedFields, rules: rs}
+	if len(cfg.HashKey) > 0 {
+		r.hashKey = append([]byte(nil), cfg.HashKey...)
+		r.hashPrefix = cfg.Marker + hashSep
+	}
+	r.needles = append(append([]string(nil), kindNeedles...), rs.needles...)
+	return r, nil
 }
 
-// NewDefault returns a Redactor using DefaultMarker.
+// NewDefault returns a Redactor with the built-in doors only (no extra
+// rules), DefaultMarker, and managedFields removed.
 func NewDefault() *Redactor {
 	r, err := New(Config{})
 	if err != nil {
@@ -73,3 +121,12 @@ func NewDefault() *Redactor {
 
 // Marker returns the effective marker, for logging the effective configuration.
 func (r *Redactor) Marker() string { return r.marker }
+
+// Rules returns the ids of the extra rules in force, for the start-up log.
+func (r *Redactor) Rules() []string {
+	ids := make([]string, 0, len(r.rules.rules))
+	for _, x := range r.rules.rules {
+		ids = append(ids, x.id)
+	}
+	return ids
+}

@@ -29,7 +29,8 @@ func corporaDir(t testing.TB) string {
 }
 
 // TestCorpora runs every real event through Redact: none may panic, none of
-// them carries a secret body, so every one must come out unchanged. Each is
+// them carries a secret body, so every one must come out unchanged (with
+// managedFields kept, as they are removed by default). Each is
 // then run again as if objectRef said secrets, to exercise the fail-closed
 // paths on real shapes.
 func TestCorpora(t *testing.T) {
@@ -37,7 +38,8 @@ func TestCorpora(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no corpora in " + corporaDir(t))
 	}
-	r := NewDefault()
+	r := mustNew(t, Config{KeepManagedFields: true})
+	full := defaultRedactor(t, Config{})
 	total := 0
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -75,6 +77,12 @@ func TestCorpora(t *testing.T) {
 				r.Redact(forced)
 				if rep := r.Redact(forced); !rep.Empty() {
 					t.Errorf("line %d as secret: second pass reported %q", line, rep)
+				}
+				// The shipped defaults (extra rules, managedFields removed).
+				withRules := copyEvent(orig)
+				full.Redact(withRules)
+				if rep := full.Redact(withRules); !rep.Empty() {
+					t.Errorf("line %d with default rules: second pass reported %q", line, rep)
 				}
 				total++
 			}

@@ -27,8 +27,9 @@ type door struct {
 
 	// fields is what the door removes from each of its objects.
 	fields []field
-	// patch says JSON-patch array bodies are understood: every op value is
-	// removed, keeping op and path. Without it, an array fails closed.
+	// patch says JSON-patch array bodies are understood: each op value is
+	// redacted as what sits at its path (jsonPatch). Without it, an array
+	// fails closed.
 	patch bool
 }
 
@@ -50,9 +51,11 @@ var coreGroup = []string{""}
 // objectRef matching, where the first match wins.
 var doors = [...]door{
 	{
-		name:      "secret",
-		resource:  "secrets",
-		groups:    coreGroup,
+		name:     "secret",
+		resource: "secrets",
+		// Any group, as the seed's Lua script did: a resource named
+		// secrets is presumed to hold secrets whatever its group.
+		groups:    nil,
 		kinds:     []string{"Secret"},
 		listKinds: []string{"SecretList"},
 		fields: []field{
@@ -134,8 +137,9 @@ func doorForKind(kind string) *door {
 }
 
 // kindNeedles are the door kinds; a last-applied annotation on a body no
-// door claims is parsed only if it contains one of them, so the common case
-// costs a substring scan and no allocation. They carry no leading quote:
+// door or rule claims is parsed only if it contains one of them (or a rule's
+// kind, or a \u escape that could spell one), so the common case costs a
+// substring scan and no allocation. They carry no leading quote:
 // compact JSON is full of quotes, which would make the scan's first-byte
 // search stop everywhere.
 var kindNeedles = func() []string {

@@ -25,7 +25,7 @@ var fixtureCases = []struct {
 	{"secret-get-v1beta1", "secret_data=2"},
 	{"secret-update-v1", "secret_data=2"},
 	{"secret-patch-merge", "last_applied=2,secret_data=2"},
-	{"secret-patch-json", "patch_value=4,secret_data=1"},
+	{"secret-patch-json", "patch_value=1,secret_data=3"},
 	{"secret-delete-returns-object", "secret_data=1"},
 	{"secret-delete-status", ""},
 	{"secret-get-not-found", ""},

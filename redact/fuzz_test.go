@@ -41,8 +41,17 @@ func FuzzRedact(f *testing.F) {
 	f.Add([]byte(`{"requestObject":"skipped-too-big-size-object"}`))
 	f.Add([]byte(`{"requestObject":[{"op":"add","path":"/data/x","value":"v"}]}`))
 	f.Add([]byte(`{"kind":0}`))
+	f.Add([]byte(`{"requestObject":[{"op":"add","path":"/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration","value":"{\"kind\":\"Secret\"}"}]}`))
+	f.Add([]byte(`{"requestObject":[{"op":"add","path":"/data/0/-","value":{"a":"b"}}]}`))
+	if b, err := os.ReadFile(canaryCorpus); err == nil {
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if len(line) > 0 {
+				f.Add(line)
+			}
+		}
+	}
 
-	r := NewDefault()
+	r := defaultRedactor(f, Config{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var ev map[string]any
 		if err := fuzzJSON.Unmarshal(data, &ev); err != nil || ev == nil {
@@ -88,7 +97,11 @@ func plantBody(v any) any {
 		plantObject(b)
 		return b
 	case []any:
-		return append(b, map[string]any{"op": "add", "path": "/data/fuzz", "value": fuzzCanary})
+		return append(b,
+			map[string]any{"op": "add", "path": "/data/fuzz", "value": fuzzCanary},
+			map[string]any{"op": "replace", "path": "/stringData", "value": map[string]any{"fuzz": fuzzCanary}},
+			map[string]any{"op": "add", "path": "", "value": map[string]any{"kind": "Secret", "data": map[string]any{"fuzz": fuzzCanary}}},
+			map[string]any{"op": "test", "path": "/data/fuzz~1x", "value": fuzzCanary})
 	case nil:
 		return map[string]any{"data": map[string]any{"fuzz": fuzzCanary}}
 	default:

@@ -9,6 +9,9 @@
 package redact
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"strings"
@@ -31,7 +34,7 @@ var bodyKeys = [...]string{"requestObject", "responseObject"}
 // redacted concurrently; one event must not be shared between goroutines.
 func (r *Redactor) Redact(ev map[string]any) Report {
 	w := walker{r: r}
-	var d *door
+	var t target
 	resolved := false
 	for _, key := range bodyKeys {
 		v, ok := ev[key]
@@ -39,19 +42,34 @@ func (r *Redactor) Redact(ev map[string]any) Report {
 			continue
 		}
 		if !resolved {
-			d, resolved = doorForRef(readRef(ev)), true
-		}
-		if d == nil {
-			if m, ok := v.(map[string]any); ok {
-				w.foreign(m)
+			rf := readRef(ev)
+			if t.d = doorForRef(rf); t.d == nil {
+				t.ru = r.rules.forRef(rf)
 			}
-			continue
+			resolved = true
 		}
-		if nv, ok := w.owned(d, v); ok {
+		if nv, ok := w.apply(t, v); ok {
 			ev[key] = nv
 		}
 	}
 	return w.rep
+}
+
+// target is what a body belongs to by objectRef: a door (secret-bearing, so
+// fail closed), an extra rule (redact what it names, leave the rest), or
+// neither (judge each object by its own kind).
+type target struct {
+	d  *door
+	ru *rule
+}
+
+// apply redacts v as a body of t and returns its replacement, if any.
+func (w *walker) apply(t target, v any) (any, bool) {
+	if t.d != nil {
+		return w.owned(t.d, v)
+	}
+	w.generic(t.ru, v, "")
+	return nil, false
 }
 
 // walker carries one event's report and recursion depth. It lives on the
@@ -65,7 +83,22 @@ type walker struct {
 
 func (w *walker) isMarker(v any) bool {
 	s, ok := v.(string)
-	return ok && s == w.r.marker
+	if !ok {
+		return false
+	}
+	if s == w.r.marker {
+		return true
+	}
+	p := w.r.hashPrefix
+	if p == "" || len(s) != len(p)+hashHex || !strings.HasPrefix(s, p) {
+		return false
+	}
+	for i := len(p); i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // keep reports whether v needs no removal: null and "" carry nothing (and
@@ -76,7 +109,30 @@ func (w *walker) keep(v any) bool {
 		return true
 	}
 	s, ok := v.(string)
-	return ok && (s == "" || s == w.r.marker)
+	return ok && (s == "" || w.isMarker(v))
+}
+
+// mask is what a removed value becomes: the marker, followed by a short
+// keyed hash of a string value when a hash key is configured.
+func (w *walker) mask(v any) any {
+	s, ok := v.(string)
+	if w.r.hashKey == nil || !ok {
+		return w.r.mark
+	}
+	mac := hmac.New(sha256.New, w.r.hashKey)
+	mac.Write([]byte(s))
+	var sum [sha256.Size]byte
+	var hx [sha256.Size * 2]byte
+	hex.Encode(hx[:], mac.Sum(sum[:0]))
+	return w.r.hashPrefix + string(hx[:hashHex])
+}
+
+// remove masks m[key] as a secret of kind k unless there is nothing to remove.
+func (w *walker) remove(m map[string]any, key string, k Kind) {
+	if v := m[key]; !w.keep(v) {
+		m[key] = w.mask(v)
+		w.rep.add(k)
+	}
 }
 
 // replace fails closed on v. An existing marker is left alone so that
@@ -92,6 +148,22 @@ func (w *walker) replace(v any) (any, bool) {
 func (w *walker) replaceIn(m map[string]any, key string) {
 	if nv, ok := w.replace(m[key]); ok {
 		m[key] = nv
+	}
+}
+
+// managed removes metadata.managedFields: they list the key names of every
+// field a manager set and are noise in a log store.
+func (w *walker) managed(m map[string]any) {
+	if !w.r.dropManaged {
+		return
+	}
+	md, ok := m["metadata"].(map[string]any)
+	if !ok {
+		return
+	}
+	if _, ok := md["managedFields"]; ok {
+		delete(md, "managedFields")
+		w.rep.add(KindManagedFields)
 	}
 }
 
@@ -117,7 +189,7 @@ func (w *walker) owned(d *door, v any) (any, bool) {
 		}
 		return nil, false
 	case []any:
-		if d.patch && w.patch(b) {
+		if d.patch && w.jsonPatch(b, target{d: d}) {
 			return nil, false
 		}
 		return w.replace(v)
@@ -128,28 +200,70 @@ func (w *walker) owned(d *door, v any) (any, bool) {
 	}
 }
 
-// foreign handles a body of an event no door claims by objectRef: a body
-// whose own kind is a door's is redacted as that door's object; any other is
-// left as it is, apart from a last-applied annotation recording a door kind.
-func (w *walker) foreign(m map[string]any) {
+// generic handles a body no door claims by objectRef. The body's own kind
+// wins: a Secret, TokenRequest or TokenReview is redacted as such wherever
+// it turns up, and a kind an extra rule names gets that rule. Otherwise the
+// objectRef's rule (ru) applies, lists are walked item by item, and the
+// rest is left as it is, apart from managedFields and a last-applied
+// annotation recording a kind worth redacting. hint is the kind implied by
+// an enclosing typed list, whose items carry none.
+func (w *walker) generic(ru *rule, v any, hint string) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		if arr, ok := v.([]any); ok {
+			w.jsonPatch(arr, target{ru: ru})
+		}
+		return
+	}
 	kind, _ := m["kind"].(string)
+	if kind == "" {
+		kind = hint
+	}
 	if kind != "" {
 		if d := doorForKind(kind); d != nil {
 			w.object(d, m, true)
 			return
 		}
-		if kind == genericListKind {
-			w.mixedItems(m)
+		if rk := w.r.rules.forKind(kind); rk != nil {
+			w.ruleObject(rk, m)
+			return
+		}
+		if strings.HasSuffix(kind, genericListKind) {
+			w.list(ru, m, strings.TrimSuffix(kind, genericListKind))
 			return
 		}
 	}
+	if ru != nil {
+		w.ruleObject(ru, m)
+		return
+	}
+	w.managed(m)
 	w.foreignLastApplied(m)
+}
+
+// list walks items[] of a list no door claims; hint is the item kind a
+// typed list implies ("" for a generic List, whose items carry their own).
+func (w *walker) list(ru *rule, m map[string]any, hint string) {
+	arr, ok := m["items"].([]any)
+	if !ok {
+		return
+	}
+	if w.depth >= maxDepth {
+		w.replaceIn(m, "items")
+		return
+	}
+	w.depth++
+	for _, x := range arr {
+		w.generic(ru, x, hint)
+	}
+	w.depth--
 }
 
 // object redacts m as one of d's objects, including any items[] and
 // Table rows[].object it wraps. strict replaces a field's parent that is
 // not an object; without it such a field is taken to be absent.
 func (w *walker) object(d *door, m map[string]any, strict bool) {
+	w.managed(m)
 	for i := range d.fields {
 		w.field(m, &d.fields[i], strict)
 	}
@@ -178,10 +292,7 @@ func (w *walker) field(m map[string]any, f *field, strict bool) {
 			continue
 		}
 		if !f.each {
-			if !w.keep(v) {
-				cur[key] = w.r.mark
-				w.rep.add(f.kind)
-			}
+			w.remove(cur, key, f.kind)
 			return
 		}
 		vals, ok := v.(map[string]any)
@@ -189,11 +300,8 @@ func (w *walker) field(m map[string]any, f *field, strict bool) {
 			w.replaceIn(cur, key)
 			return
 		}
-		for k, x := range vals {
-			if !w.keep(x) {
-				vals[k] = w.r.mark
-				w.rep.add(f.kind)
-			}
+		for k := range vals {
+			w.remove(vals, k, f.kind)
 		}
 	}
 }
@@ -256,29 +364,117 @@ func (w *walker) rows(d *door, m map[string]any) {
 	w.depth--
 }
 
-// mixedItems handles a generic List, whose items each carry their own kind.
-func (w *walker) mixedItems(m map[string]any) {
-	arr, ok := m["items"].([]any)
-	if !ok {
-		return
+// ruleObject applies an extra rule to one object. Rules never fail closed:
+// a path whose parent has another shape is taken to be absent.
+func (w *walker) ruleObject(ru *rule, m map[string]any) {
+	w.managed(m)
+	for i := range ru.fields {
+		w.ruleField(m, &ru.fields[i])
 	}
-	if w.depth >= maxDepth {
-		w.replaceIn(m, "items")
-		return
+	if ru.env != nil {
+		w.env(m, ru.env)
 	}
-	w.depth++
-	for _, x := range arr {
-		if xm, ok := x.(map[string]any); ok {
-			w.foreign(xm)
-		}
-	}
-	w.depth--
+	w.ruleLastApplied(ru, m)
 }
 
-// patch removes every member of every op except op, path and from, keeping
-// the shape of the patch visible. It reports false, changing nothing, when
-// arr is not a JSON patch.
-func (w *walker) patch(arr []any) bool {
+func (w *walker) ruleField(m map[string]any, f *ruleField) {
+	cur := m
+	last := len(f.path) - 1
+	for i, key := range f.path {
+		v, ok := cur[key]
+		if !ok || v == nil {
+			return
+		}
+		if i < last {
+			if cur, ok = v.(map[string]any); !ok {
+				return
+			}
+			continue
+		}
+		if vals, ok := v.(map[string]any); ok && (f.keys != nil || f.jwt) {
+			for k, x := range vals {
+				if !w.keep(x) && f.matchKey(k, x) {
+					vals[k] = w.mask(x)
+					w.rep.add(KindRuleValue)
+				}
+			}
+			return
+		}
+		if f.keys != nil {
+			return // keys name members of an object; this is none
+		}
+		if s, isStr := v.(string); f.jwt && !(isStr && isJWT(s)) {
+			return
+		}
+		w.remove(cur, key, KindRuleValue)
+	}
+}
+
+// podSpecPaths are where a pod spec sits in the kinds that carry one: Pod,
+// workload templates, CronJob's job template, PodTemplate.
+var podSpecPaths = [...][]string{
+	{"spec"},
+	{"spec", "template", "spec"},
+	{"spec", "jobTemplate", "spec", "template", "spec"},
+	{"template", "spec"},
+}
+
+var containerKeys = [...]string{"containers", "initContainers", "ephemeralContainers"}
+
+// env removes env[].value of every container whose variable name the rule
+// matches. A variable without a name (a JSON patch that sets one value by
+// index) is removed too: what it is cannot be seen.
+func (w *walker) env(m map[string]any, er *envRule) {
+	for _, p := range podSpecPaths {
+		cur := m
+		ok := true
+		for _, k := range p {
+			if cur, ok = cur[k].(map[string]any); !ok {
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		for _, ck := range containerKeys {
+			cs, _ := cur[ck].([]any)
+			for _, c := range cs {
+				cm, _ := c.(map[string]any)
+				vars, _ := cm["env"].([]any)
+				for _, x := range vars {
+					if ev, ok := x.(map[string]any); ok {
+						w.envVar(ev, er)
+					}
+				}
+			}
+		}
+	}
+}
+
+func (w *walker) envVar(ev map[string]any, er *envRule) {
+	v := ev["value"]
+	if w.keep(v) {
+		return
+	}
+	name, hasName := ev["name"].(string)
+	s, _ := v.(string)
+	if hasName && !(er.names != nil && er.names.MatchString(name)) && !(er.jwt && isJWT(s)) {
+		return
+	}
+	if hasName && er.except != nil && er.except.MatchString(name) {
+		return
+	}
+	ev["value"] = w.mask(v)
+	w.rep.add(KindRuleValue)
+}
+
+// jsonPatch redacts a JSON patch (RFC 6902) with exact semantics: each
+// op's value is redacted as whatever sits at its path in an object of t,
+// by wrapping it in that path and running the ordinary walk. It reports
+// false, changing nothing, when arr is not a JSON patch. On a door, an op
+// it cannot interpret (unknown op, path not a JSON pointer, members beyond
+// op/path/from/value) has every value removed (fail closed).
+func (w *walker) jsonPatch(arr []any, t target) bool {
 	for _, x := range arr {
 		op, ok := x.(map[string]any)
 		if !ok {
@@ -288,24 +484,133 @@ func (w *walker) patch(arr []any) bool {
 			return false
 		}
 	}
+	strict := t.d != nil
 	for _, x := range arr {
 		op := x.(map[string]any)
+		path, pathOK := op["path"].(string)
+		exact := pathOK && knownOps[op["op"].(string)] && (path == "" || path[0] == '/') && w.depth < maxDepth
+		if !strict && t.ru == nil && !(exact && metadataPath(path)) {
+			continue // nothing of a foreign object but its metadata can need removal
+		}
 		for k, v := range op {
 			switch k {
 			case "op":
 			case "path", "from":
-				if _, ok := v.(string); !ok {
+				if _, ok := v.(string); !ok && strict {
 					w.replaceIn(op, k)
 				}
+			case "value":
+				if exact {
+					if nv, ok := w.pointerValue(path, v, t); ok {
+						op[k] = nv
+					}
+					continue
+				}
+				fallthrough
 			default:
-				if !w.keep(v) {
-					op[k] = w.r.mark
+				if strict && !w.keep(v) {
+					op[k] = w.mask(v)
 					w.rep.add(KindPatchValue)
 				}
 			}
 		}
 	}
 	return true
+}
+
+// metadataPath reports whether a patch path can reach a last-applied
+// annotation or managedFields, the only parts of an object no door or rule
+// claims that are redacted.
+func metadataPath(path string) bool {
+	return path == "" || path == "/metadata" || strings.HasPrefix(path, "/metadata/annotations") || strings.HasPrefix(path, "/metadata/managedFields")
+}
+
+var knownOps = map[string]bool{"add": true, "replace": true, "test": true, "remove": true, "move": true, "copy": true}
+
+// pointerValue redacts v as the value at JSON pointer path of a body of t.
+// It builds the object the pointer describes around v (array indices as
+// one-element arrays), walks it, and reads v back; if the walk replaced or
+// removed anything on the way to v, v is gone too.
+func (w *walker) pointerValue(path string, v any, t target) (any, bool) {
+	if w.keep(v) {
+		return nil, false // nothing to remove, or removed already
+	}
+	var toks [maxPointer]string
+	n := 0
+	for rest := path; rest != ""; {
+		if n == maxPointer {
+			if t.d == nil {
+				return nil, false
+			}
+			w.rep.add(KindPatchValue)
+			return w.mask(v), true
+		}
+		rest = rest[1:]
+		tok, after, found := strings.Cut(rest, "/")
+		toks[n] = unescapePointer(tok)
+		n++
+		if !found {
+			break
+		}
+		rest = "/" + after
+	}
+	root := v
+	for i := n - 1; i >= 0; i-- {
+		if isIndex(toks[i]) {
+			root = []any{root}
+		} else {
+			root = map[string]any{toks[i]: root}
+		}
+	}
+	w.depth++
+	if nv, ok := w.apply(t, root); ok {
+		root = nv
+	}
+	w.depth--
+	cur := root
+	for _, tok := range toks[:n] {
+		switch c := cur.(type) {
+		case map[string]any:
+			var ok bool
+			if cur, ok = c[tok]; !ok {
+				return w.r.mark, true
+			}
+		case []any:
+			if len(c) != 1 {
+				return w.r.mark, true
+			}
+			cur = c[0]
+		default:
+			return w.r.mark, true
+		}
+	}
+	return cur, true
+}
+
+// maxPointer bounds the tokens of a JSON-patch path; real paths have a
+// handful.
+const maxPointer = 16
+
+func isIndex(tok string) bool {
+	if tok == "-" {
+		return true
+	}
+	if tok == "" {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] < '0' || tok[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func unescapePointer(tok string) string {
+	if !strings.Contains(tok, "~") {
+		return tok
+	}
+	return strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
 }
 
 // annotations returns m's metadata.annotations. With strict, a metadata or
@@ -365,18 +670,52 @@ func (w *walker) lastApplied(d *door, m map[string]any) {
 	w.rewrite(anm, s, obj)
 }
 
-// foreignLastApplied looks inside the annotation of a body no door claims,
-// in case it records a Secret; only an annotation naming a door kind is
-// parsed, so ordinary bodies stay allocation-free.
+// ruleLastApplied redacts the annotation of an object an extra rule claims,
+// as the kind the annotation itself records.
+func (w *walker) ruleLastApplied(ru *rule, m map[string]any) {
+	anm := w.annotations(m, false)
+	if anm == nil {
+		return
+	}
+	v, ok := anm[lastAppliedKey]
+	if !ok || v == nil || w.isMarker(v) {
+		return
+	}
+	s, ok := v.(string)
+	if !ok {
+		w.replaceIn(anm, lastAppliedKey)
+		return
+	}
+	if !ru.mayHold(s) {
+		// Nothing in it is the rule's; only an unparseable one goes
+		// (json.Valid allocates nothing).
+		if t := strings.TrimLeft(s, " \t\r\n"); !json.Valid([]byte(s)) || t == "" || t[0] != '{' {
+			w.replaceIn(anm, lastAppliedKey)
+		}
+		return
+	}
+	w.parseLastApplied(anm, s)
+}
+
+// foreignLastApplied looks inside the annotation of a body no door or rule
+// claims, in case it records one they do; only an annotation naming such a
+// kind is parsed, so ordinary bodies stay allocation-free.
 func (w *walker) foreignLastApplied(m map[string]any) {
 	anm := w.annotations(m, false)
 	if anm == nil {
 		return
 	}
 	s, ok := anm[lastAppliedKey].(string)
-	if !ok || !containsAny(s, kindNeedles) {
+	// A \u escape could spell a kind the needles would miss.
+	if !ok || !containsAny(s, w.r.needles) && !strings.Contains(s, `\u`) {
 		return
 	}
+	w.parseLastApplied(anm, s)
+}
+
+// parseLastApplied redacts the annotation as the kind it records and
+// re-serialises it; one that cannot be parsed is removed.
+func (w *walker) parseLastApplied(anm map[string]any, s string) {
 	if w.depth >= maxDepth {
 		w.replaceIn(anm, lastAppliedKey)
 		return
@@ -387,8 +726,12 @@ func (w *walker) foreignLastApplied(m map[string]any) {
 		return
 	}
 	inner := walker{r: w.r, depth: w.depth + 1}
-	inner.foreign(obj)
-	if inner.rep.Empty() {
+	inner.generic(nil, obj, "")
+	// An object a door or rule claims is always re-serialised, so a
+	// duplicate key the parser dropped cannot smuggle a value through;
+	// any other is rewritten only if something was removed from it.
+	kind, _ := obj["kind"].(string)
+	if inner.rep.Empty() && doorForKind(kind) == nil && w.r.rules.forKind(kind) == nil {
 		return
 	}
 	w.rewrite(anm, s, obj)

@@ -17,9 +17,17 @@ const (
 	// KindLastApplied counts last-applied-configuration annotations that
 	// were rewritten with their secrets removed.
 	KindLastApplied
-	// KindPatchValue counts JSON-patch op values removed from patches of
-	// secret-bearing resources.
+	// KindManagedFields counts metadata.managedFields removed: they name
+	// every field a manager set (a Secret's data keys included) and are
+	// noise in a log store.
+	KindManagedFields
+	// KindPatchValue counts JSON-patch values removed whole because the
+	// operation could not be interpreted (unknown op, bad path, extra
+	// members) on a secret-bearing resource.
 	KindPatchValue
+	// KindRuleValue counts values removed by the extra rules of the rules
+	// file (ConfigMap keys, container env values, ...).
+	KindRuleValue
 	// KindSecretData counts values removed from a Secret's data/stringData.
 	KindSecretData
 	// KindToken counts bearer tokens removed (TokenRequest, TokenReview).
@@ -29,11 +37,13 @@ const (
 )
 
 var kindNames = [kindCount]string{
-	KindFailedClosed: "failed_closed",
-	KindLastApplied:  "last_applied",
-	KindPatchValue:   "patch_value",
-	KindSecretData:   "secret_data",
-	KindToken:        "token",
+	KindFailedClosed:  "failed_closed",
+	KindLastApplied:   "last_applied",
+	KindManagedFields: "managed_fields",
+	KindPatchValue:    "patch_value",
+	KindRuleValue:     "rule_value",
+	KindSecretData:    "secret_data",
+	KindToken:         "token",
 }
 
 // String returns the kind's label value.
@@ -97,7 +107,7 @@ func (r Report) String() string {
 	if r.Empty() {
 		return ""
 	}
-	var buf [96]byte
+	var buf [128]byte
 	b := buf[:0]
 	for k, n := range r.n {
 		if n == 0 {

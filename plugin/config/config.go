@@ -82,6 +82,11 @@ type Config struct {
 	// PolicyKeep is the lowest detection severity whose events the audit
 	// policy never drops; detect.None disables the exception.
 	PolicyKeep detect.Severity
+	// RedactFile is the user's extra redaction rules, applied after the
+	// embedded conf/redact/default.yaml.
+	RedactFile          string
+	RedactManagedFields bool
+	RedactHashKey       string
 }
 
 // Scope says which packaging reads a key: the output pushes to Loki, the
@@ -131,7 +136,10 @@ var Keys = []Key{
 	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` (from the audit event) pairs separated by commas.", Output, parseMetadata},
 	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", Both, parseUnrecognized},
 	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles},
-	{"redact_marker", "[REDACTED]", "Replacement for every redacted value.", Both, parseMarker},
+	{"redact_marker", "[REDACTED]", "Replacement for every redacted value (a `marker` in `redact_file` takes precedence).", Both, parseMarker},
+	{"redact_file", "", "Extra redaction rules (YAML, format in redact/README.md), applied after the embedded conf/redact/default.yaml: more resources and paths, exclusions, the marker. Validated at start.", Both, func(c *Config, v string) error { c.RedactFile = v; return checkFile(v) }},
+	{"redact_managed_fields", "on", "Remove `metadata.managedFields` from every object (they name every field a manager set and are noise in a log store). `off` keeps them.", Both, func(c *Config, v string) (err error) { c.RedactManagedFields, err = parseBool(v); return err }},
+	{"redact_hash_key", "", "Key (16 to 256 bytes) of an HMAC-SHA256 appended to the marker of each removed string value (`[REDACTED] hmac=1a2b3c4d5e6f`), so a rotation is visible without the value. Empty: no hash.", Both, parseHashKey},
 	{"min_severity", "none", "Drop audit events whose highest detection is below this severity (`none`, `info`, `low`, `medium`, `high`, `critical`); `none` keeps every event. Unrecognized records passed with `unrecognized pass` are kept.", Filter, parseMinSeverity},
 	{"metrics_listen", "", "`host:port` on which to serve Prometheus metrics at `/metrics` (e.g. `0.0.0.0:2021`). Empty: no listener. Instances naming the same address share one server, which serves every instance (label `instance_name`).", Output, parseListen},
 	{"audit_policy_file", "", "Kubernetes audit Policy (`audit.k8s.io/v1`, the file an API server takes as `--audit-policy-file`) applied in the pipeline, for clusters whose API server you cannot configure (AKS, EKS, GKE). Detection sees each event as it arrived; the policy then decides what is stored. Empty: everything is stored as it came. See [Audit policy in the pipeline](#audit-policy-in-the-pipeline).", Both, func(c *Config, v string) error { c.AuditPolicyFile = v; return checkFile(v) }},
@@ -186,9 +194,10 @@ func (c *Config) Redacted() string {
 	for i, l := range c.Labels {
 		labels[i] = l.Name + "=" + l.Value
 	}
-	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d metrics_listen=%q audit_policy_file=%q policy_keep_severity=%s",
+	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d metrics_listen=%q audit_policy_file=%q policy_keep_severity=%s redact_file=%q redact_managed_fields=%t redact_hash_key=%s",
 		c.URL.Redacted(), strings.Join(labels, ","), c.TenantID, c.TenantIDKey, c.HTTPUser, mask(c.HTTPPasswd), mask(c.BearerToken),
-		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles), c.MetricsListen, c.AuditPolicyFile, c.PolicyKeep)
+		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles), c.MetricsListen, c.AuditPolicyFile, c.PolicyKeep,
+		c.RedactFile, c.RedactManagedFields, mask(c.RedactHashKey))
 }
 
 func parseURL(c *Config, v string) error {
@@ -359,6 +368,14 @@ func parseRulesFiles(c *Config, v string) error {
 func parseMinSeverity(c *Config, v string) (err error) {
 	c.MinSeverity, err = detect.ParseSeverity(v)
 	return err
+}
+
+func parseHashKey(c *Config, v string) error {
+	if n := len(v); n > 0 && (n < 16 || n > 256) {
+		return fmt.Errorf("%d bytes long (allowed: 16 to 256, or empty for no hash)", n)
+	}
+	c.RedactHashKey = v
+	return nil
 }
 
 func parseMarker(c *Config, v string) error {

@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	if len(c.Labels) != 1 || c.Labels[0] != (Label{"job", "kube-audit"}) {
 		t.Errorf("labels = %v", c.Labels)
 	}
-	if c.Timeout != 10*time.Second || c.MaxRequestBytes != 1<<20 || !c.TLSVerify || c.Unrecognized != UnrecognizedDrop || c.RedactMarker != "[REDACTED]" {
+	if c.Timeout != 10*time.Second || c.MaxRequestBytes != 1<<20 || !c.TLSVerify || c.Unrecognized != UnrecognizedDrop || c.RedactMarker != "[REDACTED]" || !c.RedactManagedFields || c.RedactFile != "" || c.RedactHashKey != "" {
 		t.Errorf("defaults = %+v", c)
 	}
 }
@@ -89,6 +89,9 @@ func TestInvalid(t *testing.T) {
 		{"metrics_listen no port", MapGetter{"metrics_listen": "localhost"}, `metrics_listen: "localhost" is not host:port`},
 		{"metrics_listen port", MapGetter{"metrics_listen": ":99999"}, `metrics_listen: ":99999": port "99999"`},
 		{"metrics_listen port zero", MapGetter{"metrics_listen": "127.0.0.1:0"}, `metrics_listen: "127.0.0.1:0"`},
+		{"redact_file", MapGetter{"redact_file": "/nonexistent.yaml"}, `redact_file: "/nonexistent.yaml"`},
+		{"redact_managed_fields", MapGetter{"redact_managed_fields": "sometimes"}, `redact_managed_fields: "sometimes"`},
+		{"redact_hash_key short", MapGetter{"redact_hash_key": "short"}, `redact_hash_key: 5 bytes long (allowed: 16 to 256`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(tc.in)

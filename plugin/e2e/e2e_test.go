@@ -233,6 +233,10 @@ func TestABIVersions(t *testing.T) {
 // A bad value stops start-up with one line naming the key and the value.
 func TestBadConfigStopsStartup(t *testing.T) {
 	need(t)
+	badRedact := filepath.Join(t.TempDir(), "redact.yaml")
+	if err := os.WriteFile(badRedact, []byte("rules:\n  - {id: a, kinds: [x], fields: [{path: data, keys: '('}]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		key, value, want string
 	}{
@@ -240,6 +244,8 @@ func TestBadConfigStopsStartup(t *testing.T) {
 		{"timeout", "forever", `timeout: "forever"`},
 		{"labels", "user=$user", "labels:"},
 		{"unrecognized", "keep", `unrecognized: unknown value "keep"`},
+		{"redact_file", badRedact, "redact_file: rules: " + badRedact + `: rules[0] (a): kinds[0]: "x" is not a kind (CamelCase: ConfigMap); fields[0].keys: error parsing regexp`},
+		{"redact_hash_key", "short", "redact_hash_key: 5 bytes long"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			run, err := art.RunHost(HostOptions{}, []map[string]string{{"url": shared.PushURL()}, {tc.key: tc.value}}, nil)

@@ -230,29 +230,36 @@ func (g gen) attack(k int) (map[string]any, string) {
 // JSON strings under `log`, so every decoder path is exercised.
 func Shapes(events []map[string]any) []map[string]any {
 	var out []map[string]any
-	for i := 0; i < len(events); {
-		switch (i / 5) % 4 {
-		case 0:
-			out = append(out, events[i])
-			i++
-		case 1:
-			j := min(i+5, len(events))
-			items := make([]any, 0, j-i)
-			for _, e := range events[i:j] {
-				items = append(items, e)
-			}
-			out = append(out, map[string]any{"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "metadata": map[string]any{}, "items": items})
-			i = j
-		case 2:
-			b, _ := json.Marshal(events[i])
+	for i := 0; i < len(events); i += 5 {
+		out = append(out, Shape((i/5)%4, events[i:min(i+5, len(events))])...)
+	}
+	return out
+}
+
+// Shape wraps events in record shape k (0 raw, 1 one EventList holding
+// them all, 2 AKS diagnostic records, 3 JSON strings under `log`).
+func Shape(k int, events []map[string]any) []map[string]any {
+	var out []map[string]any
+	switch k {
+	case 0:
+		out = append(out, events...)
+	case 1:
+		items := make([]any, 0, len(events))
+		for _, e := range events {
+			items = append(items, e)
+		}
+		out = append(out, map[string]any{"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "metadata": map[string]any{}, "items": items})
+	case 2:
+		for _, e := range events {
+			b, _ := json.Marshal(e)
 			out = append(out, map[string]any{"category": "kube-audit", "operationName": "Microsoft.ContainerService/managedClusters/diagnosticLogs/Read",
 				"resourceId": "/SUBSCRIPTIONS/0000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AKS1",
-				"time":       events[i]["stageTimestamp"], "properties": map[string]any{"log": string(b), "stream": "stdout", "pod": "kube-apiserver-7d9f"}})
-			i++
-		default:
-			b, _ := json.Marshal(events[i])
+				"time":       e["stageTimestamp"], "properties": map[string]any{"log": string(b), "stream": "stdout", "pod": "kube-apiserver-7d9f"}})
+		}
+	default:
+		for _, e := range events {
+			b, _ := json.Marshal(e)
 			out = append(out, map[string]any{"log": string(b) + "\n", "stream": "stdout"})
-			i++
 		}
 	}
 	return out

@@ -103,7 +103,7 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 		if pol != nil {
 			polRules = pol.Rules()
 		}
-		Logf(LogInfo, name, "kaudit %s started: %s rules=%d policy_rules=%d", version, c.Redacted(), len(det.Rules()), polRules)
+		Logf(LogInfo, name, "kaudit %s started: %s rules=%d redact_rules=%d policy_rules=%d", version, c.Redacted(), len(det.Rules()), len(pipe.Redactor().Rules()), polRules)
 	}
 	return in, nil
 }
@@ -118,9 +118,9 @@ func NewPipeline(c *config.Config, withMetrics func(*detect.Engine) *metrics.Pip
 	if err != nil {
 		return nil, fmt.Errorf("rules_file: %w", err)
 	}
-	red, err := redact.New(redact.Config{Marker: c.RedactMarker})
+	red, err := NewRedactor(c)
 	if err != nil {
-		return nil, fmt.Errorf("redact_marker: %w", err)
+		return nil, err
 	}
 	var pol *policy.Policy
 	if c.AuditPolicyFile != "" {
@@ -160,6 +160,29 @@ func LoadRules(files []string) (*detect.Engine, error) {
 		srcs = append(srcs, detect.Source{Name: f, Data: b})
 	}
 	return detect.New(srcs...)
+}
+
+// NewRedactor builds the redactor of a configuration: the embedded
+// conf/redact/default.yaml, then redact_file. Each error starts with the
+// key whose value is at fault and names the file.
+func NewRedactor(c *config.Config) (*redact.Redactor, error) {
+	srcs := []redact.Source{{Name: "embedded:" + conf.RedactName, Data: conf.Redact}}
+	if c.RedactFile != "" {
+		b, err := os.ReadFile(c.RedactFile)
+		if err != nil {
+			return nil, fmt.Errorf("redact_file: %w", err)
+		}
+		srcs = append(srcs, redact.Source{Name: c.RedactFile, Data: b})
+	}
+	cfg := redact.Config{Marker: c.RedactMarker, Rules: srcs, KeepManagedFields: !c.RedactManagedFields, HashKey: []byte(c.RedactHashKey)}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("redact_marker/redact_hash_key: %w", err)
+	}
+	red, err := redact.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("redact_file: %w", err)
+	}
+	return red, nil
 }
 
 // Flush processes one chunk and delivers it. OK means Loki holds every entry
@@ -214,7 +237,7 @@ func (in *Instance) Close() {
 	for i := range p.PolicyDropped {
 		dropped += p.PolicyDropped[i].Load()
 	}
-	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d requests=%d retries=%d",
-		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(),
+	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d failed_closed=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d requests=%d retries=%d",
+		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(), p.FailedClosed.Load(),
 		dropped, p.PolicyKept.Load(), c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
 }

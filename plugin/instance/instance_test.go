@@ -92,3 +92,44 @@ func TestAuditPolicyFile(t *testing.T) {
 		t.Errorf("policy_keep_severity none: %v", in.Config.PolicyKeep)
 	}
 }
+
+// The redaction keys reach the redactor: a bad redact_file stops start-up
+// naming the key, the file and the rule key at fault; a good one adds rules
+// after the embedded defaults and can switch one off.
+func TestRedactKeys(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("rules:\n  - id: x\n    resources: [widgets]\n    fields:\n      - path: spec.pin\n        keys: '(('\n"), 0o644)
+	_, err := New(config.MapGetter{"redact_file": bad}, "test")
+	if err == nil || !strings.Contains(err.Error(), "redact_file: ") || !strings.Contains(err.Error(), bad+": rules[0] (x): fields[0].keys:") {
+		t.Errorf("err %v", err)
+	}
+	if _, err := New(config.MapGetter{"redact_hash_key": "short"}, "test"); err == nil || !strings.Contains(err.Error(), "redact_hash_key:") {
+		t.Errorf("short hash key: err %v", err)
+	}
+
+	site := filepath.Join(dir, "site.yaml")
+	os.WriteFile(site, []byte("marker: '<cut>'\nrules:\n  - id: container_env_credentials\n    enabled: false\n  - id: widget_pin\n    resources: [widgets.example.com]\n    fields:\n      - path: spec.pin\n"), 0o644)
+	c, err := config.Parse(config.MapGetter{"redact_file": site, "redact_managed_fields": "off", "redact_hash_key": "0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := NewRedactor(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(red.Rules(), ","); got != "configmap_credential_keys,widget_pin" {
+		t.Errorf("rules = %s", got)
+	}
+	ev := map[string]any{
+		"objectRef":     map[string]any{"resource": "widgets", "apiGroup": "example.com"},
+		"requestObject": map[string]any{"metadata": map[string]any{"managedFields": []any{}}, "spec": map[string]any{"pin": "1234"}},
+	}
+	if got := red.Redact(ev).String(); got != "rule_value=1" {
+		t.Errorf("report %q", got)
+	}
+	pin := ev["requestObject"].(map[string]any)["spec"].(map[string]any)["pin"].(string)
+	if !strings.HasPrefix(pin, "<cut> hmac=") || len(pin) != len("<cut> hmac=")+12 {
+		t.Errorf("pin = %q", pin)
+	}
+}

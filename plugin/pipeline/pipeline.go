@@ -54,7 +54,8 @@ type Stats struct {
 	PolicyDropped [policy.NumLevels]atomic.Int64
 	// PolicyKept counts events the policy would have dropped but that
 	// matched a detection of PolicyKeep or above.
-	PolicyKept atomic.Int64
+	PolicyKept   atomic.Int64
+	FailedClosed atomic.Int64 // events with a secret-bearing body replaced whole (shape not understood)
 }
 
 // Event is one processed audit event, valid only during the emit callback.
@@ -223,6 +224,9 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (kee
 	red := p.s.Redactor.Redact(e)
 	if !red.Empty() {
 		p.Stats.Redacted.Add(1)
+		if red.Count(redact.KindFailedClosed) > 0 {
+			p.Stats.FailedClosed.Add(1)
+		}
 	}
 	if m := p.s.Metrics; m != nil && !red.Empty() {
 		m.Redacted(red)
@@ -233,6 +237,9 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (kee
 
 // Detector is the rule engine the pipeline runs.
 func (p *Pipeline) Detector() *detect.Engine { return p.s.Detector }
+
+// Redactor is the redactor the pipeline runs.
+func (p *Pipeline) Redactor() *redact.Redactor { return p.s.Redactor }
 
 // Policy is the audit policy the pipeline applies, nil when none.
 func (p *Pipeline) Policy() *policy.Policy { return p.s.Policy }

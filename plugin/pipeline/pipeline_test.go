@@ -259,3 +259,27 @@ func TestFilterMarkStripped(t *testing.T) {
 		})
 	}
 }
+
+// A secret body the redactor cannot read reaches Loki as the marker, says
+// so in `redacted`, and is counted.
+func TestFailedClosedCountedAndReported(t *testing.T) {
+	p := newPipeline(t, false)
+	c, _ := config.Parse(config.MapGetter{})
+	ev := map[string]any{
+		"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a-1", "verb": "update", "stage": "ResponseComplete",
+		"objectRef":     map[string]any{"resource": "secrets", "name": "x"},
+		"requestObject": "skipped-too-big-size-object",
+		"responseObject": map[string]any{"kind": "Secret", "data": map[string]any{"k": "djE="},
+			"metadata": map[string]any{"managedFields": []any{map[string]any{"manager": "m"}}}},
+	}
+	_, _, es := entriesFor(t, c, p, chunk(t, []map[string]any{ev}, decode.EncodeOptions{}))
+	if got := es[0]["_meta"].(map[string]string)["redacted"]; got != "failed_closed=1,managed_fields=1,secret_data=1" {
+		t.Errorf("redacted = %q", got)
+	}
+	if es[0]["requestObject"] != "[REDACTED]" {
+		t.Errorf("requestObject = %v", es[0]["requestObject"])
+	}
+	if p.Stats.FailedClosed.Load() != 1 || p.Stats.Redacted.Load() != 1 {
+		t.Errorf("failed_closed=%d redacted=%d", p.Stats.FailedClosed.Load(), p.Stats.Redacted.Load())
+	}
+}
