@@ -73,7 +73,7 @@ func f32(f float32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{0xca}, math.Float32bits(f))
 }
 
-func mint(i int64) []byte { return appendInt(nil, i) }
+func mint(i int64) []byte { return AppendInt(nil, i) }
 
 func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
@@ -495,7 +495,7 @@ func TestEncodeChunkNumbers(t *testing.T) {
 func TestAppendInt(t *testing.T) {
 	for _, i := range []int64{0, 127, 128, 255, 256, 65535, 65536, math.MaxUint32, math.MaxUint32 + 1, math.MaxInt64,
 		-1, -32, -33, -128, -129, -32768, -32769, math.MinInt32, math.MinInt32 - 1, math.MinInt64} {
-		r := reader{s: string(appendInt(nil, i))}
+		r := reader{s: string(AppendInt(nil, i))}
 		v, err := r.value(0)
 		if err != nil || v != i || r.p != len(r.s) {
 			t.Errorf("%d: got %v, %v", i, v, err)

@@ -105,43 +105,17 @@ func appendTime(b []byte, t time.Time, kind TimeKind) ([]byte, error) {
 			return nil, errors.New("decode: EncodeChunk: time outside EventTime range")
 		}
 		if kind == TimeEventTime {
-			b = append(b, 0xd7, 0x00)
-		} else {
-			b = append(b, 0xc7, 0x08, 0x00)
+			return AppendEventTime(b, t), nil
 		}
-		b = binary.BigEndian.AppendUint32(b, uint32(sec))
+		b = binary.BigEndian.AppendUint32(append(b, 0xc7, 0x08, 0x00), uint32(sec))
 		return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond())), nil
 	case TimeInt:
-		return appendInt(b, t.Unix()), nil
+		return AppendInt(b, t.Unix()), nil
 	case TimeFloat:
 		f := float64(t.Unix()) + float64(t.Nanosecond())/1e9
 		return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(f)), nil
 	}
 	return nil, errors.New("decode: EncodeChunk: unknown TimeKind")
-}
-
-// appendInt writes i in the smallest msgpack integer form, unsigned when
-// non-negative, as msgpack-c (and so Fluent Bit) does.
-func appendInt(b []byte, i int64) []byte {
-	switch {
-	case i >= 0 && i <= 0x7f, i < 0 && i >= -32:
-		return append(b, byte(i))
-	case i >= 0 && i <= math.MaxUint8:
-		return append(b, 0xcc, byte(i))
-	case i >= 0 && i <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, 0xcd), uint16(i))
-	case i >= 0 && i <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(b, 0xce), uint32(i))
-	case i >= 0:
-		return binary.BigEndian.AppendUint64(append(b, 0xcf), uint64(i))
-	case i >= math.MinInt8:
-		return append(b, 0xd0, byte(i))
-	case i >= math.MinInt16:
-		return binary.BigEndian.AppendUint16(append(b, 0xd1), uint16(i))
-	case i >= math.MinInt32:
-		return binary.BigEndian.AppendUint32(append(b, 0xd2), uint32(i))
-	}
-	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(i))
 }
 
 // normalize copies v, turning json.Number into the integer or float a JSON

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
+	"github.com/kaudit/kaudit/plugin/decode"
 	"github.com/kaudit/kaudit/plugin/instance"
 	"github.com/kaudit/kaudit/plugin/pipeline"
 )
@@ -88,27 +89,27 @@ func appendRecord(b []byte, ev *pipeline.Event) []byte {
 	b = append(b, 0x92)
 	if rec.V2 {
 		b = append(b, 0x92)
-		b = appendEventTime(b, rec.Time)
+		b = decode.AppendEventTime(b, rec.Time)
 		if rec.Metadata == nil {
 			b = append(b, 0x80)
 		} else {
-			b = appendValue(b, rec.Metadata)
+			b = decode.AppendValue(b, rec.Metadata)
 		}
 	} else {
-		b = appendEventTime(b, rec.Time)
+		b = decode.AppendEventTime(b, rec.Time)
 	}
 	if ev.Unrecognized {
-		return appendValue(b, ev.Event)
+		return decode.AppendValue(b, ev.Event)
 	}
 	mark := ev.Detect.Severity > detect.None || !ev.Redacted.Empty()
 	n := len(ev.Event)
 	if mark {
 		n++
 	}
-	b = appendMapHeader(b, n)
+	b = decode.AppendMapHeader(b, n)
 	for k, v := range ev.Event {
-		b = appendString(b, k)
-		b = appendValue(b, v)
+		b = decode.AppendString(b, k)
+		b = decode.AppendValue(b, v)
 	}
 	if mark {
 		b = appendMark(b, ev)
@@ -120,7 +121,7 @@ func appendRecord(b []byte, ev *pipeline.Event) []byte {
 // same values the output plugin puts in its labels and structured metadata,
 // so a downstream output can route or label on them.
 func appendMark(b []byte, ev *pipeline.Event) []byte {
-	b = appendString(b, pipeline.MarkKey)
+	b = decode.AppendString(b, pipeline.MarkKey)
 	det := ev.Detect.Severity > detect.None
 	red := !ev.Redacted.Empty()
 	n := 0
@@ -130,18 +131,18 @@ func appendMark(b []byte, ev *pipeline.Event) []byte {
 	if red {
 		n++
 	}
-	b = appendMapHeader(b, n)
+	b = decode.AppendMapHeader(b, n)
 	if det {
-		b = appendString(b, "severity")
-		b = appendString(b, ev.Detect.Severity.String())
-		b = appendString(b, "detection")
-		b = appendString(b, ev.Detect.IDs())
-		b = appendString(b, "detections")
-		b = appendString(b, pipeline.Summary(ev.Detect))
+		b = decode.AppendString(b, "severity")
+		b = decode.AppendString(b, ev.Detect.Severity.String())
+		b = decode.AppendString(b, "detection")
+		b = decode.AppendString(b, ev.Detect.IDs())
+		b = decode.AppendString(b, "detections")
+		b = decode.AppendString(b, pipeline.Summary(ev.Detect))
 	}
 	if red {
-		b = appendString(b, "redacted")
-		b = appendString(b, ev.Redacted.String())
+		b = decode.AppendString(b, "redacted")
+		b = decode.AppendString(b, ev.Redacted.String())
 	}
 	return b
 }

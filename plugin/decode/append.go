@@ -1,4 +1,4 @@
-package filterinst
+package decode
 
 import (
 	"encoding/binary"
@@ -8,29 +8,30 @@ import (
 	"time"
 )
 
-// appendValue writes v as msgpack. The value model is closed (plugin/decode
-// produces only these types), so a type switch replaces reflection, as the
-// JSON line encoder in plugin/pipeline does. json.Number (from events that
+// AppendValue writes v as msgpack, the inverse of the Decoder for the value
+// model: the filter re-encodes records with it. The model is closed, so a
+// type switch replaces reflection, as the JSON line encoder in
+// plugin/pipeline does. json.Number (from events that
 // arrived as JSON strings) becomes the integer or float Fluent Bit's own JSON
 // parser would have produced. Values outside the model become nil rather
 // than failing the record.
-func appendValue(b []byte, v any) []byte {
+func AppendValue(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case nil:
 		return append(b, 0xc0)
 	case string:
-		return appendString(b, x)
+		return AppendString(b, x)
 	case map[string]any:
-		b = appendMapHeader(b, len(x))
+		b = AppendMapHeader(b, len(x))
 		for k, e := range x {
-			b = appendString(b, k)
-			b = appendValue(b, e)
+			b = AppendString(b, k)
+			b = AppendValue(b, e)
 		}
 		return b
 	case []any:
-		b = appendArrayHeader(b, len(x))
+		b = AppendArrayHeader(b, len(x))
 		for _, e := range x {
-			b = appendValue(b, e)
+			b = AppendValue(b, e)
 		}
 		return b
 	case bool:
@@ -39,32 +40,34 @@ func appendValue(b []byte, v any) []byte {
 		}
 		return append(b, 0xc2)
 	case int64:
-		return appendInt(b, x)
+		return AppendInt(b, x)
 	case int:
-		return appendInt(b, int64(x))
+		return AppendInt(b, int64(x))
 	case uint64:
 		if x <= math.MaxInt64 {
-			return appendInt(b, int64(x))
+			return AppendInt(b, int64(x))
 		}
 		return binary.BigEndian.AppendUint64(append(b, 0xcf), x)
 	case float64:
 		return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(x))
 	case json.Number:
 		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
-			return appendInt(b, i)
+			return AppendInt(b, i)
 		}
 		if u, err := strconv.ParseUint(string(x), 10, 64); err == nil {
-			return appendValue(b, u)
+			return AppendValue(b, u)
 		}
 		if f, err := strconv.ParseFloat(string(x), 64); err == nil {
-			return appendValue(b, f)
+			return AppendValue(b, f)
 		}
-		return appendString(b, string(x))
+		return AppendString(b, string(x))
 	}
 	return append(b, 0xc0)
 }
 
-func appendInt(b []byte, i int64) []byte {
+// AppendInt writes i in the smallest msgpack integer form, unsigned when
+// non-negative, as msgpack-c (and so Fluent Bit) does.
+func AppendInt(b []byte, i int64) []byte {
 	switch {
 	case i >= 0 && i <= 0x7f:
 		return append(b, byte(i))
@@ -88,7 +91,8 @@ func appendInt(b []byte, i int64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(i))
 }
 
-func appendString(b []byte, s string) []byte {
+// AppendString writes s as a msgpack str.
+func AppendString(b []byte, s string) []byte {
 	n := len(s)
 	switch {
 	case n <= 31:
@@ -103,7 +107,8 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func appendMapHeader(b []byte, n int) []byte {
+// AppendMapHeader starts a msgpack map of n pairs.
+func AppendMapHeader(b []byte, n int) []byte {
 	switch {
 	case n <= 15:
 		return append(b, 0x80|byte(n))
@@ -113,7 +118,8 @@ func appendMapHeader(b []byte, n int) []byte {
 	return binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(n))
 }
 
-func appendArrayHeader(b []byte, n int) []byte {
+// AppendArrayHeader starts a msgpack array of n values.
+func AppendArrayHeader(b []byte, n int) []byte {
 	switch {
 	case n <= 15:
 		return append(b, 0x90|byte(n))
@@ -123,9 +129,9 @@ func appendArrayHeader(b []byte, n int) []byte {
 	return binary.BigEndian.AppendUint32(append(b, 0xdd), uint32(n))
 }
 
-// appendEventTime writes Fluent Bit's EventTime: ext type 0 as fixext8,
+// AppendEventTime writes Fluent Bit's EventTime: ext type 0 as fixext8,
 // seconds and nanoseconds as big-endian uint32s.
-func appendEventTime(b []byte, t time.Time) []byte {
+func AppendEventTime(b []byte, t time.Time) []byte {
 	b = append(b, 0xd7, 0x00)
 	b = binary.BigEndian.AppendUint32(b, uint32(t.Unix()))
 	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
