@@ -307,53 +307,41 @@ func (w *walker) field(m map[string]any, f *field, strict bool) {
 }
 
 func (w *walker) items(d *door, m map[string]any) {
-	v, ok := m["items"]
+	w.elements(m, "items", func(x map[string]any) { w.object(d, x, true) })
+}
+
+// rows handles server-side printing (kubectl get asks for a Table), whose
+// rows[].object may be the full Secret when includeObject=Object.
+func (w *walker) rows(d *door, m map[string]any) {
+	w.elements(m, "rows", func(row map[string]any) {
+		switch obj := row["object"].(type) {
+		case map[string]any:
+			w.object(d, obj, true)
+		case nil:
+		default:
+			w.replaceIn(row, "object")
+		}
+	})
+}
+
+// elements hands each object of the list m[key] to each, failing closed on
+// every other shape: a list that is not one (or nests too deep) is replaced
+// whole, an element that is not an object is replaced, null is kept.
+func (w *walker) elements(m map[string]any, key string, each func(map[string]any)) {
+	v, ok := m[key]
 	if !ok || v == nil {
 		return
 	}
 	arr, ok := v.([]any)
 	if !ok || w.depth >= maxDepth {
-		w.replaceIn(m, "items")
+		w.replaceIn(m, key)
 		return
 	}
 	w.depth++
 	for i, x := range arr {
 		switch xm := x.(type) {
 		case map[string]any:
-			w.object(d, xm, true)
-		case nil:
-		default:
-			if nv, ok := w.replace(x); ok {
-				arr[i] = nv
-			}
-		}
-	}
-	w.depth--
-}
-
-// rows handles server-side printing (kubectl get asks for a Table), whose
-// rows[].object may be the full Secret when includeObject=Object.
-func (w *walker) rows(d *door, m map[string]any) {
-	v, ok := m["rows"]
-	if !ok || v == nil {
-		return
-	}
-	arr, ok := v.([]any)
-	if !ok || w.depth >= maxDepth {
-		w.replaceIn(m, "rows")
-		return
-	}
-	w.depth++
-	for i, x := range arr {
-		switch row := x.(type) {
-		case map[string]any:
-			switch obj := row["object"].(type) {
-			case map[string]any:
-				w.object(d, obj, true)
-			case nil:
-			default:
-				w.replaceIn(row, "object")
-			}
+			each(xm)
 		case nil:
 		default:
 			if nv, ok := w.replace(x); ok {
