@@ -19,6 +19,7 @@ import (
 
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/redact"
+	"github.com/kaudit/kaudit/redact/policy"
 )
 
 const namespace = "kaudit"
@@ -113,9 +114,18 @@ func DropOf(msg string) Drop {
 // String returns the reason's label value.
 func (d Drop) String() string { return dropNames[d] }
 
+func policyLevels() string {
+	names := make([]string, policy.NumLevels)
+	for l := range names {
+		names[l] = policy.Level(l).String()
+	}
+	return strings.Join(names, ", ")
+}
+
 // Vectors of the process; every instance curries them with its name.
 type vectors struct {
 	records, events, rejected, redactions, detections *prometheus.CounterVec
+	policyDropped, policyKept                         *prometheus.CounterVec
 	requests, retries, accepted, dropped              *prometheus.CounterVec
 	latency                                           *prometheus.HistogramVec
 }
@@ -136,6 +146,8 @@ var Defs = []def{
 	{"events_total", "Audit events emitted towards Loki, after redaction.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.events }},
 	{"records_rejected_total", "Records or events that produced no entry, by reason: unrecognized (no audit event), malformed (not decodable), failed (processing failed, dropped fail closed).", []string{"reason"}, strings.Join(reasonNames[:], ", "), func(v *vectors) **prometheus.CounterVec { return &v.rejected }},
 	{"redactions_total", "Values removed from audit events, by kind.", []string{"kind"}, kindList(), func(v *vectors) **prometheus.CounterVec { return &v.redactions }},
+	{"policy_dropped_total", "Events the audit policy (audit_policy_file) did not store, by the level it gave them (None, or a level whose stage is omitted).", []string{"level"}, policyLevels(), func(v *vectors) **prometheus.CounterVec { return &v.policyDropped }},
+	{"policy_kept_total", "Events the audit policy would have dropped, stored because they matched a detection of policy_keep_severity or above.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.policyKept }},
 	{"detections_total", "Rule matches, by rule id and the rule's severity.", []string{"rule", "severity"}, "every enabled rule", func(v *vectors) **prometheus.CounterVec { return &v.detections }},
 	{"loki_requests_total", "Push requests sent to Loki, by status class (error: no HTTP answer).", []string{"status"}, strings.Join(statusNames[:], ", "), func(v *vectors) **prometheus.CounterVec { return &v.requests }},
 	{"loki_retries_total", "Deliveries handed back for retry (Loki away, overloaded, or refusing the credentials).", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.retries }},
@@ -208,11 +220,13 @@ func Markdown() string {
 // Pipeline holds the counters the decode/detect/redact path increments.
 // A nil *Pipeline counts nothing.
 type Pipeline struct {
-	Records    prometheus.Counter
-	Events     prometheus.Counter
-	Rejected   [reasonCount]prometheus.Counter
-	Redactions []prometheus.Counter // indexed by redact.Kind
-	detections map[string]prometheus.Counter
+	Records       prometheus.Counter
+	Events        prometheus.Counter
+	PolicyDropped [policy.NumLevels]prometheus.Counter
+	PolicyKept    prometheus.Counter
+	Rejected      [reasonCount]prometheus.Counter
+	Redactions    []prometheus.Counter // indexed by redact.Kind
+	detections    map[string]prometheus.Counter
 }
 
 // Detection counts one match of rule id; ids outside the loaded rule set
@@ -273,6 +287,10 @@ func New(name string, rules []detect.Rule) *Instance {
 	for i := range p.Rejected {
 		p.Rejected[i] = vecs.rejected.WithLabelValues(name, reasonNames[i])
 	}
+	for l := range p.PolicyDropped {
+		p.PolicyDropped[l] = vecs.policyDropped.WithLabelValues(name, policy.Level(l).String())
+	}
+	p.PolicyKept = vecs.policyKept.WithLabelValues(name)
 	for _, k := range redact.Kinds() {
 		p.Redactions = append(p.Redactions, vecs.redactions.WithLabelValues(name, k.String()))
 	}

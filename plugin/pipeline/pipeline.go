@@ -214,9 +214,15 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (kee
 		if d.Drop() {
 			if p.s.PolicyKeep == detect.None || det.Severity < p.s.PolicyKeep {
 				p.Stats.PolicyDropped[d.Level].Add(1)
+				if m := p.s.Metrics; m != nil {
+					m.PolicyDropped[d.Level].Inc()
+				}
 				return false, nil
 			}
 			p.Stats.PolicyKept.Add(1)
+			if m := p.s.Metrics; m != nil {
+				m.PolicyKept.Inc()
+			}
 			d = d.Keep()
 		}
 		policy.Store(e, d)

@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"github.com/kaudit/kaudit/plugin/metrics"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"bufio"
 	"encoding/json"
 	"fmt"
@@ -269,4 +272,23 @@ func TestPolicyVolume(t *testing.T) {
 	}
 	t.Logf("\n%s", b.String())
 	readme.Check(t, filepath.Join("..", "..", "README.md"), "POLICY-VOLUME", b.String())
+}
+
+// Policy drops and keeps reach the metrics, by level.
+func TestPolicyMetrics(t *testing.T) {
+	p := withPolicy(t, "../../conf/policy/seed.yaml", detect.High)
+	m := metrics.New("policy-metrics-test", p.s.Detector.Rules()).Pipeline
+	p.s.Metrics = m
+	watch := map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "w", "verb": "watch", "stage": "ResponseComplete",
+		"user": map[string]any{"username": "system:kube-scheduler"}, "objectRef": map[string]any{"resource": "pods"}}
+	anon := map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a", "verb": "watch", "stage": "ResponseComplete",
+		"user": map[string]any{"username": "system:anonymous"}, "objectRef": map[string]any{"resource": "secrets"}, "sourceIPs": []any{"203.0.113.7"}}
+	n := 0
+	p.Chunk(chunk(t, []map[string]any{watch, anon}, decode.EncodeOptions{}), func(*Event) { n++ })
+	if got := testutil.ToFloat64(m.PolicyDropped[policy.None]); got != 1 {
+		t.Errorf("kaudit_policy_dropped_total{level=None} = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(m.PolicyKept); got != 1 || n != 1 {
+		t.Errorf("kaudit_policy_kept_total = %v (events stored %d), want the anonymous watch kept", got, n)
+	}
 }
