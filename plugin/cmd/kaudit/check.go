@@ -5,16 +5,18 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/instance"
 )
 
 // check builds every configured output exactly as Fluent Bit's init would
-// (without opening the metrics listener) and compiles the rule files, so a
-// pass here means the plugin starts with the same input.
+// (without opening the metrics listener) and compiles the rule and redaction
+// files, so a pass here means the plugin starts with the same input.
 func check(args []string, stdout io.Writer) error {
 	f := newFlags("check")
-	var rules list
+	var rules, redacts list
 	f.fs.Var(&rules, "rules", "rules file to validate on top of the embedded defaults (repeatable)")
+	f.fs.Var(&redacts, "redact", "redaction rules file to validate on top of the embedded defaults, as redact_file would load it (repeatable)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -43,9 +45,14 @@ func check(args []string, stdout io.Writer) error {
 			problems = append(problems, oneLine(err)) // names the file
 		}
 	}
+	for _, r := range redacts {
+		if _, err := instance.NewRedactor(&config.Config{RedactFile: r, RedactManagedFields: true}); err != nil {
+			problems = append(problems, oneLine(err)) // names the key, the file and the rule key
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s", strings.Join(problems, "\n"))
 	}
-	fmt.Fprintf(stdout, "kaudit check: ok (%d output(s), %d rule file(s))\n", len(gs), len(rules))
+	fmt.Fprintf(stdout, "kaudit check: ok (%d output(s), %d rule file(s), %d redaction file(s))\n", len(gs), len(rules), len(redacts))
 	return nil
 }

@@ -37,6 +37,10 @@ func TestCheck(t *testing.T) {
 	dir := t.TempDir()
 	badRules := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(badRules, []byte("rules:\n  - id: x\n    severity: extreme\n"), 0o644)
+	badRedact := filepath.Join(dir, "bad-redact.yaml")
+	os.WriteFile(badRedact, []byte("rules:\n  - id: r\n    resources: [widgets]\n    colour: red\n"), 0o644)
+	goodRedact := filepath.Join(dir, "good-redact.yaml")
+	os.WriteFile(goodRedact, []byte("rules:\n  - id: container_env_credentials\n    enabled: false\n"), 0o644)
 	goodRules := filepath.Join(dir, "good.yaml")
 	os.WriteFile(goodRules, []byte("rules:\n  - id: namespace_delete\n    enabled: false\n"), 0o644)
 	classic := filepath.Join(dir, "fluent-bit.conf")
@@ -72,7 +76,10 @@ func TestCheck(t *testing.T) {
 		code int
 		want string
 	}{
-		{"defaults", nil, 0, "kaudit check: ok (1 output(s), 0 rule file(s))"},
+		{"defaults", nil, 0, "kaudit check: ok (1 output(s), 0 rule file(s), 0 redaction file(s))"},
+		{"bad redact", []string{"--redact", badRedact}, 1, "redact_file: "},
+		{"bad redact names the key", []string{"--redact", badRedact}, 1, "colour"},
+		{"good redact", []string{"--redact", goodRedact}, 0, "1 redaction file(s)"},
 		{"bad key", []string{"-o", "url=ftp://x"}, 1, `kaudit: kaudit.`},
 		{"bad key text", []string{"-o", "unrecognized=keep"}, 1, `unrecognized: unknown value "keep" (allowed: drop, pass)`},
 		{"bad listen", []string{"-o", "metrics_listen=nowhere"}, 1, `metrics_listen: "nowhere" is not host:port`},
