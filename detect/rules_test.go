@@ -60,6 +60,8 @@ func TestDefaultRuleSet(t *testing.T) {
 // rule (a ClusterRoleBinding to cluster-admin is both a new binding and a
 // privileged one). Everything else must match exactly its rule.
 var alsoMatches = map[string][]string{
+	"pod_controller_service_account/positive":                        {"pod_untrusted_image_system_namespace"},
+	"pod_in_system_namespace/positive":                               {"pod_untrusted_image_system_namespace"},
 	"privileged_pod_create/positive_cronjob":                         {"cronjob_create_modify"},
 	"privileged_pod_create/positive_daemonset_init_container":        {"daemonset_create"},
 	"impersonation/negative_admin_target":                            {"impersonation_privileged"},
