@@ -427,20 +427,14 @@ func TestLokiOutage(t *testing.T) {
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var pushes atomic.Int64
 	killed := make(chan (<-chan error), 1)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	proxyAddr := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if pushes.Add(1) == 6 {
 			l.Stop()
 			killed <- restartAfter(2 * time.Second)
 		}
 		proxy.ServeHTTP(w, r)
-	})}
-	ln, err := listenLoopback()
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
-	run, err = art.RunHost(opts, []map[string]string{{"url": "http://" + ln.Addr().String() + "/loki/api/v1/push", "tenant_id": "killed", "timeout": "2s"}}, chunks)
+	}))
+	run, err = art.RunHost(opts, []map[string]string{{"url": "http://" + proxyAddr + "/loki/api/v1/push", "tenant_id": "killed", "timeout": "2s"}}, chunks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +486,7 @@ func TestSlowLoki(t *testing.T) {
 	var slow atomic.Bool
 	slow.Store(true)
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	proxyAddr := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if slow.Load() {
 			body, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(strings.NewReader(string(body)))
@@ -500,13 +494,7 @@ func TestSlowLoki(t *testing.T) {
 			slow.Store(false) // the next attempt is fast
 		}
 		proxy.ServeHTTP(w, r)
-	})}
-	ln, err := listenLoopback()
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
+	}))
 
 	end, span := window()
 	s := Generate(200, 17, end, span)
@@ -516,7 +504,7 @@ func TestSlowLoki(t *testing.T) {
 	}
 	start := time.Now()
 	run, err := art.RunHost(HostOptions{Retries: 3, RetryWait: 2 * time.Second},
-		[]map[string]string{{"url": "http://" + ln.Addr().String() + "/loki/api/v1/push", "tenant_id": "slow", "timeout": "500ms"}}, chunks)
+		[]map[string]string{{"url": "http://" + proxyAddr + "/loki/api/v1/push", "tenant_id": "slow", "timeout": "500ms"}}, chunks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -547,6 +535,21 @@ func mustQuery(t *testing.T, l *Loki, tenant, logql string, from, to time.Time) 
 
 func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 
+// serveLoopback serves h on a free 127.0.0.1 port until the test ends and
+// returns its address: the tests' stand-ins in front of the real Loki
+// (slow, failing, or killing it).
+func serveLoopback(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := listenLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
 // A chunk whose requests partly succeeded is retried from the request that
 // failed: what Loki accepted is never sent again (Loki would not reliably
 // drop the resend, scripts/loki/BEHAVIOUR.md). A proxy fails the second push
@@ -558,7 +561,7 @@ func TestRetryResumesAfterAcceptedRequests(t *testing.T) {
 	var mu sync.Mutex
 	var pushes int
 	forwarded := map[[32]byte]int{}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	proxyAddr := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		mu.Lock()
@@ -573,13 +576,7 @@ func TestRetryResumesAfterAcceptedRequests(t *testing.T) {
 			return
 		}
 		proxy.ServeHTTP(w, r)
-	})}
-	ln, err := listenLoopback()
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	defer srv.Close()
+	}))
 
 	end, span := window()
 	s := Generate(400, 23, end, span)
@@ -591,7 +588,7 @@ func TestRetryResumesAfterAcceptedRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	run, err := art.RunHost(HostOptions{Retries: 3, RetryWait: 200 * time.Millisecond},
-		[]map[string]string{{"url": "http://" + ln.Addr().String() + "/loki/api/v1/push", "tenant_id": "resume"}}, chunks)
+		[]map[string]string{{"url": "http://" + proxyAddr + "/loki/api/v1/push", "tenant_id": "resume"}}, chunks)
 	if err != nil {
 		t.Fatal(err)
 	}
