@@ -605,29 +605,24 @@ func unescapePointer(tok string) string {
 // annotations value of the wrong type is replaced, because in a door's
 // object it could be hiding anything.
 func (w *walker) annotations(m map[string]any, strict bool) map[string]any {
-	md, ok := m["metadata"]
-	if !ok || md == nil {
+	if md := w.child(m, "metadata", strict); md != nil {
+		return w.child(md, "annotations", strict)
+	}
+	return nil
+}
+
+// child returns m[key] when it is an object; with strict, a value of any
+// other type (null aside) is replaced.
+func (w *walker) child(m map[string]any, key string, strict bool) map[string]any {
+	v, ok := m[key]
+	if !ok || v == nil {
 		return nil
 	}
-	mdm, ok := md.(map[string]any)
-	if !ok {
-		if strict {
-			w.replaceIn(m, "metadata")
-		}
-		return nil
+	c, ok := v.(map[string]any)
+	if !ok && strict {
+		w.replaceIn(m, key)
 	}
-	an, ok := mdm["annotations"]
-	if !ok || an == nil {
-		return nil
-	}
-	anm, ok := an.(map[string]any)
-	if !ok {
-		if strict {
-			w.replaceIn(mdm, "annotations")
-		}
-		return nil
-	}
-	return anm
+	return c
 }
 
 // lastApplied redacts the annotation of one of d's objects as another of
