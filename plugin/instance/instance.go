@@ -194,11 +194,11 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 		Logf(LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
-	sent, key := in.progress.start(tag, chunk)
-	b.Resume(sent)
+	accepted, key := in.progress.start(tag, chunk)
+	b.Skip(accepted)
 	out, err := in.Client.Deliver(context.Background(), b)
 	if err != nil {
-		in.progress.failed(tag, chunk, key, b.Sent())
+		in.progress.failed(tag, chunk, key, b.Accepted())
 		Logf(LogWarn, in.Name, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
 		return Retry
 	}

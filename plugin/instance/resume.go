@@ -5,21 +5,23 @@ import (
 	"sync"
 )
 
-// progress remembers, for chunks Fluent Bit will hand back for a retry, how
-// many of their push requests Loki already accepted, so the retry resumes
-// after them. Loki drops an exact resend reliably only while it is the
+// progress remembers, for chunks Fluent Bit will hand back for a retry,
+// which of their push requests Loki already accepted (by content: see
+// loki.Batch), so the retry sends only the others. Loki drops an exact resend reliably only while it is the
 // stream's newest entry (scripts/loki/BEHAVIOUR.md, "Duplicates"); with
 // concurrent flushes it often is not, and resending would store twice.
 //
 // A chunk is known by a SHA-256 of its tag and bytes: Fluent Bit retries
 // the very same bytes, and the same bytes split into the same requests. The
 // hash is computed only after a failure, or on a flush while some chunk is
-// pending, so a healthy pipeline pays nothing. At most maxPending chunks are
+// pending, so a healthy pipeline pays nothing. If a retried chunk splits
+// differently (stateful rules labelled an event otherwise), the changed
+// requests are sent again: a possible duplicate, never a loss. At most maxPending chunks are
 // remembered (oldest forgotten first: a forgotten chunk is resent whole,
 // which can only duplicate, never lose).
 type progress struct {
 	mu      sync.Mutex
-	pending map[[32]byte]int
+	pending map[[32]byte][][32]byte
 	order   [][32]byte
 }
 
@@ -35,14 +37,14 @@ func chunkKey(tag string, chunk []byte) [32]byte {
 	return k
 }
 
-// start returns how many requests of this chunk Loki already accepted, and
-// the chunk's key when one had to be computed.
-func (p *progress) start(tag string, chunk []byte) (sent int, key *[32]byte) {
+// start returns the requests of this chunk Loki already accepted, and the
+// chunk's key when one had to be computed.
+func (p *progress) start(tag string, chunk []byte) (accepted [][32]byte, key *[32]byte) {
 	p.mu.Lock()
 	empty := len(p.pending) == 0
 	p.mu.Unlock()
 	if empty {
-		return 0, nil
+		return nil, nil
 	}
 	k := chunkKey(tag, chunk)
 	p.mu.Lock()
@@ -50,8 +52,8 @@ func (p *progress) start(tag string, chunk []byte) (sent int, key *[32]byte) {
 	return p.pending[k], &k
 }
 
-// failed records that the chunk's first sent requests were accepted.
-func (p *progress) failed(tag string, chunk []byte, key *[32]byte, sent int) {
+// failed records the chunk's requests Loki accepted.
+func (p *progress) failed(tag string, chunk []byte, key *[32]byte, accepted [][32]byte) {
 	if key == nil {
 		k := chunkKey(tag, chunk)
 		key = &k
@@ -59,7 +61,7 @@ func (p *progress) failed(tag string, chunk []byte, key *[32]byte, sent int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.pending == nil {
-		p.pending = map[[32]byte]int{}
+		p.pending = map[[32]byte][][32]byte{}
 	}
 	if _, ok := p.pending[*key]; !ok {
 		p.order = append(p.order, *key)
@@ -68,7 +70,7 @@ func (p *progress) failed(tag string, chunk []byte, key *[32]byte, sent int) {
 			p.order = p.order[1:]
 		}
 	}
-	p.pending[*key] = sent
+	p.pending[*key] = accepted
 }
 
 // done forgets a delivered chunk.

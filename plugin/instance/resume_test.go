@@ -5,19 +5,20 @@ import "testing"
 func TestProgress(t *testing.T) {
 	var p progress
 	chunk := []byte("chunk-a")
-	if sent, key := p.start("t", chunk); sent != 0 || key != nil {
-		t.Fatalf("nothing pending: sent=%d key=%v (a healthy flush must not hash)", sent, key)
+	if acc, key := p.start("t", chunk); acc != nil || key != nil {
+		t.Fatalf("nothing pending: accepted=%v key=%v (a healthy flush must not hash)", acc, key)
 	}
-	p.failed("t", chunk, nil, 2)
-	sent, key := p.start("t", chunk)
-	if sent != 2 || key == nil {
-		t.Fatalf("retry of the same chunk: sent=%d", sent)
+	req := [][32]byte{{1}, {2}}
+	p.failed("t", chunk, nil, req)
+	acc, key := p.start("t", chunk)
+	if len(acc) != 2 || acc[1] != req[1] || key == nil {
+		t.Fatalf("retry of the same chunk: accepted=%v", acc)
 	}
-	if s, _ := p.start("other-tag", chunk); s != 0 {
+	if a, _ := p.start("other-tag", chunk); a != nil {
 		t.Errorf("the tag is part of the chunk's identity")
 	}
-	if s, _ := p.start("t", []byte("chunk-b")); s != 0 {
-		t.Errorf("another chunk resumed at %d", s)
+	if a, _ := p.start("t", []byte("chunk-b")); a != nil {
+		t.Errorf("another chunk resumed after %v", a)
 	}
 	p.done(key)
 	if len(p.pending) != 0 || len(p.order) != 0 {
@@ -28,12 +29,12 @@ func TestProgress(t *testing.T) {
 func TestProgressIsBounded(t *testing.T) {
 	var p progress
 	for i := 0; i < maxPending+10; i++ {
-		p.failed("t", []byte{byte(i), byte(i >> 8)}, nil, 1)
+		p.failed("t", []byte{byte(i), byte(i >> 8)}, nil, [][32]byte{{1}})
 	}
 	if len(p.pending) != maxPending || len(p.order) != maxPending {
 		t.Fatalf("pending=%d order=%d, want %d", len(p.pending), len(p.order), maxPending)
 	}
-	if s, _ := p.start("t", []byte{0, 0}); s != 0 {
+	if a, _ := p.start("t", []byte{0, 0}); a != nil {
 		t.Errorf("the oldest chunk should have been forgotten")
 	}
 }

@@ -6,6 +6,9 @@
 package loki
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+
 	"github.com/grafana/loki/pkg/push"
 )
 
@@ -15,18 +18,41 @@ type Batch struct {
 	tenants []*tenantBatch
 	index   map[string]int
 	entries int
-	// sent counts the requests of the batch Loki already answered, so that
-	// delivering the same Batch again resumes after them (kaudit push), or a
-	// rebuilt Batch of the same chunk does (the plugin, through Resume).
-	sent int
+	// done holds the identities of the requests Loki accepted before a
+	// failure, so that delivering this Batch again (kaudit push), or a
+	// rebuilt Batch of the same chunk (the plugin, through Skip), sends
+	// only what Loki does not hold. By content, not position: stateful
+	// rules can label a retried chunk's events differently, which changes
+	// how it splits into requests, and skipping by position would then skip
+	// a request Loki never had.
+	done map[[32]byte]bool
+	// complete is set once Loki answered every request.
+	complete bool
 }
 
-// Sent is how many of the batch's requests Loki has answered.
-func (b *Batch) Sent() int { return b.sent }
+// Accepted lists the requests Loki accepted before the last failure.
+func (b *Batch) Accepted() [][32]byte {
+	ids := make([][32]byte, 0, len(b.done))
+	for id := range b.done {
+		ids = append(ids, id)
+	}
+	return ids
+}
 
-// Resume skips the first n requests on the next Deliver: Loki answered them
-// during an earlier attempt at the same chunk.
-func (b *Batch) Resume(n int) { b.sent = n }
+// Skip marks requests Loki accepted during an earlier attempt at the same
+// chunk; the next Deliver does not send them again.
+func (b *Batch) Skip(ids [][32]byte) {
+	for _, id := range ids {
+		b.remember(id)
+	}
+}
+
+func (b *Batch) remember(id [32]byte) {
+	if b.done == nil {
+		b.done = map[[32]byte]bool{}
+	}
+	b.done[id] = true
+}
 
 type tenantBatch struct {
 	tenant  string
@@ -107,4 +133,33 @@ func entrySize(e *push.Entry) int {
 		n += len(l.Name) + len(l.Value) + 8
 	}
 	return n
+}
+
+// id identifies a request by everything Loki stores of it: tenant, stream
+// labels, and each entry's timestamp, line and structured metadata.
+func (r *request) id() [32]byte {
+	h := sha256.New()
+	var n [8]byte
+	str := func(s string) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	str(r.tenant)
+	for _, s := range r.streams {
+		str(s.Labels)
+		for i := range s.Entries {
+			e := &s.Entries[i]
+			binary.BigEndian.PutUint64(n[:], uint64(e.Timestamp.UnixNano()))
+			h.Write(n[:])
+			str(e.Line)
+			for _, l := range e.StructuredMetadata {
+				str(l.Name)
+				str(l.Value)
+			}
+		}
+	}
+	var id [32]byte
+	h.Sum(id[:0])
+	return id
 }

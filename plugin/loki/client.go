@@ -128,32 +128,40 @@ func (e *RetryError) Error() string {
 
 func (e *RetryError) Unwrap() error { return e.Err }
 
-// Deliver sends every entry of b, split into requests of at most
-// MaxRequestBytes, within one deadline of Timeout. It stops at the first
-// request that must be retried: the whole chunk then comes back from Fluent
-// Bit, and Loki drops the entries it already has (same stream, timestamp and
-// line), so a retry never duplicates what a query returns. Delivering the
-// same Batch again resumes at the request that failed: Loki only drops an
-// exact resend reliably when no other entry reached the stream in between
-// (scripts/loki/BEHAVIOUR.md, "Duplicates").
+// Deliver sends every entry of b, split into requests of one stream and at
+// most MaxRequestBytes, within one deadline of Timeout. It stops at the
+// first request that must be retried and remembers which requests Loki
+// accepted before it: delivering the same Batch again, or a rebuilt Batch
+// given them through Skip, sends only the rest. Loki drops an exact resend
+// reliably only while it is the stream's newest entry
+// (scripts/loki/BEHAVIOUR.md, "Duplicates"), so resending what it holds
+// could store it twice.
 func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 	var out Outcome
-	if b.Len() == 0 {
+	if b.Len() == 0 || b.complete {
 		return out, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.s.Timeout)
 	defer cancel()
 	reqs := b.split(c.s.MaxRequestBytes)
-	for _, r := range reqs[min(b.sent, len(reqs)):] {
-		if err := c.send(ctx, r, &out); err != nil {
+	for i := range reqs {
+		if len(b.done) > 0 && b.done[reqs[i].id()] {
+			continue
+		}
+		if err := c.send(ctx, reqs[i], &out); err != nil {
 			c.Stats.Retries.Add(1)
 			if m := c.s.Metrics; m != nil {
 				m.Retries.Inc()
 			}
+			// Identities are computed only here, on the way to a retry:
+			// a healthy flush never hashes.
+			for j := range reqs[:i] {
+				b.remember(reqs[j].id())
+			}
 			return out, err
 		}
-		b.sent++
 	}
+	b.complete = true
 	return out, nil
 }
 

@@ -283,3 +283,71 @@ func TestRedeliverResumes(t *testing.T) {
 		t.Errorf("a delivered batch was sent again")
 	}
 }
+
+// A chunk rebuilt for a retry can split differently (a stateful rule now
+// labels one of its events otherwise, adding a stream that comes first).
+// Resuming skips only requests Loki holds by content, so every entry of the
+// rebuilt batch reaches Loki; skipping by position would lose one.
+func TestRebuiltBatchResumesByContent(t *testing.T) {
+	fail := true
+	rec := &recorder{status: func(n int, _ *push.PushRequest) (int, string) {
+		if n == 1 && fail {
+			return 503, "ingester busy"
+		}
+		return 204, ""
+	}}
+	c := newTest(t, rec, nil)
+	first := streamsOf(30, 3)
+	if _, err := c.Deliver(context.Background(), first); err == nil {
+		t.Fatal("503 not reported")
+	}
+	accepted := first.Accepted()
+	if len(accepted) != 1 {
+		t.Fatalf("%d requests remembered as accepted, want 1", len(accepted))
+	}
+	fail = false
+
+	// The same entries, but entry 0 now carries another label set.
+	var rebuilt Batch
+	for i := 0; i < 30; i++ {
+		labels := fmt.Sprintf(`{job="kube-audit", n="%d"}`, i%3)
+		if i == 0 {
+			labels = `{detection="x", job="kube-audit"}`
+		}
+		rebuilt.Add("", labels, push.Entry{Timestamp: time.Unix(1700000000, int64(i)),
+			Line: fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, strings.Repeat("x", 100)), StructuredMetadata: push.LabelsAdapter{{Name: "verb", Value: "get"}}})
+	}
+	rebuilt.Skip(accepted)
+	before := len(rec.requests)
+	if _, err := c.Deliver(context.Background(), &rebuilt); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, r := range rec.requests[before:] {
+		for _, s := range r.Streams {
+			for _, e := range s.Entries {
+				got[s.Labels+e.Line] = true
+			}
+		}
+	}
+	for _, tb := range rebuilt.tenants {
+		for _, s := range tb.streams {
+			for _, e := range s.Entries {
+				if !got[s.Labels+e.Line] {
+					t.Errorf("entry %s in %s never reached Loki", e.Line[:8], s.Labels)
+				}
+			}
+		}
+	}
+
+	// Rebuilt identically, the accepted request is not sent again.
+	same := streamsOf(30, 3)
+	same.Skip(accepted)
+	before = len(rec.requests)
+	if _, err := c.Deliver(context.Background(), same); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.requests) - before; n != 2 {
+		t.Errorf("%d requests for an identical rebuild, want 2 (the accepted one skipped)", n)
+	}
+}
