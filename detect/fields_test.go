@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
+	"github.com/kaudit/kaudit/testdata"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite generated documentation (README field table)")
+var update = testdata.Update // -update rewrites generated documentation (README field table)
 
 // testEvents returns every fixture event plus, when present, every corpus
 // event, decoded with json.Number like the plugin's decoder.

@@ -92,7 +92,7 @@ func readCorpora(t testing.TB) []corpusLine {
 	dir := detect.CorporaDir(t)
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	if len(paths) == 0 {
-		t.Skip("no .jsonl corpora in " + dir)
+		t.Fatal("no .jsonl corpora in " + dir)
 	}
 	var out []corpusLine
 	for _, p := range paths {

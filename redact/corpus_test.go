@@ -4,28 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"github.com/kaudit/kaudit/testdata"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 )
 
-// corporaDir finds the shared real-world corpora: $KAUDIT_CORPORA, else
-// ../shared/corpora beside the repository, where CI puts them. Outside CI a
-// checkout without them skips; in CI (KAUDIT_REQUIRE_E2E) it fails.
+// corporaDir is testdata/corpora, the real-world corpora.
 func corporaDir(t testing.TB) string {
 	t.Helper()
-	d := os.Getenv("KAUDIT_CORPORA")
-	if d == "" {
-		d = filepath.Join("..", "..", "shared", "corpora")
-	}
-	if st, err := os.Stat(d); err != nil || !st.IsDir() {
-		if os.Getenv("KAUDIT_REQUIRE_E2E") != "" {
-			t.Fatalf("corpora not found at %s", d)
-		}
-		t.Skip("corpora not found; set KAUDIT_CORPORA")
-	}
-	return d
+	return testdata.CorporaDir(t)
 }
 
 // TestCorpora runs every real event through Redact: none may panic, none of

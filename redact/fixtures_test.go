@@ -3,7 +3,7 @@ package redact
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
+	"github.com/kaudit/kaudit/testdata"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/redact/*.want.json from current output")
+var update = testdata.Update // -update rewrites testdata/redact/*.want.json
 
 // fixtureCases maps each testdata/redact/<name>.in.json to the report it
 // must produce; "" means the event must come out deep-equal to what went in.

@@ -1,12 +1,10 @@
 package config
 
 import (
-	"path/filepath"
+	"github.com/kaudit/kaudit/testdata"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/kaudit/kaudit/plugin/internal/readme"
 )
 
 func TestDefaults(t *testing.T) {
@@ -124,5 +122,5 @@ func TestRedactedHidesCredentials(t *testing.T) {
 
 // README's configuration reference is generated from Keys.
 func TestReadmeConfigTable(t *testing.T) {
-	readme.Check(t, filepath.Join("..", "..", "README.md"), "CONFIG-KEYS", Markdown())
+	testdata.CheckReadme(t, "CONFIG-KEYS", Markdown())
 }

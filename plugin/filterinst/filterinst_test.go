@@ -12,7 +12,7 @@ import (
 
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/decode"
-	"github.com/kaudit/kaudit/plugin/e2e"
+	"github.com/kaudit/kaudit/scripts/e2e"
 	"github.com/kaudit/kaudit/plugin/pipeline"
 )
 

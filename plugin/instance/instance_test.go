@@ -8,7 +8,7 @@ import (
 
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
-	"github.com/kaudit/kaudit/plugin/internal/readme"
+	"github.com/kaudit/kaudit/testdata"
 )
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -57,7 +57,7 @@ func TestReadmeRulesTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme.Check(t, filepath.Join("..", "..", "README.md"), "RULES", detect.Markdown(det.Rules()))
+	testdata.CheckReadme(t, "RULES", detect.Markdown(det.Rules()))
 }
 
 // A bad policy stops the instance at start with one line naming the key and

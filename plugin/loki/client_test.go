@@ -17,7 +17,7 @@ import (
 )
 
 // recorder is a stand-in Loki for the client's protocol details; behaviour
-// against the real Loki is covered by plugin/e2e.
+// against the real Loki is covered by scripts/e2e.
 type recorder struct {
 	mu       sync.Mutex
 	requests []*push.PushRequest

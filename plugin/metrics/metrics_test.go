@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,8 +13,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/kaudit/kaudit/detect"
-	"github.com/kaudit/kaudit/plugin/internal/readme"
 	"github.com/kaudit/kaudit/redact"
+	"github.com/kaudit/kaudit/testdata"
 )
 
 var rules = []detect.Rule{
@@ -175,5 +174,5 @@ func scrapeRegistry(t *testing.T) string {
 }
 
 func TestReadme(t *testing.T) {
-	readme.Check(t, filepath.Join("..", "..", "README.md"), "METRICS", Markdown())
+	testdata.CheckReadme(t, "METRICS", Markdown())
 }

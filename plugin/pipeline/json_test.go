@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	jsoniter "github.com/json-iterator/go"
 
-	"github.com/kaudit/kaudit/plugin/e2e"
+	"github.com/kaudit/kaudit/scripts/e2e"
+	"github.com/kaudit/kaudit/testdata"
 )
 
 // reference is what the line must equal: encoding/json, HTML escaping off.
@@ -77,7 +77,7 @@ func TestAppendJSONNonFinite(t *testing.T) {
 // Every real and generated event renders exactly as encoding/json would.
 func TestAppendJSONOnEvents(t *testing.T) {
 	events := e2e.Generate(500, 5, time.Now(), time.Hour).Events
-	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "corpora", "*.jsonl"))
+	files := testdata.Corpora(t)
 	for _, f := range files {
 		fh, err := os.Open(f)
 		if err != nil {

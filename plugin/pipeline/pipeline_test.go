@@ -11,7 +11,7 @@ import (
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/decode"
-	"github.com/kaudit/kaudit/plugin/e2e"
+	"github.com/kaudit/kaudit/scripts/e2e"
 	"github.com/kaudit/kaudit/plugin/metrics"
 	"github.com/kaudit/kaudit/redact"
 )

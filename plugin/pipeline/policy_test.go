@@ -16,9 +16,9 @@ import (
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/decode"
-	"github.com/kaudit/kaudit/plugin/e2e"
-	"github.com/kaudit/kaudit/plugin/internal/readme"
+	"github.com/kaudit/kaudit/scripts/e2e"
 	"github.com/kaudit/kaudit/redact/policy"
+	"github.com/kaudit/kaudit/testdata"
 )
 
 func withPolicy(t testing.TB, file string, keep detect.Severity) *Pipeline {
@@ -224,10 +224,7 @@ func TestPolicyVolume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measurement")
 	}
-	corpora, _ := filepath.Glob("../../../shared/corpora/*.jsonl")
-	if len(corpora) == 0 {
-		t.Skip("../shared/corpora not present")
-	}
+	corpora := testdata.Corpora(t)
 	type dataset struct {
 		name   string
 		events []map[string]any
@@ -271,7 +268,7 @@ func TestPolicyVolume(t *testing.T) {
 		}
 	}
 	t.Logf("\n%s", b.String())
-	readme.Check(t, filepath.Join("..", "..", "README.md"), "POLICY-VOLUME", b.String())
+	testdata.CheckReadme(t, "POLICY-VOLUME", b.String())
 }
 
 // Policy drops and keeps reach the metrics, by level.

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/kaudit/kaudit/plugin/decode"
-	"github.com/kaudit/kaudit/plugin/e2e"
+	"github.com/kaudit/kaudit/scripts/e2e"
 )
 
 func main() {

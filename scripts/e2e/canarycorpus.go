@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kaudit/kaudit/testdata"
 )
 
 // CanaryCorpus reads testdata/canary/events.jsonl (one audit event per
@@ -17,7 +19,7 @@ import (
 // a Canary-prefixed value, re-timed to the second before end so Loki
 // accepts them. The redact package's unit test reads the same file.
 func CanaryCorpus(end time.Time) ([]map[string]any, error) {
-	root, err := RepoRoot()
+	root, err := testdata.Root()
 	if err != nil {
 		return nil, err
 	}

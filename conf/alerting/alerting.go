@@ -141,7 +141,7 @@ func LokiRules(rules []detect.Rule, static string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append([]byte("# Generated from conf/rules by `go test ./plugin/alerting -update`; do not edit.\n"+
+	return append([]byte("# Generated from conf/rules by `go test ./conf/alerting -update`; do not edit.\n"+
 		"# Loki ruler rules (label selectors only). Install under the ruler's\n"+
 		"# rules directory as <tenant>/kaudit.yaml, or load with lokitool/cortextool.\n"), y...), nil
 }
@@ -216,7 +216,7 @@ func Dashboard(rules []detect.Rule, static string) ([]byte, error) {
 		"time":        map[string]string{"from": "now-24h", "to": "now"},
 		"refresh":     "1m",
 		"panels":      panels,
-		"description": "Generated from conf/rules by `go test ./plugin/alerting -update`; do not edit.",
+		"description": "Generated from conf/rules by `go test ./conf/alerting -update`; do not edit.",
 	}
 	out, err := json.MarshalIndent(dash, "", "  ")
 	if err != nil {

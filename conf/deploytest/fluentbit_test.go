@@ -14,6 +14,7 @@ import (
 
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/testdata"
 )
 
 const (
@@ -466,17 +467,7 @@ func TestTimeFormatOnRealEvents(t *testing.T) {
 		t.Error("a time without fraction must not match (Fluent Bit warns and keeps the record)")
 	}
 
-	dir := os.Getenv("KAUDIT_CORPORA")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "corpora")
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	if len(files) == 0 {
-		if os.Getenv("KAUDIT_REQUIRE_E2E") != "" {
-			t.Fatalf("corpora not found at %s", dir)
-		}
-		t.Skip("corpora not found; set KAUDIT_CORPORA")
-	}
+	files := testdata.Corpora(t)
 	micro := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`)
 	parsed, other, absent := 0, 0, 0
 	for _, f := range files {

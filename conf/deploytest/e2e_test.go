@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kaudit/kaudit/plugin/decode"
-	"github.com/kaudit/kaudit/plugin/e2e"
+	"github.com/kaudit/kaudit/scripts/e2e"
 )
 
 // Each shipped pipeline's [OUTPUT] kaudit section, as written, loaded by the

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,30 +14,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kaudit/kaudit/testdata"
 )
 
 // LokiVersion is the Loki the harness builds (scripts/loki/go.mod).
 const LokiVersion = "v3.7.8"
-
-// RepoRoot finds the module root from the working directory.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(dir, "plugin")); err == nil {
-				return dir, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("kaudit repository root not found above the working directory")
-		}
-		dir = parent
-	}
-}
 
 // CacheDir is where built tools live, outside the repository, so CI and
 // `make run` build Loki once per machine.
@@ -90,7 +71,7 @@ func StartLoki(dir string) (*Loki, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := RepoRoot()
+	root, err := testdata.Root()
 	if err != nil {
 		return nil, err
 	}

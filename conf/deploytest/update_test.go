@@ -1,8 +1,8 @@
 package deploytest
 
 import (
-	"flag"
 	"fmt"
+	"github.com/kaudit/kaudit/testdata"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "copy conf/fluent-bit's files into the ConfigMap and the Helm values")
+var update = testdata.Update // -update copies conf/fluent-bit's files into the ConfigMap and the Helm values
 
 // syncEmbedded rewrites, under -update, every block scalar `NAME: |` of
 // file whose NAME is a file of conf/fluent-bit with that file's content.
@@ -83,7 +83,7 @@ func TestEmbedFilesIsIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got != string(b) {
-			t.Errorf("%s: not what -update writes; run go test ./plugin/deploytest -update", f)
+			t.Errorf("%s: not what -update writes; run go test ./conf/deploytest -update", f)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/testdata"
 )
 
 var (
@@ -304,11 +305,7 @@ func TestUnrecognizedRecords(t *testing.T) {
 // fuzz line is rejected cleanly.
 func TestCorpora(t *testing.T) {
 	need(t)
-	root, _ := RepoRoot()
-	files, _ := filepath.Glob(filepath.Join(root, "..", "shared", "corpora", "*.jsonl"))
-	if len(files) == 0 {
-		t.Skip("../shared/corpora not present")
-	}
+	files := testdata.Corpora(t)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			records, events := corpusRecords(t, f)

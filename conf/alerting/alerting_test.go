@@ -3,7 +3,6 @@ package alerting_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,13 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaudit/kaudit/conf/alerting"
 	"github.com/kaudit/kaudit/detect"
-	"github.com/kaudit/kaudit/plugin/alerting"
-	"github.com/kaudit/kaudit/plugin/e2e"
 	"github.com/kaudit/kaudit/plugin/instance"
+	"github.com/kaudit/kaudit/scripts/e2e"
+	"github.com/kaudit/kaudit/testdata"
 )
 
-var update = flag.Bool("update", false, "rewrite conf/alerting from the rule files")
+var update = testdata.Update // -update rewrites conf/alerting from the rule files
 
 const static = `job="kube-audit"` // the default of the labels key
 
@@ -53,7 +53,7 @@ func TestGeneratedFilesCurrent(t *testing.T) {
 			continue
 		}
 		if !*update {
-			t.Errorf("%s is stale (%v); run go test ./plugin/alerting -update", p, err)
+			t.Errorf("%s is stale (%v); run go test ./conf/alerting -update", p, err)
 			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/testdata"
 )
 
 // replayEntry is one line of `kaudit replay`.
@@ -37,9 +38,9 @@ type replayEntry struct {
 // under testdata (raw events, EventList, AKS, strings under log, secrets).
 func TestReplayMatchesPlugin(t *testing.T) {
 	need(t)
-	root, _ := RepoRoot()
+	root, _ := testdata.Root()
 	inputs := map[string][]string{}
-	corpora, _ := filepath.Glob(filepath.Join(root, "..", "shared", "corpora", "*.jsonl"))
+	corpora := testdata.Corpora(t)
 	for _, f := range corpora {
 		inputs[strings.TrimSuffix(filepath.Base(f), ".jsonl")] = []string{f}
 	}

@@ -189,7 +189,7 @@ func checkSameFiles(t *testing.T, where string, data map[string]string) {
 			continue
 		}
 		if content != string(want) {
-			t.Errorf("%s: %s differs from conf/fluent-bit/%s; go test ./plugin/deploytest -update copies it in", where, name, name)
+			t.Errorf("%s: %s differs from conf/fluent-bit/%s; go test ./conf/deploytest -update copies it in", where, name, name)
 		}
 	}
 }

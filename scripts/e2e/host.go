@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/testdata"
 )
 
 // Artifacts are the built plugin, the C Fluent Bit host and the command.
@@ -37,7 +38,7 @@ func Build(dir string) (Artifacts, error) {
 // Make runs the Makefile's own commands with BUILD=dir and extra variables
 // (e.g. FLB_VERSION=3.0), building the named targets.
 func Make(dir string, args ...string) error {
-	root, err := RepoRoot()
+	root, err := testdata.Root()
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/decode"
 	"github.com/kaudit/kaudit/redact/policy"
+	"github.com/kaudit/kaudit/testdata"
 )
 
 // The seed's policy through the real .so: one instance without a policy and
@@ -23,7 +24,7 @@ import (
 // drops must not be there unless they matched a high or critical rule.
 func TestAuditPolicy(t *testing.T) {
 	need(t)
-	root, err := RepoRoot()
+	root, err := testdata.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
