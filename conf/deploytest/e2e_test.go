@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/kaudit/kaudit/scripts/e2e"
 )
 
@@ -68,7 +68,7 @@ func TestShippedPipelinesIntoRealLoki(t *testing.T) {
 
 			s := e2e.Generate(600, int64(100+i), end, span)
 			records := inputRecords(t, cfg, s.Events)
-			chunks, err := e2e.WriteChunks(t.TempDir(), name, records, 64, decode.EncodeOptions{Format: decode.FormatV2, Time: decode.TimeEventTime})
+			chunks, err := e2e.WriteChunks(t.TempDir(), name, records, 64, chunk.Options{Format: chunk.FormatV2, Time: chunk.TimeEventTime})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/ugorji/go/codec"
 )
 
@@ -82,7 +83,7 @@ func benchPod(i int) map[string]any {
 
 func benchChunk(b *testing.B, n int) []byte {
 	var buf bytes.Buffer
-	if err := EncodeChunk(&buf, benchEvents(n), EncodeOptions{}); err != nil {
+	if err := chunk.Encode(&buf, benchEvents(n), chunk.Options{}); err != nil {
 		b.Fatal(err)
 	}
 	return buf.Bytes()
@@ -193,7 +194,7 @@ func BenchmarkEventsJSONString(b *testing.B) {
 func TestBenchChunkRoundTrips(t *testing.T) {
 	evs := benchEvents(50)
 	var buf bytes.Buffer
-	if err := EncodeChunk(&buf, evs, EncodeOptions{}); err != nil {
+	if err := chunk.Encode(&buf, evs, chunk.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	d := NewDecoder(buf.Bytes())

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/kaudit/kaudit/testdata"
 	"io"
 	"os"
@@ -124,9 +125,9 @@ func TestCorporaThroughChunks(t *testing.T) {
 	for _, l := range lines {
 		recs = append(recs, corpusBody(t, l))
 	}
-	for _, format := range []Format{FormatLegacy, FormatV2} {
+	for _, format := range []chunk.Format{chunk.FormatLegacy, chunk.FormatV2} {
 		var buf bytes.Buffer
-		if err := EncodeChunk(&buf, recs, EncodeOptions{Format: format}); err != nil {
+		if err := chunk.Encode(&buf, recs, chunk.Options{Format: format}); err != nil {
 			t.Fatal(err)
 		}
 		d := NewDecoder(buf.Bytes())

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 	"io"
 	"math"
 	"reflect"
@@ -131,11 +132,11 @@ func TestRoundTripEncodeChunk(t *testing.T) {
 		time.Date(2024, 5, 14, 9, 12, 45, 999999999, time.UTC),
 	}
 	meta := map[string]any{"otlp": map[string]any{"severity": "INFO"}}
-	for _, format := range []Format{FormatLegacy, FormatV2} {
-		for _, kind := range []TimeKind{TimeEventTime, TimeEventTimeExt8, TimeInt, TimeFloat} {
+	for _, format := range []chunk.Format{chunk.FormatLegacy, chunk.FormatV2} {
+		for _, kind := range []chunk.TimeKind{chunk.TimeEventTime, chunk.TimeEventTimeExt8, chunk.TimeInt, chunk.TimeFloat} {
 			var buf bytes.Buffer
 			want := sampleRecords()
-			if err := EncodeChunk(&buf, want, EncodeOptions{Format: format, Time: kind, Times: ts, Metadata: meta}); err != nil {
+			if err := chunk.Encode(&buf, want, chunk.Options{Format: format, Time: kind, Times: ts, Metadata: meta}); err != nil {
 				t.Fatal(err)
 			}
 			recs, bad, err := collect(t, buf.Bytes())
@@ -146,17 +147,17 @@ func TestRoundTripEncodeChunk(t *testing.T) {
 				if !reflect.DeepEqual(rec.Body, want[i]) {
 					t.Errorf("format %d time %d record %d:\n got %#v\nwant %#v", format, kind, i, rec.Body, want[i])
 				}
-				if format == FormatV2 && !reflect.DeepEqual(rec.Metadata, meta) {
+				if format == chunk.FormatV2 && !reflect.DeepEqual(rec.Metadata, meta) {
 					t.Errorf("metadata %#v", rec.Metadata)
 				}
-				if format == FormatLegacy && rec.Metadata != nil {
+				if format == chunk.FormatLegacy && rec.Metadata != nil {
 					t.Errorf("legacy metadata %#v", rec.Metadata)
 				}
 				wantT := ts[i]
 				switch kind {
-				case TimeInt:
+				case chunk.TimeInt:
 					wantT = wantT.Truncate(time.Second)
-				case TimeFloat:
+				case chunk.TimeFloat:
 					if d := rec.Time.Sub(wantT); d < -time.Microsecond || d > time.Microsecond {
 						t.Errorf("float time %v, want %v", rec.Time, wantT)
 					}
@@ -470,7 +471,7 @@ func TestEncodeChunkNumbers(t *testing.T) {
 		"nested": []any{map[string]any{"n": json.Number("3")}}, "bin": []byte("raw"),
 	}
 	var buf bytes.Buffer
-	if err := EncodeChunk(&buf, []map[string]any{rec}, EncodeOptions{Format: FormatLegacy, Time: TimeInt}); err != nil {
+	if err := chunk.Encode(&buf, []map[string]any{rec}, chunk.Options{Format: chunk.FormatLegacy, Time: chunk.TimeInt}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := NewDecoder(buf.Bytes()).Next()
@@ -484,10 +485,10 @@ func TestEncodeChunkNumbers(t *testing.T) {
 	if !reflect.DeepEqual(r.Body, want) {
 		t.Fatalf("got %#v", r.Body)
 	}
-	if err := EncodeChunk(&buf, []map[string]any{nil}, EncodeOptions{}); err == nil {
+	if err := chunk.Encode(&buf, []map[string]any{nil}, chunk.Options{}); err == nil {
 		t.Error("nil record accepted")
 	}
-	if err := EncodeChunk(&buf, []map[string]any{{}}, EncodeOptions{Times: []time.Time{time.Unix(-1, 0)}}); err == nil {
+	if err := chunk.Encode(&buf, []map[string]any{{}}, chunk.Options{Times: []time.Time{time.Unix(-1, 0)}}); err == nil {
 		t.Error("negative EventTime accepted")
 	}
 }

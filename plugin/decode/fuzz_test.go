@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 	"io"
 	"os"
 	"path/filepath"
@@ -59,10 +60,10 @@ func FuzzDecoder(f *testing.F) {
 		}
 		recs = append(recs, m)
 	}
-	for _, format := range []Format{FormatLegacy, FormatV2} {
-		for _, kind := range []TimeKind{TimeEventTime, TimeEventTimeExt8, TimeInt, TimeFloat} {
+	for _, format := range []chunk.Format{chunk.FormatLegacy, chunk.FormatV2} {
+		for _, kind := range []chunk.TimeKind{chunk.TimeEventTime, chunk.TimeEventTimeExt8, chunk.TimeInt, chunk.TimeFloat} {
 			var buf bytes.Buffer
-			if err := EncodeChunk(&buf, recs[:2], EncodeOptions{Format: format, Time: kind,
+			if err := chunk.Encode(&buf, recs[:2], chunk.Options{Format: format, Time: kind,
 				Metadata: map[string]any{"k": "v"}}); err != nil {
 				f.Fatal(err)
 			}

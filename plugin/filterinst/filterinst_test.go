@@ -12,8 +12,9 @@ import (
 
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/decode"
-	"github.com/kaudit/kaudit/scripts/e2e"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/kaudit/kaudit/plugin/pipeline"
+	"github.com/kaudit/kaudit/scripts/e2e"
 )
 
 // Every value of the model survives appendRecord and plugin/decode, at
@@ -83,7 +84,7 @@ func newInstance(t testing.TB, props config.MapGetter) *Instance {
 func sampleChunk(t testing.TB, n int) ([]byte, *e2e.Sample) {
 	s := e2e.Generate(n, 3, time.Now(), time.Hour)
 	var buf bytes.Buffer
-	if err := decode.EncodeChunk(&buf, e2e.Shapes(s.Events), decode.EncodeOptions{Format: decode.FormatV2}); err != nil {
+	if err := chunk.Encode(&buf, e2e.Shapes(s.Events), chunk.Options{Format: chunk.FormatV2}); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes(), s

@@ -10,10 +10,10 @@ import (
 	"github.com/kaudit/kaudit/conf"
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
-	"github.com/kaudit/kaudit/plugin/decode"
-	"github.com/kaudit/kaudit/scripts/e2e"
+	fbchunk "github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/kaudit/kaudit/plugin/metrics"
 	"github.com/kaudit/kaudit/redact"
+	"github.com/kaudit/kaudit/scripts/e2e"
 )
 
 func newPipeline(t testing.TB, pass bool) *Pipeline {
@@ -37,10 +37,10 @@ func newPipeline(t testing.TB, pass bool) *Pipeline {
 	return p
 }
 
-func chunk(t testing.TB, records []map[string]any, opts decode.EncodeOptions) []byte {
+func chunk(t testing.TB, records []map[string]any, opts fbchunk.Options) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := decode.EncodeChunk(&b, records, opts); err != nil {
+	if err := fbchunk.Encode(&b, records, opts); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -72,7 +72,7 @@ func TestShapesBecomeEntries(t *testing.T) {
 	c, _ := config.Parse(config.MapGetter{"labels": "job=kube-audit,cluster=x", "tenant_id": "fallback", "tenant_id_key": "tenant"})
 	records := e2e.Shapes(s.Events)
 	records[0]["tenant"] = "from-record"
-	_, labels, es := entriesFor(t, c, p, chunk(t, records, decode.EncodeOptions{}))
+	_, labels, es := entriesFor(t, c, p, chunk(t, records, fbchunk.Options{}))
 	if len(es) != 40 {
 		t.Fatalf("%d entries from %d records, want 40", len(es), len(records))
 	}
@@ -100,7 +100,7 @@ func TestTenantKey(t *testing.T) {
 	ev := e2e.Generate(3, 1, time.Now(), time.Minute).Events
 	ev[0]["tenant"] = "in-event"
 	rec := map[string]any{"log": mustJSON(t, ev[1]), "tenant": "in-record"}
-	tenants, _, _ := entriesFor(t, c, p, chunk(t, []map[string]any{ev[0], rec, ev[2]}, decode.EncodeOptions{}))
+	tenants, _, _ := entriesFor(t, c, p, chunk(t, []map[string]any{ev[0], rec, ev[2]}, fbchunk.Options{}))
 	if strings.Join(tenants, ",") != "in-event,in-record,fallback" {
 		t.Errorf("tenants %v", tenants)
 	}
@@ -116,7 +116,7 @@ func TestDetectionLabelsAndMetadata(t *testing.T) {
 		"objectRef":      map[string]any{"resource": "clusterrolebindings", "apiGroup": "rbac.authorization.k8s.io", "name": "x"},
 		"responseStatus": map[string]any{"code": 201},
 	}
-	_, labels, es := entriesFor(t, c, p, chunk(t, []map[string]any{ev}, decode.EncodeOptions{}))
+	_, labels, es := entriesFor(t, c, p, chunk(t, []map[string]any{ev}, fbchunk.Options{}))
 	if labels[0] != `{detection="clusterrolebinding_create", job="kube-audit", severity="critical"}` {
 		t.Errorf("labels %s", labels[0])
 	}
@@ -132,7 +132,7 @@ func TestDetectionLabelsAndMetadata(t *testing.T) {
 
 func TestUnrecognizedDroppedOrPassed(t *testing.T) {
 	records := []map[string]any{{"hello": "world"}, e2e.Generate(1, 1, time.Now(), time.Minute).Events[0]}
-	data := chunk(t, records, decode.EncodeOptions{})
+	data := chunk(t, records, fbchunk.Options{})
 	c, _ := config.Parse(config.MapGetter{})
 	for _, pass := range []bool{false, true} {
 		p := newPipeline(t, pass)
@@ -153,9 +153,9 @@ func TestUnrecognizedDroppedOrPassed(t *testing.T) {
 // A corrupt tail loses only the tail; a malformed record only itself.
 func TestBadRecordsStayContained(t *testing.T) {
 	evs := e2e.Generate(3, 1, time.Now(), time.Minute).Events
-	good := chunk(t, evs, decode.EncodeOptions{})
+	good := chunk(t, evs, fbchunk.Options{})
 	data := append(append([]byte{}, good...), 0x92, 0x01, 0xa1, 'x') // delimited, but the body is not a map
-	data = append(data, chunk(t, evs[:1], decode.EncodeOptions{})...)
+	data = append(data, chunk(t, evs[:1], fbchunk.Options{})...)
 	data = append(data, 0x92, 0x01) // truncated
 	p := newPipeline(t, false)
 	n := 0
@@ -173,7 +173,7 @@ func TestPanicDropsTheEvent(t *testing.T) {
 	evs := e2e.Generate(2, 1, time.Now(), time.Minute).Events
 	p.s.Detector = nil // a nil engine panics on use
 	n := 0
-	rep := p.Chunk(chunk(t, evs, decode.EncodeOptions{}), func(*Event) { n++ })
+	rep := p.Chunk(chunk(t, evs, fbchunk.Options{}), func(*Event) { n++ })
 	if n != 0 || rep.Failed != 2 || !strings.Contains(rep.FirstErr.Error(), "panicked") {
 		t.Errorf("events=%d report=%+v", n, rep)
 	}
@@ -201,7 +201,7 @@ func BenchmarkChunk(b *testing.B) {
 			if bc.shapes {
 				records = e2e.Shapes(records)
 			}
-			data := chunk(b, records, decode.EncodeOptions{})
+			data := chunk(b, records, fbchunk.Options{})
 			p := withPolicy(b, bc.policy, detect.High)
 			if bc.metrics {
 				p.s.Metrics = metrics.New("bench."+bc.name, p.s.Detector.Rules()).Pipeline
@@ -246,7 +246,7 @@ func TestFilterMarkStripped(t *testing.T) {
 			}
 			ev[MarkKey] = tc.mark
 			var got []Event
-			p.Chunk(chunk(t, []map[string]any{ev}, decode.EncodeOptions{}), func(e *Event) { got = append(got, *e) })
+			p.Chunk(chunk(t, []map[string]any{ev}, fbchunk.Options{}), func(e *Event) { got = append(got, *e) })
 			if len(got) != 1 {
 				t.Fatalf("%d events", len(got))
 			}
@@ -272,7 +272,7 @@ func TestFailedClosedCountedAndReported(t *testing.T) {
 		"responseObject": map[string]any{"kind": "Secret", "data": map[string]any{"k": "djE="},
 			"metadata": map[string]any{"managedFields": []any{map[string]any{"manager": "m"}}}},
 	}
-	_, _, es := entriesFor(t, c, p, chunk(t, []map[string]any{ev}, decode.EncodeOptions{}))
+	_, _, es := entriesFor(t, c, p, chunk(t, []map[string]any{ev}, fbchunk.Options{}))
 	if got := es[0]["_meta"].(map[string]string)["redacted"]; got != "failed_closed=1,managed_fields=1,secret_data=1" {
 		t.Errorf("redacted = %q", got)
 	}

@@ -16,8 +16,9 @@ import (
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/decode"
-	"github.com/kaudit/kaudit/scripts/e2e"
+	fbchunk "github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/kaudit/kaudit/redact/policy"
+	"github.com/kaudit/kaudit/scripts/e2e"
 	"github.com/kaudit/kaudit/testdata"
 )
 
@@ -55,7 +56,7 @@ func stored(t testing.TB, p *Pipeline, records []map[string]any) (map[string]sto
 	c, _ := config.Parse(config.MapGetter{})
 	b := NewEntries(c)
 	out := map[string]storedEvent{}
-	rep := p.Chunk(chunk(t, records, decode.EncodeOptions{}), func(ev *Event) {
+	rep := p.Chunk(chunk(t, records, fbchunk.Options{}), func(ev *Event) {
 		_, _, e := b.Build(ev)
 		var line map[string]any
 		if err := json.Unmarshal([]byte(e.Line), &line); err != nil {
@@ -243,7 +244,7 @@ func TestPolicyVolume(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("| events | policy | events stored | bytes stored | less than no policy |\n|---|---|---:|---:|---:|\n")
 	for _, ds := range sets {
-		data := chunk(t, ds.events, decode.EncodeOptions{})
+		data := chunk(t, ds.events, fbchunk.Options{})
 		var base int
 		var baseDet int64
 		for _, pc := range policies {
@@ -281,7 +282,7 @@ func TestPolicyMetrics(t *testing.T) {
 	anon := map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a", "verb": "watch", "stage": "ResponseComplete",
 		"user": map[string]any{"username": "system:anonymous"}, "objectRef": map[string]any{"resource": "secrets"}, "sourceIPs": []any{"203.0.113.7"}}
 	n := 0
-	p.Chunk(chunk(t, []map[string]any{watch, anon}, decode.EncodeOptions{}), func(*Event) { n++ })
+	p.Chunk(chunk(t, []map[string]any{watch, anon}, fbchunk.Options{}), func(*Event) { n++ })
 	if got := testutil.ToFloat64(m.PolicyDropped[policy.None]); got != 1 {
 		t.Errorf("kaudit_policy_dropped_total{level=None} = %v, want 1", got)
 	}

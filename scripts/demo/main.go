@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/kaudit/kaudit/scripts/e2e"
 )
 
@@ -48,7 +48,7 @@ func run(so, host string, n int, keep bool) error {
 	end := time.Now().Truncate(time.Second)
 	sample := e2e.Generate(n, 1, end, 30*time.Minute)
 	records := e2e.Shapes(sample.Events)
-	chunks, err := e2e.WriteChunks(dir, "sample", records, 512, decode.EncodeOptions{Format: decode.FormatV2, Time: decode.TimeEventTime})
+	chunks, err := e2e.WriteChunks(dir, "sample", records, 512, chunk.Options{Format: chunk.FormatV2, Time: chunk.TimeEventTime})
 	if err != nil {
 		return err
 	}

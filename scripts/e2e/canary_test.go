@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 )
 
 // TestCanaryCorpus is the redaction proof: every door of
@@ -25,7 +25,7 @@ func TestCanaryCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	records := EveryShape(events)
-	chunks, err := WriteChunks(t.TempDir(), "canary", records, 16, decode.EncodeOptions{Format: decode.FormatV2, Time: decode.TimeEventTime})
+	chunks, err := WriteChunks(t.TempDir(), "canary", records, 16, chunk.Options{Format: chunk.FormatV2, Time: chunk.TimeEventTime})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
-	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/kaudit/kaudit/testdata"
 )
 
@@ -59,7 +59,7 @@ func TestReplayMatchesPlugin(t *testing.T) {
 			writeJSONL(t, in, records, false)
 
 			// The plugin's side: chunks of the same records through the host.
-			chunks, err := WriteChunks(dir, "c", records, 50, decode.EncodeOptions{Time: decode.TimeEventTime})
+			chunks, err := WriteChunks(dir, "c", records, 50, chunk.Options{Time: chunk.TimeEventTime})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -368,12 +368,12 @@ func TestMetricsScrape(t *testing.T) {
 	end, span := window()
 	s := Generate(1500, 11, end, span)
 	records := Shapes(s.Events)
-	chunks, err := WriteChunks(t.TempDir(), "m", records, 100, decode.EncodeOptions{})
+	chunks, err := WriteChunks(t.TempDir(), "m", records, 100, chunk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// One record no shape recognizes, in its own chunk.
-	bad, err := WriteChunks(t.TempDir(), "u", []map[string]any{{"hello": "world"}}, 1, decode.EncodeOptions{})
+	bad, err := WriteChunks(t.TempDir(), "u", []map[string]any{{"hello": "world"}}, 1, chunk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/kaudit/kaudit/testdata"
 )
 
@@ -98,11 +99,11 @@ func TestEndToEnd(t *testing.T) {
 	records := Shapes(s.Events)
 	dir := t.TempDir()
 	var chunks []string
-	for i, opt := range []decode.EncodeOptions{
-		{Format: decode.FormatV2, Time: decode.TimeEventTime},
-		{Format: decode.FormatLegacy, Time: decode.TimeInt},
-		{Format: decode.FormatV2, Time: decode.TimeFloat},
-		{Format: decode.FormatLegacy, Time: decode.TimeEventTimeExt8},
+	for i, opt := range []chunk.Options{
+		{Format: chunk.FormatV2, Time: chunk.TimeEventTime},
+		{Format: chunk.FormatLegacy, Time: chunk.TimeInt},
+		{Format: chunk.FormatV2, Time: chunk.TimeFloat},
+		{Format: chunk.FormatLegacy, Time: chunk.TimeEventTimeExt8},
 	} {
 		part := records[i*len(records)/4 : (i+1)*len(records)/4]
 		c, err := WriteChunks(dir, fmt.Sprint("f", i), part, 200, opt)
@@ -209,7 +210,7 @@ func TestABIVersions(t *testing.T) {
 	need(t)
 	end, span := window()
 	s := Generate(50, 7, end, span)
-	chunks, err := WriteChunks(t.TempDir(), "abi", s.Events, 50, decode.EncodeOptions{})
+	chunks, err := WriteChunks(t.TempDir(), "abi", s.Events, 50, chunk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +277,7 @@ func TestUnrecognizedRecords(t *testing.T) {
 	end, span := window()
 	s := Generate(20, 9, end, span)
 	records := append([]map[string]any{{"hello": "world"}, {"kind": 0}, {"log": "not json at all"}}, s.Events...)
-	chunks, err := WriteChunks(t.TempDir(), "unrec", records, 100, decode.EncodeOptions{})
+	chunks, err := WriteChunks(t.TempDir(), "unrec", records, 100, chunk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +311,7 @@ func TestCorpora(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			records, events := corpusRecords(t, f)
 			tenant := "corpus-" + strings.TrimSuffix(filepath.Base(f), ".jsonl")
-			chunks, err := WriteChunks(t.TempDir(), "c", records, 64, decode.EncodeOptions{Time: decode.TimeInt})
+			chunks, err := WriteChunks(t.TempDir(), "c", records, 64, chunk.Options{Time: chunk.TimeInt})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -390,7 +391,7 @@ func TestLokiOutage(t *testing.T) {
 	}
 	end, span := window()
 	s := Generate(4000, 11, end, span)
-	chunks, err := WriteChunks(dir, "down", s.Events, 100, decode.EncodeOptions{})
+	chunks, err := WriteChunks(dir, "down", s.Events, 100, chunk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +455,7 @@ func TestPartiallyInvalidPush(t *testing.T) {
 	huge := Generate(1, 15, end, time.Minute).Events[0]
 	huge["requestObject"] = map[string]any{"kind": "ConfigMap", "data": map[string]any{"blob": strings.Repeat("x", 300<<10)}} // over max_line_size
 	records := append(append([]map[string]any{old}, s.Events...), huge)
-	chunks, err := WriteChunks(t.TempDir(), "invalid", records, 100, decode.EncodeOptions{})
+	chunks, err := WriteChunks(t.TempDir(), "invalid", records, 100, chunk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,7 +496,7 @@ func TestSlowLoki(t *testing.T) {
 
 	end, span := window()
 	s := Generate(200, 17, end, span)
-	chunks, err := WriteChunks(t.TempDir(), "slow", s.Events, 200, decode.EncodeOptions{})
+	chunks, err := WriteChunks(t.TempDir(), "slow", s.Events, 200, chunk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -580,7 +581,7 @@ func TestRetryResumesAfterAcceptedRequests(t *testing.T) {
 	if len(s.Attacks) < 3 {
 		t.Fatalf("sample has %d detection kinds; need several streams in the chunk", len(s.Attacks))
 	}
-	chunks, err := WriteChunks(t.TempDir(), "resume", s.Events, len(s.Events), decode.EncodeOptions{})
+	chunks, err := WriteChunks(t.TempDir(), "resume", s.Events, len(s.Events), chunk.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 )
 
 // filterInput is a generated log in every record shape, written as chunks
@@ -36,7 +37,7 @@ func writeFilterInput(t *testing.T, dir string, n int) *filterInput {
 	in := &filterInput{s: Generate(n, 7, end, span), v2: map[string]bool{}, recTime: map[string]time.Time{}, recV2: map[string]bool{}}
 	records := Shapes(in.s.Events)
 	base := time.Unix(1_700_000_000, 123456789).UTC()
-	for i, format := range []decode.Format{decode.FormatV2, decode.FormatLegacy} {
+	for i, format := range []chunk.Format{chunk.FormatV2, chunk.FormatLegacy} {
 		part := records[i*len(records)/2 : (i+1)*len(records)/2]
 		times := make([]time.Time, len(part))
 		for j, rec := range part {
@@ -47,16 +48,16 @@ func writeFilterInput(t *testing.T, dir string, n int) *filterInput {
 			}
 			for _, ev := range evs {
 				id := ev["auditID"].(string)
-				in.recTime[id], in.recV2[id] = times[j], format == decode.FormatV2
+				in.recTime[id], in.recV2[id] = times[j], format == chunk.FormatV2
 			}
 		}
 		for k := 0; k < len(part); k += 40 {
-			opts := decode.EncodeOptions{Format: format, Time: decode.TimeEventTime, Times: times[k:min(k+40, len(part))], Metadata: filterMeta}
+			opts := chunk.Options{Format: format, Time: chunk.TimeEventTime, Times: times[k:min(k+40, len(part))], Metadata: filterMeta}
 			c, err := WriteChunks(dir, fmt.Sprintf("in%d-%04d", i, k), part[k:min(k+40, len(part))], 40, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			in.v2[c[0]] = format == decode.FormatV2
+			in.v2[c[0]] = format == chunk.FormatV2
 			in.chunks = append(in.chunks, c...)
 		}
 	}
@@ -172,7 +173,7 @@ func TestFilterOptions(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
 	in := writeFilterInput(t, dir, 600)
 	foreign := map[string]any{"msg": "not an audit event", "level": "info"}
-	extra, err := WriteChunks(dir, "foreign", []map[string]any{foreign}, 1, decode.EncodeOptions{Format: decode.FormatV2})
+	extra, err := WriteChunks(dir, "foreign", []map[string]any{foreign}, 1, chunk.Options{Format: chunk.FormatV2})
 	if err != nil {
 		t.Fatal(err)
 	}

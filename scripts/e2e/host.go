@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/kaudit/kaudit/testdata"
 )
 
@@ -52,11 +52,11 @@ func Make(dir string, args ...string) error {
 
 // WriteChunks encodes records into Fluent Bit chunk files of at most per
 // records each and returns their paths.
-func WriteChunks(dir, prefix string, records []map[string]any, per int, opts decode.EncodeOptions) ([]string, error) {
+func WriteChunks(dir, prefix string, records []map[string]any, per int, opts chunk.Options) ([]string, error) {
 	var paths []string
 	for i := 0; i < len(records); i += per {
 		var buf bytes.Buffer
-		if err := decode.EncodeChunk(&buf, records[i:min(i+per, len(records))], opts); err != nil {
+		if err := chunk.Encode(&buf, records[i:min(i+per, len(records))], opts); err != nil {
 			return nil, err
 		}
 		p := filepath.Join(dir, fmt.Sprintf("%s-%04d.msgpack", prefix, len(paths)+1))

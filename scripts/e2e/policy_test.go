@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kaudit/kaudit/detect"
-	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/kaudit/kaudit/redact/policy"
 	"github.com/kaudit/kaudit/testdata"
 )
@@ -52,7 +52,7 @@ func TestAuditPolicy(t *testing.T) {
 		}
 		events = append(events, ev)
 	}
-	chunks, err := WriteChunks(t.TempDir(), "p", Shapes(events), 200, decode.EncodeOptions{Format: decode.FormatV2, Time: decode.TimeEventTime})
+	chunks, err := WriteChunks(t.TempDir(), "p", Shapes(events), 200, chunk.Options{Format: chunk.FormatV2, Time: chunk.TimeEventTime})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	jsoniter "github.com/json-iterator/go"
 
 	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 )
 
 var jsonAPI = jsoniter.Config{UseNumber: true}.Froze()
@@ -41,24 +42,24 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	opts := decode.EncodeOptions{}
+	opts := chunk.Options{}
 	switch *format {
 	case "v2":
-		opts.Format = decode.FormatV2
+		opts.Format = chunk.FormatV2
 	case "legacy":
-		opts.Format = decode.FormatLegacy
+		opts.Format = chunk.FormatLegacy
 	default:
 		fail(fmt.Errorf("unknown -format %q", *format))
 	}
 	switch *timeKind {
 	case "eventtime":
-		opts.Time = decode.TimeEventTime
+		opts.Time = chunk.TimeEventTime
 	case "eventtime-ext8":
-		opts.Time = decode.TimeEventTimeExt8
+		opts.Time = chunk.TimeEventTimeExt8
 	case "int":
-		opts.Time = decode.TimeInt
+		opts.Time = chunk.TimeInt
 	case "float":
-		opts.Time = decode.TimeFloat
+		opts.Time = chunk.TimeFloat
 	default:
 		fail(fmt.Errorf("unknown -time %q", *timeKind))
 	}
@@ -131,9 +132,9 @@ func record(line, unwrap string) map[string]any {
 	return m
 }
 
-func write(name string, records []map[string]any, opts decode.EncodeOptions) error {
+func write(name string, records []map[string]any, opts chunk.Options) error {
 	var buf bytes.Buffer
-	if err := decode.EncodeChunk(&buf, records, opts); err != nil {
+	if err := chunk.Encode(&buf, records, opts); err != nil {
 		return err
 	}
 	if name == "-" {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
 )
 
 func TestLinesBecomeChunk(t *testing.T) {
@@ -23,7 +24,7 @@ func TestLinesBecomeChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.msgpack")
-	if err := write(out, recs, decode.EncodeOptions{}); err != nil {
+	if err := write(out, recs, chunk.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	chunk, _ := os.ReadFile(out)

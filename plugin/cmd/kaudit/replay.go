@@ -12,7 +12,7 @@ import (
 
 	"github.com/grafana/loki/pkg/push"
 
-	"github.com/kaudit/kaudit/plugin/decode"
+	fbchunk "github.com/kaudit/kaudit/plugin/decode/chunk"
 	"github.com/kaudit/kaudit/plugin/instance"
 	"github.com/kaudit/kaudit/plugin/pipeline"
 )
@@ -207,7 +207,7 @@ func readChunks(files []string, progress func(done, total int64), fn func(chunk)
 		srcs = append(srcs, s)
 		total += s.size
 	}
-	opts := decode.EncodeOptions{Format: decode.FormatV2, Time: decode.TimeEventTime}
+	opts := fbchunk.Options{Format: fbchunk.FormatV2, Time: fbchunk.TimeEventTime}
 	for _, s := range srcs {
 		var recs []map[string]any
 		var times []time.Time
@@ -218,7 +218,7 @@ func readChunks(files []string, progress func(done, total int64), fn func(chunk)
 			}
 			var buf bytes.Buffer
 			opts.Times = times
-			if err := decode.EncodeChunk(&buf, recs, opts); err != nil {
+			if err := fbchunk.Encode(&buf, recs, opts); err != nil {
 				return fmt.Errorf("%s:%d: %w", s.name, first, err)
 			}
 			done, _ := s.progress()

@@ -1,4 +1,8 @@
-package decode
+// Package chunk writes Fluent Bit chunks (msgpack event streams) from
+// records, for the kaudit command, the tools under scripts/ and tests. It
+// uses a general msgpack library, so the decoder's tests do not check the
+// decoder against itself; nothing the Fluent Bit plugins load imports it.
+package chunk
 
 import (
 	"encoding/binary"
@@ -30,8 +34,8 @@ const (
 	TimeFloat                         // float64 seconds
 )
 
-// EncodeOptions controls EncodeChunk.
-type EncodeOptions struct {
+// Options controls Encode.
+type Options struct {
 	Format Format
 	Time   TimeKind
 	// Times[i] is record i's timestamp; missing or zero means time.Now().
@@ -49,11 +53,11 @@ var msgpackHandle = func() *codec.MsgpackHandle {
 	return h
 }()
 
-// EncodeChunk writes records as one Fluent Bit chunk, as an input plugin
+// Encode writes records as one Fluent Bit chunk, as an input plugin
 // would have buffered them. It exists for tests and the mkchunk command.
 // json.Number values are written as msgpack integers or floats, like Fluent
 // Bit's JSON parser does, and []byte values as msgpack bin.
-func EncodeChunk(w io.Writer, records []map[string]any, opts EncodeOptions) error {
+func Encode(w io.Writer, records []map[string]any, opts Options) error {
 	var out, body []byte
 	enc := codec.NewEncoderBytes(&body, msgpackHandle)
 	var meta []byte
@@ -69,7 +73,7 @@ func EncodeChunk(w io.Writer, records []map[string]any, opts EncodeOptions) erro
 	}
 	for i, rec := range records {
 		if rec == nil {
-			return errors.New("decode: EncodeChunk: nil record")
+			return errors.New("chunk: Encode: nil record")
 		}
 		ts := time.Now()
 		if i < len(opts.Times) && !opts.Times[i].IsZero() {
@@ -102,20 +106,20 @@ func appendTime(b []byte, t time.Time, kind TimeKind) ([]byte, error) {
 	case TimeEventTime, TimeEventTimeExt8:
 		sec := t.Unix()
 		if sec < 0 || sec > math.MaxUint32 {
-			return nil, errors.New("decode: EncodeChunk: time outside EventTime range")
+			return nil, errors.New("chunk: Encode: time outside EventTime range")
 		}
 		if kind == TimeEventTime {
-			return AppendEventTime(b, t), nil
+			return appendEventTime(b, t), nil
 		}
 		b = binary.BigEndian.AppendUint32(append(b, 0xc7, 0x08, 0x00), uint32(sec))
 		return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond())), nil
 	case TimeInt:
-		return AppendInt(b, t.Unix()), nil
+		return appendInt(b, t.Unix()), nil
 	case TimeFloat:
 		f := float64(t.Unix()) + float64(t.Nanosecond())/1e9
 		return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(f)), nil
 	}
-	return nil, errors.New("decode: EncodeChunk: unknown TimeKind")
+	return nil, errors.New("chunk: Encode: unknown TimeKind")
 }
 
 // normalize copies v, turning json.Number into the integer or float a JSON
@@ -147,4 +151,37 @@ func normalize(v any) any {
 		return string(v)
 	}
 	return v
+}
+
+// appendInt writes i in msgpack's smallest integer form (as decode.AppendInt,
+// kept apart so the decoder's tests do not check it against itself).
+func appendInt(b []byte, i int64) []byte {
+	switch {
+	case i >= 0 && i <= 0x7f:
+		return append(b, byte(i))
+	case i < 0 && i >= -32:
+		return append(b, byte(i))
+	case i >= 0 && i <= math.MaxUint8:
+		return append(b, 0xcc, byte(i))
+	case i >= 0 && i <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, 0xcd), uint16(i))
+	case i >= 0 && i <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(b, 0xce), uint32(i))
+	case i >= 0:
+		return binary.BigEndian.AppendUint64(append(b, 0xcf), uint64(i))
+	case i >= math.MinInt8:
+		return append(b, 0xd0, byte(i))
+	case i >= math.MinInt16:
+		return binary.BigEndian.AppendUint16(append(b, 0xd1), uint16(i))
+	case i >= math.MinInt32:
+		return binary.BigEndian.AppendUint32(append(b, 0xd2), uint32(i))
+	}
+	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(i))
+}
+
+// appendEventTime writes t as Fluent Bit's EventTime (ext 0, fixext8).
+func appendEventTime(b []byte, t time.Time) []byte {
+	b = append(b, 0xd7, 0x00)
+	b = binary.BigEndian.AppendUint32(b, uint32(t.Unix()))
+	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
 }
