@@ -82,8 +82,6 @@ type thresholdSpec struct {
 	MaxKeys  int      `json:"max_keys"`
 }
 
-const thresholdKeys = "key, distinct, window, more_than, max_keys"
-
 // maxMaxKeys caps threshold.max_keys so one rule file cannot make a rule
 // hold unbounded memory.
 const maxMaxKeys = 1 << 20

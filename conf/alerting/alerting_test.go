@@ -16,7 +16,7 @@ import (
 
 	"github.com/kaudit/kaudit/conf/alerting"
 	"github.com/kaudit/kaudit/detect"
-	"github.com/kaudit/kaudit/plugin/instance"
+	"github.com/kaudit/kaudit/plugin/pipeline"
 	"github.com/kaudit/kaudit/scripts/e2e"
 	"github.com/kaudit/kaudit/testdata"
 )
@@ -27,7 +27,7 @@ const static = `job="kube-audit"` // the default of the labels key
 
 func defaultRules(t *testing.T) []detect.Rule {
 	t.Helper()
-	e, err := instance.LoadRules(nil)
+	e, err := pipeline.LoadRules(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@
 // flb-filter_kaudit.so`): Fluent Bit's Go proxy has no filter type. shim.c
 // defines the registration structure for the target Fluent Bit (chosen at
 // build time, see layout_*.go) and calls the exports below. Glue only: the
-// work is in plugin/filterinst, the same pipeline the output runs.
+// work is in plugin/filter/instance, the same pipeline the output runs.
 package main
 
 /*
@@ -17,8 +17,8 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/kaudit/kaudit/plugin/filterinst"
-	"github.com/kaudit/kaudit/plugin/instance"
+	"github.com/kaudit/kaudit/plugin/filter/instance"
+	"github.com/kaudit/kaudit/plugin/pipeline"
 )
 
 // Version is set at build time (-ldflags -X main.Version=...).
@@ -30,7 +30,7 @@ func main() {}
 var (
 	mu     sync.RWMutex
 	nextID int64
-	insts  = map[int64]*filterinst.Instance{}
+	insts  = map[int64]*instance.Instance{}
 )
 
 const (
@@ -41,7 +41,7 @@ const (
 //export kauditFilterHostMissing
 func kauditFilterHostMissing() {
 	defer guard("init", func() {})
-	filterinst.Logf(instance.LogError, "init", "this host does not export flb_filter_get_property/flb_filter_set_context: load flb-filter_kaudit.so into Fluent Bit with -e or [PLUGINS]")
+	instance.Logf(pipeline.LogError, "init", "this host does not export flb_filter_get_property/flb_filter_set_context: load flb-filter_kaudit.so into Fluent Bit with -e or [PLUGINS]")
 }
 
 // kauditFilterInit returns the new instance's id, or 0 when the
@@ -50,9 +50,9 @@ func kauditFilterHostMissing() {
 //export kauditFilterInit
 func kauditFilterInit(fIns unsafe.Pointer) (id C.longlong) {
 	defer guard("init", func() { id = 0 })
-	in, err := filterinst.New(getter{fIns}, Version)
+	in, err := instance.New(getter{fIns}, Version)
 	if err != nil {
-		filterinst.Logf(instance.LogError, "init", "%v", err)
+		instance.Logf(pipeline.LogError, "init", "%v", err)
 		return 0
 	}
 	mu.Lock()
@@ -83,7 +83,7 @@ func kauditFilterChunk(id C.longlong, data unsafe.Pointer, size C.size_t, tag *C
 	in := insts[int64(id)]
 	mu.RUnlock()
 	if in == nil {
-		filterinst.Logf(instance.LogError, "filter", "unknown instance %d: chunk dropped", id)
+		instance.Logf(pipeline.LogError, "filter", "unknown instance %d: chunk dropped", id)
 		return modified
 	}
 	// Fluent Bit's memory, valid during this call only; decoding copies.
@@ -94,7 +94,7 @@ func kauditFilterChunk(id C.longlong, data unsafe.Pointer, size C.size_t, tag *C
 		}
 		p := C.malloc(C.size_t(len(out)))
 		if p == nil {
-			filterinst.Logf(instance.LogError, in.Name, "out of memory: chunk of %d bytes dropped", len(out))
+			instance.Logf(pipeline.LogError, in.Name, "out of memory: chunk of %d bytes dropped", len(out))
 			return
 		}
 		copy(unsafe.Slice((*byte)(p), len(out)), out)
@@ -118,7 +118,7 @@ func kauditFilterExit(id C.longlong) {
 // guard turns a panic into a log line and lets fail set the return values.
 func guard(where string, fail func()) {
 	if r := recover(); r != nil {
-		filterinst.Logf(instance.LogError, where, "panic (a kaudit bug, please report): %v\n%s", r, debug.Stack())
+		instance.Logf(pipeline.LogError, where, "panic (a kaudit bug, please report): %v\n%s", r, debug.Stack())
 		fail()
 	}
 }

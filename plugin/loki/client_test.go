@@ -29,7 +29,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	body, _ := io.ReadAll(hr.Body)
 	pb, err := snappy.Decode(nil, body)
 	if err != nil || hr.Header.Get("Content-Type") != "application/x-protobuf" {
-		http.Error(w, "not snappy protobuf", 415)
+		http.Error(w, "not snappy protobuf", http.StatusUnsupportedMediaType)
 		return
 	}
 	var req push.PushRequest

@@ -1,7 +1,7 @@
 // Command output is out_kaudit.so, the Fluent Bit output plugin, built with
 // -buildmode=c-shared and loaded by `fluent-bit -e out_kaudit.so`. It is glue
 // only: the exports Fluent Bit's Go proxy calls, each guarded so that no
-// panic crosses into Fluent Bit. The work is in plugin/instance.
+// panic crosses into Fluent Bit. The work is in plugin/output/instance.
 package main
 
 import "C"
@@ -12,7 +12,8 @@ import (
 
 	"github.com/fluent/fluent-bit-go/output"
 
-	"github.com/kaudit/kaudit/plugin/instance"
+	"github.com/kaudit/kaudit/plugin/output/instance"
+	"github.com/kaudit/kaudit/plugin/pipeline"
 )
 
 // Version is set at build time (-ldflags -X main.Version=...).
@@ -32,7 +33,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (rc int) {
 	in, err := instance.New(getter{plugin}, Version)
 	if err != nil {
 		// One line naming the key; Fluent Bit then refuses to start.
-		instance.Logf(instance.LogError, "init", "%v", err)
+		pipeline.Logf(pipeline.LogError, "init", "%v", err)
 		return output.FLB_ERROR
 	}
 	output.FLBPluginSetContext(plugin, in)
@@ -45,7 +46,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (rc int) {
 //
 //export FLBPluginFlush
 func FLBPluginFlush(data unsafe.Pointer, length C.int, tag *C.char) int {
-	instance.Logf(instance.LogError, "flush", "called without a context: this Fluent Bit is too old for kaudit")
+	pipeline.Logf(pipeline.LogError, "flush", "called without a context: this Fluent Bit is too old for kaudit")
 	return output.FLB_RETRY
 }
 
@@ -57,7 +58,7 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) (rc 
 	defer guard("flush", &rc, output.FLB_ERROR)
 	in, ok := output.FLBPluginGetContext(ctx).(*instance.Instance)
 	if !ok {
-		instance.Logf(instance.LogError, "flush", "unknown plugin context")
+		pipeline.Logf(pipeline.LogError, "flush", "unknown plugin context")
 		return output.FLB_ERROR
 	}
 	// The chunk is Fluent Bit's memory, valid during this call only;
@@ -94,7 +95,7 @@ func FLBPluginUnregister(def unsafe.Pointer) {
 // guard turns a panic into a log line and the given return code.
 func guard(where string, rc *int, code int) {
 	if r := recover(); r != nil {
-		instance.Logf(instance.LogError, where, "panic (a kaudit bug, please report): %v\n%s", r, debug.Stack())
+		pipeline.Logf(pipeline.LogError, where, "panic (a kaudit bug, please report): %v\n%s", r, debug.Stack())
 		*rc = code
 	}
 }

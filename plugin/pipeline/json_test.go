@@ -54,7 +54,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	cases := []any{
 		nil, true, false, "", "plain", "quote\" back\\slash", "ctl\x00\x01\x1f\b\f\n\r\t", "<html>&amp;",
 		"bad utf8 \xff\xfe end", "line\u2028sep\u2029", "ünïcödé ✓ 🚀",
-		int64(-42), uint64(math.MaxUint64), 1, 0.0, -0.0, 1.5, 1e-7, 1e21, 123456789.125, 1e-6, 1e20, -3.25e-10,
+		int64(-42), uint64(math.MaxUint64), 1, 0.0, math.Copysign(0, -1), 1.5, 1e-7, 1e21, 123456789.125, 1e-6, 1e20, -3.25e-10,
 		json.Number("12"), json.Number("-1.5e+30"), json.Number("00"), json.Number("1."), json.Number("-"), json.Number("1e"), json.Number("0.5E-3"),
 		[]any{}, map[string]any{}, []any{nil, "a", int64(1), map[string]any{"z": 1.0, "a": []any{"b"}}},
 		map[string]any{"b": int64(1), "a": "x", "A": true, "_": nil, "ü": "u"},

@@ -1,4 +1,4 @@
-package pipeline
+package pipeline_test
 
 import (
 	"bytes"
@@ -7,22 +7,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kaudit/kaudit/conf"
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
 	fbchunk "github.com/kaudit/kaudit/plugin/decode/chunk"
+	"github.com/kaudit/kaudit/plugin/loki"
 	"github.com/kaudit/kaudit/plugin/metrics"
+	. "github.com/kaudit/kaudit/plugin/pipeline"
 	"github.com/kaudit/kaudit/redact"
 	"github.com/kaudit/kaudit/scripts/e2e"
 )
 
 func newPipeline(t testing.TB, pass bool) *Pipeline {
 	t.Helper()
-	srcs, err := detect.FromFS(conf.Rules, "rules/*.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	det, err := detect.New(srcs...)
+	det, err := LoadRules(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +45,7 @@ func chunk(t testing.TB, records []map[string]any, opts fbchunk.Options) []byte 
 
 func entriesFor(t testing.TB, c *config.Config, p *Pipeline, data []byte) (tenants, labels []string, es []map[string]any) {
 	t.Helper()
-	b := NewEntries(c)
+	b := loki.NewEntries(c)
 	p.Chunk(data, func(ev *Event) {
 		tenant, l, e := b.Build(ev)
 		var line map[string]any
@@ -165,20 +162,6 @@ func TestBadRecordsStayContained(t *testing.T) {
 	}
 }
 
-// A panic while processing an event drops that event (fail closed: a
-// redaction that did not finish must not let its input through) and the
-// rest of the chunk goes on.
-func TestPanicDropsTheEvent(t *testing.T) {
-	p := newPipeline(t, false)
-	evs := e2e.Generate(2, 1, time.Now(), time.Minute).Events
-	p.s.Detector = nil // a nil engine panics on use
-	n := 0
-	rep := p.Chunk(chunk(t, evs, fbchunk.Options{}), func(*Event) { n++ })
-	if n != 0 || rep.Failed != 2 || !strings.Contains(rep.FirstErr.Error(), "panicked") {
-		t.Errorf("events=%d report=%+v", n, rep)
-	}
-}
-
 func mustJSON(t testing.TB, v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -204,10 +187,10 @@ func BenchmarkChunk(b *testing.B) {
 			data := chunk(b, records, fbchunk.Options{})
 			p := withPolicy(b, bc.policy, detect.High)
 			if bc.metrics {
-				p.s.Metrics = metrics.New("bench."+bc.name, p.s.Detector.Rules()).Pipeline
+				p.SetMetrics(metrics.New("bench."+bc.name, p.Detector().Rules()).Pipeline)
 			}
 			c, _ := config.Parse(config.MapGetter{})
-			eb := NewEntries(c)
+			eb := loki.NewEntries(c)
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			b.ResetTimer()

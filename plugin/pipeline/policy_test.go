@@ -1,4 +1,4 @@
-package pipeline
+package pipeline_test
 
 import (
 	"github.com/kaudit/kaudit/plugin/metrics"
@@ -17,6 +17,8 @@ import (
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/decode"
 	fbchunk "github.com/kaudit/kaudit/plugin/decode/chunk"
+	"github.com/kaudit/kaudit/plugin/loki"
+	. "github.com/kaudit/kaudit/plugin/pipeline"
 	"github.com/kaudit/kaudit/redact/policy"
 	"github.com/kaudit/kaudit/scripts/e2e"
 	"github.com/kaudit/kaudit/testdata"
@@ -30,7 +32,7 @@ func withPolicy(t testing.TB, file string, keep detect.Severity) *Pipeline {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.s.Policy, p.s.PolicyKeep = pol, keep
+		p.SetPolicy(pol, keep)
 	}
 	return p
 }
@@ -54,7 +56,7 @@ type storedEvent struct {
 func stored(t testing.TB, p *Pipeline, records []map[string]any) (map[string]storedEvent, ChunkReport) {
 	t.Helper()
 	c, _ := config.Parse(config.MapGetter{})
-	b := NewEntries(c)
+	b := loki.NewEntries(c)
 	out := map[string]storedEvent{}
 	rep := p.Chunk(chunk(t, records, fbchunk.Options{}), func(ev *Event) {
 		_, _, e := b.Build(ev)
@@ -140,14 +142,14 @@ func TestPolicyDropsButKeepsDetections(t *testing.T) {
 	stored(t, base, s.Events)
 	var high int
 	for _, ev := range s.Events {
-		if base.s.Detector.Detect(ev, nil).Severity >= detect.High {
+		if base.Detector().Detect(ev, nil).Severity >= detect.High {
 			high++
 		}
 	}
 	for _, keep := range []detect.Severity{detect.High, detect.None} {
 		t.Run(keep.String(), func(t *testing.T) {
 			p := newPipeline(t, false)
-			p.s.Policy, p.s.PolicyKeep = dropAll, keep
+			p.SetPolicy(dropAll, keep)
 			got, rep := stored(t, p, s.Events)
 			want := high
 			if keep == detect.None {
@@ -178,7 +180,7 @@ func TestPolicyStagesAndLevels(t *testing.T) {
 	evs := e2e.FlatRequestResponse(e2e.Generate(200, 3, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC), time.Hour).Events, true)
 	evs = append(evs, e2e.Generate(50, 4, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC), time.Hour).Events...)
 	p := newPipeline(t, false)
-	p.s.Policy, p.s.PolicyKeep = pol, detect.None
+	p.SetPolicy(pol, detect.None)
 	got, rep := stored(t, p, evs)
 	if rep.PolicyDropped != 200 || p.Stats.PolicyDropped[policy.RequestResponse].Load() != 200 {
 		t.Errorf("dropped %d (RequestResponse %d), want the 200 RequestReceived events", rep.PolicyDropped, p.Stats.PolicyDropped[policy.RequestResponse].Load())
@@ -250,7 +252,7 @@ func TestPolicyVolume(t *testing.T) {
 		for _, pc := range policies {
 			p := withPolicy(t, pc.file, detect.High)
 			c, _ := config.Parse(config.MapGetter{})
-			eb := NewEntries(c)
+			eb := loki.NewEntries(c)
 			bytes := 0
 			rep := p.Chunk(data, func(ev *Event) {
 				_, _, e := eb.Build(ev)
@@ -275,8 +277,8 @@ func TestPolicyVolume(t *testing.T) {
 // Policy drops and keeps reach the metrics, by level.
 func TestPolicyMetrics(t *testing.T) {
 	p := withPolicy(t, "../../conf/policy/seed.yaml", detect.High)
-	m := metrics.New("policy-metrics-test", p.s.Detector.Rules()).Pipeline
-	p.s.Metrics = m
+	m := metrics.New("policy-metrics-test", p.Detector().Rules()).Pipeline
+	p.SetMetrics(m)
 	watch := map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "w", "verb": "watch", "stage": "ResponseComplete",
 		"user": map[string]any{"username": "system:kube-scheduler"}, "objectRef": map[string]any{"resource": "pods"}}
 	anon := map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a", "verb": "watch", "stage": "ResponseComplete",

@@ -6,7 +6,8 @@ import (
 	"strings"
 
 	"github.com/kaudit/kaudit/plugin/config"
-	"github.com/kaudit/kaudit/plugin/instance"
+	"github.com/kaudit/kaudit/plugin/output/instance"
+	"github.com/kaudit/kaudit/plugin/pipeline"
 )
 
 // check builds every configured output exactly as Fluent Bit's init would
@@ -41,12 +42,12 @@ func check(args []string, stdout io.Writer) error {
 		in.Close()
 	}
 	for _, r := range rules {
-		if _, err := instance.LoadRules([]string{r}); err != nil {
+		if _, err := pipeline.LoadRules([]string{r}); err != nil {
 			problems = append(problems, oneLine(err)) // names the file
 		}
 	}
 	for _, r := range redacts {
-		if _, err := instance.NewRedactor(&config.Config{RedactFile: r, RedactManagedFields: true}); err != nil {
+		if _, err := pipeline.NewRedactor(&config.Config{RedactFile: r, RedactManagedFields: true}); err != nil {
 			problems = append(problems, oneLine(err)) // names the key, the file and the rule key
 		}
 	}

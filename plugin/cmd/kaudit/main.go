@@ -1,4 +1,4 @@
-// Command kaudit runs the plugin's own code path (plugin/instance: the same
+// Command kaudit runs the plugin's own code path (plugin/output/instance: the same
 // configuration keys, decoder, rules, redaction, entry rendering and Loki
 // client) outside Fluent Bit:
 //

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kaudit/kaudit/plugin/instance"
+	"github.com/kaudit/kaudit/plugin/output/instance"
 )
 
 func pushCmd(args []string, stderr io.Writer) error {

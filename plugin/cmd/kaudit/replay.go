@@ -13,7 +13,7 @@ import (
 	"github.com/grafana/loki/pkg/push"
 
 	fbchunk "github.com/kaudit/kaudit/plugin/decode/chunk"
-	"github.com/kaudit/kaudit/plugin/instance"
+	"github.com/kaudit/kaudit/plugin/output/instance"
 	"github.com/kaudit/kaudit/plugin/pipeline"
 )
 

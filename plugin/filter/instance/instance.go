@@ -1,8 +1,8 @@
-// Package filterinst is one configured kaudit filter: the same pipeline as
+// Package instance is one configured kaudit filter: the same pipeline as
 // the output (decode, detect, redact), writing records back as a Fluent Bit
 // chunk instead of pushing them to Loki. It has no cgo, so it is tested with
 // plain `go test`; plugin/filter is the C-facing glue.
-package filterinst
+package instance
 
 import (
 	"fmt"
@@ -12,7 +12,6 @@ import (
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/decode"
-	"github.com/kaudit/kaudit/plugin/instance"
 	"github.com/kaudit/kaudit/plugin/pipeline"
 )
 
@@ -35,18 +34,18 @@ func New(g config.Getter, version string) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	pipe, err := instance.NewPipeline(c, nil)
+	pipe, err := pipeline.Build(c)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	Logf(instance.LogInfo, name, "kaudit %s filter started: unrecognized=%s min_severity=%s rules=%d rules_files=%d audit_policy_file=%q",
+	Logf(pipeline.LogInfo, name, "kaudit %s filter started: unrecognized=%s min_severity=%s rules=%d rules_files=%d audit_policy_file=%q",
 		version, [...]string{"drop", "pass"}[c.Unrecognized], c.MinSeverity, len(pipe.Detector().Rules()), len(c.RulesFiles), c.AuditPolicyFile)
 	return &Instance{Name: name, Config: c, Pipeline: pipe}, nil
 }
 
 // Logf writes one line as Fluent Bit prints a filter's; never record content.
-func Logf(lvl instance.Level, who, format string, args ...any) {
-	instance.LogfAs("filter", lvl, who, format, args...)
+func Logf(lvl pipeline.Level, who, format string, args ...any) {
+	pipeline.LogfAs("filter", lvl, who, format, args...)
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
@@ -72,7 +71,7 @@ func (in *Instance) Chunk(data []byte, tag string, use func(out []byte)) {
 		in.Dropped.Add(int64(dropped))
 	}
 	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 {
-		Logf(instance.LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
+		Logf(pipeline.LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
 	use(out)
@@ -150,6 +149,6 @@ func appendMark(b []byte, ev *pipeline.Event) []byte {
 // Close logs the instance's totals.
 func (in *Instance) Close() {
 	p := &in.Pipeline.Stats
-	Logf(instance.LogInfo, in.Name, "stopping: records=%d events=%d below_min_severity=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d",
+	Logf(pipeline.LogInfo, in.Name, "stopping: records=%d events=%d below_min_severity=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d",
 		p.Records.Load(), p.Events.Load(), in.Dropped.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load())
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
+	"github.com/kaudit/kaudit/plugin/pipeline"
 	"github.com/kaudit/kaudit/testdata"
 )
 
@@ -38,14 +39,14 @@ func TestRulesFileOverridesDefaults(t *testing.T) {
 	}
 	defer in.Close()
 	ev := map[string]any{"verb": "delete", "objectRef": map[string]any{"resource": "namespaces", "name": "prod"}, "user": map[string]any{"username": "bob"}}
-	det, _ := LoadRules(nil)
+	det, _ := pipeline.LoadRules(nil)
 	if det.Detect(ev, nil).IDs() != "namespace_delete" {
 		t.Fatal("the default rule does not fire")
 	}
 	if in.Pipeline == nil {
 		t.Fatal("no pipeline")
 	}
-	site, _ := LoadRules([]string{f})
+	site, _ := pipeline.LoadRules([]string{f})
 	if got := site.Detect(ev, nil).IDs(); got != "" {
 		t.Errorf("disabled rule still fires: %q", got)
 	}
@@ -53,7 +54,7 @@ func TestRulesFileOverridesDefaults(t *testing.T) {
 
 // README's detection table is generated from the embedded rules.
 func TestReadmeRulesTable(t *testing.T) {
-	det, err := LoadRules(nil)
+	det, err := pipeline.LoadRules(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func TestAuditPolicyFile(t *testing.T) {
 	if _, err := New(config.MapGetter{"policy_keep_severity": "urgent"}, "test"); err == nil || !strings.Contains(err.Error(), "policy_keep_severity:") {
 		t.Errorf("bad policy_keep_severity: err %v", err)
 	}
-	in, err := New(config.MapGetter{"audit_policy_file": "../../conf/policy/seed.yaml", "policy_keep_severity": "none"}, "test")
+	in, err := New(config.MapGetter{"audit_policy_file": testdata.Path(t, "conf", "policy", "seed.yaml"), "policy_keep_severity": "none"}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func TestRedactKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	red, err := NewRedactor(c)
+	red, err := pipeline.NewRedactor(c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package loki
 
 import (
 	"encoding/json"
@@ -9,8 +9,8 @@ import (
 
 	"github.com/grafana/loki/pkg/push"
 
-	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
+	"github.com/kaudit/kaudit/plugin/pipeline"
 )
 
 // Entries turns processed events into Loki entries. The stream labels are
@@ -35,8 +35,8 @@ func NewEntries(c *config.Config) *Entries {
 }
 
 // Build returns the tenant, the rendered stream labels and the entry.
-func (b *Entries) Build(ev *Event) (tenant, labels string, e push.Entry) {
-	e = push.Entry{Timestamp: ev.Time, Line: marshalLine(ev.Event)}
+func (b *Entries) Build(ev *pipeline.Event) (tenant, labels string, e push.Entry) {
+	e = push.Entry{Timestamp: ev.Time, Line: pipeline.Line(ev.Event)}
 	labels = b.static
 	if ev.Detect.Severity > 0 {
 		labels = b.detectionLabels(ev)
@@ -45,24 +45,7 @@ func (b *Entries) Build(ev *Event) (tenant, labels string, e push.Entry) {
 	return b.tenant(ev), labels, e
 }
 
-var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-// marshalLine renders the line. Sorted keys make it a pure function of the
-// event, so a retried chunk produces byte-identical entries, which Loki
-// de-duplicates; HTML escaping is off so the line reads as the API server
-// wrote it.
-func marshalLine(v map[string]any) string {
-	bp := lineBufs.Get().(*[]byte)
-	b := appendObject((*bp)[:0], v)
-	line := string(b)
-	if cap(b) <= 1<<20 { // do not let one huge event pin memory
-		*bp = b
-		lineBufs.Put(bp)
-	}
-	return line
-}
-
-func (b *Entries) detectionLabels(ev *Event) string {
+func (b *Entries) detectionLabels(ev *pipeline.Event) string {
 	ids := ev.Detect.IDs()
 	key := ev.Detect.Severity.String() + "|" + ids
 	if v, ok := b.streams.Load(key); ok {
@@ -92,7 +75,7 @@ func renderLabels(ls []config.Label) string {
 	return sb.String()
 }
 
-func (b *Entries) tenant(ev *Event) string {
+func (b *Entries) tenant(ev *pipeline.Event) string {
 	if b.tenantKey != "" {
 		if s, ok := ev.Record.Body[b.tenantKey].(string); ok && s != "" {
 			return s
@@ -105,7 +88,7 @@ func (b *Entries) tenant(ev *Event) string {
 }
 
 // metadata carries the per-event facts an investigator filters on.
-func (b *Entries) metadata(ev *Event) push.LabelsAdapter {
+func (b *Entries) metadata(ev *pipeline.Event) push.LabelsAdapter {
 	if ev.Unrecognized {
 		return append(b.extra(ev, make(push.LabelsAdapter, 0, 1+len(b.meta))), push.LabelAdapter{Name: "kaudit_error", Value: "unrecognized"})
 	}
@@ -135,7 +118,7 @@ func (b *Entries) metadata(ev *Event) push.LabelsAdapter {
 		add("code", str(rs["code"]))
 	}
 	if ev.Detect.Severity > 0 {
-		add("detections", Summary(ev.Detect))
+		add("detections", pipeline.Summary(ev.Detect))
 	}
 	if !ev.Redacted.Empty() {
 		add("redacted", ev.Redacted.String())
@@ -145,7 +128,7 @@ func (b *Entries) metadata(ev *Event) push.LabelsAdapter {
 	return b.extra(ev, m)
 }
 
-func (b *Entries) extra(ev *Event, m push.LabelsAdapter) push.LabelsAdapter {
+func (b *Entries) extra(ev *pipeline.Event, m push.LabelsAdapter) push.LabelsAdapter {
 	for _, f := range b.meta {
 		v := f.Value
 		if f.Path != nil {
@@ -186,19 +169,4 @@ func str(v any) string {
 		return strconv.FormatBool(x)
 	}
 	return ""
-}
-
-// Summary lists every matched rule with its own severity: the label keeps
-// only the highest.
-func Summary(r detect.Result) string {
-	var sb strings.Builder
-	for i, m := range r.Matches {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteString(m.ID)
-		sb.WriteByte(':')
-		sb.WriteString(m.Severity.String())
-	}
-	return sb.String()
 }

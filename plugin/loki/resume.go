@@ -1,13 +1,14 @@
-package instance
+package loki
 
 import (
 	"crypto/sha256"
 	"sync"
 )
 
-// progress remembers, for chunks Fluent Bit will hand back for a retry,
+// Resume is an output's delivery state across Fluent Bit retries: it
+// remembers, for chunks Fluent Bit will hand back for a retry,
 // which of their push requests Loki already accepted (by content: see
-// loki.Batch), so the retry sends only the others. Loki drops an exact resend reliably only while it is the
+// Batch), so the retry sends only the others. Loki drops an exact resend reliably only while it is the
 // stream's newest entry (scripts/loki/BEHAVIOUR.md, "Duplicates"); with
 // concurrent flushes it often is not, and resending would store twice.
 //
@@ -19,7 +20,7 @@ import (
 // requests are sent again: a possible duplicate, never a loss. At most maxPending chunks are
 // remembered (oldest forgotten first: a forgotten chunk is resent whole,
 // which can only duplicate, never lose).
-type progress struct {
+type Resume struct {
 	mu      sync.Mutex
 	pending map[[32]byte][][32]byte
 	order   [][32]byte
@@ -37,9 +38,9 @@ func chunkKey(tag string, chunk []byte) [32]byte {
 	return k
 }
 
-// start returns the requests of this chunk Loki already accepted, and the
+// Start returns the requests of this chunk Loki already accepted, and the
 // chunk's key when one had to be computed.
-func (p *progress) start(tag string, chunk []byte) (accepted [][32]byte, key *[32]byte) {
+func (p *Resume) Start(tag string, chunk []byte) (accepted [][32]byte, key *[32]byte) {
 	p.mu.Lock()
 	empty := len(p.pending) == 0
 	p.mu.Unlock()
@@ -52,8 +53,8 @@ func (p *progress) start(tag string, chunk []byte) (accepted [][32]byte, key *[3
 	return p.pending[k], &k
 }
 
-// failed records the chunk's requests Loki accepted.
-func (p *progress) failed(tag string, chunk []byte, key *[32]byte, accepted [][32]byte) {
+// Failed records the chunk's requests Loki accepted.
+func (p *Resume) Failed(tag string, chunk []byte, key *[32]byte, accepted [][32]byte) {
 	if key == nil {
 		k := chunkKey(tag, chunk)
 		key = &k
@@ -73,8 +74,8 @@ func (p *progress) failed(tag string, chunk []byte, key *[32]byte, accepted [][3
 	p.pending[*key] = accepted
 }
 
-// done forgets a delivered chunk.
-func (p *progress) done(key *[32]byte) {
+// Done forgets a delivered chunk.
+func (p *Resume) Done(key *[32]byte) {
 	if key == nil {
 		return
 	}

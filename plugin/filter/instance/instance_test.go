@@ -1,4 +1,4 @@
-package filterinst
+package instance
 
 import (
 	"bytes"

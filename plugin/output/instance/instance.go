@@ -1,27 +1,20 @@
 // Package instance is one configured kaudit output: its configuration,
-// pipeline and Loki client, and the flush that ties them together. It holds
-// everything an export does, without cgo, so it is tested with plain
-// `go test` and shared by the command-line tool.
+// pipeline, metrics and Loki client, and the flush that ties them together.
+// It holds everything the output's exports (plugin/output) do, without cgo,
+// so it is tested with plain `go test` and shared by the command-line tool.
 package instance
 
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"os"
-	"sort"
 	"sync/atomic"
 
 	"github.com/grafana/loki/pkg/push"
 
-	"github.com/kaudit/kaudit/conf"
-	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/loki"
 	"github.com/kaudit/kaudit/plugin/metrics"
 	"github.com/kaudit/kaudit/plugin/pipeline"
-	"github.com/kaudit/kaudit/redact"
-	"github.com/kaudit/kaudit/redact/policy"
 )
 
 // Code is a flush result, mapped one to one onto FLB_OK, FLB_RETRY and
@@ -44,10 +37,10 @@ type Instance struct {
 	Pipeline *pipeline.Pipeline
 	Client   *loki.Client
 	Metrics  *metrics.Instance
-	entries  *pipeline.Entries
+	entries  *loki.Entries
 	server   *metrics.Server
 	quiet    bool
-	progress progress
+	resume   loki.Resume
 }
 
 var seq atomic.Int64
@@ -72,15 +65,13 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	var met *metrics.Instance
-	pipe, err := NewPipeline(c, func(det *detect.Engine) *metrics.Pipeline {
-		met = metrics.New(name, det.Rules())
-		return met.Pipeline
-	})
+	pipe, err := pipeline.Build(c)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	det, pol := pipe.Detector(), pipe.Policy()
+	met := metrics.New(name, det.Rules())
+	pipe.SetMetrics(met.Pipeline)
 	client, err := loki.New(loki.Settings{
 		URL: c.URL.String(), HTTPUser: c.HTTPUser, HTTPPasswd: c.HTTPPasswd, BearerToken: c.BearerToken,
 		Headers: c.Headers, TLSCAFile: c.TLSCAFile, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile,
@@ -90,7 +81,7 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, Metrics: met, entries: pipeline.NewEntries(c)}
+	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, Metrics: met, entries: loki.NewEntries(c)}
 	in.quiet = opt.Quiet
 	if c.MetricsListen != "" && !opt.NoServe {
 		if in.server, err = metrics.Serve(c.MetricsListen); err != nil {
@@ -103,86 +94,9 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 		if pol != nil {
 			polRules = pol.Rules()
 		}
-		Logf(LogInfo, name, "kaudit %s started: %s rules=%d redact_rules=%d policy_rules=%d", version, c.Redacted(), len(det.Rules()), len(pipe.Redactor().Rules()), polRules)
+		pipeline.Logf(pipeline.LogInfo, name, "kaudit %s started: %s rules=%d redact_rules=%d policy_rules=%d", version, c.Redacted(), len(det.Rules()), len(pipe.Redactor().Rules()), polRules)
 	}
 	return in, nil
-}
-
-// NewPipeline builds the decode -> detect -> policy -> redact pipeline a
-// configuration describes; the output and the filter share it, so both
-// packagings honour every key the same way. withMetrics, when set, receives
-// the loaded rules and returns the metrics the pipeline feeds. Errors start
-// with the key at fault.
-func NewPipeline(c *config.Config, withMetrics func(*detect.Engine) *metrics.Pipeline) (*pipeline.Pipeline, error) {
-	det, err := LoadRules(c.RulesFiles)
-	if err != nil {
-		return nil, fmt.Errorf("rules_file: %w", err)
-	}
-	red, err := NewRedactor(c)
-	if err != nil {
-		return nil, err
-	}
-	var pol *policy.Policy
-	if c.AuditPolicyFile != "" {
-		if pol, err = policy.LoadFile(c.AuditPolicyFile); err != nil {
-			return nil, fmt.Errorf("audit_policy_file: %q: %w", c.AuditPolicyFile, err)
-		}
-	}
-	s := pipeline.Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass,
-		Policy: pol, PolicyKeep: c.PolicyKeep}
-	if withMetrics != nil {
-		s.Metrics = withMetrics(det)
-	}
-	return pipeline.New(s)
-}
-
-// LoadRules compiles the embedded default rules followed by the user's
-// files, which add, override or disable rules.
-func LoadRules(files []string) (*detect.Engine, error) {
-	names, err := fs.Glob(conf.Rules, "rules/*.yaml")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	var srcs []detect.Source
-	for _, n := range names {
-		b, err := fs.ReadFile(conf.Rules, n)
-		if err != nil {
-			return nil, err
-		}
-		srcs = append(srcs, detect.Source{Name: "embedded:" + n, Data: b})
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		srcs = append(srcs, detect.Source{Name: f, Data: b})
-	}
-	return detect.New(srcs...)
-}
-
-// NewRedactor builds the redactor of a configuration: the embedded
-// conf/redact/default.yaml, then redact_file. Each error starts with the
-// key whose value is at fault and names the file.
-func NewRedactor(c *config.Config) (*redact.Redactor, error) {
-	srcs := []redact.Source{{Name: "embedded:" + conf.RedactName, Data: conf.Redact}}
-	if c.RedactFile != "" {
-		b, err := os.ReadFile(c.RedactFile)
-		if err != nil {
-			return nil, fmt.Errorf("redact_file: %w", err)
-		}
-		srcs = append(srcs, redact.Source{Name: c.RedactFile, Data: b})
-	}
-	cfg := redact.Config{Marker: c.RedactMarker, Rules: srcs, KeepManagedFields: !c.RedactManagedFields, HashKey: []byte(c.RedactHashKey)}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("redact_marker/redact_hash_key: %w", err)
-	}
-	red, err := redact.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("redact_file: %w", err)
-	}
-	return red, nil
 }
 
 // Flush processes one chunk and delivers it. OK means Loki holds every entry
@@ -191,20 +105,20 @@ func NewRedactor(c *config.Config) (*redact.Redactor, error) {
 func (in *Instance) Flush(chunk []byte, tag string) Code {
 	b, rep := in.Batch(chunk)
 	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 { // policy drops are expected volume, counted in Stats, not logged
-		Logf(LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
+		pipeline.Logf(pipeline.LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
-	accepted, key := in.progress.start(tag, chunk)
+	accepted, key := in.resume.Start(tag, chunk)
 	b.Skip(accepted)
 	out, err := in.Client.Deliver(context.Background(), b)
 	if err != nil {
-		in.progress.failed(tag, chunk, key, b.Accepted())
-		Logf(LogWarn, in.Name, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
+		in.resume.Failed(tag, chunk, key, b.Accepted())
+		pipeline.Logf(pipeline.LogWarn, in.Name, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
 		return Retry
 	}
-	in.progress.done(key)
+	in.resume.Done(key)
 	if out.Rejected > 0 {
-		Logf(LogError, in.Name, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
+		pipeline.Logf(pipeline.LogError, in.Name, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
 	}
 	return OK
 }
@@ -237,7 +151,7 @@ func (in *Instance) Close() {
 	for i := range p.PolicyDropped {
 		dropped += p.PolicyDropped[i].Load()
 	}
-	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d failed_closed=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d requests=%d retries=%d",
+	pipeline.Logf(pipeline.LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d failed_closed=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d requests=%d retries=%d",
 		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(), p.FailedClosed.Load(),
 		dropped, p.PolicyKept.Load(), c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
 }
