@@ -1,6 +1,8 @@
 package pipeline_test
 
 import (
+	"flag"
+
 	"github.com/kaudit/kaudit/plugin/metrics"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -218,11 +220,20 @@ func corpusEvents(t testing.TB, path string) []map[string]any {
 	return out
 }
 
+var volume = flag.Bool("volume", false, "TestPolicyVolume: measure the generated mix (about 30 s) instead of taking its rows from "+generatedRows)
+
+// generatedRows holds TestPolicyVolume's rows for the generated mix, as the
+// last -volume run measured them.
+const generatedRows = "testdata/policy-volume-generated.md"
+
 // TestPolicyVolume measures what Loki stores (entries and line bytes) with
-// no policy, the seed's and the managed-cluster one, on the shared real
-// corpora and on a large generated mix, as generated and as a flat
-// RequestResponse policy would have written it; it checks that every
-// detection still fires and keeps README's table current (-update).
+// no policy, the article's and the managed-cluster one, on the real corpora
+// and on a large generated mix, as generated and as a flat RequestResponse
+// policy would have written it; it checks that every detection still fires
+// and keeps README's table current (-update). The generated mix takes about
+// 30 s, so it is measured only with -volume (which also checks, or with
+// -update rewrites, generatedRows); otherwise its rows come from
+// generatedRows and the corpora rows are measured.
 func TestPolicyVolume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measurement")
@@ -236,42 +247,65 @@ func TestPolicyVolume(t *testing.T) {
 	for _, f := range corpora {
 		sets = append(sets, dataset{"corpus " + filepath.Base(f), corpusEvents(t, f)})
 	}
-	gen := e2e.Generate(20000, 42, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC), time.Hour).Events
-	sets = append(sets,
-		dataset{"generated mix, as generated", gen},
-		dataset{"generated mix, flat RequestResponse", e2e.FlatRequestResponse(gen, false)},
-		dataset{"generated mix, flat RequestResponse with RequestReceived", e2e.FlatRequestResponse(gen, true)},
-	)
-	policies := []struct{ name, file string }{{"none", ""}, {"seed.yaml", "../../conf/policy/seed.yaml"}, {"managed-cluster.yaml", "../../conf/policy/managed-cluster.yaml"}}
-	var b strings.Builder
-	b.WriteString("| events | policy | events stored | bytes stored | less than no policy |\n|---|---|---:|---:|---:|\n")
-	for _, ds := range sets {
-		data := chunk(t, ds.events, fbchunk.Options{})
-		var base int
-		var baseDet int64
-		for _, pc := range policies {
-			p := withPolicy(t, pc.file, detect.High)
-			c, _ := config.Parse(config.MapGetter{})
-			eb := loki.NewEntries(c)
-			bytes := 0
-			rep := p.Chunk(data, func(ev *Event) {
-				_, _, e := eb.Build(ev)
-				bytes += len(e.Line)
-			})
-			if pc.file == "" {
-				base, baseDet = bytes, p.Stats.Detected.Load()
-			} else if d := p.Stats.Detected.Load(); d != baseDet {
-				t.Errorf("%s with %s: %d events detected, %d without the policy", ds.name, pc.name, d, baseDet)
-			}
-			less := "—"
-			if pc.file != "" {
-				less = fmt.Sprintf("%.0f%%", 100*(1-float64(bytes)/float64(base)))
-			}
-			fmt.Fprintf(&b, "| %s (%d) | %s | %d | %d | %s |\n", ds.name, len(ds.events), pc.name, rep.Events, bytes, less)
+	var gen []dataset
+	if *volume {
+		evs := e2e.Generate(20000, 42, time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC), time.Hour).Events
+		gen = []dataset{
+			{"generated mix, as generated", evs},
+			{"generated mix, flat RequestResponse", e2e.FlatRequestResponse(evs, false)},
+			{"generated mix, flat RequestResponse with RequestReceived", e2e.FlatRequestResponse(evs, true)},
 		}
 	}
-	t.Logf("\n%s", b.String())
-	testdata.CheckReadme(t, "POLICY-VOLUME", b.String())
+	policies := []struct{ name, file string }{{"none", ""}, {"seed.yaml", "../../conf/policy/seed.yaml"}, {"managed-cluster.yaml", "../../conf/policy/managed-cluster.yaml"}}
+	rows := func(sets []dataset) string {
+		var b strings.Builder
+		for _, ds := range sets {
+			data := chunk(t, ds.events, fbchunk.Options{})
+			var base int
+			var baseDet int64
+			for _, pc := range policies {
+				p := withPolicy(t, pc.file, detect.High)
+				c, _ := config.Parse(config.MapGetter{})
+				eb := loki.NewEntries(c)
+				bytes := 0
+				rep := p.Chunk(data, func(ev *Event) {
+					_, _, e := eb.Build(ev)
+					bytes += len(e.Line)
+				})
+				if pc.file == "" {
+					base, baseDet = bytes, p.Stats.Detected.Load()
+				} else if d := p.Stats.Detected.Load(); d != baseDet {
+					t.Errorf("%s with %s: %d events detected, %d without the policy", ds.name, pc.name, d, baseDet)
+				}
+				less := "—"
+				if pc.file != "" {
+					less = fmt.Sprintf("%.0f%%", 100*(1-float64(bytes)/float64(base)))
+				}
+				fmt.Fprintf(&b, "| %s (%d) | %s | %d | %d | %s |\n", ds.name, len(ds.events), pc.name, rep.Events, bytes, less)
+			}
+		}
+		return b.String()
+	}
+	recorded, err := os.ReadFile(generatedRows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	generated := string(recorded)
+	if *volume {
+		generated = rows(gen)
+		if generated != string(recorded) {
+			if *testdata.Update {
+				if err := os.WriteFile(generatedRows, []byte(generated), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				t.Errorf("%s is stale; rerun with -volume -update", generatedRows)
+			}
+		}
+	}
+	table := "| events | policy | events stored | bytes stored | less than no policy |\n|---|---|---:|---:|---:|\n" + rows(sets) + generated
+	t.Logf("\n%s", table)
+	testdata.CheckReadme(t, "POLICY-VOLUME", table)
 }
 
 // Policy drops and keeps reach the metrics, by level.
