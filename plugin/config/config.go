@@ -57,21 +57,11 @@ type MetaField struct {
 
 // Config is the validated configuration of one output instance.
 type Config struct {
-	URL             *url.URL
+	// Loki is everything the Loki client needs; loki.New takes it whole.
+	Loki
 	Labels          []Label // sorted by name
 	TenantID        string
 	TenantIDKey     string
-	HTTPUser        string
-	HTTPPasswd      string
-	BearerToken     string
-	Headers         [][2]string
-	TLSCAFile       string
-	TLSCertFile     string
-	TLSKeyFile      string
-	TLSVerify       bool
-	TLSServerName   string
-	Timeout         time.Duration
-	MaxRequestBytes int
 	Metadata        []MetaField
 	Unrecognized    Unrecognized
 	RulesFiles      []string
@@ -87,6 +77,27 @@ type Config struct {
 	RedactFile          string
 	RedactManagedFields bool
 	RedactHashKey       string
+
+	// effective is every key read, with its value or default, in Keys
+	// order: what Redacted shows.
+	effective [][2]string
+}
+
+// Loki is the delivery part of a Config: the push endpoint, its
+// credentials, TLS and limits.
+type Loki struct {
+	URL             string // a valid http(s) URL
+	HTTPUser        string
+	HTTPPasswd      string
+	BearerToken     string
+	Headers         [][2]string
+	TLSCAFile       string
+	TLSCertFile     string
+	TLSKeyFile      string
+	TLSVerify       bool
+	TLSServerName   string
+	Timeout         time.Duration
+	MaxRequestBytes int
 }
 
 // Scope says which packaging reads a key: the output pushes to Loki, the
@@ -107,6 +118,8 @@ type Key struct {
 	Help    string
 	Scope   Scope
 	parse   func(c *Config, v string) error
+	// Secret keys' values never appear in logs (Redacted shows "***").
+	Secret bool
 }
 
 // MaxLabels is Loki's default max_label_names_per_series; kaudit adds
@@ -118,32 +131,32 @@ const MaxLabels = 15
 // alias, match, log_level, storage.*, net.*) never reach a Go plugin, so none
 // is used here.
 var Keys = []Key{
-	{"url", "http://127.0.0.1:3100/loki/api/v1/push", "Loki push endpoint (http or https). `host`/`port` are consumed by Fluent Bit's core and never reach a Go plugin, hence one URL.", Output, parseURL},
-	{"labels", "job=kube-audit", "Static stream labels, `name=value` pairs separated by commas. Only static values: per-event facts go to structured metadata, so streams stay few. `severity` and `detection` are added by kaudit and reserved.", Output, parseLabels},
-	{"tenant_id", "", "Tenant sent as `X-Scope-OrgID` (multi-tenant Loki). Empty: no header.", Output, func(c *Config, v string) error { c.TenantID = v; return nil }},
-	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); falls back to `tenant_id`.", Output, func(c *Config, v string) error { c.TenantIDKey = v; return nil }},
-	{"http_user", "", "Basic-auth user.", Output, func(c *Config, v string) error { c.HTTPUser = v; return nil }},
-	{"http_passwd", "", "Basic-auth password. Environment references such as `${LOKI_PASSWORD}` are expanded by Fluent Bit.", Output, func(c *Config, v string) error { c.HTTPPasswd = v; return nil }},
-	{"bearer_token", "", "Bearer token sent as `Authorization: Bearer …`. Exclusive with `http_user`.", Output, func(c *Config, v string) error { c.BearerToken = v; return nil }},
-	{"header", "", "Extra HTTP headers, `Name value` pairs separated by commas (e.g. `X-Org acme, X-Env prod`).", Output, parseHeaders},
-	{"tls_ca_file", "", "PEM file of CAs that verify Loki's certificate (default: system roots). `tls.*` keys are consumed by Fluent Bit's core, hence the underscore.", Output, func(c *Config, v string) error { c.TLSCAFile = v; return checkFile(v) }},
-	{"tls_cert_file", "", "PEM client certificate for mutual TLS (with `tls_key_file`).", Output, func(c *Config, v string) error { c.TLSCertFile = v; return checkFile(v) }},
-	{"tls_key_file", "", "PEM private key of `tls_cert_file`.", Output, func(c *Config, v string) error { c.TLSKeyFile = v; return checkFile(v) }},
-	{"tls_verify", "on", "Verify Loki's certificate and host name. `off` is for tests only.", Output, func(c *Config, v string) (err error) { c.TLSVerify, err = parseBool(v); return err }},
-	{"tls_server_name", "", "Server name to verify instead of the URL's host.", Output, func(c *Config, v string) error { c.TLSServerName = v; return nil }},
-	{"timeout", "10s", "Deadline for delivering one chunk (all its requests). A flush never blocks Fluent Bit longer; on expiry the chunk is retried.", Output, parseTimeout},
-	{"max_request_bytes", "1048576", "Upper bound on the uncompressed size of one push request; larger chunks are split. Keep it below Loki's per-tenant `ingestion_burst_size_mb`, or a request can never be accepted.", Output, parseMaxRequest},
-	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` (from the audit event) pairs separated by commas.", Output, parseMetadata},
-	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", Both, parseUnrecognized},
-	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles},
-	{"redact_marker", "[REDACTED]", "Replacement for every redacted value (a `marker` in `redact_file` takes precedence).", Both, parseMarker},
-	{"redact_file", "", "Extra redaction rules (YAML, format in redact/README.md), applied after the embedded conf/redact/default.yaml: more resources and paths, exclusions, the marker. Validated at start.", Both, func(c *Config, v string) error { c.RedactFile = v; return checkFile(v) }},
-	{"redact_managed_fields", "on", "Remove `metadata.managedFields` from every object (they name every field a manager set and are noise in a log store). `off` keeps them.", Both, func(c *Config, v string) (err error) { c.RedactManagedFields, err = parseBool(v); return err }},
-	{"redact_hash_key", "", "Key (16 to 256 bytes) of an HMAC-SHA256 appended to the marker of each removed string value (`[REDACTED] hmac=1a2b3c4d5e6f`), so a rotation is visible without the value. Empty: no hash.", Both, parseHashKey},
-	{"min_severity", "none", "Drop audit events whose highest detection is below this severity (`none`, `info`, `low`, `medium`, `high`, `critical`); `none` keeps every event. Unrecognized records passed with `unrecognized pass` are kept.", Filter, parseMinSeverity},
-	{"metrics_listen", "", "`host:port` on which to serve Prometheus metrics at `/metrics` (e.g. `0.0.0.0:2021`). Empty: no listener. Instances naming the same address share one server, which serves every instance (label `instance_name`).", Output, parseListen},
-	{"audit_policy_file", "", "Kubernetes audit Policy (`audit.k8s.io/v1`, the file an API server takes as `--audit-policy-file`) applied in the pipeline, for clusters whose API server you cannot configure (AKS, EKS, GKE). Detection sees each event as it arrived; the policy then decides what is stored. Empty: everything is stored as it came. See [Audit policy in the pipeline](#audit-policy-in-the-pipeline).", Both, func(c *Config, v string) error { c.AuditPolicyFile = v; return checkFile(v) }},
-	{"policy_keep_severity", "high", "Events that matched a detection of this severity or above are never dropped by `audit_policy_file` (they are stored at least at Metadata): `info`, `low`, `medium`, `high`, `critical`, or `none` to let the policy drop anything.", Both, parseKeepSeverity},
+	{"url", "http://127.0.0.1:3100/loki/api/v1/push", "Loki push endpoint (http or https). `host`/`port` are consumed by Fluent Bit's core and never reach a Go plugin, hence one URL.", Output, parseURL, false},
+	{"labels", "job=kube-audit", "Static stream labels, `name=value` pairs separated by commas. Only static values: per-event facts go to structured metadata, so streams stay few. `severity` and `detection` are added by kaudit and reserved.", Output, parseLabels, false},
+	{"tenant_id", "", "Tenant sent as `X-Scope-OrgID` (multi-tenant Loki). Empty: no header.", Output, func(c *Config, v string) error { c.TenantID = v; return nil }, false},
+	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); falls back to `tenant_id`.", Output, func(c *Config, v string) error { c.TenantIDKey = v; return nil }, false},
+	{"http_user", "", "Basic-auth user.", Output, func(c *Config, v string) error { c.HTTPUser = v; return nil }, false},
+	{"http_passwd", "", "Basic-auth password. Environment references such as `${LOKI_PASSWORD}` are expanded by Fluent Bit.", Output, func(c *Config, v string) error { c.HTTPPasswd = v; return nil }, true},
+	{"bearer_token", "", "Bearer token sent as `Authorization: Bearer …`. Exclusive with `http_user`.", Output, func(c *Config, v string) error { c.BearerToken = v; return nil }, true},
+	{"header", "", "Extra HTTP headers, `Name value` pairs separated by commas (e.g. `X-Org acme, X-Env prod`).", Output, parseHeaders, true},
+	{"tls_ca_file", "", "PEM file of CAs that verify Loki's certificate (default: system roots). `tls.*` keys are consumed by Fluent Bit's core, hence the underscore.", Output, func(c *Config, v string) error { c.TLSCAFile = v; return checkFile(v) }, false},
+	{"tls_cert_file", "", "PEM client certificate for mutual TLS (with `tls_key_file`).", Output, func(c *Config, v string) error { c.TLSCertFile = v; return checkFile(v) }, false},
+	{"tls_key_file", "", "PEM private key of `tls_cert_file`.", Output, func(c *Config, v string) error { c.TLSKeyFile = v; return checkFile(v) }, false},
+	{"tls_verify", "on", "Verify Loki's certificate and host name. `off` is for tests only.", Output, func(c *Config, v string) (err error) { c.TLSVerify, err = parseBool(v); return err }, false},
+	{"tls_server_name", "", "Server name to verify instead of the URL's host.", Output, func(c *Config, v string) error { c.TLSServerName = v; return nil }, false},
+	{"timeout", "10s", "Deadline for delivering one chunk (all its requests). A flush never blocks Fluent Bit longer; on expiry the chunk is retried.", Output, parseTimeout, false},
+	{"max_request_bytes", "1048576", "Upper bound on the uncompressed size of one push request; larger chunks are split. Keep it below Loki's per-tenant `ingestion_burst_size_mb`, or a request can never be accepted.", Output, parseMaxRequest, false},
+	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` (from the audit event) pairs separated by commas.", Output, parseMetadata, false},
+	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", Both, parseUnrecognized, false},
+	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles, false},
+	{"redact_marker", "[REDACTED]", "Replacement for every redacted value (a `marker` in `redact_file` takes precedence).", Both, parseMarker, false},
+	{"redact_file", "", "Extra redaction rules (YAML, format in redact/README.md), applied after the embedded conf/redact/default.yaml: more resources and paths, exclusions, the marker. Validated at start.", Both, func(c *Config, v string) error { c.RedactFile = v; return checkFile(v) }, false},
+	{"redact_managed_fields", "on", "Remove `metadata.managedFields` from every object (they name every field a manager set and are noise in a log store). `off` keeps them.", Both, func(c *Config, v string) (err error) { c.RedactManagedFields, err = parseBool(v); return err }, false},
+	{"redact_hash_key", "", "Key (16 to 256 bytes) of an HMAC-SHA256 appended to the marker of each removed string value (`[REDACTED] hmac=1a2b3c4d5e6f`), so a rotation is visible without the value. Empty: no hash.", Both, parseHashKey, true},
+	{"min_severity", "none", "Drop audit events whose highest detection is below this severity (`none`, `info`, `low`, `medium`, `high`, `critical`); `none` keeps every event. Unrecognized records passed with `unrecognized pass` are kept.", Filter, parseMinSeverity, false},
+	{"metrics_listen", "", "`host:port` on which to serve Prometheus metrics at `/metrics` (e.g. `0.0.0.0:2021`). Empty: no listener. Instances naming the same address share one server, which serves every instance (label `instance_name`).", Output, parseListen, false},
+	{"audit_policy_file", "", "Kubernetes audit Policy (`audit.k8s.io/v1`, the file an API server takes as `--audit-policy-file`) applied in the pipeline, for clusters whose API server you cannot configure (AKS, EKS, GKE). Detection sees each event as it arrived; the policy then decides what is stored. Empty: everything is stored as it came. See [Audit policy in the pipeline](#audit-policy-in-the-pipeline).", Both, func(c *Config, v string) error { c.AuditPolicyFile = v; return checkFile(v) }, false},
+	{"policy_keep_severity", "high", "Events that matched a detection of this severity or above are never dropped by `audit_policy_file` (they are stored at least at Metadata): `info`, `low`, `medium`, `high`, `critical`, or `none` to let the policy drop anything.", Both, parseKeepSeverity, false},
 }
 
 // Parse reads every key of the output through g, applies defaults and
@@ -166,6 +179,7 @@ func ParseScope(g Getter, scope Scope) (*Config, error) {
 		if err := k.parse(c, v); err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %v", k.Name, err))
 		}
+		c.effective = append(c.effective, [2]string{k.Name, v})
 	}
 	if scope&Output != 0 {
 		if c.HTTPUser != "" && c.BearerToken != "" {
@@ -181,23 +195,28 @@ func ParseScope(g Getter, scope Scope) (*Config, error) {
 	return c, nil
 }
 
-// Redacted renders the effective configuration for the start-up log line,
-// with credentials masked.
+// Redacted renders the effective configuration for the start-up log line:
+// every key read, in Keys order, with the values of Secret keys masked and
+// the password of any URL value removed.
 func (c *Config) Redacted() string {
-	mask := func(s string) string {
-		if s == "" {
-			return `""`
+	secret := map[string]bool{}
+	for _, k := range Keys {
+		secret[k.Name] = k.Secret
+	}
+	parts := make([]string, 0, len(c.effective))
+	for _, kv := range c.effective {
+		name, v := kv[0], kv[1]
+		switch {
+		case secret[name] && v != "":
+			v = "***"
+		case strings.Contains(v, "@"):
+			if u, err := url.Parse(v); err == nil && u.User != nil {
+				v = u.Redacted()
+			}
 		}
-		return `"***"`
+		parts = append(parts, fmt.Sprintf("%s=%q", name, v))
 	}
-	labels := make([]string, len(c.Labels))
-	for i, l := range c.Labels {
-		labels[i] = l.Name + "=" + l.Value
-	}
-	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d metrics_listen=%q audit_policy_file=%q policy_keep_severity=%s redact_file=%q redact_managed_fields=%t redact_hash_key=%s",
-		c.URL.Redacted(), strings.Join(labels, ","), c.TenantID, c.TenantIDKey, c.HTTPUser, mask(c.HTTPPasswd), mask(c.BearerToken),
-		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles), c.MetricsListen, c.AuditPolicyFile, c.PolicyKeep,
-		c.RedactFile, c.RedactManagedFields, mask(c.RedactHashKey))
+	return strings.Join(parts, " ")
 }
 
 func parseURL(c *Config, v string) error {
@@ -205,7 +224,7 @@ func parseURL(c *Config, v string) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an http(s) URL", v)
 	}
-	c.URL = u
+	c.URL = u.String()
 	return nil
 }
 

@@ -12,7 +12,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.URL.String(); got != "http://127.0.0.1:3100/loki/api/v1/push" {
+	if got := c.URL; got != "http://127.0.0.1:3100/loki/api/v1/push" {
 		t.Errorf("url = %s", got)
 	}
 	if len(c.Labels) != 1 || c.Labels[0] != (Label{"job", "kube-audit"}) {
@@ -111,12 +111,19 @@ func TestAllErrorsReported(t *testing.T) {
 }
 
 func TestRedactedHidesCredentials(t *testing.T) {
-	c, err := Parse(MapGetter{"url": "https://u:pw-canary@loki/x", "http_user": "bob", "http_passwd": "pw-canary2"})
+	c, err := Parse(MapGetter{"url": "https://u:pw-canary@loki/x", "http_user": "bob", "http_passwd": "pw-canary2",
+		"header": "X-Api-Key pw-canary3", "redact_hash_key": "pw-canary4-0123456789abcdef"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := c.Redacted(); strings.Contains(s, "pw-canary") {
+	s := c.Redacted()
+	if strings.Contains(s, "pw-canary") {
 		t.Errorf("credentials leak into the start-up line: %s", s)
+	}
+	for _, k := range Keys { // every output key is shown, from the table
+		if k.Scope&Output != 0 && !strings.Contains(s, k.Name+"=") {
+			t.Errorf("%s missing from the start-up line: %s", k.Name, s)
+		}
 	}
 }
 

@@ -20,24 +20,15 @@ import (
 	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
 
+	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/metrics"
 )
 
-// Settings is what the client needs from the user's configuration.
+// Settings are the client's: the user's Loki configuration, whole, and
+// what the packaging sets.
 type Settings struct {
-	URL             string
-	HTTPUser        string
-	HTTPPasswd      string
-	BearerToken     string
-	Headers         [][2]string
-	TLSCAFile       string
-	TLSCertFile     string
-	TLSKeyFile      string
-	TLSVerify       bool
-	TLSServerName   string
-	Timeout         time.Duration
-	MaxRequestBytes int
-	UserAgent       string
+	config.Loki
+	UserAgent string
 	// Metrics, when set, counts requests by status, latency, retries and
 	// refused entries by Loki's reason.
 	Metrics *metrics.Loki

@@ -14,6 +14,7 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
+	"github.com/kaudit/kaudit/plugin/config"
 )
 
 // recorder is a stand-in Loki for the client's protocol details; behaviour
@@ -54,7 +55,7 @@ func newTest(t *testing.T, rec *recorder, mod func(*Settings)) *Client {
 	t.Helper()
 	srv := httptest.NewServer(rec)
 	t.Cleanup(srv.Close)
-	s := Settings{URL: srv.URL + "/loki/api/v1/push", TLSVerify: true, Timeout: 2 * time.Second, MaxRequestBytes: 1 << 20}
+	s := Settings{Loki: config.Loki{URL: srv.URL + "/loki/api/v1/push", TLSVerify: true, Timeout: 2 * time.Second, MaxRequestBytes: 1 << 20}}
 	if mod != nil {
 		mod(&s)
 	}
@@ -217,7 +218,7 @@ func TestTooLargeIsHalved(t *testing.T) {
 }
 
 func TestUnreachableIsRetry(t *testing.T) {
-	c, err := New(Settings{URL: "http://127.0.0.1:1/loki/api/v1/push", Timeout: time.Second, MaxRequestBytes: 1 << 20, TLSVerify: true})
+	c, err := New(Settings{Loki: config.Loki{URL: "http://127.0.0.1:1/loki/api/v1/push", Timeout: time.Second, MaxRequestBytes: 1 << 20, TLSVerify: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func TestTimeoutBoundsTheFlush(t *testing.T) {
 }
 
 func TestBadTLSFilesFailAtStart(t *testing.T) {
-	if _, err := New(Settings{TLSCAFile: "client_test.go", Timeout: time.Second}); err == nil || !strings.Contains(err.Error(), "tls_ca_file") {
+	if _, err := New(Settings{Loki: config.Loki{TLSCAFile: "client_test.go", Timeout: time.Second}}); err == nil || !strings.Contains(err.Error(), "tls_ca_file") {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"github.com/kaudit/kaudit/plugin/config"
 	"math/big"
 	"net"
 	"net/http/httptest"
@@ -66,7 +67,7 @@ func TestMutualTLS(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 
-	base := Settings{URL: srv.URL + "/loki/api/v1/push", Timeout: 2 * time.Second, MaxRequestBytes: 1 << 20, TLSVerify: true}
+	base := Settings{Loki: config.Loki{URL: srv.URL + "/loki/api/v1/push", Timeout: 2 * time.Second, MaxRequestBytes: 1 << 20, TLSVerify: true}}
 	deliver := func(s Settings) error {
 		c, err := New(s)
 		if err != nil {

@@ -72,12 +72,7 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	det, pol := pipe.Detector(), pipe.Policy()
 	met := metrics.New(name, det.Rules())
 	pipe.SetMetrics(met.Pipeline)
-	client, err := loki.New(loki.Settings{
-		URL: c.URL.String(), HTTPUser: c.HTTPUser, HTTPPasswd: c.HTTPPasswd, BearerToken: c.BearerToken,
-		Headers: c.Headers, TLSCAFile: c.TLSCAFile, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile,
-		TLSVerify: c.TLSVerify, TLSServerName: c.TLSServerName, Timeout: c.Timeout,
-		MaxRequestBytes: c.MaxRequestBytes, UserAgent: "kaudit/" + version, Metrics: met.Loki,
-	})
+	client, err := loki.New(loki.Settings{Loki: c.Loki, UserAgent: "kaudit/" + version, Metrics: met.Loki})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
