@@ -53,7 +53,7 @@ var doors = [...]door{
 	{
 		name:     "secret",
 		resource: "secrets",
-		// Any group, as the seed's Lua script did: a resource named
+		// Any group, as the Lua script did: a resource named
 		// secrets is presumed to hold secrets whatever its group.
 		groups:    nil,
 		kinds:     []string{"Secret"},

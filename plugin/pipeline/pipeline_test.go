@@ -177,7 +177,7 @@ func BenchmarkChunk(b *testing.B) {
 	for _, bc := range []struct {
 		name, policy    string
 		shapes, metrics bool
-	}{{"raw", "", false, false}, {"mixed-shapes", "", true, false}, {"raw-metrics", "", false, true}, {"raw-seed-policy", "../../conf/policy/seed.yaml", false, false}} {
+	}{{"raw", "", false, false}, {"mixed-shapes", "", true, false}, {"raw-metrics", "", false, true}, {"raw-seed-policy", "../../conf/policy/tiered.yaml", false, false}} {
 		b.Run(bc.name, func(b *testing.B) {
 			s := e2e.Generate(1000, 1, time.Now(), time.Hour)
 			records := s.Events

@@ -256,7 +256,7 @@ func TestPolicyVolume(t *testing.T) {
 			{"generated mix, flat RequestResponse with RequestReceived", e2e.FlatRequestResponse(evs, true)},
 		}
 	}
-	policies := []struct{ name, file string }{{"none", ""}, {"seed.yaml", "../../conf/policy/seed.yaml"}, {"managed-cluster.yaml", "../../conf/policy/managed-cluster.yaml"}}
+	policies := []struct{ name, file string }{{"none", ""}, {"tiered.yaml", "../../conf/policy/tiered.yaml"}, {"managed-cluster.yaml", "../../conf/policy/managed-cluster.yaml"}}
 	rows := func(sets []dataset) string {
 		var b strings.Builder
 		for _, ds := range sets {
@@ -310,7 +310,7 @@ func TestPolicyVolume(t *testing.T) {
 
 // Policy drops and keeps reach the metrics, by level.
 func TestPolicyMetrics(t *testing.T) {
-	p := withPolicy(t, "../../conf/policy/seed.yaml", detect.High)
+	p := withPolicy(t, "../../conf/policy/tiered.yaml", detect.High)
 	m := metrics.New("policy-metrics-test", p.Detector().Rules()).Pipeline
 	p.SetMetrics(m)
 	watch := map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "w", "verb": "watch", "stage": "ResponseComplete",

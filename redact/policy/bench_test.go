@@ -8,7 +8,7 @@ import (
 )
 
 func seedPolicy(b *testing.B) *audit.Policy {
-	data, err := os.ReadFile("../../conf/policy/seed.yaml")
+	data, err := os.ReadFile("../../conf/policy/tiered.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}

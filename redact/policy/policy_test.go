@@ -266,7 +266,7 @@ func TestLoadStrict(t *testing.T) {
 func TestShippedPolicies(t *testing.T) {
 	files, _ := filepath.Glob("../../conf/policy/*.yaml")
 	if len(files) < 2 {
-		t.Fatalf("conf/policy: %d files, want seed.yaml and managed-cluster.yaml", len(files))
+		t.Fatalf("conf/policy: %d files, want tiered.yaml and managed-cluster.yaml", len(files))
 	}
 	for _, f := range files {
 		if _, err := LoadFile(f); err != nil {
@@ -279,7 +279,7 @@ func TestShippedPolicies(t *testing.T) {
 		drop  bool
 	}
 	checks := map[string][]want{
-		"seed.yaml": {
+		"tiered.yaml": {
 			{req{nonResource: true, uri: "/healthz/poststarthook/x", verb: "get"}, None, true},
 			{req{nonResource: true, uri: "/metrics", verb: "get"}, None, true},
 			{req{resource: "events", verb: "list"}, None, true},
@@ -330,7 +330,7 @@ func TestShippedPolicies(t *testing.T) {
 	}
 }
 
-// TestSeedVerbatim: conf/policy/seed.yaml is the article's policy
+// TestSeedVerbatim: conf/policy/tiered.yaml is the article's policy
 // (testdata/article/audit-policy.txt, as the article's text renders it);
 // only indentation differs, so its non-blank lines trimmed equal the
 // article's.
@@ -344,7 +344,7 @@ func TestSeedVerbatim(t *testing.T) {
 	if start < 0 {
 		t.Fatal("article text: policy not found")
 	}
-	ours, err := os.ReadFile("../../conf/policy/seed.yaml")
+	ours, err := os.ReadFile("../../conf/policy/tiered.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,6 +360,6 @@ func TestSeedVerbatim(t *testing.T) {
 	o := string(ours)
 	o = o[strings.Index(o, "# /etc/kubernetes/audit-policy.yaml"):]
 	if got, want := trim(o), trim(s[start:end]); !reflect.DeepEqual(got, want) {
-		t.Errorf("seed.yaml differs from the article:\n got %q\nwant %q", got, want)
+		t.Errorf("tiered.yaml differs from the article:\n got %q\nwant %q", got, want)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // (plausible objects with metadata, managedFields and a spec/status; lists
 // carry five items). With stages, each request also gets its
 // RequestReceived event, as a policy without omitStages writes it. This is
-// the baseline the seed's "40-60% less than a flat RequestResponse policy"
+// the baseline the article's "40-60% less than a flat RequestResponse policy"
 // is measured against; the inputs are deep copies.
 func FlatRequestResponse(events []map[string]any, stages bool) []map[string]any {
 	out := make([]map[string]any, 0, len(events)*2)

@@ -16,7 +16,7 @@ import (
 )
 
 // The seed's policy through the real .so: one instance without a policy and
-// one with conf/policy/seed.yaml flush the same chunks, as a flat
+// one with conf/policy/tiered.yaml flush the same chunks, as a flat
 // RequestResponse API server would have written them (with RequestReceived
 // events) plus probe and watch noise. Loki must hold, for the policy tenant,
 // exactly the events the policy keeps, cut to their level, with every
@@ -28,7 +28,7 @@ func TestAuditPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed := filepath.Join(root, "conf", "policy", "seed.yaml")
+	seed := filepath.Join(root, "conf", "policy", "tiered.yaml")
 	pol, err := policy.LoadFile(seed)
 	if err != nil {
 		t.Fatal(err)

@@ -27,7 +27,7 @@ type Sample struct {
 // Generate returns n events shaped like a busy cluster's audit log: mostly
 // controllers and kubelets reading and renewing leases at Metadata level,
 // some workload writes with bodies, secret reads carrying canary values, and
-// about one event in fifty from the seed's ten suspicious patterns.
+// about one event in fifty from the usual pipeline's ten suspicious patterns.
 // Deterministic for a seed, timestamps spread over the last span before end.
 func Generate(n int, seed int64, end time.Time, span time.Duration) *Sample {
 	r := rand.New(rand.NewSource(seed))
@@ -183,7 +183,7 @@ func (g gen) secretRead() map[string]any {
 	return ev
 }
 
-// attack returns one event of the seed's ten patterns and the rule id that
+// attack returns one event of the usual pipeline's ten patterns and the rule id that
 // must label it.
 func (g gen) attack(k int) (map[string]any, string) {
 	admin := []string{"system:authenticated", "oidc:platform"}

@@ -84,7 +84,7 @@ func TestAuditPolicyFile(t *testing.T) {
 	if _, err := New(config.MapGetter{"policy_keep_severity": "urgent"}, "test"); err == nil || !strings.Contains(err.Error(), "policy_keep_severity:") {
 		t.Errorf("bad policy_keep_severity: err %v", err)
 	}
-	in, err := New(config.MapGetter{"audit_policy_file": testdata.Path(t, "conf", "policy", "seed.yaml"), "policy_keep_severity": "none"}, "test")
+	in, err := New(config.MapGetter{"audit_policy_file": testdata.Path(t, "conf", "policy", "tiered.yaml"), "policy_keep_severity": "none"}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
