@@ -126,7 +126,7 @@ func sampleRecords() []map[string]any {
 	}
 }
 
-func TestRoundTripEncodeChunk(t *testing.T) {
+func TestRoundTripChunk(t *testing.T) {
 	ts := []time.Time{
 		time.Date(2024, 5, 14, 9, 12, 44, 108233000, time.UTC),
 		time.Date(2024, 5, 14, 9, 12, 45, 999999999, time.UTC),
@@ -464,7 +464,7 @@ func TestWideFraming(t *testing.T) {
 	}
 }
 
-func TestEncodeChunkNumbers(t *testing.T) {
+func TestChunkNumbers(t *testing.T) {
 	rec := map[string]any{
 		"int": json.Number("12"), "neg": json.Number("-70000"), "float": json.Number("1.5"),
 		"big": json.Number("18446744073709551615"), "exp": json.Number("1e400"),
