@@ -13,6 +13,8 @@ import (
 // Engine per plugin instance: counters are per Engine.
 type Engine struct {
 	rules []*rule // every rule, sorted by id
+	// proxies is trusted_proxies: the addresses sourceIP steps back over.
+	proxies sourceProxies
 
 	// Candidate index: table[v*nRes+r] lists, sorted by id, the enabled
 	// rules that can match verb v and resource r. Index len(verbIdx) (or
@@ -85,10 +87,15 @@ func (e *Engine) Rules() []Rule {
 }
 
 // Detect evaluates every rule that can apply to ev and appends the matches
+// (only on the one stage per request that Judged selects; other stages get
+// none, so counters and alerts see each request once)
 // to dst[:0], so a caller that reuses dst pays no allocation; with no match
 // nothing is allocated at all. ev is only read, never retained.
 func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 	res := Result{Matches: dst[:0]}
+	if !Judged(ev) {
+		return res
+	}
 	vi, ok := e.verbIdx[e.verbF.get(ev, "").str()]
 	if !ok {
 		vi = len(e.verbIdx)
