@@ -74,6 +74,9 @@ type Result struct {
 	Severity Severity
 	// Matches are sorted by rule id.
 	Matches []Match
+	// SourceIP is the client address the rules saw (see Engine.SourceIP),
+	// for every stage; "" without sourceIPs.
+	SourceIP string
 }
 
 // Rules returns every loaded rule, enabled or not, sorted by id.
@@ -92,7 +95,7 @@ func (e *Engine) Rules() []Rule {
 // to dst[:0], so a caller that reuses dst pays no allocation; with no match
 // nothing is allocated at all. ev is only read, never retained.
 func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
-	res := Result{Matches: dst[:0]}
+	res := Result{Matches: dst[:0], SourceIP: e.SourceIP(ev)}
 	if !Judged(ev) {
 		return res
 	}

@@ -1,6 +1,10 @@
 package detect
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
 
 // The API server builds sourceIPs from the X-Forwarded-For header (as the
 // client sent it), then X-Real-Ip, then the address of the connection it
@@ -14,6 +18,9 @@ import "net/netip"
 type sourceProxies []netip.Prefix
 
 func (p sourceProxies) trusted(s string) bool {
+	if len(p) == 0 {
+		return false
+	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return false
@@ -93,4 +100,16 @@ func (e *Engine) SourceIP(ev map[string]any) string {
 		return v.s
 	}
 	return ""
+}
+
+// ProxiesSource is a rule source that appends addresses and prefixes to
+// trusted_proxies, for settings that come from outside rule files (the
+// plugin's trusted_proxies key).
+func ProxiesSource(name string, prefixes []string) Source {
+	var b strings.Builder
+	b.WriteString("lists:\n  trusted_proxies:\n    append: true\n    items:\n")
+	for _, p := range prefixes {
+		fmt.Fprintf(&b, "      - %q\n", p)
+	}
+	return Source{Name: name, Data: []byte(b.String())}
 }

@@ -114,7 +114,7 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 // the loaded rules and returns the metrics the pipeline feeds. Errors start
 // with the key at fault.
 func NewPipeline(c *config.Config, withMetrics func(*detect.Engine) *metrics.Pipeline) (*pipeline.Pipeline, error) {
-	det, err := LoadRules(c.RulesFiles)
+	det, err := LoadRules(c.RulesFiles, c.TrustedProxies...)
 	if err != nil {
 		return nil, fmt.Errorf("rules_file: %w", err)
 	}
@@ -137,8 +137,9 @@ func NewPipeline(c *config.Config, withMetrics func(*detect.Engine) *metrics.Pip
 }
 
 // LoadRules compiles the embedded default rules followed by the user's
-// files, which add, override or disable rules.
-func LoadRules(files []string) (*detect.Engine, error) {
+// files, which add, override or disable rules, and the trusted_proxies
+// setting.
+func LoadRules(files []string, proxies ...string) (*detect.Engine, error) {
 	names, err := fs.Glob(conf.Rules, "rules/*.yaml")
 	if err != nil {
 		return nil, err
@@ -158,6 +159,9 @@ func LoadRules(files []string) (*detect.Engine, error) {
 			return nil, err
 		}
 		srcs = append(srcs, detect.Source{Name: f, Data: b})
+	}
+	if len(proxies) > 0 {
+		srcs = append(srcs, detect.ProxiesSource("trusted_proxies", proxies))
 	}
 	return detect.New(srcs...)
 }

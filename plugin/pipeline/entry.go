@@ -128,8 +128,12 @@ func (b *Entries) metadata(ev *Event) push.LabelsAdapter {
 	add("resource", resource)
 	add("namespace", str(obj["namespace"]))
 	add("name", str(obj["name"]))
-	if ips, ok := e["sourceIPs"].([]any); ok && len(ips) > 0 {
-		add("source_ip", str(ips[0]))
+	// The client address as the rules saw it: the connection's address,
+	// stepping back over trusted proxies, never a client-written header.
+	if ev.Detect.SourceIP != "" {
+		add("source_ip", ev.Detect.SourceIP)
+	} else if ips, ok := e["sourceIPs"].([]any); ok && len(ips) > 0 {
+		add("source_ip", str(ips[len(ips)-1]))
 	}
 	if rs, ok := e["responseStatus"].(map[string]any); ok {
 		add("code", str(rs["code"]))
