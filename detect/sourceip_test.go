@@ -13,8 +13,8 @@ func TestSourceIPStepsBackOverTrustedProxies(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name             string
-		ips              []any
+		name            string
+		ips             []any
 		plain, behindLB string
 	}{
 		{"direct", []any{"203.0.113.5"}, "203.0.113.5", "203.0.113.5"},
