@@ -57,6 +57,18 @@ type Rule struct {
 	// Threshold describes a stateful rule's count ("more than 3 events in
 	// 5m0s per user.username, objectRef.namespace"); empty otherwise.
 	Threshold string
+	// Count is the stateful rule's threshold as data (nil otherwise), for
+	// tools that count the same condition elsewhere (Loki ruler rules).
+	Count *Count
+}
+
+// Count is a stateful rule's threshold: more than MoreThan events (or
+// distinct values of Distinct) within Window, per Key fields.
+type Count struct {
+	Key      []string
+	Distinct string // "" counts events
+	Window   time.Duration
+	MoreThan int
 }
 
 // Match is one rule that fired. MITRE is shared with the engine: read it,
@@ -77,6 +89,23 @@ type Result struct {
 	// SourceIP is the client address the rules saw (see Engine.SourceIP),
 	// for every stage; "" without sourceIPs.
 	SourceIP string
+	// counted are the stateful rules whose condition held for this event,
+	// whether or not their threshold was crossed: the events a cluster-wide
+	// count (several API servers, several plugins) adds up.
+	counted  [maxCounted]string
+	nCounted uint8
+}
+
+// maxCounted bounds the stateful rules one event reports as counted, so a
+// Result stays a fixed size; the shipped set never has more than two
+// apply to one event.
+const maxCounted = 4
+
+// CountedIDs returns the stateful rules whose condition held for the
+// event, comma-joined and sorted (the structured metadata "counted"), ""
+// if none: Loki ruler rules count these across every API server's log.
+func (r Result) CountedIDs() string {
+	return strings.Join(r.counted[:r.nCounted], ",")
 }
 
 // Rules returns every loaded rule, enabled or not, sorted by id.
@@ -123,6 +152,10 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 			continue
 		}
 		if r.state != nil {
+			if int(res.nCounted) < maxCounted {
+				res.counted[res.nCounted] = r.info.ID
+				res.nCounted++
+			}
 			if now.IsZero() {
 				now = eventTime(ev)
 			}

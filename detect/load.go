@@ -382,6 +382,8 @@ func (l *loader) build() (*Engine, error) {
 		}
 		if th != nil {
 			r.info.Threshold = th.describe()
+			r.info.Count = &Count{Key: append([]string(nil), st.spec.Threshold.Key...), Distinct: st.spec.Threshold.Distinct,
+				Window: th.window, MoreThan: th.moreThan}
 		}
 		r.match = Match{ID: id, Title: r.info.Title, Severity: sev, MITRE: r.info.MITRE}
 		e.rules = append(e.rules, r)

@@ -109,7 +109,7 @@ func (b *Entries) metadata(ev *Event) push.LabelsAdapter {
 	if ev.Unrecognized {
 		return append(b.extra(ev, make(push.LabelsAdapter, 0, 1+len(b.meta))), push.LabelAdapter{Name: "kaudit_error", Value: "unrecognized"})
 	}
-	m := make(push.LabelsAdapter, 0, 11+len(b.meta))
+	m := make(push.LabelsAdapter, 0, 12+len(b.meta))
 	add := func(name, value string) {
 		if value != "" {
 			m = append(m, push.LabelAdapter{Name: name, Value: value})
@@ -141,6 +141,9 @@ func (b *Entries) metadata(ev *Event) push.LabelsAdapter {
 	if ev.Detect.Severity > 0 {
 		add("detections", Summary(ev.Detect))
 	}
+	// Stateful rules whose condition held, crossed or not: Loki ruler rules
+	// add these up across API servers (conf/alerting).
+	add("counted", ev.Detect.CountedIDs())
 	if !ev.Redacted.Empty() {
 		add("redacted", ev.Redacted.String())
 	} else if ev.PriorRedacted != "" {
