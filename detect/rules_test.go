@@ -94,6 +94,7 @@ var alsoMatches = map[string][]string{
 	"legacy_token_secret_kube_system/positive":                       {"secret_write"},
 	"legacy_token_secret_kube_system/negative_other_namespace":       {"secret_write"},
 	"security_tooling_disabled/positive_falco_daemonset_deleted":     {"workload_delete"},
+	"clusterrolebinding_create/positive_by_secret_reader_addon":      {"rbac_binding_by_serviceaccount"},
 	"privileged_pod_create/positive_kubelet_not_mirror":              {"pod_in_system_namespace"},
 	"privileged_pod_create/positive_kubelet_mirror_of_other_node":    {"pod_in_system_namespace"},
 	"privileged_pod_create/positive_kubelet_mirror_from_internet":    {"node_credential_public_ip", "pod_in_system_namespace", "system_principal_public_ip"},
