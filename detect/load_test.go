@@ -144,7 +144,7 @@ rules:
 	}
 	ev = fixtureEvent(t, "secret_list_all_namespaces", "negative_forbidden")
 	// A refused list is not "secrets listed": only the denial rules fire.
-	const base = "secret_access_denied,secret_read_unusual_client"
+	const base = "secret_access_denied"
 	if got := e.Detect(ev, nil).IDs(); got != base {
 		t.Errorf("service account (system:) must not match: %q", got)
 	}
