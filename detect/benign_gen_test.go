@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The benign corpus is one simulated hour of a production cluster that
+// The benign corpus is a simulated half hour of a production cluster that
 // runs the usual add-ons, written by three API servers: the first logs
 // every stage, the other two omit RequestReceived (the common policy).
 // Identities, user agents, paths and bodies follow what those components
@@ -482,8 +482,8 @@ func genBenign() []byte {
 			g.emit(benignReq{user: "bob@example.com", groups: humanG, verb: "patch", res: "nodes", name: node, ip: []string{"10.8.0.22"}, ua: kubectl,
 				body: map[string]any{"spec": map[string]any{"unschedulable": true}}})
 			g.emit(benignReq{user: "bob@example.com", groups: humanG, verb: "create", res: "pods", sub: "eviction", ns: g.pick(appNamespaces), name: "api-6d8f7-q1w2e", ip: []string{"10.8.0.22"}, ua: kubectl})
-		case x < 80: // managed-cluster identities
-			switch g.r.Intn(4) {
+		case x < 80: // managed-cluster identities (EKS, GKE, AKS)
+			switch g.r.Intn(8) {
 			case 0:
 				g.emit(benignReq{user: "eks:node-manager", groups: []string{"system:authenticated"}, verb: "get", res: "nodes", name: g.pick(nodes), ip: []string{"10.0.0.200"}, ua: "eks-node-manager/v0.1"})
 			case 1:
@@ -493,6 +493,15 @@ func genBenign() []byte {
 				g.emit(benignReq{user: u, groups: gr, verb: "get", res: "nodes", name: g.pick(nodes), ip: []string{g.pick(nodeIPs)}, ua: "aws-node/v1.18.5"})
 			case 3:
 				g.emit(benignReq{user: "system:kube-controller-manager", groups: []string{"system:authenticated"}, verb: "update", group: "apps", res: "deployments", sub: "status", ns: g.pick(appNamespaces), name: "api", ip: []string{"10.0.0.10"}, ua: "kube-controller-manager/v1.31.2"})
+			case 4:
+				g.emit(benignReq{user: "system:gke-common-webhooks", groups: []string{"system:authenticated"}, verb: "get", group: "admissionregistration.k8s.io", res: "mutatingwebhookconfigurations", name: "pod-ready.config.common-webhooks.networking.gke.io", ip: []string{"172.16.0.2"}, ua: "gke-common-webhooks/v0.0.0"})
+			case 5:
+				g.emit(benignReq{user: "system:gcp-controller-manager", groups: []string{"system:authenticated"}, verb: "patch", res: "nodes", sub: "status", name: g.pick(nodes), ip: []string{"172.16.0.2"}, ua: "gcp-controller-manager/v0.0.0"})
+			case 6:
+				g.emit(benignReq{user: "aksService", groups: []string{"system:masters", "system:authenticated"}, verb: "list", res: "pods", ns: "kube-system", ip: []string{"172.31.0.4"}, ua: "aks-operator/v1.0"})
+			case 7:
+				u, gr := sa("gmp-system", "collector")
+				g.emit(benignReq{user: u, groups: gr, verb: "list", res: "pods", query: "limit=500&resourceVersion=0", ip: []string{g.podIP()}, ua: "gmp-collector/v0.13.1"})
 			}
 		case x < 84: // the replicaset controller and scheduler do their work
 			ns := g.pick(appNamespaces)
