@@ -312,3 +312,79 @@ func call(url, tenant, body string) ([]byte, error) {
 	}
 	return b, err
 }
+
+// Alerts follow rules, not combinations, and say who did what to which
+// object; the dashboard is provisionable (no import-time inputs, a data
+// source and a cluster variable) and never groups by the joined label.
+func TestAlertsPerRuleAndProvisionableDashboard(t *testing.T) {
+	rules := defaultRules(t)
+	lr, err := alerting.LokiRules(rules, static)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rf struct {
+		Groups []struct {
+			Name  string
+			Rules []struct {
+				Alert, Expr string
+				Labels      map[string]string
+				Annotations map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(lr, &rf); err != nil {
+		t.Fatal(err)
+	}
+	perRule := map[string]bool{}
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if strings.Contains(r.Expr, "by (detection") || strings.Contains(r.Expr, "| json") || strings.Contains(r.Expr, "|=") {
+				t.Errorf("%s: %s", r.Alert, r.Expr)
+			}
+			if r.Labels["rule"] == "" || !strings.Contains(r.Annotations["summary"]+r.Annotations["description"], "{{ $labels.") {
+				t.Errorf("%s: no rule label or no named user/object: %v", r.Alert, r.Annotations)
+			}
+			if g.Name == "kaudit-rules" {
+				perRule[r.Labels["rule"]] = true
+				if !strings.Contains(r.Annotations["description"], "{{ $labels.user }}") {
+					t.Errorf("%s: description does not name the user", r.Alert)
+				}
+			}
+		}
+	}
+	for _, r := range rules {
+		if r.Enabled && r.Severity >= detect.Medium && !perRule[r.ID] {
+			t.Errorf("%s (%s): no alert of its own", r.ID, r.Severity)
+		}
+	}
+	dash, err := alerting.Dashboard(rules, static)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Inputs     []any `json:"__inputs"`
+		Templating struct {
+			List []struct{ Name, Type string }
+		}
+		Panels []struct {
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(dash, &d); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = v.Type
+	}
+	if len(d.Inputs) > 0 || vars["datasource"] != "datasource" || vars["cluster"] != "query" {
+		t.Errorf("dashboard inputs %v, variables %v: want no inputs, a datasource and a cluster variable", d.Inputs, vars)
+	}
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			if !strings.Contains(tg.Expr, `cluster=~"$cluster"`) || strings.Contains(tg.Expr, "by (detection") {
+				t.Errorf("panel query %s", tg.Expr)
+			}
+		}
+	}
+}
