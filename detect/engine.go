@@ -15,6 +15,9 @@ type Engine struct {
 	rules []*rule // every rule, sorted by id
 	// proxies is trusted_proxies: the addresses sourceIP steps back over.
 	proxies sourceProxies
+	// lrComplete judges long-running requests on ResponseComplete
+	// (long_running_stage), for logs without ResponseStarted.
+	lrComplete bool
 
 	// Candidate index: table[v*nRes+r] lists, sorted by id, the enabled
 	// rules that can match verb v and resource r. Index len(verbIdx) (or
@@ -125,7 +128,7 @@ func (e *Engine) Rules() []Rule {
 // nothing is allocated at all. ev is only read, never retained.
 func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 	res := Result{Matches: dst[:0], SourceIP: e.SourceIP(ev)}
-	if !Judged(ev) {
+	if !judged(ev, e.lrComplete) {
 		return res
 	}
 	vi, ok := e.verbIdx[e.verbF.get(ev, "").str()]

@@ -328,6 +328,13 @@ func (l *loader) build() (*Engine, error) {
 		}
 		e.proxies = append(e.proxies, pre)
 	}
+	switch lr := l.lists["long_running_stage"]; {
+	case len(lr) == 0 || len(lr) == 1 && lr[0] == stageStarted:
+	case len(lr) == 1 && lr[0] == stageComplete:
+		e.lrComplete = true
+	default:
+		l.errs = append(l.errs, fmt.Errorf("lists.long_running_stage: %q: want one of ResponseStarted, ResponseComplete", lr))
+	}
 	net := netFields(e.proxies)
 	for _, id := range ids {
 		st := l.rules[id]

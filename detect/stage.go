@@ -19,8 +19,10 @@ package detect
 //     it. Audit policies usually omit it (omitStages: [RequestReceived]).
 //   - Events without a stage (some exports drop it) are judged.
 //
-// A policy that omits ResponseStarted leaves successful long-running
-// requests unlabelled: keep ResponseStarted (the shipped policies do).
+// A policy that omits ResponseStarted would leave successful long-running
+// requests unlabelled: keep ResponseStarted (the shipped policies do), or
+// set the long_running_stage list to [ResponseComplete], which judges
+// long-running requests when they end instead.
 const (
 	stageReceived = "RequestReceived"
 	stageStarted  = "ResponseStarted"
@@ -29,15 +31,19 @@ const (
 
 // Judged reports whether ev is the stage of its request that rules
 // evaluate (see above). Detect returns no match for the other stages.
-func Judged(ev map[string]any) bool {
+func Judged(ev map[string]any) bool { return judged(ev, false) }
+
+// judged is Judged; atComplete judges long-running requests on
+// ResponseComplete (long_running_stage: [ResponseComplete]).
+func judged(ev map[string]any, atComplete bool) bool {
 	stage, _ := ev["stage"].(string)
 	switch stage {
 	case stageReceived:
 		return false
 	case stageStarted:
-		return longRunning(ev)
+		return !atComplete && longRunning(ev)
 	case stageComplete:
-		if !longRunning(ev) {
+		if atComplete || !longRunning(ev) {
 			return true
 		}
 		code, ok := scalarOf(obj(ev, "responseStatus")["code"]).num()

@@ -1,6 +1,7 @@
 package detect_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kaudit/kaudit/detect"
@@ -59,5 +60,29 @@ func TestRefusedListOneDenial(t *testing.T) {
 	}
 	if len(ids) != 1 || ids[0] != "ResponseComplete:secret_access_denied" {
 		t.Errorf("labels %v, want only ResponseComplete:secret_access_denied", ids)
+	}
+}
+
+// A log without ResponseStarted (a policy that omits it) still sees execs
+// once long_running_stage says so, and only once.
+func TestLongRunningStageSetting(t *testing.T) {
+	site := "lists:\n  long_running_stage: [ResponseComplete]\n"
+	e, err := detect.New(append(defaultSources(t), detect.Source{Name: "site.yaml", Data: []byte(site)})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(stage string) map[string]any {
+		return map[string]any{"stage": stage, "verb": "create", "user": map[string]any{"username": "mallory@example.com"},
+			"sourceIPs": []any{"10.0.0.9"}, "responseStatus": map[string]any{"code": 101},
+			"objectRef": map[string]any{"resource": "pods", "subresource": "exec", "namespace": "web", "name": "api-0"}}
+	}
+	if got := e.Detect(exec("ResponseComplete"), nil).IDs(); got != "pod_exec" {
+		t.Errorf("ResponseComplete: %q, want pod_exec", got)
+	}
+	if got := e.Detect(exec("ResponseStarted"), nil).IDs(); got != "" {
+		t.Errorf("ResponseStarted: %q, want nothing", got)
+	}
+	if _, err := detect.New(append(defaultSources(t), detect.Source{Name: "site.yaml", Data: []byte("lists:\n  long_running_stage: [Panic]\n")})...); err == nil || !strings.Contains(err.Error(), "long_running_stage") {
+		t.Errorf("bad long_running_stage: %v", err)
 	}
 }
