@@ -13,7 +13,9 @@ import (
 // every problem (not just the first) with the path of the offending key.
 type compiler struct {
 	lists map[string][]string
-	errs  []error
+	// net holds the fields bound to the engine's trusted_proxies.
+	net  map[string]*field
+	errs []error
 	// body records that a test reads request or response bodies, which
 	// exist only at audit level Request or above.
 	body bool
@@ -23,7 +25,7 @@ func (c *compiler) errorf(path, format string, args ...any) {
 	c.errs = append(c.errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
 }
 
-const opNames = "in, glob, prefix, regex, list, absent, not, gt, gte, lt, lte, cidr, cidr_list, public"
+const opNames = "in, glob, prefix, regex, list, absent, not, every, gt, gte, lt, lte, cidr, cidr_list, public"
 
 // block compiles a mapping whose keys must all hold: field names, or the
 // combinators any (list of blocks), all (list of blocks) and not (block).
@@ -61,7 +63,7 @@ func (c *compiler) block(node any, path string) matcher {
 				parts = append(parts, part{5, key, notOf{inner}})
 			}
 		default:
-			f, arg, ok := lookupField(key)
+			f, arg, ok := c.lookup(key)
 			if !ok {
 				c.errorf(p, "unknown field %q (known: %s; combinators: any, all, not)", key, fieldNames())
 				continue
@@ -279,6 +281,11 @@ func (c *compiler) op(op string, arg any, path string, f *field) test {
 			return notTest{t}
 		}
 		return nil
+	case "every":
+		if t := c.test(arg, path, f); t != nil {
+			return everyTest{t}
+		}
+		return nil
 	case "gt", "gte", "lt", "lte":
 		num, ok := arg.(json.Number)
 		n, err := num.Float64()
@@ -351,7 +358,7 @@ func describe(x any) string {
 // threshold compiles a rule's threshold block.
 func (c *compiler) threshold(spec *thresholdSpec) *threshold {
 	lookup := func(name, path string) (keyField, bool) {
-		f, arg, ok := lookupField(name)
+		f, arg, ok := c.lookup(name)
 		if !ok {
 			c.errorf(path, "unknown field %q (known: %s)", name, fieldNames())
 			return keyField{}, false
@@ -400,4 +407,15 @@ func (c *compiler) threshold(spec *thresholdSpec) *threshold {
 		return nil
 	}
 	return newThreshold(keys, distinct, window, *spec.MoreThan, maxKeys)
+}
+
+// lookup resolves a field name, binding engine-dependent fields.
+func (c *compiler) lookup(key string) (*field, string, bool) {
+	f, arg, ok := lookupField(key)
+	if ok {
+		if bound := c.net[f.name]; bound != nil {
+			f = bound
+		}
+	}
+	return f, arg, ok
 }

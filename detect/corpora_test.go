@@ -53,7 +53,7 @@ var falcoTraces = []struct {
 	want  string // kaudit detections, comma-joined
 	note  string
 }{
-	{1, "Anonymous Request Allowed, Create Disallowed Namespace", "anonymous_request,anonymous_write,namespace_create", ""},
+	{1, "Anonymous Request Allowed, Create Disallowed Namespace", "anonymous_request,anonymous_write,namespace_create,system_masters_unknown", "the capture gives system:anonymous the system:masters group"},
 	{2, "Attach to cluster-admin Role", "clusterrolebinding_create,clusterrolebinding_privileged_role", ""},
 	{3, "Attach/Exec Pod", "pod_exec", ""},
 	{4, "ClusterRole With Pod Exec Created", "role_pod_exec", ""},
@@ -71,7 +71,7 @@ var falcoTraces = []struct {
 	{16, "Create/Modify Configmap With Private Credentials", "configmap_with_credentials", ""},
 	{17, "Create/Modify Configmap With Private Credentials", "configmap_with_credentials", ""},
 	{18, "K8s Deployment Created (info)", "", ""},
-	{19, "K8s Secret Created (info)", "bootstrap_token_create", "a bootstrap token is a node-join credential"},
+	{19, "K8s Secret Created (info)", "bootstrap_token_create,system_masters_unknown", "a bootstrap token is a node-join credential; the user admin holds system:masters and is none of masters_users"},
 	{20, "Create HostNetwork Pod", "pod_host_network", ""},
 	{21, "Create Privileged Pod", "privileged_pod_create", ""},
 	{22, "", "", "unprivileged pod"},
@@ -103,7 +103,7 @@ var falcoTraces = []struct {
 	{48, "Attach/Exec Pod", "pod_exec", ""},
 	{50, "Create Disallowed Namespace", "namespace_create", ""},
 	{51, "System ClusterRole Modified/Deleted", "role_write_verbs,system_role_change", "the patch carries the role's write verbs"},
-	{52, "Disallowed K8s User, Create Disallowed Namespace", "namespace_create", "user_not_allowed reports some-user once allowed_users is filled (it ships as \"*\")"},
+	{52, "Disallowed K8s User, Create Disallowed Namespace", "namespace_create,system_masters_unknown", "some-user holds system:masters; user_not_allowed reports it too once allowed_users is filled (it ships as \"*\")"},
 }
 
 const (
@@ -168,7 +168,7 @@ func TestFalcoCorpus(t *testing.T) {
 // a Panther test "fires" when any of them matches. "" marks a rule kaudit
 // does not cover, with the reason in pantherUncovered.
 var pantherRules = map[string]string{
-	"Amazon.EKS.AnonymousAPIAccess":                "anonymous_request",
+	"Amazon.EKS.AnonymousAPIAccess":                "anonymous_request,anonymous_request_denied",
 	"Kubernetes.API.AnonymousAccess":               "anonymous_request",
 	"Amazon.EKS.Audit.Multiple403":                 "forbidden_from_public_ip",
 	"Kubernetes.API.Multiple403.PublicIP":          "forbidden_from_public_ip",
@@ -214,7 +214,9 @@ var pantherDisagree = map[string]string{
 	"Webhook Update (Not Create)":                        "kaudit reports every webhook write: an update can redirect a webhook as well as a create",
 	"Updating existing role (not creating)":              "kaudit reports role updates too: editing a role grants as much as creating one",
 	"List secrets operation (not get)":                   "a refused list of secrets is probing too",
-	"Failed cluster-wide list (excluded)":                "a refused cluster-wide secret list is credential hunting (secret_list_all_namespaces reports attempts by design)",
+	"Anonymous API Access Web Scanner Allowed":           "/version is served to anonymous clients by design (system:public-info-viewer); kaudit leaves discovery alone",
+	"403 from Public IP zero count":                      "a watch is judged on ResponseStarted, which carries its code when the session starts; Panther judges its ResponseComplete, the same request",
+	"system username - public ip - not ResponseComplete": "as above: kaudit labels the ResponseStarted of a watch and not its ResponseComplete",
 	"EKS Legitimate Node from AWS IP":                    "needs AWS ip-ranges enrichment; put your cloud's prefixes in trusted_public_cidrs",
 	"legitimate EKS node from AWS IP - should not alert": "needs AWS ip-ranges enrichment; put your cloud's prefixes in trusted_public_cidrs",
 }

@@ -13,6 +13,11 @@ import (
 // Engine per plugin instance: counters are per Engine.
 type Engine struct {
 	rules []*rule // every rule, sorted by id
+	// proxies is trusted_proxies: the addresses sourceIP steps back over.
+	proxies sourceProxies
+	// lrComplete judges long-running requests on ResponseComplete
+	// (long_running_stage), for logs without ResponseStarted.
+	lrComplete bool
 
 	// Candidate index: table[v*nRes+r] lists, sorted by id, the enabled
 	// rules that can match verb v and resource r. Index len(verbIdx) (or
@@ -55,6 +60,18 @@ type Rule struct {
 	// Threshold describes a stateful rule's count ("more than 3 events in
 	// 5m0s per user.username, objectRef.namespace"); empty otherwise.
 	Threshold string
+	// Count is the stateful rule's threshold as data (nil otherwise), for
+	// tools that count the same condition elsewhere (Loki ruler rules).
+	Count *Count
+}
+
+// Count is a stateful rule's threshold: more than MoreThan events (or
+// distinct values of Distinct) within Window, per Key fields.
+type Count struct {
+	Key      []string
+	Distinct string // "" counts events
+	Window   time.Duration
+	MoreThan int
 }
 
 // Match is one rule that fired. MITRE is shared with the engine: read it,
@@ -72,6 +89,26 @@ type Result struct {
 	Severity Severity
 	// Matches are sorted by rule id.
 	Matches []Match
+	// SourceIP is the client address the rules saw (see Engine.SourceIP),
+	// for every stage; "" without sourceIPs.
+	SourceIP string
+	// counted are the stateful rules whose condition held for this event,
+	// whether or not their threshold was crossed: the events a cluster-wide
+	// count (several API servers, several plugins) adds up.
+	counted  [maxCounted]string
+	nCounted uint8
+}
+
+// maxCounted bounds the stateful rules one event reports as counted, so a
+// Result stays a fixed size; the shipped set never has more than two
+// apply to one event.
+const maxCounted = 4
+
+// CountedIDs returns the stateful rules whose condition held for the
+// event, comma-joined and sorted (the structured metadata "counted"), ""
+// if none: Loki ruler rules count these across every API server's log.
+func (r Result) CountedIDs() string {
+	return strings.Join(r.counted[:r.nCounted], ",")
 }
 
 // Rules returns every loaded rule, enabled or not, sorted by id.
@@ -85,10 +122,15 @@ func (e *Engine) Rules() []Rule {
 }
 
 // Detect evaluates every rule that can apply to ev and appends the matches
+// (only on the one stage per request that Judged selects; other stages get
+// none, so counters and alerts see each request once)
 // to dst[:0], so a caller that reuses dst pays no allocation; with no match
 // nothing is allocated at all. ev is only read, never retained.
 func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
-	res := Result{Matches: dst[:0]}
+	res := Result{Matches: dst[:0], SourceIP: e.SourceIP(ev)}
+	if !judged(ev, e.lrComplete) {
+		return res
+	}
 	vi, ok := e.verbIdx[e.verbF.get(ev, "").str()]
 	if !ok {
 		vi = len(e.verbIdx)
@@ -113,6 +155,10 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 			continue
 		}
 		if r.state != nil {
+			if int(res.nCounted) < maxCounted {
+				res.counted[res.nCounted] = r.info.ID
+				res.nCounted++
+			}
 			if now.IsZero() {
 				now = eventTime(ev)
 			}

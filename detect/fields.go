@@ -19,6 +19,9 @@ type field struct {
 	// logs only at level Request or above.
 	body bool
 	get  func(ev map[string]any, arg string) value
+	// pair, when set, gives a composite field's parts, which counters hash
+	// without building the joined text.
+	pair func(ev map[string]any) (string, string)
 }
 
 var fieldTable = []field{
@@ -40,7 +43,7 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "impersonatedUser")["username"]) }},
 	{name: "impersonatedUser.groups", typ: "list", desc: "Groups the request impersonated.",
 		get: func(ev map[string]any, _ string) value { return listOf(obj(ev, "impersonatedUser")["groups"]) }},
-	{name: "sourceIPs", typ: "list", desc: "Client and proxy addresses, client first.",
+	{name: "sourceIPs", typ: "list", desc: "Addresses as the API server recorded them: X-Forwarded-For entries (client-supplied), X-Real-Ip, then the connection's address last. Prefer sourceIP.",
 		get: func(ev map[string]any, _ string) value { return listOf(ev["sourceIPs"]) }},
 	{name: "objectRef.resource", typ: "string", desc: "Resource (plural, lower case), e.g. pods, secrets, clusterrolebindings.",
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "objectRef")["resource"]) }},
@@ -58,6 +61,8 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "responseStatus")["code"]) }},
 	{name: "responseStatus.reason", typ: "string", desc: "Machine-readable failure reason, e.g. Forbidden, NotFound.",
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "responseStatus")["reason"]) }},
+	{name: "responseStatus.message", typ: "string", desc: "Human-readable failure message, e.g. users \"admin\" is forbidden: User \"bob\" cannot impersonate resource \"users\" ...; use with regex.",
+		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "responseStatus")["message"]) }},
 	{name: "annotations", arg: "key", typ: "string", desc: "Audit annotation by key, e.g. annotations[authorization.k8s.io/decision] (allow or forbid).",
 		get: func(ev map[string]any, key string) value { return scalarOf(obj(ev, "annotations")[key]) }},
 	{name: "requestObject.kind", typ: "string", desc: "Kind of the request body, e.g. Pod, DeleteOptions; absent at Metadata level and usually for patches.",
@@ -68,14 +73,26 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return rbacVerbs(ev) }},
 	{name: "rbac.resources", typ: "list", costly: true, body: true, desc: "Resources (with subresource, e.g. pods/exec, nodes/proxy) named by the rules of a Role or ClusterRole body, like rbac.verbs. A rule file cannot tie a verb to a resource of the same RBAC rule; conditions on both may be met by different rules of one role.",
 		get: func(ev map[string]any, _ string) value { return rbacField(ev, "resources") }},
-	{name: "sourceIP", typ: "string", desc: "The client address: the first of sourceIPs (later ones are proxies). Use with the cidr, cidr_list and public operators.",
-		get: func(ev map[string]any, _ string) value { return firstOf(ev["sourceIPs"]) }},
+	{name: "sourceIP", typ: "string", desc: "The client address: the last of sourceIPs (the connection the API server accepted), stepping back over addresses in the trusted_proxies list to the first that is not one. Header entries a client writes cannot change it. Use with the cidr, cidr_list and public operators.",
+		get: func(ev map[string]any, _ string) value { return sourceProxies(nil).sourceIP(ev) }},
+	{name: "peerIP", typ: "string", desc: "The last of sourceIPs: the address the API server's connection came from (a load balancer, when one fronts it).",
+		get: func(ev map[string]any, _ string) value { return peerIP(ev) }},
+	{name: "forwardedIPs", typ: "list", desc: "The entries of sourceIPs before sourceIP: addresses the client claims through X-Forwarded-For or X-Real-Ip, which nothing vouches for. Absent for a direct connection.",
+		get: func(ev map[string]any, _ string) value { return sourceProxies(nil).forwarded(ev) }},
 	{name: "query", arg: "param", typ: "list", costly: true, desc: "Decoded values of a query parameter of requestURI, e.g. query[command] of an exec, query[container], query[fieldSelector].",
 		get: func(ev map[string]any, p string) value { return queryValue(ev, p) }},
 	{name: "exec.command", typ: "list", costly: true, desc: "Command words of an exec: the decoded command query parameters of requestURI (kubectl sends one per word), else the command list of a PodExecOptions request body. Metadata level suffices for the first.",
 		get: func(ev map[string]any, _ string) value { return execCommand(ev) }},
 	{name: "body", arg: "path", typ: "list", costly: true, body: true, desc: "A value inside the request body (requestObject, else responseObject) by dotted path, e.g. body[spec.type], body[roleRef.name], body[spec.signerName]. A list met with one key left yields that key of each element (body[subjects.name]); a mapping at the end yields its keys and values (body[data]); a scalar is a one-element list.",
 		get: func(ev map[string]any, p string) value { return bodyPath(ev, p) }},
+	{name: "body.paths", typ: "list", costly: true, body: true, desc: "Leaf paths the request body sets, dotted, list positions dropped (webhooks.clientConfig.caBundle, spec.unschedulable); a JSON patch gives the paths of its operations the same way. With every, a rule tells a patch that only touches some fields (a CA bundle rotation, a cordon) from one that rewrites the object.",
+		get: func(ev map[string]any, _ string) value { return bodyPaths(ev) }},
+	{name: "body.label", arg: "key", typ: "string", costly: true, body: true, desc: "A label the request body sets, by key (dots allowed): metadata.labels of an object or merge patch, or the value of a JSON patch operation on /metadata/labels/<key>; e.g. body.label[pod-security.kubernetes.io/enforce].",
+		get: func(ev map[string]any, key string) value { return bodyLabel(ev, key) }},
+	{name: "object", typ: "string", desc: "objectRef.namespace/objectRef.name, or the name of a cluster-scoped object; absent without a name. A counter's distinct field that tells one name in two namespaces apart.",
+		get: func(ev map[string]any, _ string) value { return objectKey(ev) }, pair: objectParts},
+	{name: "pod.ownNodeMirror", typ: "bool", costly: true, body: true, desc: "True when the body is a mirror pod (annotation kubernetes.io/config.mirror) whose spec.nodeName is the node of the kubelet sending it (user system:node:<name>): the static pods a kubelet legitimately reports, privileged or not. Absent without a pod body.",
+		get: func(ev map[string]any, _ string) value { return ownMirrorPod(ev) }},
 	{name: "pod.images", typ: "list", costly: true, body: true, desc: "Images of every container, initContainer and ephemeralContainer of a pod-bearing body (found as for pod.privileged; JSON patch bodies are not inspected).",
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkImages) }},
 	{name: "pod.imageRepos", typ: "list", costly: true, body: true, desc: "pod.images without tag or digest (docker.io/library/nginx:1.27@sha256:… gives docker.io/library/nginx), for allow- and deny-lists that ignore versions.",
@@ -100,16 +117,6 @@ var fieldTable = []field{
 
 func podScalar(ev map[string]any, key string) value {
 	return scalarOf(podSpec(ev)[key])
-}
-
-func firstOf(x any) value {
-	if l, ok := x.([]any); ok {
-		if len(l) == 0 {
-			return value{}
-		}
-		return scalarOf(l[0])
-	}
-	return scalarOf(x)
 }
 
 // lookupField resolves a rule key such as "verb" or

@@ -62,6 +62,7 @@ var sampleArg = map[string]string{
 	"annotations": "authorization.k8s.io/decision",
 	"query":       "command",
 	"body":        "spec.containers.image",
+	"body.label":  "pod-security.kubernetes.io/enforce",
 }
 
 // TestEveryFieldOnEveryEvent runs each accessor over every known event: no

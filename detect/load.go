@@ -60,15 +60,18 @@ type listSpec struct {
 // ruleSpec is one entry under rules. Condition and exceptions stay generic
 // until compile time, when the field table and lists are known.
 type ruleSpec struct {
-	ID          string         `json:"id"`
-	Title       string         `json:"title"`
-	Description string         `json:"description"`
-	Severity    string         `json:"severity"`
-	MITRE       []string       `json:"mitre"`
-	Enabled     *bool          `json:"enabled"`
-	Condition   any            `json:"condition"`
-	Exceptions  any            `json:"exceptions"`
-	Threshold   *thresholdSpec `json:"threshold"`
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	Severity    string   `json:"severity"`
+	MITRE       []string `json:"mitre"`
+	Enabled     *bool    `json:"enabled"`
+	Condition   any      `json:"condition"`
+	Exceptions  any      `json:"exceptions"`
+	// AddExceptions appends exception blocks to a rule an earlier source
+	// defines, so a site file scopes a rule without copying it.
+	AddExceptions []any          `json:"add_exceptions"`
+	Threshold     *thresholdSpec `json:"threshold"`
 }
 
 // thresholdSpec makes a rule stateful: it fires when its condition held
@@ -89,7 +92,7 @@ const maxMaxKeys = 1 << 20
 const (
 	fileKeys = "lists, rules"
 	listKeys = "items, append"
-	ruleKeys = "id, title, description, severity, mitre, enabled, condition, exceptions, threshold"
+	ruleKeys = "id, title, description, severity, mitre, enabled, condition, exceptions, add_exceptions, threshold"
 )
 
 var (
@@ -102,6 +105,14 @@ type ruleState struct {
 	spec    ruleSpec
 	source  string
 	enabled bool
+	// added are exception blocks later sources appended (add_exceptions),
+	// each with the source that added it.
+	added []addedException
+}
+
+type addedException struct {
+	source string
+	block  any
 }
 
 type loader struct {
@@ -248,19 +259,28 @@ func (l *loader) loadRule(i int, raw json.RawMessage, seen map[string]bool) {
 
 	if spec.Condition == nil {
 		if spec.Title != "" || spec.Severity != "" || spec.Description != "" || spec.MITRE != nil || spec.Exceptions != nil || spec.Threshold != nil {
-			l.errorf("%s: condition: required (an entry replaces the whole rule; to switch a rule off or on give only id and enabled)", where)
+			l.errorf("%s: condition: required (an entry replaces the whole rule; to switch a rule off or on give only id and enabled; to scope it, add_exceptions)", where)
 			return
 		}
-		if spec.Enabled == nil {
-			l.errorf("%s: nothing to do: give title, severity and condition to define the rule, or enabled to switch it", where)
+		if spec.Enabled == nil && spec.AddExceptions == nil {
+			l.errorf("%s: nothing to do: give title, severity and condition to define the rule, enabled to switch it, or add_exceptions to scope it", where)
 			return
 		}
 		prev, ok := l.rules[spec.ID]
 		if !ok {
-			l.errorf("%s: enabled: no earlier source defines this rule", where)
+			l.errorf("%s: no earlier source defines this rule", where)
 			return
 		}
-		prev.enabled = *spec.Enabled
+		if spec.Enabled != nil {
+			prev.enabled = *spec.Enabled
+		}
+		for _, b := range spec.AddExceptions {
+			prev.added = append(prev.added, addedException{source: l.current, block: b})
+		}
+		return
+	}
+	if spec.AddExceptions != nil {
+		l.errorf("%s: add_exceptions: only for a rule an earlier source defines; a definition lists its own exceptions", where)
 		return
 	}
 
@@ -298,23 +318,46 @@ func (l *loader) build() (*Engine, error) {
 	}
 	sort.Strings(ids)
 	e := &Engine{}
+	for i, s := range l.lists["trusted_proxies"] {
+		pre, err := parseCIDR(s)
+		if err != nil {
+			l.errs = append(l.errs, fmt.Errorf("lists.trusted_proxies[%d]: %q is neither an address nor a CIDR prefix", i, s))
+			continue
+		}
+		e.proxies = append(e.proxies, pre)
+	}
+	switch lr := l.lists["long_running_stage"]; {
+	case len(lr) == 0 || len(lr) == 1 && lr[0] == stageStarted:
+	case len(lr) == 1 && lr[0] == stageComplete:
+		e.lrComplete = true
+	default:
+		l.errs = append(l.errs, fmt.Errorf("lists.long_running_stage: %q: want one of ResponseStarted, ResponseComplete", lr))
+	}
+	net := netFields(e.proxies)
 	for _, id := range ids {
 		st := l.rules[id]
-		c := &compiler{lists: l.lists}
+		c := &compiler{lists: l.lists, net: net}
 		cond := c.block(st.spec.Condition, "condition")
 		level := "Metadata"
 		if c.body {
 			level = "Request"
 		}
-		var exc matcher
+		var excs []matcher
 		if st.spec.Exceptions != nil {
-			if subs := c.blocks(st.spec.Exceptions, "exceptions"); subs != nil {
-				if len(subs) == 1 {
-					exc = subs[0]
-				} else {
-					exc = anyOf(subs)
-				}
+			excs = append(excs, c.blocks(st.spec.Exceptions, "exceptions")...)
+		}
+		for i, a := range st.added {
+			if m := c.block(a.block, fmt.Sprintf("add_exceptions[%d] (from %s)", i, a.source)); m != nil {
+				excs = append(excs, m)
 			}
+		}
+		var exc matcher
+		switch len(excs) {
+		case 0:
+		case 1:
+			exc = excs[0]
+		default:
+			exc = anyOf(excs)
 		}
 		var th *threshold
 		if st.spec.Threshold != nil {
@@ -344,6 +387,8 @@ func (l *loader) build() (*Engine, error) {
 		}
 		if th != nil {
 			r.info.Threshold = th.describe()
+			r.info.Count = &Count{Key: append([]string(nil), st.spec.Threshold.Key...), Distinct: st.spec.Threshold.Distinct,
+				Window: th.window, MoreThan: th.moreThan}
 		}
 		r.match = Match{ID: id, Title: r.info.Title, Severity: sev, MITRE: r.info.MITRE}
 		e.rules = append(e.rules, r)

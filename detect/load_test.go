@@ -138,18 +138,19 @@ rules:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := fixtureEvent(t, "anonymous_request", "positive_secrets_forbidden")
-	if got := e.Detect(ev, nil).IDs(); got != "anonymous_request" {
+	ev := fixtureEvent(t, "anonymous_request_denied", "positive_secrets_forbidden")
+	if got := e.Detect(ev, nil).IDs(); got != "anonymous_request_denied" {
 		t.Errorf("system:anonymous must not match the new rule: %q", got)
 	}
-	ev = fixtureEvent(t, "secret_list_all_namespaces", "positive_forbidden")
-	const base = "secret_access_denied,secret_list_all_namespaces,secret_read_unusual_client"
+	ev = fixtureEvent(t, "secret_list_all_namespaces", "negative_forbidden")
+	// A refused list is not "secrets listed": only the denial rules fire.
+	const base = "secret_access_denied"
 	if got := e.Detect(ev, nil).IDs(); got != base {
 		t.Errorf("service account (system:) must not match: %q", got)
 	}
 	ev["user"] = map[string]any{"username": "mallory"}
 	res := e.Detect(ev, nil)
-	if res.IDs() != "forbidden_burst,"+base || res.Severity != detect.Critical {
+	if res.IDs() != "forbidden_burst,"+base || res.Severity != detect.Medium {
 		t.Errorf("got %q %v", res.IDs(), res.Severity)
 	}
 }

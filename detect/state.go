@@ -62,14 +62,14 @@ func (t *threshold) observe(ev map[string]any, now time.Time) bool {
 	var h maphash.Hash
 	h.SetSeed(t.seed)
 	for _, k := range t.keys {
-		h.WriteString(k.f.get(ev, k.arg).str())
+		k.write(&h, ev)
 		h.WriteByte(0)
 	}
 	key := h.Sum64()
 	var dv uint64
 	if t.distinct != nil {
 		h.Reset()
-		h.WriteString(t.distinct.f.get(ev, t.distinct.arg).str())
+		t.distinct.write(&h, ev)
 		dv = h.Sum64()
 	}
 	ts := now.UnixNano()
@@ -144,4 +144,17 @@ func eventTime(ev map[string]any) time.Time {
 		}
 	}
 	return time.Now()
+}
+
+// write hashes the field's value; composite fields hash their parts, so
+// counting them does not build the joined text.
+func (k keyField) write(h *maphash.Hash, ev map[string]any) {
+	if k.f.pair != nil {
+		a, b := k.f.pair(ev)
+		h.WriteString(a)
+		h.WriteByte('/')
+		h.WriteString(b)
+		return
+	}
+	h.WriteString(k.f.get(ev, k.arg).str())
 }

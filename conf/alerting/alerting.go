@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -70,18 +71,31 @@ func selector(static string, matchers ...string) string {
 	return "{" + strings.Join(append([]string{static}, matchers...), ", ") + "}"
 }
 
-// severityAlerts says how many events of a severity within the window make
-// an alert: every critical or high event, a handful of medium ones. Low and
-// info detections are for dashboards and hunting, not paging.
-var severityAlerts = []struct {
-	sev    detect.Severity
+// perRule says when one rule's requests make an alert: every critical or
+// high one at once, medium ones when one identity causes more than a
+// handful. Low and info detections are for dashboards and hunting, not
+// paging. Each labelled event is one request (the engine labels one stage
+// per request), so the counts are requests.
+var perRule = map[detect.Severity]struct {
 	window string
+	by     string
 	more   int
-	For    string
 }{
-	{detect.Critical, "5m", 0, "0m"},
-	{detect.High, "5m", 0, "0m"},
-	{detect.Medium, "15m", 5, "0m"},
+	detect.Critical: {"5m", "user, source_ip, verb, resource, namespace, name", 0},
+	detect.High:     {"5m", "user, source_ip, verb, resource, namespace, name", 0},
+	detect.Medium:   {"15m", "user, source_ip", 5},
+}
+
+// metadataOf maps the rule fields a threshold may key on to the structured
+// metadata the plugin writes; a key without one cannot be counted in Loki.
+var metadataOf = map[string][]string{
+	"user.username":       {"user"},
+	"sourceIP":            {"source_ip"},
+	"verb":                {"verb"},
+	"objectRef.namespace": {"namespace"},
+	"objectRef.name":      {"name"},
+	"objectRef.resource":  {"resource"},
+	"object":              {"namespace", "name"},
 }
 
 type ruleFile struct {
@@ -102,38 +116,92 @@ type alertRule struct {
 	Annotations map[string]string `json:"annotations"`
 }
 
-// LokiRules renders a Loki ruler rule file: one group alerting per
-// severity, one per rule family. static is the plugin's static label
-// selector (the `labels` key, default job="kube-audit").
+// LokiRules renders a Loki ruler rule file from the rules: one alert per
+// rule of medium severity or above (grouped by rule, whatever other rules
+// the same request matched, and naming the user and the object), and, for
+// each stateful rule, its count across the whole cluster: every API
+// server's plugin marks the events the rule's condition held for (the
+// structured metadata counted), and the ruler adds them up, so a burst
+// spread over three API servers is seen although each node's own counter
+// holds a third. static is the plugin's static label selector (the
+// `labels` key, default job="kube-audit"). Only label selectors and
+// structured metadata are used: no rule parses log lines.
 func LokiRules(rules []detect.Rule, static string) ([]byte, error) {
-	sev := group{Name: "kaudit-severity", Interval: "1m"}
-	for _, s := range severityAlerts {
-		name := strings.ToUpper(s.sev.String()[:1]) + s.sev.String()[1:]
-		sev.Rules = append(sev.Rules, alertRule{
-			Alert: "KauditDetection" + name,
-			Expr: fmt.Sprintf("sum by (detection) (count_over_time(%s[%s])) > %d",
-				selector(static, fmt.Sprintf("severity=%q", s.sev.String())), s.window, s.more),
-			Labels: map[string]string{"severity": s.sev.String(), "source": "kaudit"},
-			Annotations: map[string]string{
-				"summary":     fmt.Sprintf("kaudit: %s detections in the Kubernetes audit log", s.sev),
-				"description": fmt.Sprintf("More than %d events with severity %s in %s; detection {{ $labels.detection }}.", s.more, s.sev, s.window),
-			},
-		})
-	}
-	fam := group{Name: "kaudit-families", Interval: "1m"}
+	fams := map[string]string{}
 	for _, f := range Families(rules) {
-		fam.Rules = append(fam.Rules, alertRule{
-			Alert: "KauditFamily" + camel(f.Name),
-			Expr: fmt.Sprintf("sum by (detection, severity) (count_over_time(%s[5m])) > 0",
-				selector(static, fmt.Sprintf("detection=~%q", DetectionMatcher(f.IDs)), `severity=~"critical|high"`)),
-			Labels: map[string]string{"severity": f.Severity.String(), "family": f.Name, "source": "kaudit"},
+		for _, id := range f.IDs {
+			fams[id] = f.Name
+		}
+	}
+	per := group{Name: "kaudit-rules", Interval: "1m"}
+	cluster := group{Name: "kaudit-cluster-counts", Interval: "1m"}
+	var skipped []string
+	for _, r := range rules {
+		if !r.Enabled {
+			continue
+		}
+		if p, ok := perRule[r.Severity]; ok {
+			where := "{{ $labels.resource }} {{ $labels.namespace }}/{{ $labels.name }}"
+			if r.Severity == detect.Medium {
+				where = "the cluster"
+			}
+			per.Rules = append(per.Rules, alertRule{
+				Alert: "Kaudit" + camel(r.ID),
+				Expr: fmt.Sprintf("sum by (%s) (count_over_time(%s[%s])) > %d",
+					p.by, selector(static, fmt.Sprintf("detection=~%q", DetectionMatcher([]string{r.ID}))), p.window, p.more),
+				Labels: map[string]string{"severity": r.Severity.String(), "rule": r.ID, "family": fams[r.ID], "source": "kaudit"},
+				Annotations: map[string]string{
+					"summary": fmt.Sprintf("%s: {{ $labels.user }}", r.Title),
+					"description": fmt.Sprintf("%s (%s, rule %s): {{ $value }} request(s) in %s by {{ $labels.user }} from {{ $labels.source_ip }} on %s.",
+						r.Title, r.Severity, r.ID, p.window, where),
+				},
+			})
+		}
+		if r.Count == nil {
+			continue
+		}
+		var keys []string
+		ok := true
+		for _, k := range r.Count.Key {
+			md, found := metadataOf[k]
+			ok = ok && found
+			keys = append(keys, md...)
+		}
+		var distinct []string
+		if r.Count.Distinct != "" {
+			md, found := metadataOf[r.Count.Distinct]
+			ok = ok && found
+			distinct = md
+		}
+		if !ok {
+			skipped = append(skipped, r.ID)
+			continue
+		}
+		by := strings.Join(keys, ", ")
+		win := promDuration(r.Count.Window)
+		base := fmt.Sprintf("count_over_time(%s | counted=~%q [%s])", selector(static), DetectionMatcher([]string{r.ID}), win)
+		expr := fmt.Sprintf("sum by (%s) (%s) > %d", by, base, r.Count.MoreThan)
+		what := "requests"
+		if distinct != nil {
+			expr = fmt.Sprintf("count by (%s) (sum by (%s) (%s)) > %d", by, strings.Join(append(append([]string(nil), keys...), distinct...), ", "), base, r.Count.MoreThan)
+			what = "distinct " + r.Count.Distinct
+		}
+		labels := make([]string, len(keys))
+		for i, k := range keys {
+			labels[i] = k + " {{ $labels." + k + " }}"
+		}
+		cluster.Rules = append(cluster.Rules, alertRule{
+			Alert:  "KauditClusterWide" + camel(r.ID),
+			Expr:   expr,
+			Labels: map[string]string{"severity": r.Severity.String(), "rule": r.ID, "family": fams[r.ID], "source": "kaudit", "scope": "cluster"},
 			Annotations: map[string]string{
-				"summary":     fmt.Sprintf("kaudit: %s rule family fired", f.Name),
-				"description": fmt.Sprintf("High or critical detections of conf/rules/%s.yaml (%s): {{ $labels.detection }}.", f.Name, strings.Join(f.IDs, ", ")),
+				"summary": fmt.Sprintf("%s (all API servers): %s", r.Title, strings.Join(labels, ", ")),
+				"description": fmt.Sprintf("{{ $value }} %s in %s for %s across every API server's audit log, more than %d: %s.",
+					what, win, strings.Join(labels, ", "), r.Count.MoreThan, r.Title),
 			},
 		})
 	}
-	js, err := json.Marshal(ruleFile{Groups: []group{sev, fam}})
+	js, err := json.Marshal(ruleFile{Groups: []group{per, cluster}})
 	if err != nil {
 		return nil, err
 	}
@@ -141,9 +209,24 @@ func LokiRules(rules []detect.Rule, static string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append([]byte("# Generated from conf/rules by `go test ./conf/alerting -update`; do not edit.\n"+
-		"# Loki ruler rules (label selectors only). Install under the ruler's\n"+
-		"# rules directory as <tenant>/kaudit.yaml, or load with lokitool/cortextool.\n"), y...), nil
+	head := "# Generated from conf/rules by `go test ./conf/alerting -update`; do not edit.\n" +
+		"# Loki ruler rules (label selectors and structured metadata only). Install under\n" +
+		"# the ruler's rules directory as <tenant>/kaudit.yaml, or load with lokitool.\n"
+	if len(skipped) > 0 {
+		head += "# Stateful rules keyed on fields with no structured metadata, counted per\n# node only: " + strings.Join(skipped, ", ") + "\n"
+	}
+	return append([]byte(head), y...), nil
+}
+
+// promDuration writes a window as LogQL accepts it (5m, 90s, 1h).
+func promDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", (d+time.Second-1)/time.Second)
 }
 
 func camel(s string) string {
@@ -158,7 +241,10 @@ func camel(s string) string {
 // detections by severity and by family, the top rules, recent high and
 // critical events, and the rule catalogue.
 func Dashboard(rules []detect.Rule, static string) ([]byte, error) {
-	ds := map[string]any{"type": "loki", "uid": "${DS_LOKI}"}
+	// Provisionable as a file: the data source and the cluster are
+	// dashboard variables, not import-time inputs.
+	ds := map[string]any{"type": "loki", "uid": "${datasource}"}
+	static += `, cluster=~"$cluster"`
 	target := func(expr, legend string) map[string]any {
 		return map[string]any{"datasource": ds, "expr": expr, "legendFormat": legend, "refId": "A", "queryType": "range"}
 	}
@@ -177,17 +263,28 @@ func Dashboard(rules []detect.Rule, static string) ([]byte, error) {
 		"fieldConfig": map[string]any{"defaults": map[string]any{"custom": map[string]any{"drawStyle": "bars", "stacking": map[string]any{"mode": "normal"}}}},
 	}, 0, 0, 12, 8)
 	add(map[string]any{
-		"type": "bargauge", "title": "Top detections",
-		"targets": []any{target(fmt.Sprintf("topk(15, sum by (detection) (count_over_time(%s[$__range])))", selector(static, `detection=~".+"`)), "{{detection}}")},
-		"options": map[string]any{"reduceOptions": map[string]any{"calcs": []string{"lastNotNull"}}, "orientation": "horizontal"},
+		"type": "timeseries", "title": "Requests by user (medium and above)",
+		"targets":     []any{target(fmt.Sprintf("topk(10, sum by (user) (count_over_time(%s[$__auto])))", selector(static, `severity=~"critical|high|medium"`)), "{{user}}")},
+		"fieldConfig": map[string]any{"defaults": map[string]any{"custom": map[string]any{"drawStyle": "bars", "stacking": map[string]any{"mode": "normal"}}}},
 	}, 12, 0, 12, 8)
 	y := 8
+	sev := map[string]detect.Severity{}
+	for _, r := range rules {
+		sev[r.ID] = r.Severity
+	}
 	for i, f := range Families(rules) {
+		// One query per rule: the detection label joins every rule a
+		// request matched, so grouping by it would count combinations.
+		var targets []any
+		for _, id := range f.IDs {
+			t := target(fmt.Sprintf("sum(count_over_time(%s[$__auto]))", selector(static, fmt.Sprintf("detection=~%q", DetectionMatcher([]string{id})))), id)
+			t["refId"] = fmt.Sprintf("R%d", len(targets))
+			targets = append(targets, t)
+		}
 		add(map[string]any{
-			"type": "timeseries", "title": "Family: " + f.Name,
-			"description": "conf/rules/" + f.Name + ".yaml: " + strings.Join(f.IDs, ", "),
-			"targets": []any{target(fmt.Sprintf("sum by (detection) (count_over_time(%s[$__auto]))",
-				selector(static, fmt.Sprintf("detection=~%q", DetectionMatcher(f.IDs)))), "{{detection}}")},
+			"type": "timeseries", "title": "Requests by rule: " + f.Name,
+			"description": "conf/rules/" + f.Name + ".yaml; one series per rule, each request counted once per rule it matched.",
+			"targets":     targets,
 		}, (i%3)*8, y+(i/3)*7, 8, 7)
 	}
 	y += (len(Families(rules))+2)/3*7 + 1
@@ -207,12 +304,19 @@ func Dashboard(rules []detect.Rule, static string) ([]byte, error) {
 		"type": "text", "title": "Rule catalogue",
 		"options": map[string]any{"mode": "markdown", "content": cat.String()},
 	}, 0, y+10, 24, 12)
+	templating := map[string]any{"list": []any{
+		map[string]any{"name": "datasource", "label": "Loki", "type": "datasource", "query": "loki", "current": map[string]any{}, "hide": 0},
+		map[string]any{"name": "cluster", "label": "Cluster", "type": "query", "datasource": ds,
+			"query":      map[string]any{"type": 1, "label": "cluster", "stream": "{" + strings.SplitN(static, ",", 2)[0] + "}", "refId": "cluster"},
+			"definition": "label_values(cluster)", "includeAll": true, "allValue": ".*", "multi": true,
+			"current": map[string]any{"text": "All", "value": "$__all"}, "refresh": 2, "hide": 0},
+	}}
 	dash := map[string]any{
-		"__inputs": []any{map[string]any{"name": "DS_LOKI", "label": "Loki", "type": "datasource", "pluginId": "loki", "pluginName": "Loki"}},
-		"title":    "kaudit detections",
-		"uid":      "kaudit-detections",
-		"tags":     []string{"kaudit", "kubernetes", "audit"},
-		"timezone": "utc", "schemaVersion": 39, "version": 1, "editable": true,
+		"templating": templating,
+		"title":      "kaudit detections",
+		"uid":        "kaudit-detections",
+		"tags":       []string{"kaudit", "kubernetes", "audit"},
+		"timezone":   "utc", "schemaVersion": 39, "version": 1, "editable": true,
 		"time":        map[string]string{"from": "now-24h", "to": "now"},
 		"refresh":     "1m",
 		"panels":      panels,

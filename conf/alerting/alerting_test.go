@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,9 +17,13 @@ import (
 
 	"github.com/kaudit/kaudit/conf/alerting"
 	"github.com/kaudit/kaudit/detect"
+	"github.com/kaudit/kaudit/plugin/config"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
+	"github.com/kaudit/kaudit/plugin/output/instance"
 	"github.com/kaudit/kaudit/plugin/pipeline"
 	"github.com/kaudit/kaudit/scripts/e2e"
 	"github.com/kaudit/kaudit/testdata"
+	"sigs.k8s.io/yaml"
 )
 
 var update = testdata.Update // -update rewrites conf/alerting from the rule files
@@ -114,8 +119,12 @@ func contains(ids []string, s string) bool {
 
 // TestRulesLoadIntoRealLoki installs the generated rule file in a real
 // Loki's ruler, checks every rule group parses and evaluates without error,
-// then pushes one critical detection (aws_auth_change, of the secrets
-// family) and waits for the severity and the family alerts to fire.
+// pushes one critical detection (aws_auth_change, in a request that also
+// matched secret_write) and, through three plugin instances standing for
+// three API servers, six exec sessions by one user (two each, so no node's
+// counter crosses pod_exec_repeated's "more than three"), runs the
+// cluster-wide count through Loki's query API, and waits for the rule's
+// own alert and the cluster-wide alert to fire.
 func TestRulesLoadIntoRealLoki(t *testing.T) {
 	if _, err := e2e.LokiBinary(); err != nil {
 		if os.Getenv("KAUDIT_REQUIRE_E2E") != "" {
@@ -148,6 +157,84 @@ func TestRulesLoadIntoRealLoki(t *testing.T) {
 	if _, err := call(l.PushURL(), tenant, push); err != nil {
 		t.Fatal(err)
 	}
+	for server := 0; server < 3; server++ {
+		in, err := instance.NewWith(config.MapGetter{"url": l.PushURL(), "tenant_id": tenant}, "test", instance.Options{Quiet: true, NoServe: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var evs []map[string]any
+		for i := 0; i < 2; i++ {
+			ns := fmt.Sprintf("team-%d", server*2+i) // across namespaces: the key follows the user
+			evs = append(evs, map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+				"auditID": fmt.Sprintf("exec-%d-%d", server, i), "stage": "ResponseStarted", "verb": "create",
+				"requestURI": "/api/v1/namespaces/" + ns + "/pods/api-0/exec?command=sh&stdin=true&tty=true",
+				"user":       map[string]any{"username": "mallory@example.com"}, "sourceIPs": []any{"10.20.0.66"},
+				"objectRef":                map[string]any{"resource": "pods", "subresource": "exec", "namespace": ns, "name": "api-0"},
+				"responseStatus":           map[string]any{"code": 101},
+				"requestReceivedTimestamp": now.Add(time.Duration(server*2+i) * time.Second).UTC().Format(time.RFC3339Nano)})
+		}
+		var buf bytes.Buffer
+		if err := chunk.Encode(&buf, evs, chunk.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if code := in.Flush(buf.Bytes(), "kube.audit"); code != instance.OK {
+			t.Fatalf("API server %d: flush returned %v", server, code)
+		}
+		in.Close()
+	}
+	clusterExpr := ""
+	var rf struct {
+		Groups []struct {
+			Rules []struct{ Alert, Expr string }
+		}
+	}
+	if err := yaml.Unmarshal(lr, &rf); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "KauditClusterWidePodExecRepeated" {
+				clusterExpr = r.Expr
+			}
+		}
+	}
+	if clusterExpr == "" {
+		t.Fatal("no cluster-wide rule for pod_exec_repeated")
+	}
+	q := l.URL() + "/loki/api/v1/query?" + url.Values{"query": {clusterExpr}, "time": {strconv.FormatInt(now.Add(10*time.Second).UnixNano(), 10)}}.Encode()
+	var sum string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		body, err := call(q, tenant, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp struct {
+			Data struct {
+				Result []struct {
+					Metric map[string]string
+					Value  [2]any
+				}
+			}
+		}
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		if len(resp.Data.Result) == 1 && resp.Data.Result[0].Metric["user"] == "mallory@example.com" {
+			sum, _ = resp.Data.Result[0].Value[1].(string)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cluster-wide count %s: %s", clusterExpr, body)
+		}
+	}
+	if sum != "6" {
+		t.Errorf("cluster-wide exec count %s, want 6", sum)
+	}
+	perNode := l.URL() + "/loki/api/v1/query?" + url.Values{"query": {`count_over_time({job="kube-audit", detection=~".*pod_exec_repeated.*"}[5m])`},
+		"time": {strconv.FormatInt(now.Add(10*time.Second).UnixNano(), 10)}}.Encode()
+	if body, err := call(perNode, tenant, ""); err != nil || strings.Contains(string(body), `"value"`) {
+		t.Errorf("a single node's counter fired pod_exec_repeated (%v): %s", err, body)
+	}
 
 	type rule struct {
 		Name, Health, LastError, State string
@@ -175,22 +262,22 @@ func TestRulesLoadIntoRealLoki(t *testing.T) {
 			groups = resp.Data.Groups
 		}
 		done := len(groups) == 2
-		firing, familyFiring := false, false
+		firing, clusterFiring := false, false
 		for _, g := range groups {
 			for _, r := range g.Rules {
 				if r.Health == "err" {
 					t.Fatalf("group %s rule %s: %s", g.Name, r.Name, r.LastError)
 				}
 				done = done && !r.LastEvaluation.IsZero() && r.LastEvaluation.Year() > 2000
-				firing = firing || (r.Name == "KauditDetectionCritical" && r.State == "firing")
-				familyFiring = familyFiring || (r.Name == "KauditFamilySecrets" && r.State == "firing")
+				firing = firing || (r.Name == "KauditAwsAuthChange" && r.State == "firing")
+				clusterFiring = clusterFiring || (r.Name == "KauditClusterWidePodExecRepeated" && r.State == "firing")
 			}
 		}
-		if done && firing && familyFiring {
+		if done && firing && clusterFiring {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 90 s: groups %+v (want 2, all evaluated, KauditDetectionCritical and KauditFamilySecrets firing)\n%s", groups, l.LogTail())
+			t.Fatalf("after 90 s: groups %+v (want 2, all evaluated, KauditAwsAuthChange and KauditClusterWidePodExecRepeated firing)\n%s", groups, l.LogTail())
 		}
 		time.Sleep(2 * time.Second)
 	}
@@ -198,7 +285,7 @@ func TestRulesLoadIntoRealLoki(t *testing.T) {
 	for _, g := range groups {
 		n += len(g.Rules)
 	}
-	t.Logf("Loki loaded %d groups, %d rules, all evaluated without error; the critical and the secrets-family alerts fired", len(groups), n)
+	t.Logf("Loki loaded %d groups, %d rules, all evaluated without error; the aws_auth_change alert and the cluster-wide exec count fired", len(groups), n)
 }
 
 func call(url, tenant, body string) ([]byte, error) {
@@ -225,4 +312,80 @@ func call(url, tenant, body string) ([]byte, error) {
 		return b, fmt.Errorf("%s: %s: %s", url, resp.Status, b)
 	}
 	return b, err
+}
+
+// Alerts follow rules, not combinations, and say who did what to which
+// object; the dashboard is provisionable (no import-time inputs, a data
+// source and a cluster variable) and never groups by the joined label.
+func TestAlertsPerRuleAndProvisionableDashboard(t *testing.T) {
+	rules := defaultRules(t)
+	lr, err := alerting.LokiRules(rules, static)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rf struct {
+		Groups []struct {
+			Name  string
+			Rules []struct {
+				Alert, Expr string
+				Labels      map[string]string
+				Annotations map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(lr, &rf); err != nil {
+		t.Fatal(err)
+	}
+	perRule := map[string]bool{}
+	for _, g := range rf.Groups {
+		for _, r := range g.Rules {
+			if strings.Contains(r.Expr, "by (detection") || strings.Contains(r.Expr, "| json") || strings.Contains(r.Expr, "|=") {
+				t.Errorf("%s: %s", r.Alert, r.Expr)
+			}
+			if r.Labels["rule"] == "" || !strings.Contains(r.Annotations["summary"]+r.Annotations["description"], "{{ $labels.") {
+				t.Errorf("%s: no rule label or no named user/object: %v", r.Alert, r.Annotations)
+			}
+			if g.Name == "kaudit-rules" {
+				perRule[r.Labels["rule"]] = true
+				if !strings.Contains(r.Annotations["description"], "{{ $labels.user }}") {
+					t.Errorf("%s: description does not name the user", r.Alert)
+				}
+			}
+		}
+	}
+	for _, r := range rules {
+		if r.Enabled && r.Severity >= detect.Medium && !perRule[r.ID] {
+			t.Errorf("%s (%s): no alert of its own", r.ID, r.Severity)
+		}
+	}
+	dash, err := alerting.Dashboard(rules, static)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Inputs     []any `json:"__inputs"`
+		Templating struct {
+			List []struct{ Name, Type string }
+		}
+		Panels []struct {
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(dash, &d); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, v := range d.Templating.List {
+		vars[v.Name] = v.Type
+	}
+	if len(d.Inputs) > 0 || vars["datasource"] != "datasource" || vars["cluster"] != "query" {
+		t.Errorf("dashboard inputs %v, variables %v: want no inputs, a datasource and a cluster variable", d.Inputs, vars)
+	}
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			if !strings.Contains(tg.Expr, `cluster=~"$cluster"`) || strings.Contains(tg.Expr, "by (detection") {
+				t.Errorf("panel query %s", tg.Expr)
+			}
+		}
+	}
 }

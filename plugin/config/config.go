@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -77,6 +78,10 @@ type Config struct {
 	RedactFile          string
 	RedactManagedFields bool
 	RedactHashKey       string
+	// TrustedProxies are the addresses and prefixes (canonical text) of
+	// proxies in front of the API server whose X-Forwarded-For entries
+	// are believed.
+	TrustedProxies []string
 
 	// effective is every key read, with its value or default, in Keys
 	// order: what Redacted shows.
@@ -149,6 +154,7 @@ var Keys = []Key{
 	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` (from the audit event) pairs separated by commas.", Output, parseMetadata, false},
 	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", Both, parseUnrecognized, false},
 	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles, false},
+	{"trusted_proxies", "", "Addresses or CIDR prefixes (comma-separated) of load balancers and proxies in front of the API server. The client address of an event (rules' `sourceIP`, metadata `source_ip`) is the last entry of `sourceIPs`, the connection the API server accepted, stepping back over these to the first address that is none of them; entries a client writes into X-Forwarded-For never count. Appended to the rules' `trusted_proxies` list.", Both, parseTrustedProxies, false},
 	{"redact_marker", "[REDACTED]", "Replacement for every redacted value (a `marker` in `redact_file` takes precedence).", Both, parseMarker, false},
 	{"redact_file", "", "Extra redaction rules (YAML, format in redact/README.md), applied after the embedded conf/redact/default.yaml: more resources and paths, exclusions, the marker. Validated at start.", Both, func(c *Config, v string) error { c.RedactFile = v; return checkFile(v) }, false},
 	{"redact_managed_fields", "on", "Remove `metadata.managedFields` from every object (they name every field a manager set and are noise in a log store). `off` keeps them.", Both, func(c *Config, v string) (err error) { c.RedactManagedFields, err = parseBool(v); return err }, false},
@@ -463,4 +469,30 @@ func Markdown() string {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k.Name, d, [...]string{"", "output", "filter", "output, filter"}[k.Scope], k.Help)
 	}
 	return b.String()
+}
+
+func parseTrustedProxies(c *Config, v string) error {
+	c.TrustedProxies = nil
+	var bad []string
+	for _, item := range splitList(v) {
+		var p netip.Prefix
+		var err error
+		if strings.Contains(item, "/") {
+			p, err = netip.ParsePrefix(item)
+		} else {
+			var a netip.Addr
+			if a, err = netip.ParseAddr(item); err == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+		}
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%q", item))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked().String())
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s: not an address or CIDR prefix (e.g. 10.0.0.0/8, 192.0.2.7)", strings.Join(bad, ", "))
+	}
+	return nil
 }

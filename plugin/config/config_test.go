@@ -33,6 +33,7 @@ func TestValid(t *testing.T) {
 		"structured_metadata": "cluster=prod, group=$objectRef.apiGroup",
 		"unrecognized":        "PASS",
 		"tls_verify":          "off",
+		"trusted_proxies":     "10.0.0.0/8, 192.0.2.7, 2001:db8::1:2/64",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +46,9 @@ func TestValid(t *testing.T) {
 	}
 	if c.Timeout != 3*time.Second || c.MaxRequestBytes != 512<<10 || c.TLSVerify || c.Unrecognized != UnrecognizedPass {
 		t.Errorf("parsed = %+v", c)
+	}
+	if strings.Join(c.TrustedProxies, " ") != "10.0.0.0/8 192.0.2.7/32 2001:db8::/64" {
+		t.Errorf("trusted_proxies = %v", c.TrustedProxies)
 	}
 	if len(c.Metadata) != 2 || c.Metadata[1].Path[1] != "apiGroup" || c.Metadata[0].Value != "prod" {
 		t.Errorf("metadata = %+v", c.Metadata)
@@ -89,6 +93,7 @@ func TestInvalid(t *testing.T) {
 		{"metrics_listen port zero", MapGetter{"metrics_listen": "127.0.0.1:0"}, `metrics_listen: "127.0.0.1:0"`},
 		{"redact_file", MapGetter{"redact_file": "/nonexistent.yaml"}, `redact_file: "/nonexistent.yaml"`},
 		{"redact_managed_fields", MapGetter{"redact_managed_fields": "sometimes"}, `redact_managed_fields: "sometimes"`},
+		{"trusted_proxies", MapGetter{"trusted_proxies": "10.0.0.0/8, lb.internal, 10.1.0.0/33"}, `trusted_proxies: "lb.internal", "10.1.0.0/33": not an address or CIDR prefix`},
 		{"redact_hash_key short", MapGetter{"redact_hash_key": "short"}, `redact_hash_key: 5 bytes long (allowed: 16 to 256`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -92,7 +92,7 @@ func (b *Entries) metadata(ev *pipeline.Event) push.LabelsAdapter {
 	if ev.Unrecognized {
 		return append(b.extra(ev, make(push.LabelsAdapter, 0, 1+len(b.meta))), push.LabelAdapter{Name: "kaudit_error", Value: "unrecognized"})
 	}
-	m := make(push.LabelsAdapter, 0, 11+len(b.meta))
+	m := make(push.LabelsAdapter, 0, 12+len(b.meta))
 	add := func(name, value string) {
 		if value != "" {
 			m = append(m, push.LabelAdapter{Name: name, Value: value})
@@ -111,8 +111,12 @@ func (b *Entries) metadata(ev *pipeline.Event) push.LabelsAdapter {
 	add("resource", resource)
 	add("namespace", str(obj["namespace"]))
 	add("name", str(obj["name"]))
-	if ips, ok := e["sourceIPs"].([]any); ok && len(ips) > 0 {
-		add("source_ip", str(ips[0]))
+	// The client address as the rules saw it: the connection's address,
+	// stepping back over trusted proxies, never a client-written header.
+	if ev.Detect.SourceIP != "" {
+		add("source_ip", ev.Detect.SourceIP)
+	} else if ips, ok := e["sourceIPs"].([]any); ok && len(ips) > 0 {
+		add("source_ip", str(ips[len(ips)-1]))
 	}
 	if rs, ok := e["responseStatus"].(map[string]any); ok {
 		add("code", str(rs["code"]))
@@ -120,6 +124,9 @@ func (b *Entries) metadata(ev *pipeline.Event) push.LabelsAdapter {
 	if ev.Detect.Severity > 0 {
 		add("detections", pipeline.Summary(ev.Detect))
 	}
+	// Stateful rules whose condition held, crossed or not: Loki ruler rules
+	// add these up across API servers (conf/alerting).
+	add("counted", ev.Detect.CountedIDs())
 	if !ev.Redacted.Empty() {
 		add("redacted", ev.Redacted.String())
 	} else if ev.PriorRedacted != "" {

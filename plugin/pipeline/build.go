@@ -17,7 +17,7 @@ import (
 // filter, command), so all honour every key the same way. Errors start with
 // the key at fault. Metrics, if any, are attached with SetMetrics.
 func Build(c *config.Config) (*Pipeline, error) {
-	det, err := LoadRules(c.RulesFiles)
+	det, err := LoadRules(c.RulesFiles, c.TrustedProxies...)
 	if err != nil {
 		return nil, fmt.Errorf("rules_file: %w", err)
 	}
@@ -38,7 +38,7 @@ func Build(c *config.Config) (*Pipeline, error) {
 // LoadRules compiles the embedded default rules followed by the user's
 // files, which add, override or disable rules: production and tests load
 // rules through it.
-func LoadRules(files []string) (*detect.Engine, error) {
+func LoadRules(files []string, proxies ...string) (*detect.Engine, error) {
 	srcs, err := detect.FromFS(conf.Rules, "rules/*.yaml")
 	if err != nil {
 		return nil, err
@@ -52,6 +52,9 @@ func LoadRules(files []string) (*detect.Engine, error) {
 			return nil, err
 		}
 		srcs = append(srcs, detect.Source{Name: f, Data: b})
+	}
+	if len(proxies) > 0 {
+		srcs = append(srcs, detect.ProxiesSource("trusted_proxies", proxies))
 	}
 	return detect.New(srcs...)
 }

@@ -315,7 +315,8 @@ func TestPolicyMetrics(t *testing.T) {
 	p.SetMetrics(m)
 	watch := map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "w", "verb": "watch", "stage": "ResponseComplete",
 		"user": map[string]any{"username": "system:kube-scheduler"}, "objectRef": map[string]any{"resource": "pods"}}
-	anon := map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a", "verb": "watch", "stage": "ResponseComplete",
+	// A watch is judged on ResponseStarted, the stage that carries its code.
+	anon := map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a", "verb": "watch", "stage": "ResponseStarted",
 		"user": map[string]any{"username": "system:anonymous"}, "objectRef": map[string]any{"resource": "secrets"}, "sourceIPs": []any{"203.0.113.7"}}
 	n := 0
 	p.Chunk(chunk(t, []map[string]any{watch, anon}, fbchunk.Options{}), func(*Event) { n++ })

@@ -202,6 +202,7 @@ func (g gen) attack(k int) (map[string]any, string) {
 		verb := []string{"create", "get"}[g.r.Intn(2)]
 		ev := g.base("Metadata", verb, user, admin, map[string]any{"resource": "pods", "subresource": "exec", "namespace": "shop", "name": "api-0", "apiVersion": "v1"}, 101)
 		ev["requestURI"] = "/api/v1/namespaces/shop/pods/api-0/exec?command=sh&container=app&stdin=true&stdout=true&tty=true"
+		ev["stage"] = "ResponseStarted" // the stage that carries a session's outcome
 		return ev, "pod_exec"
 	case 3:
 		ev := g.base("RequestResponse", "create", user, admin, map[string]any{"resource": "serviceaccounts", "subresource": "token", "namespace": "shop", "name": "api", "apiVersion": "v1"}, 201)

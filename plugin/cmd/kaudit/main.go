@@ -5,10 +5,12 @@
 //	kaudit replay [--config FILE] [-o key=value ...] FILE...
 //	kaudit push   [--url URL] [--config FILE] [-o key=value ...] FILE...
 //	kaudit check  [--config FILE] [-o key=value ...] [--rules FILE ...]
+//	kaudit tune   [--config FILE] [-o key=value ...] [--write FILE] FILE... | --loki URL
 //
 // replay prints what would reach Loki, one JSON object per entry; push
 // backfills old audit logs into Loki without losing any; check validates a
-// configuration and rule files. Input files are JSON-lines audit logs,
+// configuration and rule files; tune proposes scoped exceptions from audit
+// history. Input files are JSON-lines audit logs,
 // plain or gzip-compressed, whatever their name (rotated files), holding
 // raw events, webhook EventList batches or AKS diagnostic records.
 package main
@@ -37,6 +39,12 @@ usage:
   kaudit check [--config FILE] [-o key=value ...] [--rules FILE ...]
       validate a configuration (every kaudit [OUTPUT] of a Fluent Bit
       config, or -o keys) and rule files; one line per problem, exit 1
+  kaudit tune [--config FILE] [-o key=value ...] [--write FILE]
+              [--min-count N] [--min-hours N] [--min-severity S] [--people]
+              (FILE... | --loki URL [--query SELECTOR] [--since 24h])
+      report which rules fire for which identities in audit history, and
+      propose a site rules file of exceptions scoped to rule and identity,
+      with what it would silence and what would still fire
 
 FILE: JSON-lines audit logs, plain or .gz (any name: rotated files too),
 raw events, EventList batches or AKS records; a line that is not JSON is
@@ -68,6 +76,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = pushCmd(args[1:], stderr)
 	case "check":
 		err = check(args[1:], stdout)
+	case "tune":
+		err = tune(args[1:], stdout, stderr)
 	default:
 		err = fmt.Errorf("unknown command %q: %w", args[0], errUsage)
 	}

@@ -1,0 +1,152 @@
+package detect
+
+import (
+	"sort"
+	"strings"
+)
+
+// bodyPaths backs body.paths: the leaf paths a request body sets, so a
+// rule can tell a patch that only rotates a CA bundle or cordons a node
+// from one that rewrites the object. Paths are dotted, list positions
+// dropped (webhooks.clientConfig.caBundle); JSON patch operations give
+// their path the same way (/webhooks/0/clientConfig/caBundle becomes
+// webhooks.clientConfig.caBundle). The list allocates; the field is only
+// read for events the cheap tests of a rule already admitted.
+func bodyPaths(ev map[string]any) value {
+	var out []string
+	switch b := body(ev).(type) {
+	case map[string]any:
+		collectPaths(b, "", &out)
+	case []any:
+		for _, op := range b {
+			m, _ := op.(map[string]any)
+			p, _ := m["path"].(string)
+			if p == "" {
+				continue
+			}
+			var segs []string
+			for _, s := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
+				if s == "-" || (s != "" && strings.Trim(s, "0123456789") == "") {
+					continue
+				}
+				segs = append(segs, strings.ReplaceAll(strings.ReplaceAll(s, "~1", "/"), "~0", "~"))
+			}
+			out = append(out, strings.Join(segs, "."))
+		}
+	}
+	if len(out) == 0 {
+		return value{}
+	}
+	sort.Strings(out)
+	l := make([]any, 0, len(out))
+	for i, s := range out {
+		if i == 0 || s != out[i-1] {
+			l = append(l, s)
+		}
+	}
+	return value{kind: kindList, list: l}
+}
+
+func collectPaths(x any, prefix string, out *[]string) {
+	switch t := x.(type) {
+	case map[string]any:
+		if len(t) == 0 && prefix != "" {
+			*out = append(*out, prefix)
+		}
+		for k, v := range t {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			collectPaths(v, p, out)
+		}
+	case []any:
+		if len(t) == 0 && prefix != "" {
+			*out = append(*out, prefix)
+		}
+		for _, v := range t {
+			collectPaths(v, prefix, out)
+		}
+	default:
+		if prefix != "" {
+			*out = append(*out, prefix)
+		}
+	}
+}
+
+// objectKey backs object: namespace/name, or the name of a cluster-scoped
+// object, so counters keyed on it tell one secret name in two namespaces
+// apart.
+func objectKey(ev map[string]any) value {
+	o := obj(ev, "objectRef")
+	name, _ := o["name"].(string)
+	if name == "" {
+		return value{}
+	}
+	if ns, _ := o["namespace"].(string); ns != "" {
+		return value{kind: kindString, s: ns + "/" + name}
+	}
+	return value{kind: kindString, s: name}
+}
+
+// ownMirrorPod backs pod.ownNodeMirror: the body is a mirror pod (the
+// kubernetes.io/config.mirror annotation a kubelet sets on the API copy of
+// a static pod) bound to the node whose kubelet sends it. Absent without a
+// pod body.
+func ownMirrorPod(ev map[string]any) value {
+	spec := podSpec(ev)
+	if spec == nil {
+		return value{}
+	}
+	b, _ := body(ev).(map[string]any)
+	ann := obj(obj(b, "metadata"), "annotations")
+	_, mirror := ann["kubernetes.io/config.mirror"]
+	user, _ := obj(ev, "user")["username"].(string)
+	node, isNode := strings.CutPrefix(user, "system:node:")
+	nodeName, _ := spec["nodeName"].(string)
+	return boolValue(mirror && isNode && node != "" && nodeName == node)
+}
+
+// everyTest holds when the value is present and every element passes t
+// (a scalar is a one-element list).
+type everyTest struct{ t test }
+
+type failLeaf struct{ t test }
+
+func (f failLeaf) leaf(v value) bool { return !f.t.test(v) }
+
+func (e everyTest) test(v value) bool {
+	switch v.kind {
+	case kindAbsent:
+		return false
+	case kindString, kindNumber, kindBool:
+		return e.t.test(v)
+	}
+	return !elems{failLeaf(e)}.test(v)
+}
+
+func objectParts(ev map[string]any) (string, string) {
+	o := obj(ev, "objectRef")
+	name, _ := o["name"].(string)
+	if name == "" {
+		return "", ""
+	}
+	ns, _ := o["namespace"].(string)
+	return ns, name
+}
+
+func bodyLabel(ev map[string]any, key string) value {
+	switch b := body(ev).(type) {
+	case map[string]any:
+		return scalarOf(obj(obj(b, "metadata"), "labels")[key])
+	case []any:
+		esc := strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
+		for i := len(b) - 1; i >= 0; i-- { // the last operation on the key wins
+			m, _ := b[i].(map[string]any)
+			if p, _ := m["path"].(string); p == "/metadata/labels/"+esc {
+				return scalarOf(m["value"])
+			}
+		}
+	}
+	return value{}
+}

@@ -1,0 +1,71 @@
+package detect_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kaudit/kaudit/detect"
+)
+
+// add_exceptions scopes a shipped rule from a site file: the named
+// identity is quiet on that rule only, everyone else still fires.
+func TestAddExceptions(t *testing.T) {
+	site := `
+rules:
+  - id: secret_list_all_namespaces
+    add_exceptions:
+      - user.username: system:serviceaccount:tools:inventory
+`
+	e, err := detect.New(append(defaultSources(t), detect.Source{Name: "site.yaml", Data: []byte(site)})...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := func(user string) map[string]any {
+		return map[string]any{"stage": "ResponseComplete", "verb": "list", "user": map[string]any{"username": user},
+			"sourceIPs": []any{"10.244.1.2"}, "objectRef": map[string]any{"resource": "secrets"}, "responseStatus": map[string]any{"code": 200}}
+	}
+	if got := e.Detect(ev("system:serviceaccount:tools:inventory"), nil).IDs(); got != "" {
+		t.Errorf("excepted identity: %q", got)
+	}
+	if got := e.Detect(ev("system:serviceaccount:tools:other"), nil).IDs(); got != "secret_list_all_namespaces" {
+		t.Errorf("other identity: %q", got)
+	}
+	for _, bad := range []string{
+		"rules:\n  - id: no_such_rule\n    add_exceptions: [{verb: get}]\n",
+		"rules:\n  - id: secret_list_all_namespaces\n    add_exceptions: [{no_such_field: x}]\n",
+		"rules:\n  - id: x_new\n    title: t\n    severity: low\n    condition: {verb: get}\n    add_exceptions: [{verb: list}]\n",
+	} {
+		if _, err := detect.New(append(defaultSources(t), detect.Source{Name: "site.yaml", Data: []byte(bad)})...); err == nil || !strings.Contains(err.Error(), "site.yaml") {
+			t.Errorf("%q: error %v, want one naming site.yaml", bad, err)
+		}
+	}
+}
+
+// every holds when all elements pass: a CA-bundle-only patch in object,
+// strategic-merge or JSON-patch form, not one that also moves the service.
+func TestEveryAndBodyPaths(t *testing.T) {
+	e := defaultEngine(t)
+	ev := func(body any) map[string]any {
+		return map[string]any{"stage": "ResponseComplete", "verb": "patch", "user": map[string]any{"username": "mallory@example.com"},
+			"sourceIPs": []any{"10.0.0.9"}, "responseStatus": map[string]any{"code": 200}, "requestObject": body,
+			"objectRef": map[string]any{"resource": "validatingwebhookconfigurations", "name": "x", "apiGroup": "admissionregistration.k8s.io"}}
+	}
+	hook := func(cc map[string]any) map[string]any {
+		return map[string]any{"webhooks": []any{map[string]any{"name": "a", "clientConfig": cc}}}
+	}
+	for _, tc := range []struct {
+		name string
+		body any
+		want string
+	}{
+		{"ca only", hook(map[string]any{"caBundle": "LS0t"}), ""},
+		{"ca only, json patch", []any{map[string]any{"op": "replace", "path": "/webhooks/0/clientConfig/caBundle", "value": "LS0t"}}, ""},
+		{"ca and service", hook(map[string]any{"caBundle": "LS0t", "service": map[string]any{"name": "evil"}}), "admission_webhook_change"},
+		{"failure policy", []any{map[string]any{"op": "replace", "path": "/webhooks/0/failurePolicy", "value": "Ignore"}}, "admission_webhook_change"},
+		{"empty body", map[string]any{}, "admission_webhook_change"},
+	} {
+		if got := e.Detect(ev(tc.body), nil).IDs(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
