@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -57,10 +58,12 @@ type MetaField struct {
 
 // Config is the validated configuration of one output instance.
 type Config struct {
-	URL             *url.URL
-	Labels          []Label // sorted by name
-	TenantID        string
-	TenantIDKey     string
+	URL         *url.URL
+	Labels      []Label // sorted by name
+	TenantID    string
+	TenantIDKey string
+	// TenantIDPath is TenantIDKey split into the keys of a nested lookup.
+	TenantIDPath    []string
 	HTTPUser        string
 	HTTPPasswd      string
 	BearerToken     string
@@ -87,7 +90,33 @@ type Config struct {
 	RedactFile          string
 	RedactManagedFields bool
 	RedactHashKey       string
+	// MetadataMode says whether entries carry structured metadata.
+	MetadataMode MetadataMode
+	// MaxLineBytes is the longest line sent; bodies of a longer event are cut.
+	MaxLineBytes int
+	// RejectedPath, when set, keeps the entries Loki refused as invalid.
+	RejectedPath     string
+	RejectedMaxBytes int
 }
+
+// MetadataMode is the structured_metadata_mode setting.
+type MetadataMode int
+
+// Structured metadata modes.
+const (
+	// MetadataAuto sends structured metadata and, when Loki answers that it
+	// does not allow it, sends the same entries without it.
+	MetadataAuto MetadataMode = iota
+	// MetadataOn always sends it; a Loki that refuses it blocks delivery
+	// (retried, logged as an error) rather than lose the events.
+	MetadataOn
+	// MetadataOff never sends it.
+	MetadataOff
+)
+
+var metadataModes = [...]string{"auto", "on", "off"}
+
+func (m MetadataMode) String() string { return metadataModes[m] }
 
 // Scope says which packaging reads a key: the output pushes to Loki, the
 // filter hands records on; both decode, detect and redact the same way.
@@ -121,7 +150,7 @@ var Keys = []Key{
 	{"url", "http://127.0.0.1:3100/loki/api/v1/push", "Loki push endpoint (http or https). `host`/`port` are consumed by Fluent Bit's core and never reach a Go plugin, hence one URL.", Output, parseURL},
 	{"labels", "job=kube-audit", "Static stream labels, `name=value` pairs separated by commas. Only static values: per-event facts go to structured metadata, so streams stay few. `severity` and `detection` are added by kaudit and reserved.", Output, parseLabels},
 	{"tenant_id", "", "Tenant sent as `X-Scope-OrgID` (multi-tenant Loki). Empty: no header.", Output, func(c *Config, v string) error { c.TenantID = v; return nil }},
-	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); falls back to `tenant_id`.", Output, func(c *Config, v string) error { c.TenantIDKey = v; return nil }},
+	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); a nested key is a dotted path (`objectRef.namespace`) or a record accessor (`$objectRef['namespace']`); falls back to `tenant_id`.", Output, parseTenantKey},
 	{"http_user", "", "Basic-auth user.", Output, func(c *Config, v string) error { c.HTTPUser = v; return nil }},
 	{"http_passwd", "", "Basic-auth password. Environment references such as `${LOKI_PASSWORD}` are expanded by Fluent Bit.", Output, func(c *Config, v string) error { c.HTTPPasswd = v; return nil }},
 	{"bearer_token", "", "Bearer token sent as `Authorization: Bearer …`. Exclusive with `http_user`.", Output, func(c *Config, v string) error { c.BearerToken = v; return nil }},
@@ -133,7 +162,11 @@ var Keys = []Key{
 	{"tls_server_name", "", "Server name to verify instead of the URL's host.", Output, func(c *Config, v string) error { c.TLSServerName = v; return nil }},
 	{"timeout", "10s", "Deadline for delivering one chunk (all its requests). A flush never blocks Fluent Bit longer; on expiry the chunk is retried.", Output, parseTimeout},
 	{"max_request_bytes", "1048576", "Upper bound on the uncompressed size of one push request; larger chunks are split. Keep it below Loki's per-tenant `ingestion_burst_size_mb`, or a request can never be accepted.", Output, parseMaxRequest},
-	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` (from the audit event) pairs separated by commas.", Output, parseMetadata},
+	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` / `name=$path['to']['field']` (from the audit event, dotted or Fluent Bit record-accessor form) pairs separated by commas.", Output, parseMetadata},
+	{"structured_metadata_mode", "auto", "`auto`: send structured metadata; when Loki answers that it does not allow it (Loki 2.x, schema before v13, `allow_structured_metadata: false`), send the same entries without it, log once, count, and try again with it every 5 minutes. `on`: always send it; a Loki refusing it blocks delivery (retried, logged as an error) instead of losing events. `off`: never send it. Without it, every per-event field is still in the line.", Output, parseMetadataMode},
+	{"max_line_bytes", "262144", "Longest line sent, Loki's `max_line_size` (256 KiB by default). A longer event keeps its envelope (who, what, when, outcome, objectRef, annotations) and has its bodies cut to fit, marked in the line (`kaudit.cut`, `kaudit.original_bytes`) and in structured metadata (`cut`), and counted: an event is never refused for its size.", Output, parseMaxLine},
+	{"rejected_path", "", "File to which entries Loki refused as invalid (400) are appended, one JSON object per line with tenant, labels, time, line, structured metadata and Loki's reason. Empty: refused entries are only counted and logged.", Output, func(c *Config, v string) error { c.RejectedPath = v; return checkDir(v) }},
+	{"rejected_max_bytes", "100M", "Size bound of `rejected_path`: when it would grow past half of this, it is renamed to `rejected_path.1` (replacing the previous one) and a new file is started, so the two never hold more.", Output, parseRejectedMax},
 	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", Both, parseUnrecognized},
 	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles},
 	{"redact_marker", "[REDACTED]", "Replacement for every redacted value (a `marker` in `redact_file` takes precedence).", Both, parseMarker},
@@ -174,6 +207,9 @@ func ParseScope(g Getter, scope Scope) (*Config, error) {
 		if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 			errs = append(errs, "tls_cert_file: tls_cert_file and tls_key_file must be set together")
 		}
+		if c.MaxLineBytes > 0 && c.MaxRequestBytes > 0 && c.MaxLineBytes > c.MaxRequestBytes/2 {
+			errs = append(errs, fmt.Sprintf("max_line_bytes: %d is more than half of max_request_bytes (%d): a line must leave room for its labels and metadata", c.MaxLineBytes, c.MaxRequestBytes))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.New("invalid configuration: " + strings.Join(errs, "; "))
@@ -194,10 +230,10 @@ func (c *Config) Redacted() string {
 	for i, l := range c.Labels {
 		labels[i] = l.Name + "=" + l.Value
 	}
-	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d metrics_listen=%q audit_policy_file=%q policy_keep_severity=%s redact_file=%q redact_managed_fields=%t redact_hash_key=%s",
+	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d metrics_listen=%q audit_policy_file=%q policy_keep_severity=%s redact_file=%q redact_managed_fields=%t redact_hash_key=%s structured_metadata_mode=%s max_line_bytes=%d rejected_path=%q",
 		c.URL.Redacted(), strings.Join(labels, ","), c.TenantID, c.TenantIDKey, c.HTTPUser, mask(c.HTTPPasswd), mask(c.BearerToken),
 		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles), c.MetricsListen, c.AuditPolicyFile, c.PolicyKeep,
-		c.RedactFile, c.RedactManagedFields, mask(c.RedactHashKey))
+		c.RedactFile, c.RedactManagedFields, mask(c.RedactHashKey), c.MetadataMode, c.MaxLineBytes, c.RejectedPath)
 }
 
 func parseURL(c *Config, v string) error {
@@ -329,15 +365,113 @@ func parseMetadata(c *Config, v string) error {
 		}
 		f := MetaField{Name: name, Value: value}
 		if strings.HasPrefix(value, "$") {
-			f.Value = ""
-			f.Path = strings.Split(strings.TrimPrefix(value, "$"), ".")
-			for _, p := range f.Path {
-				if p == "" {
-					return fmt.Errorf("%q: empty path segment", part)
-				}
+			path, err := ParsePath(value)
+			if err != nil {
+				return fmt.Errorf("%q: %v", part, err)
 			}
+			f.Value, f.Path = "", path
 		}
 		c.Metadata = append(c.Metadata, f)
+	}
+	return nil
+}
+
+// ParsePath reads a field path in the forms Fluent Bit users write: dotted
+// (`objectRef.namespace`, with or without a leading `$`) or record accessor
+// (`$objectRef['namespace']`, `$a["b"]['c']`, mixed with dots).
+func ParsePath(v string) ([]string, error) {
+	s := strings.TrimPrefix(strings.TrimSpace(v), "$")
+	var path []string
+	for s != "" {
+		switch s[0] {
+		case '.':
+			s = s[1:]
+			if s == "" || s[0] == '.' || s[0] == '[' {
+				return nil, fmt.Errorf("%q: empty path segment", v)
+			}
+			continue
+		case '[':
+			if len(s) < 2 || (s[1] != '\'' && s[1] != '"') {
+				return nil, fmt.Errorf("%q: a bracket must hold a quoted key, as in $a['b']", v)
+			}
+			q := s[1]
+			end := strings.IndexByte(s[2:], q)
+			if end < 0 || len(s) < end+4 || s[end+3] != ']' {
+				return nil, fmt.Errorf("%q: unterminated bracket", v)
+			}
+			key := s[2 : end+2]
+			if key == "" {
+				return nil, fmt.Errorf("%q: empty path segment", v)
+			}
+			path = append(path, key)
+			s = s[end+4:]
+		default:
+			i := strings.IndexAny(s, ".[")
+			if i < 0 {
+				i = len(s)
+			}
+			path = append(path, s[:i])
+			s = s[i:]
+		}
+	}
+	if len(path) == 0 {
+		return nil, fmt.Errorf("%q: empty path", v)
+	}
+	return path, nil
+}
+
+func parseTenantKey(c *Config, v string) error {
+	c.TenantIDKey, c.TenantIDPath = v, nil
+	if v == "" {
+		return nil
+	}
+	path, err := ParsePath(v)
+	if err != nil {
+		return err
+	}
+	c.TenantIDPath = path
+	return nil
+}
+
+func parseMetadataMode(c *Config, v string) error {
+	for i, n := range metadataModes {
+		if strings.EqualFold(v, n) {
+			c.MetadataMode = MetadataMode(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown value %q (allowed: auto, on, off)", v)
+}
+
+// MinLineBytes leaves room for the envelope of any event.
+const MinLineBytes = 4096
+
+func parseMaxLine(c *Config, v string) error {
+	n, err := parseSize(v)
+	if err != nil || n < MinLineBytes || n > 16<<20 {
+		return fmt.Errorf("%q is not a size between 4KiB and 16MiB (e.g. 262144, 256K)", v)
+	}
+	c.MaxLineBytes = n
+	return nil
+}
+
+func parseRejectedMax(c *Config, v string) error {
+	n, err := parseSize(v)
+	if err != nil || n < 64<<10 {
+		return fmt.Errorf("%q is not a size of at least 64KiB (e.g. 100M)", v)
+	}
+	c.RejectedMaxBytes = n
+	return nil
+}
+
+// checkDir accepts a file path whose directory exists.
+func checkDir(v string) error {
+	if v == "" {
+		return nil
+	}
+	d := filepath.Dir(v)
+	if st, err := os.Stat(d); err != nil || !st.IsDir() {
+		return fmt.Errorf("%q: directory %q does not exist", v, d)
 	}
 	return nil
 }
