@@ -6,6 +6,7 @@ package instance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -48,6 +49,9 @@ type Instance struct {
 	server   *metrics.Server
 	quiet    bool
 	progress progress
+	// detections remembers the detections of chunks handed back for retry.
+	detections *loki.Memo[*pipeline.Detections]
+	rejected   *loki.Rejected
 }
 
 var seq atomic.Int64
@@ -81,16 +85,29 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	det, pol := pipe.Detector(), pipe.Policy()
+	var rejected *loki.Rejected
+	if c.RejectedPath != "" {
+		if rejected, err = loki.OpenRejected(c.RejectedPath, c.RejectedMaxBytes); err != nil {
+			return nil, fmt.Errorf("%s: rejected_path: %w", name, err)
+		}
+	}
 	client, err := loki.New(loki.Settings{
 		URL: c.URL.String(), HTTPUser: c.HTTPUser, HTTPPasswd: c.HTTPPasswd, BearerToken: c.BearerToken,
 		Headers: c.Headers, TLSCAFile: c.TLSCAFile, TLSCertFile: c.TLSCertFile, TLSKeyFile: c.TLSKeyFile,
 		TLSVerify: c.TLSVerify, TLSServerName: c.TLSServerName, Timeout: c.Timeout,
 		MaxRequestBytes: c.MaxRequestBytes, UserAgent: "kaudit/" + version, Metrics: met.Loki,
+		Metadata: loki.MetadataMode(c.MetadataMode), Rejected: rejected,
+		Log: func(lvl loki.Level, format string, args ...any) {
+			Logf([...]Level{LogError, LogWarn, LogInfo}[lvl], name, format, args...)
+		},
 	})
 	if err != nil {
+		rejected.Close()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, Metrics: met, entries: pipeline.NewEntries(c)}
+	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, Metrics: met, entries: pipeline.NewEntries(c),
+		detections: loki.NewMemo[*pipeline.Detections](maxPending, maxRecordedDetections), rejected: rejected}
+	in.entries.OnCut(met.Pipeline.LinesCut.Inc)
 	in.quiet = opt.Quiet
 	if c.MetricsListen != "" && !opt.NoServe {
 		if in.server, err = metrics.Serve(c.MetricsListen); err != nil {
@@ -189,20 +206,36 @@ func NewRedactor(c *config.Config) (*redact.Redactor, error) {
 // it could accept; Retry hands the whole chunk back to Fluent Bit's retry
 // and storage.
 func (in *Instance) Flush(chunk []byte, tag string) Code {
-	b, rep := in.Batch(chunk)
+	accepted, key := in.progress.start(tag, chunk)
+	var replay *pipeline.Detections
+	if !in.detections.Empty() {
+		if key == nil {
+			k := loki.ChunkKey(tag, chunk)
+			key = &k
+		}
+		replay, _ = in.detections.Get(*key)
+	}
+	var b loki.Batch
+	rep, dets := in.Pipeline.ChunkReplay(chunk, replay, func(ev *pipeline.Event) { b.Add(in.entries.Build(ev)) })
 	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 { // policy drops are expected volume, counted in Stats, not logged
 		Logf(LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
-	accepted, key := in.progress.start(tag, chunk)
 	b.Skip(accepted)
-	out, err := in.Client.Deliver(context.Background(), b)
+	out, err := in.Client.Deliver(context.Background(), &b)
 	if err != nil {
-		in.progress.failed(tag, chunk, key, b.Accepted())
-		Logf(LogWarn, in.Name, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
+		k := in.progress.failed(tag, chunk, key, b.Accepted())
+		in.detections.Put(k, dets, dets.Weight())
+		var re *loki.RetryError
+		if !errors.As(err, &re) || !re.Blocked { // blocked causes are logged by the client, once a minute
+			Logf(LogWarn, in.Name, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
+		}
 		return Retry
 	}
 	in.progress.done(key)
+	if key != nil {
+		in.detections.Delete(*key)
+	}
 	if out.Rejected > 0 {
 		Logf(LogError, in.Name, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
 	}
@@ -229,6 +262,7 @@ func (in *Instance) Process(chunk []byte, emit func(tenant, labels string, e pus
 func (in *Instance) Close() {
 	defer in.server.Close()
 	defer in.Client.Close()
+	defer in.rejected.Close()
 	if in.quiet {
 		return
 	}

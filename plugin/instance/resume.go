@@ -27,6 +27,11 @@ type progress struct {
 
 const maxPending = 4096
 
+// maxRecordedDetections bounds the detections remembered for retried
+// chunks (an event without detection costs nothing); beyond it the oldest
+// chunk is forgotten, and its retry runs the rules again.
+const maxRecordedDetections = 1 << 20
+
 func chunkKey(tag string, chunk []byte) [32]byte {
 	h := sha256.New()
 	h.Write([]byte(tag))
@@ -52,8 +57,9 @@ func (p *progress) start(tag string, chunk []byte) (accepted [][32]byte, key *[3
 	return p.pending[k], &k
 }
 
-// failed records the chunk's requests Loki accepted.
-func (p *progress) failed(tag string, chunk []byte, key *[32]byte, accepted [][32]byte) {
+// failed records the chunk's requests Loki accepted and returns the
+// chunk's key.
+func (p *progress) failed(tag string, chunk []byte, key *[32]byte, accepted [][32]byte) [32]byte {
 	if key == nil {
 		k := chunkKey(tag, chunk)
 		key = &k
@@ -71,6 +77,7 @@ func (p *progress) failed(tag string, chunk []byte, key *[32]byte, accepted [][3
 		}
 	}
 	p.pending[*key] = accepted
+	return *key
 }
 
 // done forgets a delivered chunk.
