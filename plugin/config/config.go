@@ -129,6 +129,25 @@ const (
 	Both = Output | Filter
 )
 
+func (s Scope) String() string {
+	switch s {
+	case Output:
+		return "output"
+	case Filter:
+		return "filter"
+	}
+	return "output and filter"
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Key describes one configuration key. Keys is the single source of truth.
 type Key struct {
 	Name    string
@@ -179,6 +198,23 @@ var Keys = []Key{
 	{"policy_keep_severity", "high", "Events that matched a detection of this severity or above are never dropped by `audit_policy_file` (they are stored at least at Metadata): `info`, `low`, `medium`, `high`, `critical`, or `none` to let the policy drop anything.", Both, parseKeepSeverity},
 }
 
+// Foreign are keys of Fluent Bit's native `loki` output that kaudit does
+// not take, with what to use instead. A Go plugin cannot list the keys it
+// was given (the proxy only answers lookups by name), so these, and the
+// other kaudit plugin's keys, are the mistakes it can see for itself;
+// `kaudit check` sees every key.
+var Foreign = map[string]string{
+	"uri":                          "kaudit takes the whole push endpoint in url",
+	"compress":                     "kaudit always sends snappy-compressed protobuf",
+	"line_format":                  "the line is always the audit event as JSON",
+	"label_keys":                   "per-event values belong in structured_metadata (labels would explode stream cardinality)",
+	"label_map_path":               "use labels (static) and structured_metadata (per event)",
+	"remove_keys":                  "use redact_file to remove fields",
+	"drop_single_key":              "the line is always the audit event as JSON",
+	"auto_kubernetes_labels":       "audit events carry no pod metadata; use labels",
+	"structured_metadata_map_keys": "use structured_metadata with $path entries",
+}
+
 // Parse reads every key of the output through g, applies defaults and
 // validates. All problems are reported together, on one line, each starting
 // with its key.
@@ -198,6 +234,16 @@ func ParseScope(g Getter, scope Scope) (*Config, error) {
 		}
 		if err := k.parse(c, v); err != nil {
 			errs = append(errs, fmt.Sprintf("%s: %v", k.Name, err))
+		}
+	}
+	for _, k := range Keys {
+		if k.Scope&scope == 0 && strings.TrimSpace(g.Get(k.Name)) != "" {
+			errs = append(errs, fmt.Sprintf("%s: a key of the kaudit %s, not of the %s", k.Name, k.Scope, scope))
+		}
+	}
+	for _, name := range sortedKeys(Foreign) {
+		if strings.TrimSpace(g.Get(name)) != "" {
+			errs = append(errs, fmt.Sprintf("%s: a key of Fluent Bit's loki output that kaudit does not take (%s)", name, Foreign[name]))
 		}
 	}
 	if scope&Output != 0 {

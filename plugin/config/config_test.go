@@ -100,6 +100,8 @@ func TestInvalid(t *testing.T) {
 		{"rejected_path dir", MapGetter{"rejected_path": "/nonexistent/r.jsonl"}, `rejected_path: "/nonexistent/r.jsonl": directory`},
 		{"rejected_max_bytes", MapGetter{"rejected_max_bytes": "1K"}, `rejected_max_bytes: "1K"`},
 		{"tenant_id_key", MapGetter{"tenant_id_key": "a..b"}, `tenant_id_key: "a..b": empty path segment`},
+		{"filter key in the output", MapGetter{"min_severity": "high"}, `min_severity: a key of the kaudit filter, not of the output`},
+		{"native loki key", MapGetter{"compress": "gzip"}, `compress: a key of Fluent Bit's loki output that kaudit does not take`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(tc.in)
@@ -110,6 +112,13 @@ func TestInvalid(t *testing.T) {
 				t.Errorf("error %q does not contain %q on one line", msg, tc.want)
 			}
 		})
+	}
+}
+
+func TestOutputKeyInTheFilter(t *testing.T) {
+	_, err := ParseScope(MapGetter{"url": "http://loki:3100/loki/api/v1/push"}, Filter)
+	if err == nil || !strings.Contains(err.Error(), "url: a key of the kaudit output, not of the filter") {
+		t.Errorf("err = %v", err)
 	}
 }
 
