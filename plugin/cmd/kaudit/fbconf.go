@@ -306,7 +306,9 @@ func unknownKeys(s section) (msgs, keys []string) {
 	for k := range s.props {
 		all = append(all, k)
 	}
-	sort.Slice(all, func(i, j int) bool { return s.lines[all[i]] < s.lines[all[j]] || (s.lines[all[i]] == s.lines[all[j]] && all[i] < all[j]) })
+	sort.Slice(all, func(i, j int) bool {
+		return s.lines[all[i]] < s.lines[all[j]] || (s.lines[all[i]] == s.lines[all[j]] && all[i] < all[j])
+	})
 	for _, k := range all {
 		if known[k] || (s.kind == config.Output && hasAnyPrefix(k, coreOutputPrefixes)) {
 			continue
