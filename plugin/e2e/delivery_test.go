@@ -364,3 +364,18 @@ func TestRejectedPathKeepsPoison(t *testing.T) {
 		t.Errorf("entries_saved_total %v, want 2", v)
 	}
 }
+
+// The plugin's lines obey the instance's log_level, which Fluent Bit's
+// core consumes: kaudit reads it through the proxy at init.
+func TestLogLevelHonoured(t *testing.T) {
+	need(t)
+	for level, want := range map[string]bool{"error": false, "warn": false, "info": true, "debug": true} {
+		run, err := art.RunHost(HostOptions{}, []map[string]string{{"url": shared.PushURL(), "tenant_id": "lvl", "log_level": level}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(run.Stderr, "kaudit:kaudit.0] kaudit"); got != want || run.Exit != 0 {
+			t.Errorf("log_level %s: start line written %v, want %v (exit %d)\n%s", level, got, want, run.Exit, run.Stderr)
+		}
+	}
+}

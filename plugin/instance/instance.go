@@ -52,6 +52,9 @@ type Instance struct {
 	// detections remembers the detections of chunks handed back for retry.
 	detections *loki.Memo[*pipeline.Detections]
 	rejected   *loki.Rejected
+	// verbosity is Fluent Bit's log level of the instance (1 error … 5
+	// trace, 0 off); lines above it are not written.
+	verbosity int
 }
 
 var seq atomic.Int64
@@ -61,6 +64,24 @@ var seq atomic.Int64
 type Options struct {
 	Quiet   bool // no start and stop lines
 	NoServe bool // ignore metrics_listen
+	// LogLevel is the instance's Fluent Bit log_level in Fluent Bit's
+	// numbering (0 off, 1 error, 2 warn, 3 info, 4 debug, 5 trace), when
+	// LogLevelKnown; otherwise info.
+	LogLevel      int
+	LogLevelKnown bool
+}
+
+// FLB log levels kaudit's own map onto (include/fluent-bit/flb_log.h).
+const flbInfo = 3
+
+// allows reports whether a line of level lvl passes the instance's
+// log_level, as Fluent Bit's flb_plg_* macros decide.
+func (in *Instance) allows(lvl Level) bool { return int(lvl)+1 <= in.verbosity }
+
+func (in *Instance) logf(lvl Level, format string, args ...any) {
+	if in.allows(lvl) {
+		Logf(lvl, in.Name, format, args...)
+	}
 }
 
 // New validates the configuration and builds everything a flush needs, so
@@ -72,6 +93,10 @@ func New(g config.Getter, version string) (*Instance, error) {
 // NewWith is New with Options.
 func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	name := fmt.Sprintf("kaudit.%d", seq.Add(1)-1)
+	verbosity := flbInfo
+	if opt.LogLevelKnown {
+		verbosity = opt.LogLevel
+	}
 	c, err := config.Parse(g)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -98,7 +123,9 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 		MaxRequestBytes: c.MaxRequestBytes, UserAgent: "kaudit/" + version, Metrics: met.Loki,
 		Metadata: loki.MetadataMode(c.MetadataMode), Rejected: rejected,
 		Log: func(lvl loki.Level, format string, args ...any) {
-			Logf([...]Level{LogError, LogWarn, LogInfo}[lvl], name, format, args...)
+			if l := [...]Level{LogError, LogWarn, LogInfo}[lvl]; int(l)+1 <= verbosity {
+				Logf(l, name, format, args...)
+			}
 		},
 	})
 	if err != nil {
@@ -106,7 +133,7 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, Metrics: met, entries: pipeline.NewEntries(c),
-		detections: loki.NewMemo[*pipeline.Detections](maxPending, maxRecordedDetections), rejected: rejected}
+		detections: loki.NewMemo[*pipeline.Detections](maxPending, maxRecordedDetections), rejected: rejected, verbosity: verbosity}
 	in.entries.OnCut(met.Pipeline.LinesCut.Inc)
 	in.quiet = opt.Quiet
 	if c.MetricsListen != "" && !opt.NoServe {
@@ -120,7 +147,7 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 		if pol != nil {
 			polRules = pol.Rules()
 		}
-		Logf(LogInfo, name, "kaudit %s started: %s rules=%d redact_rules=%d policy_rules=%d", version, c.Redacted(), len(det.Rules()), len(pipe.Redactor().Rules()), polRules)
+		in.logf(LogInfo, "kaudit %s started: %s rules=%d redact_rules=%d policy_rules=%d", version, c.Redacted(), len(det.Rules()), len(pipe.Redactor().Rules()), polRules)
 	}
 	return in, nil
 }
@@ -218,7 +245,7 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	var b loki.Batch
 	rep, dets := in.Pipeline.ChunkReplay(chunk, replay, func(ev *pipeline.Event) { b.Add(in.entries.Build(ev)) })
 	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 { // policy drops are expected volume, counted in Stats, not logged
-		Logf(LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
+		in.logf(LogWarn, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
 	b.Skip(accepted)
@@ -228,7 +255,7 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 		in.detections.Put(k, dets, dets.Weight())
 		var re *loki.RetryError
 		if !errors.As(err, &re) || !re.Blocked { // blocked causes are logged by the client, once a minute
-			Logf(LogWarn, in.Name, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
+			in.logf(LogWarn, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
 		}
 		return Retry
 	}
@@ -237,7 +264,7 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 		in.detections.Delete(*key)
 	}
 	if out.Rejected > 0 {
-		Logf(LogError, in.Name, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
+		in.logf(LogError, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
 	}
 	return OK
 }
@@ -271,7 +298,7 @@ func (in *Instance) Close() {
 	for i := range p.PolicyDropped {
 		dropped += p.PolicyDropped[i].Load()
 	}
-	Logf(LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d failed_closed=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d requests=%d retries=%d",
+	in.logf(LogInfo, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d failed_closed=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d requests=%d retries=%d",
 		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(), p.FailedClosed.Load(),
 		dropped, p.PolicyKept.Load(), c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
 }

@@ -29,7 +29,7 @@ func FLBPluginRegister(def unsafe.Pointer) (rc int) {
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) (rc int) {
 	defer guard("init", &rc, output.FLB_ERROR)
-	in, err := instance.New(getter{plugin}, Version)
+	in, err := instance.NewWith(getter{plugin}, Version, logOptions(plugin))
 	if err != nil {
 		// One line naming the key; Fluent Bit then refuses to start.
 		instance.Logf(instance.LogError, "init", "%v", err)
