@@ -379,3 +379,41 @@ func TestLogLevelHonoured(t *testing.T) {
 		}
 	}
 }
+
+// Fluent Bit 5.1.1 checks an instance's keys against the config map a Go
+// plugin registers: a misspelt key stops it at start with one line naming
+// the key. Earlier versions take no map; there the plugin still refuses
+// what it can see (the filter's keys, native loki keys it does not take).
+func TestMisspeltKeyRefusedAtStart(t *testing.T) {
+	need(t)
+	for _, tc := range []struct {
+		abi   int
+		props map[string]string
+		want  string // "" = starts
+	}{
+		{5, map[string]string{"lables": "job=x"}, "unknown configuration property 'lables'"},
+		{5, map[string]string{"tennant_id": "acme"}, "unknown configuration property 'tennant_id'"},
+		{5, map[string]string{"labels": "job=x", "storage.type": "filesystem", "Retry_Limit": "no_limits"}, ""},
+		{4, map[string]string{"lables": "job=x"}, ""}, // no config map before 5.1.1
+		{4, map[string]string{"min_severity": "high"}, "min_severity: a key of the kaudit filter, not of the output"},
+		{3, map[string]string{"compress": "gzip"}, "compress: a key of Fluent Bit's loki output that kaudit does not take"},
+	} {
+		props := map[string]string{"url": shared.PushURL(), "tenant_id": "keys"}
+		for k, v := range tc.props {
+			props[k] = v
+		}
+		run, err := art.RunHost(HostOptions{ABI: tc.abi}, []map[string]string{props}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.want == "" {
+			if run.Exit != 0 {
+				t.Errorf("abi %d %v: exit %d\n%s", tc.abi, tc.props, run.Exit, run.Stderr)
+			}
+			continue
+		}
+		if run.Exit == 0 || strings.Count(run.Stderr, tc.want) != 1 {
+			t.Errorf("abi %d %v: exit %d, want one line with %q\n%s", tc.abi, tc.props, run.Exit, tc.want, run.Stderr)
+		}
+	}
+}

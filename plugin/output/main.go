@@ -23,7 +23,9 @@ func main() {}
 //export FLBPluginRegister
 func FLBPluginRegister(def unsafe.Pointer) (rc int) {
 	defer guard("register", &rc, output.FLB_ERROR)
-	return output.FLBPluginRegister(def, "kaudit", "Kubernetes audit logs to Loki: redacted, with detections as labels")
+	rc = output.FLBPluginRegister(def, "kaudit", "Kubernetes audit logs to Loki: redacted, with detections as labels")
+	registerConfigMap(def)
+	return rc
 }
 
 //export FLBPluginInit
