@@ -473,7 +473,22 @@ func rejectedCount(msg string, entries int) int {
 	if n > 0 && n <= entries {
 		return n
 	}
+	// Loki leaves the "N errors like" prefix off when it saw one message
+	// once: for an entry's own fault (its time, its length) that is one
+	// entry. Faults of the stream or the request refuse them all.
+	if singleEntryFault(msg) {
+		return 1
+	}
 	return entries
+}
+
+func singleEntryFault(msg string) bool {
+	m := strings.ToLower(strings.TrimSpace(msg))
+	if strings.Contains(m, "\n") || strings.Contains(m, "; ") {
+		return false
+	}
+	return strings.Contains(m, "timestamp too old") || strings.Contains(m, "timestamp too new") ||
+		strings.Contains(m, "max entry size") || strings.Contains(m, "too far behind")
 }
 
 // countDrops attributes n refused entries to reasons: per group in Loki 3's
