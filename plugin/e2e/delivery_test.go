@@ -248,6 +248,28 @@ func TestOutageKeepsDetections(t *testing.T) {
 	if got["exec-2"].Labels["detection"] == "" {
 		t.Error("the execs were not detected at all")
 	}
+
+	// Fluent Bit restarted before the chunk got through: the record is
+	// gone and the chunk is detected afresh, with empty counters, so it
+	// comes out as without any outage.
+	down := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, "loki is away", http.StatusServiceUnavailable)
+	}))
+	before, err := art.RunHost(HostOptions{Retries: 2, RetryWait: 100 * time.Millisecond}, []map[string]string{{"url": "http://" + down + "/loki/api/v1/push", "tenant_id": "restart"}}, chunks)
+	if err != nil || before.OK != 0 {
+		t.Fatalf("before the restart: %v ok=%d", err, before.OK)
+	}
+	after, err := art.RunHost(HostOptions{Retries: 1}, []map[string]string{{"url": shared.PushURL(), "tenant_id": "restart"}}, chunks)
+	if err != nil || after.OK != 1 {
+		t.Fatalf("after the restart: %v ok=%d\n%s", err, after.OK, after.Stderr)
+	}
+	restarted := byAuditID(t, mustQuery(t, shared, "restart", `{job="kube-audit"}`, end.Add(-span-time.Minute), end.Add(time.Minute)))
+	for id, w := range want {
+		if g := restarted[id]; fmt.Sprint(g.Labels) != fmt.Sprint(w.Labels) || g.Line != w.Line {
+			t.Errorf("%s differs after a restart: %v, want %v", id, g.Labels, w.Labels)
+		}
+	}
 	if v := metric(text, inst("kaudit_detections_reused_total", "")); v < float64(3*len(records)) {
 		t.Errorf("detections_reused_total %v, want at least %d", v, 3*len(records))
 	}
