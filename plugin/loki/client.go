@@ -393,7 +393,7 @@ func tlsProblem(err error) (string, bool) {
 		return "Loki's certificate does not name the url's host: set tls_server_name, or use the host the certificate names", true
 	case errors.As(err, &ci):
 		return "Loki's certificate is invalid (expired or not yet valid): renew it", true
-	case errors.As(err, &rh):
+	case errors.As(err, &rh), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return "the server does not speak TLS: use an http:// url, or point the https:// url at a TLS port", true
 	case errors.As(err, &alrt):
 		return "Loki refused the TLS handshake: check tls_cert_file/tls_key_file (mutual TLS) and the TLS versions it allows", true

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -265,5 +266,31 @@ func TestMemoBounds(t *testing.T) {
 	m.Delete(ChunkKey("t", []byte{9}))
 	if m.Forgotten() == 0 {
 		t.Error("forgotten chunks not counted")
+	}
+}
+
+// TLS mistakes block delivery with the fix: an untrusted certificate, and
+// an https url pointed at a plain-HTTP port.
+func TestTLSBlocked(t *testing.T) {
+	tlsSrv := httptest.NewTLSServer(&recorder{})
+	defer tlsSrv.Close()
+	plain := httptest.NewServer(&recorder{})
+	defer plain.Close()
+	for _, tc := range []struct {
+		url, fix string
+	}{
+		{tlsSrv.URL + "/loki/api/v1/push", "set tls_ca_file"},
+		{"https://" + strings.TrimPrefix(plain.URL, "http://") + "/loki/api/v1/push", "does not speak TLS"},
+	} {
+		var l logs
+		c, err := New(Settings{URL: tc.url, TLSVerify: true, Timeout: 2 * time.Second, MaxRequestBytes: 1 << 20, Log: l.log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Deliver(context.Background(), batchOf(1))
+		var re *RetryError
+		if !errors.As(err, &re) || !re.Blocked || re.Cause != metrics.BlockTLS || l.count(tc.fix) != 1 {
+			t.Errorf("%s: err %v, log %q", tc.url, err, l.lines)
+		}
 	}
 }
