@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grafana/loki/pkg/push"
 
@@ -188,5 +189,23 @@ func TestMetadataOff(t *testing.T) {
 	got, _ := buildAll(c, p, chunk(t, []map[string]any{execEvent(0, time.Now())}, decode.EncodeOptions{}), nil)
 	if len(got) != 1 || len(got[0].e.StructuredMetadata) != 0 {
 		t.Errorf("structured metadata sent with mode off: %v", got)
+	}
+}
+
+func TestMetadataWithinLokiLimits(t *testing.T) {
+	var m push.LabelsAdapter
+	for i := range 200 {
+		m = append(m, push.LabelAdapter{Name: fmt.Sprintf("f%d", i), Value: strings.Repeat("é", 2000)})
+	}
+	got := fitMetadata(m)
+	total := 0
+	for _, l := range got {
+		if len(l.Value) > maxMetadataValue+len("…") || !utf8.ValidString(l.Value) {
+			t.Fatalf("value of %d bytes (valid UTF-8: %v)", len(l.Value), utf8.ValidString(l.Value))
+		}
+		total += len(l.Name) + len(l.Value)
+	}
+	if total > 64<<10 || len(got) > 128 || len(got) == 0 {
+		t.Errorf("%d pairs, %d bytes", len(got), total)
 	}
 }

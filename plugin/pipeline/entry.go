@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/grafana/loki/pkg/push"
 
@@ -64,6 +65,7 @@ func (b *Entries) Build(ev *Event) (tenant, labels string, e push.Entry) {
 		if cut != "" {
 			e.StructuredMetadata = append(e.StructuredMetadata, push.LabelAdapter{Name: "cut", Value: cut})
 		}
+		e.StructuredMetadata = fitMetadata(e.StructuredMetadata)
 	}
 	return b.tenant(ev), labels, e
 }
@@ -224,4 +226,34 @@ func Summary(r detect.Result) string {
 		sb.WriteString(m.Severity.String())
 	}
 	return sb.String()
+}
+
+// Loki refuses an entry whose structured metadata is over 64 KiB or 128
+// pairs (scripts/loki/BEHAVIOUR.md): the event would be lost for how it was
+// framed. Every value is in the line too, so values are shortened instead.
+const (
+	maxMetadataValue = 1024
+	maxMetadataBytes = 60 << 10
+	maxMetadataPairs = 128
+)
+
+// fitMetadata keeps structured metadata within Loki's limits: values cut to
+// maxMetadataValue bytes, and pairs beyond the limits dropped from the end
+// (the configured extras come last).
+func fitMetadata(m push.LabelsAdapter) push.LabelsAdapter {
+	total := 0
+	for i := range m {
+		if v := m[i].Value; len(v) > maxMetadataValue {
+			n := maxMetadataValue
+			for n > 0 && !utf8.RuneStart(v[n]) {
+				n--
+			}
+			m[i].Value = v[:n] + "…"
+		}
+		total += len(m[i].Name) + len(m[i].Value)
+		if total > maxMetadataBytes || i >= maxMetadataPairs {
+			return m[:i]
+		}
+	}
+	return m
 }
