@@ -215,6 +215,56 @@ var Foreign = map[string]string{
 	"structured_metadata_map_keys": "use structured_metadata with $path entries",
 }
 
+// coreKeys are Fluent Bit's own instance keys (and prefixes' first
+// segments): never reported as a kaudit key misspelt.
+var coreKeys = map[string]bool{"name": true, "match": true, "match_regex": true, "alias": true, "log_level": true,
+	"log_suppress_interval": true, "host": true, "port": true, "ipv6": true, "retry_limit": true, "workers": true,
+	"routes": true, "tls": true, "condition": true, "active": true}
+
+// misspelt looks up the likely typos of every key of the scope (a letter
+// dropped, doubled or swapped with its neighbour): the proxy cannot list
+// the keys it was given, but it answers any name asked. What a user most
+// often gets wrong (`lables`, `tennant_id`) is thus refused even where
+// Fluent Bit takes no config map.
+func misspelt(g Getter, scope Scope) []string {
+	known := map[string]bool{}
+	for _, k := range Keys {
+		known[k.Name] = true
+	}
+	for k := range Foreign {
+		known[k] = true
+	}
+	var errs []string
+	seen := map[string]bool{}
+	for _, k := range Keys {
+		if k.Scope&scope == 0 {
+			continue
+		}
+		for _, typo := range typos(k.Name) {
+			if seen[typo] || known[typo] || coreKeys[typo] {
+				continue
+			}
+			seen[typo] = true
+			if strings.TrimSpace(g.Get(typo)) != "" {
+				errs = append(errs, fmt.Sprintf("%s: unknown key (did you mean %s?)", typo, k.Name))
+			}
+		}
+	}
+	return errs
+}
+
+func typos(k string) []string {
+	var out []string
+	for i := range len(k) {
+		out = append(out, k[:i]+k[i+1:])    // dropped
+		out = append(out, k[:i+1]+k[i:])    // doubled
+		if i+1 < len(k) && k[i] != k[i+1] { // swapped
+			out = append(out, k[:i]+string(k[i+1])+string(k[i])+k[i+2:])
+		}
+	}
+	return out
+}
+
 // Parse reads every key of the output through g, applies defaults and
 // validates. All problems are reported together, on one line, each starting
 // with its key.
@@ -241,6 +291,7 @@ func ParseScope(g Getter, scope Scope) (*Config, error) {
 			errs = append(errs, fmt.Sprintf("%s: a key of the kaudit %s, not of the %s", k.Name, k.Scope, scope))
 		}
 	}
+	errs = append(errs, misspelt(g, scope)...)
 	for _, name := range sortedKeys(Foreign) {
 		if strings.TrimSpace(g.Get(name)) != "" {
 			errs = append(errs, fmt.Sprintf("%s: a key of Fluent Bit's loki output that kaudit does not take (%s)", name, Foreign[name]))

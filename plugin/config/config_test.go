@@ -102,6 +102,9 @@ func TestInvalid(t *testing.T) {
 		{"tenant_id_key", MapGetter{"tenant_id_key": "a..b"}, `tenant_id_key: "a..b": empty path segment`},
 		{"filter key in the output", MapGetter{"min_severity": "high"}, `min_severity: a key of the kaudit filter, not of the output`},
 		{"native loki key", MapGetter{"compress": "gzip"}, `compress: a key of Fluent Bit's loki output that kaudit does not take`},
+		{"misspelt labels", MapGetter{"lables": "job=x"}, `lables: unknown key (did you mean labels?)`},
+		{"misspelt tenant_id", MapGetter{"tennant_id": "acme"}, `tennant_id: unknown key (did you mean tenant_id?)`},
+		{"misspelt tenant_id_key", MapGetter{"tenant_id_kye": "objectRef.namespace"}, `tenant_id_kye: unknown key (did you mean tenant_id_key?)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(tc.in)

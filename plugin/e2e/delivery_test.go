@@ -406,7 +406,8 @@ func TestLogLevelHonoured(t *testing.T) {
 // Fluent Bit 5.1.1 checks an instance's keys against the config map a Go
 // plugin registers: a misspelt key stops it at start with one line naming
 // the key. Earlier versions take no map; there the plugin still refuses
-// what it can see (the filter's keys, native loki keys it does not take).
+// what it can look up by name: likely typos of its keys, the filter's keys,
+// native loki keys it does not take.
 func TestMisspeltKeyRefusedAtStart(t *testing.T) {
 	need(t)
 	for _, tc := range []struct {
@@ -417,7 +418,8 @@ func TestMisspeltKeyRefusedAtStart(t *testing.T) {
 		{5, map[string]string{"lables": "job=x"}, "unknown configuration property 'lables'"},
 		{5, map[string]string{"tennant_id": "acme"}, "unknown configuration property 'tennant_id'"},
 		{5, map[string]string{"labels": "job=x", "storage.type": "filesystem", "Retry_Limit": "no_limits"}, ""},
-		{4, map[string]string{"lables": "job=x"}, ""}, // no config map before 5.1.1
+		{4, map[string]string{"lables": "job=x"}, "lables: unknown key (did you mean labels?)"}, // no config map: the plugin asks for likely typos
+		{4, map[string]string{"colour": "red"}, ""},                                             // what it cannot guess passes before 5.1.1
 		{4, map[string]string{"min_severity": "high"}, "min_severity: a key of the kaudit filter, not of the output"},
 		{3, map[string]string{"compress": "gzip"}, "compress: a key of Fluent Bit's loki output that kaudit does not take"},
 	} {
