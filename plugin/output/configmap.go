@@ -4,10 +4,11 @@ package main
 #include <stdint.h>
 #include <stdlib.h>
 
-// struct flb_config_map (include/fluent-bit/flb_config_map.h), identical in
-// v3.2.10, v4.2.8 and v5.1.1: the leading fields a plugin fills, then the
-// lookup value (a union, a list pointer and a list head) and a list head
-// that the core fills when it copies the map per instance.
+// struct flb_config_map (include/fluent-bit/flb_config_map.h) of v5.0.5 to
+// v5.1.1: the leading fields a plugin fills, then the lookup value (a union,
+// the raw template added in 5.0.5, a list pointer and a list head) and a
+// list head the core fills when it copies the map per instance. The array
+// stride is ABI: 104 bytes here, 96 before 5.0.5.
 struct kaudit_config_map {
 	int type;
 	char *name;
@@ -16,7 +17,7 @@ struct kaudit_config_map {
 	int set_property;
 	uintptr_t offset;
 	char *desc;
-	unsigned char value[32];
+	unsigned char value[40];
 	unsigned char head[16];
 };
 
@@ -116,13 +117,13 @@ func configMap() *C.struct_kaudit_config_map {
 }
 
 // registerConfigMap hands Fluent Bit kaudit's keys when its Go proxy
-// takes them (5.1.1 and later), so that Fluent Bit itself refuses a
+// takes them (5.1.1 on), so that Fluent Bit itself refuses a
 // misspelt key at start: the plugin cannot, since the proxy only answers
 // lookups by name. The version comes from the host executable
 // (`/proc/self/exe --version`); anything else, or no answer, registers
 // nothing.
 func registerConfigMap(def unsafe.Pointer) bool {
-	if C.kaudit_config_map_size() != 96 || !hostTakesConfigMap() {
+	if C.kaudit_config_map_size() != 104 || !hostTakesConfigMap() {
 		return false
 	}
 	m := configMap()
@@ -146,7 +147,9 @@ func hostTakesConfigMap() bool {
 }
 
 // configMapVersion reports whether the `--version` output names a Fluent
-// Bit whose proxy definition carries config_map (v5.1.1 and later).
+// Bit whose proxy definition carries config_map and whose config map
+// layout is the one above: 5.1.x from 5.1.1 on, the versions read. A later
+// minor may change either; it registers nothing until it has been read.
 func configMapVersion(out string) bool {
 	m := versionRe.FindStringSubmatch(out)
 	if m == nil {
@@ -156,5 +159,5 @@ func configMapVersion(out string) bool {
 	for i := range v {
 		v[i], _ = strconv.Atoi(m[i+1])
 	}
-	return v[0] > 5 || (v[0] == 5 && (v[1] > 1 || (v[1] == 1 && v[2] >= 1)))
+	return v[0] == 5 && v[1] == 1 && v[2] >= 1
 }

@@ -97,9 +97,10 @@ struct def_v5 {             /* v5.1.1 .., flb_calloc */
 };
 
 /*
- * fb: include/fluent-bit/flb_config_map.h, the same in v3.2.10, v4.2.8 and
- * v5.1.1. A plugin hands an array of these, ended by an entry whose name is
- * NULL; only the leading fields are the plugin's.
+ * fb: include/fluent-bit/flb_config_map.h of v5.1.1 (from v5.0.5, whose
+ * flb_config_map_val gained `raw`; 96 bytes before). A plugin hands an array
+ * of these, ended by an entry whose name is NULL; only the leading fields
+ * are the plugin's. Only abi 5 reads it.
  */
 struct flb_config_map {
     int type;               /* FLB_CONFIG_MAP_STR 0, FLB_CONFIG_MAP_STR_PREFIX 1, ... */
@@ -109,10 +110,10 @@ struct flb_config_map {
     int set_property;
     uintptr_t offset;
     char *desc;
-    unsigned char value[32];  /* struct flb_config_map_val */
+    unsigned char value[40];  /* struct flb_config_map_val: val, raw, mult, _head */
     unsigned char head[16];   /* struct mk_list */
 };
-_Static_assert(sizeof(struct flb_config_map) == 96, "flb_config_map layout");
+_Static_assert(sizeof(struct flb_config_map) == 104, "flb_config_map layout");
 #define FLB_CONFIG_MAP_STR_PREFIX 1
 
 /* fb: include/fluent-bit/flb_api.h (custom_* exist from v4.1.0 on) */
