@@ -3,6 +3,7 @@ package deploytest
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +17,8 @@ import (
 // Each shipped pipeline's [OUTPUT] kaudit section, as written, loaded by the
 // real .so in the Fluent Bit host and fed the records that pipeline's input
 // produces, delivers every event to a real Loki with its detections and
-// without a secret. Only url (the test's Loki) and tenant_id (the test Loki
-// is multi-tenant) differ from the shipped files. The .yaml twins say the
+// without a secret. Only url (the test's Loki), tenant_id (the test Loki
+// is multi-tenant) and the metrics_listen port differ from the shipped files. The .yaml twins say the
 // same (TestClassicAndYAMLAreTwins), so the .conf files stand for both.
 func TestShippedPipelinesIntoRealLoki(t *testing.T) {
 	if _, err := e2e.LokiBinary(); err != nil {
@@ -66,6 +67,10 @@ func TestShippedPipelinesIntoRealLoki(t *testing.T) {
 				}
 			}
 
+			if _, ok := props["metrics_listen"]; ok {
+				// As shipped, but on a port no other test run holds.
+				props["metrics_listen"] = freeLoopback(t)
+			}
 			s := e2e.Generate(600, int64(100+i), end, span)
 			records := inputRecords(t, cfg, s.Events)
 			chunks, err := e2e.WriteChunks(t.TempDir(), name, records, 64, chunk.Options{Format: chunk.FormatV2, Time: chunk.TimeEventTime})
@@ -181,4 +186,14 @@ func inputRecords(t *testing.T, cfg *fbConfig, events []map[string]any) []map[st
 	}
 	t.Fatalf("input %s is not emulated", in.name())
 	return nil
+}
+
+func freeLoopback(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -242,6 +242,12 @@ func checkKaudit(c *fbConfig, out plugin) []error {
 	if rl := strings.ToLower(out.Props["retry_limit"]); rl != "no_limits" && rl != "false" {
 		fail("Retry_Limit %q: set no_limits, or a Loki outage longer than the retries loses chunks", out.Props["retry_limit"])
 	}
+	if out.Props["storage.total_limit_size"] == "" {
+		fail("storage.total_limit_size unset: with Retry_Limit no_limits a long Loki outage fills the disk")
+	}
+	if out.Props["metrics_listen"] == "" {
+		fail("metrics_listen unset: nothing would show that delivery is blocked")
+	}
 	// Every input feeding kaudit buffers on disk.
 	for _, in := range c.kind("input") {
 		if !tagMatch(out.Props["match"], in.Props["tag"]) {
@@ -271,7 +277,7 @@ func TestKauditKeyCheckRejectsUnknownKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	errs := fmt.Sprint(checkKaudit(c, c.kind("output")[0]))
-	for _, want := range []string{`"host" is neither`, "Retry_Limit", "storage.type filesystem", "storage.path unset"} {
+	for _, want := range []string{`"host" is neither`, "Retry_Limit", "storage.type filesystem", "storage.path unset", "storage.total_limit_size unset", "metrics_listen unset"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("checkKaudit did not report %s: %s", want, errs)
 		}

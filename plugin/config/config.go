@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -60,9 +61,11 @@ type MetaField struct {
 type Config struct {
 	// Loki is everything the Loki client needs; loki.New takes it whole.
 	Loki
-	Labels          []Label // sorted by name
-	TenantID        string
-	TenantIDKey     string
+	Labels      []Label // sorted by name
+	TenantID    string
+	TenantIDKey string
+	// TenantIDPath is TenantIDKey split into the keys of a nested lookup.
+	TenantIDPath    []string
 	Metadata        []MetaField
 	Unrecognized    Unrecognized
 	RulesFiles      []string
@@ -89,7 +92,7 @@ type Config struct {
 }
 
 // Loki is the delivery part of a Config: the push endpoint, its
-// credentials, TLS and limits.
+// credentials, TLS, limits, and what to do with what Loki refuses.
 type Loki struct {
 	URL             string // a valid http(s) URL
 	HTTPUser        string
@@ -103,7 +106,33 @@ type Loki struct {
 	TLSServerName   string
 	Timeout         time.Duration
 	MaxRequestBytes int
+	// MetadataMode says whether entries carry structured metadata.
+	MetadataMode MetadataMode
+	// MaxLineBytes is the longest line sent; bodies of a longer event are cut.
+	MaxLineBytes int
+	// RejectedPath, when set, keeps the entries Loki refused as invalid.
+	RejectedPath     string
+	RejectedMaxBytes int
 }
+
+// MetadataMode is the structured_metadata_mode setting.
+type MetadataMode int
+
+// Structured metadata modes.
+const (
+	// MetadataAuto sends structured metadata and, when Loki answers that it
+	// does not allow it, sends the same entries without it.
+	MetadataAuto MetadataMode = iota
+	// MetadataOn always sends it; a Loki that refuses it blocks delivery
+	// (retried, logged as an error) rather than lose the events.
+	MetadataOn
+	// MetadataOff never sends it.
+	MetadataOff
+)
+
+var metadataModes = [...]string{"auto", "on", "off"}
+
+func (m MetadataMode) String() string { return metadataModes[m] }
 
 // Scope says which packaging reads a key: the output pushes to Loki, the
 // filter hands records on; both decode, detect and redact the same way.
@@ -115,6 +144,25 @@ const (
 	Filter
 	Both = Output | Filter
 )
+
+func (s Scope) String() string {
+	switch s {
+	case Output:
+		return "output"
+	case Filter:
+		return "filter"
+	}
+	return "output and filter"
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Key describes one configuration key. Keys is the single source of truth.
 type Key struct {
@@ -139,7 +187,7 @@ var Keys = []Key{
 	{"url", "http://127.0.0.1:3100/loki/api/v1/push", "Loki push endpoint (http or https). `host`/`port` are consumed by Fluent Bit's core and never reach a Go plugin, hence one URL.", Output, parseURL, false},
 	{"labels", "job=kube-audit", "Static stream labels, `name=value` pairs separated by commas. Only static values: per-event facts go to structured metadata, so streams stay few. `severity` and `detection` are added by kaudit and reserved.", Output, parseLabels, false},
 	{"tenant_id", "", "Tenant sent as `X-Scope-OrgID` (multi-tenant Loki). Empty: no header.", Output, func(c *Config, v string) error { c.TenantID = v; return nil }, false},
-	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); falls back to `tenant_id`.", Output, func(c *Config, v string) error { c.TenantIDKey = v; return nil }, false},
+	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); a nested key is a dotted path (`objectRef.namespace`) or a record accessor (`$objectRef['namespace']`); falls back to `tenant_id`.", Output, parseTenantKey, false},
 	{"http_user", "", "Basic-auth user.", Output, func(c *Config, v string) error { c.HTTPUser = v; return nil }, false},
 	{"http_passwd", "", "Basic-auth password. Environment references such as `${LOKI_PASSWORD}` are expanded by Fluent Bit.", Output, func(c *Config, v string) error { c.HTTPPasswd = v; return nil }, true},
 	{"bearer_token", "", "Bearer token sent as `Authorization: Bearer …`. Exclusive with `http_user`.", Output, func(c *Config, v string) error { c.BearerToken = v; return nil }, true},
@@ -151,7 +199,11 @@ var Keys = []Key{
 	{"tls_server_name", "", "Server name to verify instead of the URL's host.", Output, func(c *Config, v string) error { c.TLSServerName = v; return nil }, false},
 	{"timeout", "10s", "Deadline for delivering one chunk (all its requests). A flush never blocks Fluent Bit longer; on expiry the chunk is retried.", Output, parseTimeout, false},
 	{"max_request_bytes", "1048576", "Upper bound on the uncompressed size of one push request; larger chunks are split. Keep it below Loki's per-tenant `ingestion_burst_size_mb`, or a request can never be accepted.", Output, parseMaxRequest, false},
-	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` (from the audit event) pairs separated by commas.", Output, parseMetadata, false},
+	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` / `name=$path['to']['field']` (from the audit event, dotted or Fluent Bit record-accessor form) pairs separated by commas.", Output, parseMetadata, false},
+	{"structured_metadata_mode", "auto", "`auto`: send structured metadata; when Loki answers that it does not allow it (Loki 2.x, schema before v13, `allow_structured_metadata: false`), send the same entries without it, log once, count, and try again with it every 5 minutes. `on`: always send it; a Loki refusing it blocks delivery (retried, logged as an error) instead of losing events. `off`: never send it. Without it, every per-event field is still in the line.", Output, parseMetadataMode, false},
+	{"max_line_bytes", "262144", "Longest line sent, Loki's `max_line_size` (256 KiB by default). A longer event keeps its envelope (who, what, when, outcome, objectRef, annotations) and has its bodies cut to fit, marked in the line (`kaudit.cut`, `kaudit.original_bytes`) and in structured metadata (`cut`), and counted: an event is never refused for its size.", Output, parseMaxLine, false},
+	{"rejected_path", "", "File to which entries Loki refused as invalid (400) are appended, one JSON object per line with tenant, labels, time, line, structured metadata and Loki's reason. Empty: refused entries are only counted and logged.", Output, func(c *Config, v string) error { c.RejectedPath = v; return checkDir(v) }, false},
+	{"rejected_max_bytes", "100M", "Size bound of `rejected_path`: when it would grow past half of this, it is renamed to `rejected_path.1` (replacing the previous one) and a new file is started, so the two never hold more.", Output, parseRejectedMax, false},
 	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", Both, parseUnrecognized, false},
 	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles, false},
 	{"trusted_proxies", "", "Addresses or CIDR prefixes (comma-separated) of load balancers and proxies in front of the API server. The client address of an event (rules' `sourceIP`, metadata `source_ip`) is the last entry of `sourceIPs`, the connection the API server accepted, stepping back over these to the first address that is none of them; entries a client writes into X-Forwarded-For never count. Appended to the rules' `trusted_proxies` list.", Both, parseTrustedProxies, false},
@@ -163,6 +215,73 @@ var Keys = []Key{
 	{"metrics_listen", "", "`host:port` on which to serve Prometheus metrics at `/metrics` (e.g. `0.0.0.0:2021`). Empty: no listener. Instances naming the same address share one server, which serves every instance (label `instance_name`).", Output, parseListen, false},
 	{"audit_policy_file", "", "Kubernetes audit Policy (`audit.k8s.io/v1`, the file an API server takes as `--audit-policy-file`) applied in the pipeline, for clusters whose API server you cannot configure (AKS, EKS, GKE). Detection sees each event as it arrived; the policy then decides what is stored. Empty: everything is stored as it came. See [Audit policy in the pipeline](#audit-policy-in-the-pipeline).", Both, func(c *Config, v string) error { c.AuditPolicyFile = v; return checkFile(v) }, false},
 	{"policy_keep_severity", "high", "Events that matched a detection of this severity or above are never dropped by `audit_policy_file` (they are stored at least at Metadata): `info`, `low`, `medium`, `high`, `critical`, or `none` to let the policy drop anything.", Both, parseKeepSeverity, false},
+}
+
+// Foreign are keys of Fluent Bit's native `loki` output that kaudit does
+// not take, with what to use instead. A Go plugin cannot list the keys it
+// was given (the proxy only answers lookups by name), so these, and the
+// other kaudit plugin's keys, are the mistakes it can see for itself;
+// `kaudit check` sees every key.
+var Foreign = map[string]string{
+	"uri":                          "kaudit takes the whole push endpoint in url",
+	"compress":                     "kaudit always sends snappy-compressed protobuf",
+	"line_format":                  "the line is always the audit event as JSON",
+	"label_keys":                   "per-event values belong in structured_metadata (labels would explode stream cardinality)",
+	"label_map_path":               "use labels (static) and structured_metadata (per event)",
+	"remove_keys":                  "use redact_file to remove fields",
+	"drop_single_key":              "the line is always the audit event as JSON",
+	"auto_kubernetes_labels":       "audit events carry no pod metadata; use labels",
+	"structured_metadata_map_keys": "use structured_metadata with $path entries",
+}
+
+// coreKeys are Fluent Bit's own instance keys (and prefixes' first
+// segments): never reported as a kaudit key misspelt.
+var coreKeys = map[string]bool{"name": true, "match": true, "match_regex": true, "alias": true, "log_level": true,
+	"log_suppress_interval": true, "host": true, "port": true, "ipv6": true, "retry_limit": true, "workers": true,
+	"routes": true, "tls": true, "condition": true, "active": true}
+
+// misspelt looks up the likely typos of every key of the scope (a letter
+// dropped, doubled or swapped with its neighbour): the proxy cannot list
+// the keys it was given, but it answers any name asked. What a user most
+// often gets wrong (`lables`, `tennant_id`) is thus refused even where
+// Fluent Bit takes no config map.
+func misspelt(g Getter, scope Scope) []string {
+	known := map[string]bool{}
+	for _, k := range Keys {
+		known[k.Name] = true
+	}
+	for k := range Foreign {
+		known[k] = true
+	}
+	var errs []string
+	seen := map[string]bool{}
+	for _, k := range Keys {
+		if k.Scope&scope == 0 {
+			continue
+		}
+		for _, typo := range typos(k.Name) {
+			if seen[typo] || known[typo] || coreKeys[typo] {
+				continue
+			}
+			seen[typo] = true
+			if strings.TrimSpace(g.Get(typo)) != "" {
+				errs = append(errs, fmt.Sprintf("%s: unknown key (did you mean %s?)", typo, k.Name))
+			}
+		}
+	}
+	return errs
+}
+
+func typos(k string) []string {
+	var out []string
+	for i := range len(k) {
+		out = append(out, k[:i]+k[i+1:])    // dropped
+		out = append(out, k[:i+1]+k[i:])    // doubled
+		if i+1 < len(k) && k[i] != k[i+1] { // swapped
+			out = append(out, k[:i]+string(k[i+1])+string(k[i])+k[i+2:])
+		}
+	}
+	return out
 }
 
 // Parse reads every key of the output through g, applies defaults and
@@ -187,12 +306,26 @@ func ParseScope(g Getter, scope Scope) (*Config, error) {
 		}
 		c.effective = append(c.effective, [2]string{k.Name, v})
 	}
+	for _, k := range Keys {
+		if k.Scope&scope == 0 && strings.TrimSpace(g.Get(k.Name)) != "" {
+			errs = append(errs, fmt.Sprintf("%s: a key of the kaudit %s, not of the %s", k.Name, k.Scope, scope))
+		}
+	}
+	errs = append(errs, misspelt(g, scope)...)
+	for _, name := range sortedKeys(Foreign) {
+		if strings.TrimSpace(g.Get(name)) != "" {
+			errs = append(errs, fmt.Sprintf("%s: a key of Fluent Bit's loki output that kaudit does not take (%s)", name, Foreign[name]))
+		}
+	}
 	if scope&Output != 0 {
 		if c.HTTPUser != "" && c.BearerToken != "" {
 			errs = append(errs, "bearer_token: set together with http_user (choose one authentication)")
 		}
 		if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 			errs = append(errs, "tls_cert_file: tls_cert_file and tls_key_file must be set together")
+		}
+		if c.MaxLineBytes > 0 && c.MaxRequestBytes > 0 && c.MaxLineBytes > c.MaxRequestBytes/2 {
+			errs = append(errs, fmt.Sprintf("max_line_bytes: %d is more than half of max_request_bytes (%d): a line must leave room for its labels and metadata", c.MaxLineBytes, c.MaxRequestBytes))
 		}
 	}
 	if len(errs) > 0 {
@@ -354,15 +487,113 @@ func parseMetadata(c *Config, v string) error {
 		}
 		f := MetaField{Name: name, Value: value}
 		if strings.HasPrefix(value, "$") {
-			f.Value = ""
-			f.Path = strings.Split(strings.TrimPrefix(value, "$"), ".")
-			for _, p := range f.Path {
-				if p == "" {
-					return fmt.Errorf("%q: empty path segment", part)
-				}
+			path, err := ParsePath(value)
+			if err != nil {
+				return fmt.Errorf("%q: %v", part, err)
 			}
+			f.Value, f.Path = "", path
 		}
 		c.Metadata = append(c.Metadata, f)
+	}
+	return nil
+}
+
+// ParsePath reads a field path in the forms Fluent Bit users write: dotted
+// (`objectRef.namespace`, with or without a leading `$`) or record accessor
+// (`$objectRef['namespace']`, `$a["b"]['c']`, mixed with dots).
+func ParsePath(v string) ([]string, error) {
+	s := strings.TrimPrefix(strings.TrimSpace(v), "$")
+	var path []string
+	for s != "" {
+		switch s[0] {
+		case '.':
+			s = s[1:]
+			if s == "" || s[0] == '.' || s[0] == '[' {
+				return nil, fmt.Errorf("%q: empty path segment", v)
+			}
+			continue
+		case '[':
+			if len(s) < 2 || (s[1] != '\'' && s[1] != '"') {
+				return nil, fmt.Errorf("%q: a bracket must hold a quoted key, as in $a['b']", v)
+			}
+			q := s[1]
+			end := strings.IndexByte(s[2:], q)
+			if end < 0 || len(s) < end+4 || s[end+3] != ']' {
+				return nil, fmt.Errorf("%q: unterminated bracket", v)
+			}
+			key := s[2 : end+2]
+			if key == "" {
+				return nil, fmt.Errorf("%q: empty path segment", v)
+			}
+			path = append(path, key)
+			s = s[end+4:]
+		default:
+			i := strings.IndexAny(s, ".[")
+			if i < 0 {
+				i = len(s)
+			}
+			path = append(path, s[:i])
+			s = s[i:]
+		}
+	}
+	if len(path) == 0 {
+		return nil, fmt.Errorf("%q: empty path", v)
+	}
+	return path, nil
+}
+
+func parseTenantKey(c *Config, v string) error {
+	c.TenantIDKey, c.TenantIDPath = v, nil
+	if v == "" {
+		return nil
+	}
+	path, err := ParsePath(v)
+	if err != nil {
+		return err
+	}
+	c.TenantIDPath = path
+	return nil
+}
+
+func parseMetadataMode(c *Config, v string) error {
+	for i, n := range metadataModes {
+		if strings.EqualFold(v, n) {
+			c.MetadataMode = MetadataMode(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown value %q (allowed: auto, on, off)", v)
+}
+
+// MinLineBytes leaves room for the envelope of any event.
+const MinLineBytes = 4096
+
+func parseMaxLine(c *Config, v string) error {
+	n, err := parseSize(v)
+	if err != nil || n < MinLineBytes || n > 16<<20 {
+		return fmt.Errorf("%q is not a size between 4KiB and 16MiB (e.g. 262144, 256K)", v)
+	}
+	c.MaxLineBytes = n
+	return nil
+}
+
+func parseRejectedMax(c *Config, v string) error {
+	n, err := parseSize(v)
+	if err != nil || n < 64<<10 {
+		return fmt.Errorf("%q is not a size of at least 64KiB (e.g. 100M)", v)
+	}
+	c.RejectedMaxBytes = n
+	return nil
+}
+
+// checkDir accepts a file path whose directory exists.
+func checkDir(v string) error {
+	if v == "" {
+		return nil
+	}
+	d := filepath.Dir(v)
+	if st, err := os.Stat(d); err != nil || !st.IsDir() {
+		return fmt.Errorf("%q: directory %q does not exist", v, d)
 	}
 	return nil
 }

@@ -95,6 +95,19 @@ func TestInvalid(t *testing.T) {
 		{"redact_managed_fields", MapGetter{"redact_managed_fields": "sometimes"}, `redact_managed_fields: "sometimes"`},
 		{"trusted_proxies", MapGetter{"trusted_proxies": "10.0.0.0/8, lb.internal, 10.1.0.0/33"}, `trusted_proxies: "lb.internal", "10.1.0.0/33": not an address or CIDR prefix`},
 		{"redact_hash_key short", MapGetter{"redact_hash_key": "short"}, `redact_hash_key: 5 bytes long (allowed: 16 to 256`},
+		{"metadata accessor unterminated", MapGetter{"structured_metadata": "a=$x['y"}, `structured_metadata: "a=$x['y"`},
+		{"metadata accessor unquoted", MapGetter{"structured_metadata": "a=$x[y]"}, `a bracket must hold a quoted key`},
+		{"structured_metadata_mode", MapGetter{"structured_metadata_mode": "maybe"}, `structured_metadata_mode: unknown value "maybe" (allowed: auto, on, off)`},
+		{"max_line_bytes small", MapGetter{"max_line_bytes": "100"}, `max_line_bytes: "100"`},
+		{"max_line_bytes over request", MapGetter{"max_line_bytes": "1M", "max_request_bytes": "1M"}, `max_line_bytes: 1048576 is more than half of max_request_bytes`},
+		{"rejected_path dir", MapGetter{"rejected_path": "/nonexistent/r.jsonl"}, `rejected_path: "/nonexistent/r.jsonl": directory`},
+		{"rejected_max_bytes", MapGetter{"rejected_max_bytes": "1K"}, `rejected_max_bytes: "1K"`},
+		{"tenant_id_key", MapGetter{"tenant_id_key": "a..b"}, `tenant_id_key: "a..b": empty path segment`},
+		{"filter key in the output", MapGetter{"min_severity": "high"}, `min_severity: a key of the kaudit filter, not of the output`},
+		{"native loki key", MapGetter{"compress": "gzip"}, `compress: a key of Fluent Bit's loki output that kaudit does not take`},
+		{"misspelt labels", MapGetter{"lables": "job=x"}, `lables: unknown key (did you mean labels?)`},
+		{"misspelt tenant_id", MapGetter{"tennant_id": "acme"}, `tennant_id: unknown key (did you mean tenant_id?)`},
+		{"misspelt tenant_id_key", MapGetter{"tenant_id_kye": "objectRef.namespace"}, `tenant_id_kye: unknown key (did you mean tenant_id_key?)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(tc.in)
@@ -105,6 +118,40 @@ func TestInvalid(t *testing.T) {
 				t.Errorf("error %q does not contain %q on one line", msg, tc.want)
 			}
 		})
+	}
+}
+
+func TestOutputKeyInTheFilter(t *testing.T) {
+	_, err := ParseScope(MapGetter{"url": "http://loki:3100/loki/api/v1/push"}, Filter)
+	if err == nil || !strings.Contains(err.Error(), "url: a key of the kaudit output, not of the filter") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestParsePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"objectRef.namespace":        "objectRef|namespace",
+		"$objectRef.namespace":       "objectRef|namespace",
+		"$objectRef['namespace']":    "objectRef|namespace",
+		`$a["b.c"]['d']`:             "a|b.c|d",
+		"$user['extra'].scopes":      "user|extra|scopes",
+		"$annotations['a.k8s.io/x']": "annotations|a.k8s.io/x",
+		"tenant":                     "tenant",
+	} {
+		got, err := ParsePath(in)
+		if err != nil || strings.Join(got, "|") != want {
+			t.Errorf("ParsePath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestDeliveryDefaults(t *testing.T) {
+	c, err := Parse(MapGetter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetadataMode != MetadataAuto || c.MaxLineBytes != 262144 || c.RejectedPath != "" || c.RejectedMaxBytes != 100<<20 {
+		t.Errorf("defaults %+v", c)
 	}
 }
 

@@ -32,7 +32,30 @@ type Settings struct {
 	// Metrics, when set, counts requests by status, latency, retries and
 	// refused entries by Loki's reason.
 	Metrics *metrics.Loki
+	// Rejected, when set, keeps the entries Loki refused as invalid.
+	Rejected *Rejected
+	// Log receives the client's own lines (blocked delivery, structured
+	// metadata refused or accepted again); nil discards them.
+	Log func(lvl Level, format string, args ...any)
 }
+
+// Level of a line the client logs.
+type Level int
+
+// Log levels, mapped onto Fluent Bit's by the caller.
+const (
+	LogError Level = iota
+	LogWarn
+	LogInfo
+)
+
+// metadataProbe is how long entries go without structured metadata after
+// Loki refused it, before one request tries it again: an operator who
+// enables it in Loki sees it come back without restarting Fluent Bit.
+const metadataProbe = 5 * time.Minute
+
+// blockedLogEvery bounds the error lines of one blocked cause.
+const blockedLogEvery = time.Minute
 
 // Stats are the client's counters since start; safe to read concurrently.
 type Stats struct {
@@ -49,6 +72,11 @@ type Client struct {
 	s     Settings
 	hc    *http.Client
 	Stats Stats
+	// metadataRefused is when Loki last refused structured metadata, in
+	// Unix nanoseconds; 0 while it is accepted.
+	metadataRefused atomic.Int64
+	blocked         [metrics.NumBlocks]atomic.Bool
+	blockedLogged   [metrics.NumBlocks]atomic.Int64
 }
 
 // New builds a client; it fails on unreadable TLS material, so a bad file is
@@ -108,9 +136,17 @@ type Outcome struct {
 type RetryError struct {
 	Status int // 0 for transport errors
 	Err    error
+	// Blocked is set when retrying alone cannot help: a human must fix
+	// what Fix says. The client logged it (at most once a minute per cause).
+	Blocked bool
+	Cause   metrics.Block
+	Fix     string
 }
 
 func (e *RetryError) Error() string {
+	if e.Blocked {
+		return fmt.Sprintf("delivery blocked (%s): %s", e.Cause, e.Fix)
+	}
 	if e.Status == 0 {
 		return "loki unreachable: " + e.Err.Error()
 	}
@@ -143,6 +179,7 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 			c.Stats.Retries.Add(1)
 			if m := c.s.Metrics; m != nil {
 				m.Retries.Inc()
+				m.Up.Set(0)
 			}
 			// Identities are computed only here, on the way to a retry:
 			// a healthy flush never hashes.
@@ -153,11 +190,19 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 		}
 	}
 	b.complete = true
+	if m := c.s.Metrics; m != nil {
+		m.Up.Set(1)
+		m.LastSuccess.SetToCurrentTime()
+	}
 	return out, nil
 }
 
 func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
-	req := push.PushRequest{Streams: r.streams}
+	sent, stripped := r, false
+	if r.hasMetadata() && (c.s.MetadataMode == config.MetadataOff || (c.s.MetadataMode == config.MetadataAuto && c.strippingMetadata())) {
+		sent, stripped = r.withoutMetadata(), true
+	}
+	req := push.PushRequest{Streams: sent.streams}
 	pb, err := req.Marshal()
 	if err != nil { // cannot happen for well-formed structs; retry is safest
 		return &RetryError{Err: fmt.Errorf("marshal: %w", err)}
@@ -169,18 +214,45 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
 	c.Stats.Requests.Add(1)
 	switch {
 	case err != nil:
+		if fix, ok := tlsProblem(err); ok {
+			return c.block(0, metrics.BlockTLS, fix, err.Error())
+		}
 		return &RetryError{Err: err}
 	case status/100 == 2:
+		c.unblock()
+		if stripped && c.s.MetadataMode == config.MetadataAuto {
+			if m := c.s.Metrics; m != nil {
+				m.MetadataStripped.Add(float64(r.entries))
+			}
+		} else if sent.hasMetadata() && c.metadataRefused.Swap(0) != 0 {
+			c.logf(LogInfo, "loki accepts structured metadata again; entries carry it from now on")
+			if m := c.s.Metrics; m != nil {
+				m.MetadataRefused.Set(0)
+			}
+		}
 		out.Accepted += r.entries
 		c.Stats.Accepted.Add(int64(r.entries))
 		if m := c.s.Metrics; m != nil {
 			m.Accepted.Add(float64(r.entries))
 		}
 		return nil
+	case status == http.StatusBadRequest && sent.hasMetadata() && metadataDisallowed(msg):
+		// The framing, not the events, is refused: never count them lost.
+		if c.s.MetadataMode == config.MetadataOn {
+			return c.block(status, metrics.BlockStructuredMetadata, "Loki does not allow structured metadata: allow it in Loki (limits_config.allow_structured_metadata, schema v13) or set structured_metadata_mode auto", summarize(msg))
+		}
+		if c.metadataRefused.Swap(time.Now().UnixNano()) == 0 {
+			c.logf(LogWarn, "loki refuses structured metadata (%s); sending entries without it (every field is still in the line) and trying it again every %s", summarize(msg), metadataProbe)
+			if m := c.s.Metrics; m != nil {
+				m.MetadataRefused.Set(1)
+			}
+		}
+		return c.send(ctx, r, out)
 	case status == http.StatusBadRequest:
 		// Loki validates entry by entry, stores the valid ones and answers
 		// 400 naming the rest (scripts/loki/BEHAVIOUR.md). Retrying would
 		// only be refused again.
+		c.unblock()
 		n := rejectedCount(msg, r.entries)
 		out.Accepted += r.entries - n
 		out.Rejected += n
@@ -193,6 +265,15 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
 		if out.Reason == "" {
 			out.Reason = summarize(msg)
 		}
+		if c.s.Rejected != nil {
+			saved, err := c.s.Rejected.Write(r, refused(msg, n, r), summarize(msg))
+			if err != nil {
+				c.logf(LogError, "rejected_path: %v", err)
+			}
+			if m := c.s.Metrics; m != nil && saved > 0 {
+				m.Saved.Add(float64(saved))
+			}
+		}
 		return nil
 	case status == http.StatusRequestEntityTooLarge && len(r.streams) > 0 && r.entries > 1:
 		// The server's body limit is below max_request_bytes: halve and resend.
@@ -202,12 +283,110 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
 			}
 		}
 		return nil
+	case status == http.StatusUnauthorized:
+		return c.block(status, metrics.BlockUnauthorized, "Loki is multi-tenant or needs credentials: set tenant_id (or tenant_id_key), and check http_user/http_passwd or bearer_token", summarize(msg))
+	case status == http.StatusForbidden:
+		return c.block(status, metrics.BlockForbidden, "the credentials have no right to push for this tenant: check http_user/http_passwd or bearer_token and tenant_id", summarize(msg))
+	case status == http.StatusNotFound:
+		return c.block(status, metrics.BlockNotFound, "url must be Loki's push endpoint, ending in /loki/api/v1/push (it is "+redactURL(c.s.URL)+")", summarize(msg))
 	default:
-		// 429 and 5xx are Loki asking for patience; 401/403/404 and other
-		// codes are configuration problems the operator can fix without
-		// losing data. All keep the chunk in Fluent Bit.
+		// 429 and 5xx are Loki asking for patience; other codes keep the
+		// chunk in Fluent Bit too, since the data itself is fine.
 		return &RetryError{Status: status, Err: errors.New(summarize(msg))}
 	}
+}
+
+// block records a cause of blocked delivery, logs it with its fix at most
+// once a minute, and returns the error that hands the chunk back.
+func (c *Client) block(status int, cause metrics.Block, fix, detail string) error {
+	c.blocked[cause].Store(true)
+	if m := c.s.Metrics; m != nil {
+		m.Blocked[cause].Set(1)
+	}
+	now := time.Now().UnixNano()
+	last := c.blockedLogged[cause].Load()
+	if now-last >= int64(blockedLogEvery) && c.blockedLogged[cause].CompareAndSwap(last, now) {
+		c.logf(LogError, "delivery blocked (%s): %s; loki said: %s. Chunks are kept and retried by Fluent Bit.", cause, fix, detail)
+	}
+	return &RetryError{Status: status, Err: errors.New(detail), Blocked: true, Cause: cause, Fix: fix}
+}
+
+// unblock clears every blocked cause: Loki answered a push on its merits.
+func (c *Client) unblock() {
+	for i := range c.blocked {
+		if c.blocked[i].Load() && c.blocked[i].CompareAndSwap(true, false) {
+			c.blockedLogged[i].Store(0)
+			if m := c.s.Metrics; m != nil {
+				m.Blocked[i].Set(0)
+			}
+			c.logf(LogInfo, "delivery no longer blocked (%s)", metrics.Block(i))
+		}
+	}
+}
+
+// Blocked reports whether delivery is blocked for the cause.
+func (c *Client) Blocked(cause metrics.Block) bool { return c.blocked[cause].Load() }
+
+// strippingMetadata is true while Loki is known to refuse structured
+// metadata, except for one probe per metadataProbe.
+func (c *Client) strippingMetadata() bool {
+	at := c.metadataRefused.Load()
+	if at == 0 {
+		return false
+	}
+	if time.Since(time.Unix(0, at)) < metadataProbe {
+		return true
+	}
+	// Let this request probe; the others keep stripping until it answers.
+	return !c.metadataRefused.CompareAndSwap(at, time.Now().UnixNano())
+}
+
+func (c *Client) logf(lvl Level, format string, args ...any) {
+	if c.s.Log != nil {
+		c.s.Log(lvl, format, args...)
+	}
+}
+
+// metadataDisallowed recognises Loki's refusal of structured metadata as
+// such (validation.DisallowedStructuredMetadataErrorMsg: "stream '…'
+// includes structured metadata, but this feature is disallowed").
+func metadataDisallowed(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "structured metadata") && (strings.Contains(m, "disallowed") || strings.Contains(m, "not allowed") || strings.Contains(m, "schema"))
+}
+
+// tlsProblem recognises transport errors no retry can fix.
+func tlsProblem(err error) (string, bool) {
+	var (
+		ua   x509.UnknownAuthorityError
+		hn   x509.HostnameError
+		ci   x509.CertificateInvalidError
+		cv   *tls.CertificateVerificationError
+		rh   tls.RecordHeaderError
+		alrt tls.AlertError
+	)
+	switch {
+	case errors.As(err, &ua), errors.As(err, &cv):
+		return "Loki's certificate is not trusted: set tls_ca_file to the CA that signed it (tls_verify off only for tests)", true
+	case errors.As(err, &hn):
+		return "Loki's certificate does not name the url's host: set tls_server_name, or use the host the certificate names", true
+	case errors.As(err, &ci):
+		return "Loki's certificate is invalid (expired or not yet valid): renew it", true
+	case errors.As(err, &rh), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "the server does not speak TLS: use an http:// url, or point the https:// url at a TLS port", true
+	case errors.As(err, &alrt):
+		return "Loki refused the TLS handshake: check tls_cert_file/tls_key_file (mutual TLS) and the TLS versions it allows", true
+	}
+	return "", false
+}
+
+func redactURL(s string) string {
+	if i := strings.Index(s, "@"); i >= 0 {
+		if j := strings.Index(s, "://"); j >= 0 && j < i {
+			return s[:j+3] + "***" + s[i:]
+		}
+	}
+	return s
 }
 
 func (c *Client) post(ctx context.Context, tenant string, body []byte) (int, string, error) {
@@ -273,7 +452,22 @@ func rejectedCount(msg string, entries int) int {
 	if n > 0 && n <= entries {
 		return n
 	}
+	// Loki leaves the "N errors like" prefix off when it saw one message
+	// once: for an entry's own fault (its time, its length) that is one
+	// entry. Faults of the stream or the request refuse them all.
+	if singleEntryFault(msg) {
+		return 1
+	}
 	return entries
+}
+
+func singleEntryFault(msg string) bool {
+	m := strings.ToLower(strings.TrimSpace(msg))
+	if strings.Contains(m, "\n") || strings.Contains(m, "; ") {
+		return false
+	}
+	return strings.Contains(m, "timestamp too old") || strings.Contains(m, "timestamp too new") ||
+		strings.Contains(m, "max entry size") || strings.Contains(m, "too far behind")
 }
 
 // countDrops attributes n refused entries to reasons: per group in Loki 3's
@@ -321,6 +515,31 @@ func summarize(msg string) string {
 		msg = "(empty response)"
 	}
 	return msg
+}
+
+func (r request) hasMetadata() bool {
+	for _, s := range r.streams {
+		for i := range s.Entries {
+			if len(s.Entries[i].StructuredMetadata) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withoutMetadata is r with the same entries but no structured metadata;
+// r itself is not modified (its identity, for resuming, stays the same).
+func (r request) withoutMetadata() request {
+	out := request{tenant: r.tenant, entries: r.entries, streams: make([]push.Stream, len(r.streams))}
+	for i, s := range r.streams {
+		es := make([]push.Entry, len(s.Entries))
+		for j, e := range s.Entries {
+			es[j] = push.Entry{Timestamp: e.Timestamp, Line: e.Line}
+		}
+		out.streams[i] = push.Stream{Labels: s.Labels, Entries: es}
+	}
+	return out
 }
 
 func halve(r request) []request {

@@ -175,6 +175,7 @@ func TestStatusClassification(t *testing.T) {
 		{204, "", false, 0, ""},
 		{400, "entry for stream '{job=\"a\"}' has timestamp too old\ntotal ignored: 2 out of 5", false, 2, "timestamp too old"},
 		{400, "error parsing labels", false, 5, "error parsing labels"},
+		{400, "entry for stream '{job=\"a\"}' has timestamp too old: 2026-10-28T12:16:05Z, oldest acceptable timestamp is: 2026-11-20T12:17:05Z", false, 1, "timestamp too old"},
 		{400, "1 errors like: entry for stream '{job=\"a\"}' has timestamp too old; 2 errors like: max entry size '262144' bytes exceeded", false, 3, "timestamp too old"},
 		{429, "ingestion rate limit exceeded", true, 0, ""},
 		{500, "internal", true, 0, ""},

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/grafana/loki/pkg/push"
 
@@ -22,26 +24,49 @@ type Entries struct {
 	labels    []config.Label
 	static    string
 	tenantID  string
-	tenantKey string
+	tenantKey []string
 	meta      []config.MetaField
-	streams   sync.Map // detection ids + severity -> rendered label set
+	mode      config.MetadataMode
+	maxLine   int
+	// Cut counts lines whose bodies were cut to fit maxLine.
+	Cut     atomic.Int64
+	cutHook func()
+	streams sync.Map // detection ids + severity -> rendered label set
 }
 
 // NewEntries prepares the rendering of one output instance's entries.
 func NewEntries(c *config.Config) *Entries {
-	e := &Entries{labels: c.Labels, tenantID: c.TenantID, tenantKey: c.TenantIDKey, meta: c.Metadata}
+	e := &Entries{labels: c.Labels, tenantID: c.TenantID, tenantKey: c.TenantIDPath, meta: c.Metadata, mode: c.MetadataMode, maxLine: c.MaxLineBytes}
 	e.static = renderLabels(c.Labels)
 	return e
 }
 
+// OnCut sets a function called once per line cut to fit max_line_bytes.
+func (b *Entries) OnCut(f func()) { b.cutHook = f }
+
 // Build returns the tenant, the rendered stream labels and the entry.
 func (b *Entries) Build(ev *pipeline.Event) (tenant, labels string, e push.Entry) {
-	e = push.Entry{Timestamp: ev.Time, Line: pipeline.Line(ev.Event)}
+	line := pipeline.Line(ev.Event)
+	var cut string
+	if b.maxLine > 0 && len(line) > b.maxLine {
+		line, cut = pipeline.FitLine(ev.Event, len(line), b.maxLine)
+		b.Cut.Add(1)
+		if b.cutHook != nil {
+			b.cutHook()
+		}
+	}
+	e = push.Entry{Timestamp: ev.Time, Line: line}
 	labels = b.static
 	if ev.Detect.Severity > 0 {
 		labels = b.detectionLabels(ev)
 	}
-	e.StructuredMetadata = b.metadata(ev)
+	if b.mode != config.MetadataOff {
+		e.StructuredMetadata = b.metadata(ev)
+		if cut != "" {
+			e.StructuredMetadata = append(e.StructuredMetadata, push.LabelAdapter{Name: "cut", Value: cut})
+		}
+		e.StructuredMetadata = fitMetadata(e.StructuredMetadata)
+	}
 	return b.tenant(ev), labels, e
 }
 
@@ -76,11 +101,11 @@ func renderLabels(ls []config.Label) string {
 }
 
 func (b *Entries) tenant(ev *pipeline.Event) string {
-	if b.tenantKey != "" {
-		if s, ok := ev.Record.Body[b.tenantKey].(string); ok && s != "" {
+	if b.tenantKey != nil {
+		if s, ok := lookup(ev.Record.Body, b.tenantKey).(string); ok && s != "" {
 			return s
 		}
-		if s, ok := ev.Event[b.tenantKey].(string); ok && s != "" {
+		if s, ok := lookup(ev.Event, b.tenantKey).(string); ok && s != "" {
 			return s
 		}
 	}
@@ -176,4 +201,34 @@ func str(v any) string {
 		return strconv.FormatBool(x)
 	}
 	return ""
+}
+
+// Loki refuses an entry whose structured metadata is over 64 KiB or 128
+// pairs (scripts/loki/BEHAVIOUR.md): the event would be lost for how it was
+// framed. Every value is in the line too, so values are shortened instead.
+const (
+	maxMetadataValue = 1024
+	maxMetadataBytes = 60 << 10
+	maxMetadataPairs = 128
+)
+
+// fitMetadata keeps structured metadata within Loki's limits: values cut to
+// maxMetadataValue bytes, and pairs beyond the limits dropped from the end
+// (the configured extras come last).
+func fitMetadata(m push.LabelsAdapter) push.LabelsAdapter {
+	total := 0
+	for i := range m {
+		if v := m[i].Value; len(v) > maxMetadataValue {
+			n := maxMetadataValue
+			for n > 0 && !utf8.RuneStart(v[n]) {
+				n--
+			}
+			m[i].Value = v[:n] + "…"
+		}
+		total += len(m[i].Name) + len(m[i].Value)
+		if total > maxMetadataBytes || i >= maxMetadataPairs {
+			return m[:i]
+		}
+	}
+	return m
 }

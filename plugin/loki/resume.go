@@ -1,9 +1,6 @@
 package loki
 
-import (
-	"crypto/sha256"
-	"sync"
-)
+import "sync"
 
 // Resume is an output's delivery state across Fluent Bit retries: it
 // remembers, for chunks Fluent Bit will hand back for a retry,
@@ -17,7 +14,7 @@ import (
 // hash is computed only after a failure, or on a flush while some chunk is
 // pending, so a healthy pipeline pays nothing. If a retried chunk splits
 // differently (stateful rules labelled an event otherwise), the changed
-// requests are sent again: a possible duplicate, never a loss. At most maxPending chunks are
+// requests are sent again: a possible duplicate, never a loss. At most MaxPending chunks are
 // remembered (oldest forgotten first: a forgotten chunk is resent whole,
 // which can only duplicate, never lose).
 type Resume struct {
@@ -26,17 +23,13 @@ type Resume struct {
 	order   [][32]byte
 }
 
-const maxPending = 4096
+// MaxPending bounds the chunks remembered for retry.
+const MaxPending = 4096
 
-func chunkKey(tag string, chunk []byte) [32]byte {
-	h := sha256.New()
-	h.Write([]byte(tag))
-	h.Write([]byte{0})
-	h.Write(chunk)
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
-}
+// MaxRecordedDetections bounds the detections remembered for retried
+// chunks (an event without detection costs nothing); beyond it the oldest
+// chunk is forgotten, and its retry runs the rules again.
+const MaxRecordedDetections = 1 << 20
 
 // Start returns the requests of this chunk Loki already accepted, and the
 // chunk's key when one had to be computed.
@@ -47,16 +40,17 @@ func (p *Resume) Start(tag string, chunk []byte) (accepted [][32]byte, key *[32]
 	if empty {
 		return nil, nil
 	}
-	k := chunkKey(tag, chunk)
+	k := ChunkKey(tag, chunk)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.pending[k], &k
 }
 
-// Failed records the chunk's requests Loki accepted.
-func (p *Resume) Failed(tag string, chunk []byte, key *[32]byte, accepted [][32]byte) {
+// Failed records the chunk's requests Loki accepted and returns the
+// chunk's key.
+func (p *Resume) Failed(tag string, chunk []byte, key *[32]byte, accepted [][32]byte) [32]byte {
 	if key == nil {
-		k := chunkKey(tag, chunk)
+		k := ChunkKey(tag, chunk)
 		key = &k
 	}
 	p.mu.Lock()
@@ -66,12 +60,13 @@ func (p *Resume) Failed(tag string, chunk []byte, key *[32]byte, accepted [][32]
 	}
 	if _, ok := p.pending[*key]; !ok {
 		p.order = append(p.order, *key)
-		if len(p.order) > maxPending {
+		if len(p.order) > MaxPending {
 			delete(p.pending, p.order[0])
 			p.order = p.order[1:]
 		}
 	}
 	p.pending[*key] = accepted
+	return *key
 }
 
 // Done forgets a delivered chunk.

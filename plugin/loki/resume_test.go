@@ -28,11 +28,11 @@ func TestProgress(t *testing.T) {
 
 func TestProgressIsBounded(t *testing.T) {
 	var p Resume
-	for i := 0; i < maxPending+10; i++ {
+	for i := 0; i < MaxPending+10; i++ {
 		p.Failed("t", []byte{byte(i), byte(i >> 8)}, nil, [][32]byte{{1}})
 	}
-	if len(p.pending) != maxPending || len(p.order) != maxPending {
-		t.Fatalf("pending=%d order=%d, want %d", len(p.pending), len(p.order), maxPending)
+	if len(p.pending) != MaxPending || len(p.order) != MaxPending {
+		t.Fatalf("pending=%d order=%d, want %d", len(p.pending), len(p.order), MaxPending)
 	}
 	if a, _ := p.Start("t", []byte{0, 0}); a != nil {
 		t.Errorf("the oldest chunk should have been forgotten")

@@ -127,8 +127,32 @@ type vectors struct {
 	records, events, rejected, redactions, detections *prometheus.CounterVec
 	policyDropped, policyKept                         *prometheus.CounterVec
 	requests, retries, accepted, dropped              *prometheus.CounterVec
+	linesCut, detectionsReused, smStripped, saved     *prometheus.CounterVec
 	latency                                           *prometheus.HistogramVec
+	blocked, up, lastSuccess, smRefused               *prometheus.GaugeVec
 }
+
+// Block is a cause of blocked delivery: a mistake a human must fix, which
+// retrying alone never will.
+type Block uint8
+
+// Block causes.
+const (
+	BlockUnauthorized       Block = iota // 401: no or wrong tenant / credentials
+	BlockForbidden                       // 403: credentials without the right
+	BlockNotFound                        // 404: url is not the push endpoint
+	BlockTLS                             // certificate or protocol mismatch
+	BlockStructuredMetadata              // structured_metadata_mode on, and Loki refuses it
+	blockCount
+)
+
+// NumBlocks is the number of Block causes.
+const NumBlocks = int(blockCount)
+
+var blockNames = [blockCount]string{"unauthorized", "forbidden", "not_found", "tls", "structured_metadata"}
+
+// String returns the cause's label value.
+func (b Block) String() string { return blockNames[b] }
 
 // def describes one metric: the registry and README's table both come
 // from Defs.
@@ -153,6 +177,27 @@ var Defs = []def{
 	{"loki_retries_total", "Deliveries handed back for retry (Loki away, overloaded, or refusing the credentials).", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.retries }},
 	{"loki_entries_accepted_total", "Entries Loki accepted.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.accepted }},
 	{"loki_entries_dropped_total", "Entries Loki refused as invalid (400, never retried), by reason.", []string{"reason"}, strings.Join(dropNames[:], ", "), func(v *vectors) **prometheus.CounterVec { return &v.dropped }},
+	{"loki_entries_saved_total", "Refused entries written to rejected_path.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.saved }},
+	{"loki_structured_metadata_stripped_total", "Entries sent without their structured metadata because Loki does not allow it (structured_metadata_mode auto).", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.smStripped }},
+	{"lines_cut_total", "Events whose bodies were cut so that the line fits max_line_bytes.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.linesCut }},
+	{"detections_reused_total", "Events of a retried chunk whose detections were taken from the first attempt instead of running the rules again.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.detectionsReused }},
+}
+
+// gaugeDef describes one gauge; README's table comes from GaugeDefs too.
+type gaugeDef struct {
+	Name   string
+	Help   string
+	Labels []string
+	Values string
+	vec    func(v *vectors) **prometheus.GaugeVec
+}
+
+// GaugeDefs lists every gauge, in documentation order.
+var GaugeDefs = []gaugeDef{
+	{"delivery_up", "1 while the last delivery attempt succeeded, 0 while chunks are being handed back for retry.", nil, "", func(v *vectors) **prometheus.GaugeVec { return &v.up }},
+	{"delivery_last_success_timestamp_seconds", "Unix time of the last chunk Loki acknowledged (0: none yet).", nil, "", func(v *vectors) **prometheus.GaugeVec { return &v.lastSuccess }},
+	{"delivery_blocked", "1 while delivery is blocked by a mistake that needs a human (the error log says what to fix), by cause; 0 once a push succeeds again.", []string{"reason"}, strings.Join(blockNames[:], ", "), func(v *vectors) **prometheus.GaugeVec { return &v.blocked }},
+	{"loki_structured_metadata_refused", "1 while Loki refuses structured metadata and entries are sent without it.", nil, "", func(v *vectors) **prometheus.GaugeVec { return &v.smRefused }},
 }
 
 const (
@@ -186,6 +231,11 @@ func Registry() *prometheus.Registry {
 			reg.MustRegister(v)
 			*d.vec(&vecs) = v
 		}
+		for _, d := range GaugeDefs {
+			v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: d.Name, Help: d.Help}, append(append([]string(nil), inst...), d.Labels...))
+			reg.MustRegister(v)
+			*d.vec(&vecs) = v
+		}
 		vecs.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: latencyName, Help: latencyHelp,
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
@@ -213,6 +263,13 @@ func Markdown() string {
 		}
 		row(d.Name, "counter", labels, d.Help)
 	}
+	for _, d := range GaugeDefs {
+		labels := "–"
+		if len(d.Labels) > 0 {
+			labels = "`" + strings.Join(d.Labels, "`, `") + "`: " + d.Values
+		}
+		row(d.Name, "gauge", labels, d.Help)
+	}
 	row(latencyName, "histogram", "–", latencyHelp)
 	return b.String()
 }
@@ -226,7 +283,11 @@ type Pipeline struct {
 	PolicyKept    prometheus.Counter
 	Rejected      [reasonCount]prometheus.Counter
 	Redactions    []prometheus.Counter // indexed by redact.Kind
-	detections    map[string]prometheus.Counter
+	// LinesCut counts events cut to fit max_line_bytes.
+	LinesCut prometheus.Counter
+	// DetectionsReused counts events of retried chunks detected once only.
+	DetectionsReused prometheus.Counter
+	detections       map[string]prometheus.Counter
 }
 
 // Detection counts one match of rule id; ids outside the loaded rule set
@@ -260,6 +321,14 @@ type Loki struct {
 	Retries  prometheus.Counter
 	Accepted prometheus.Counter
 	Latency  prometheus.Observer
+	// Saved counts refused entries written to rejected_path.
+	Saved prometheus.Counter
+	// MetadataStripped counts entries sent without structured metadata.
+	MetadataStripped prometheus.Counter
+	MetadataRefused  prometheus.Gauge
+	Blocked          [blockCount]prometheus.Gauge
+	Up               prometheus.Gauge
+	LastSuccess      prometheus.Gauge
 }
 
 // Request records one push request's status and latency.
@@ -308,5 +377,16 @@ func New(name string, rules []detect.Rule) *Instance {
 	l.Retries = vecs.retries.WithLabelValues(name)
 	l.Accepted = vecs.accepted.WithLabelValues(name)
 	l.Latency = vecs.latency.WithLabelValues(name)
+	l.Saved = vecs.saved.WithLabelValues(name)
+	l.MetadataStripped = vecs.smStripped.WithLabelValues(name)
+	l.MetadataRefused = vecs.smRefused.WithLabelValues(name)
+	for i := range l.Blocked {
+		l.Blocked[i] = vecs.blocked.WithLabelValues(name, blockNames[i])
+	}
+	l.Up = vecs.up.WithLabelValues(name)
+	l.Up.Set(1)
+	l.LastSuccess = vecs.lastSuccess.WithLabelValues(name)
+	p.LinesCut = vecs.linesCut.WithLabelValues(name)
+	p.DetectionsReused = vecs.detectionsReused.WithLabelValues(name)
 	return in
 }

@@ -24,13 +24,15 @@ func main() {}
 //export FLBPluginRegister
 func FLBPluginRegister(def unsafe.Pointer) (rc int) {
 	defer guard("register", &rc, output.FLB_ERROR)
-	return output.FLBPluginRegister(def, "kaudit", "Kubernetes audit logs to Loki: redacted, with detections as labels")
+	rc = output.FLBPluginRegister(def, "kaudit", "Kubernetes audit logs to Loki: redacted, with detections as labels")
+	registerConfigMap(def)
+	return rc
 }
 
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) (rc int) {
 	defer guard("init", &rc, output.FLB_ERROR)
-	in, err := instance.New(getter{plugin}, Version)
+	in, err := instance.NewWith(getter{plugin}, Version, logOptions(plugin))
 	if err != nil {
 		// One line naming the key; Fluent Bit then refuses to start.
 		pipeline.Logf(pipeline.LogError, "init", "%v", err)

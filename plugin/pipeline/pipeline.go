@@ -56,6 +56,9 @@ type Stats struct {
 	// matched a detection of PolicyKeep or above.
 	PolicyKept   atomic.Int64
 	FailedClosed atomic.Int64 // events with a secret-bearing body replaced whole (shape not understood)
+	// DetectionsReused counts events of retried chunks whose detections
+	// came from the first attempt.
+	DetectionsReused atomic.Int64
 }
 
 // Event is one processed audit event, valid only during the emit callback.
@@ -110,6 +113,22 @@ func New(s Settings) (*Pipeline, error) {
 // Chunk decodes a Fluent Bit chunk and calls emit once per audit event, in
 // order. emit must not keep the Event after returning.
 func (p *Pipeline) Chunk(data []byte, emit func(*Event)) ChunkReport {
+	rep, _ := p.ChunkReplay(data, nil, emit)
+	return rep
+}
+
+// ChunkReplay is Chunk for a chunk that may be delivered more than once.
+// Without replay it runs the rules and returns what they found, for the
+// caller to keep if the chunk must be retried; with the recording of an
+// earlier attempt at the same chunk it reuses that instead of running the
+// rules again (stateful rules see each event once), and returns it.
+func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event)) (ChunkReport, *Detections) {
+	d := &detector{eng: p.s.Detector, replay: replay}
+	if replay == nil {
+		d.rec = &Detections{}
+	} else {
+		replay.next = 0
+	}
 	var rep ChunkReport
 	dec := decode.NewDecoder(data)
 	var events []map[string]any
@@ -150,7 +169,7 @@ func (p *Pipeline) Chunk(data []byte, emit func(*Event)) ChunkReport {
 			rep.note(fmt.Errorf("record %d (%s): %w", rep.Records, shape, err))
 		}
 		for _, e := range events {
-			keep, perr := p.process(e, rec, &ev)
+			keep, perr := p.process(e, rec, &ev, d)
 			if perr != nil {
 				rep.Failed++
 				rep.note(perr)
@@ -176,7 +195,10 @@ func (p *Pipeline) Chunk(data []byte, emit func(*Event)) ChunkReport {
 		m.Reject(metrics.ReasonMalformed, rep.Malformed)
 		m.Reject(metrics.ReasonFailed, rep.Failed)
 	}
-	return rep
+	if replay != nil {
+		return rep, replay
+	}
+	return rep, d.rec
 }
 
 // process detects on the event as it arrived (full fidelity), lets the
@@ -185,7 +207,7 @@ func (p *Pipeline) Chunk(data []byte, emit func(*Event)) ChunkReport {
 // even when the policy stores pods at Metadata, and dropped events still
 // count. A panic here drops the event: redaction that did not finish must
 // never let its input through.
-func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (keep bool, err error) {
+func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event, dt *detector) (keep bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			keep, err = false, fmt.Errorf("event dropped: processing panicked: %v", r)
@@ -200,13 +222,21 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event) (kee
 		}
 	}
 	delete(e, MarkKey)
-	det := p.s.Detector.Detect(e, nil)
-	if det.Severity > detect.None {
-		p.Stats.Detected.Add(1)
-	}
-	if m := p.s.Metrics; m != nil { // before the policy: dropped events still count
-		for i := range det.Matches {
-			m.Detection(det.Matches[i].ID)
+	det, reused := dt.detect(e)
+	if reused {
+		// Counted when first detected: a retry is not a new match.
+		p.Stats.DetectionsReused.Add(1)
+		if m := p.s.Metrics; m != nil {
+			m.DetectionsReused.Inc()
+		}
+	} else {
+		if det.Severity > detect.None {
+			p.Stats.Detected.Add(1)
+		}
+		if m := p.s.Metrics; m != nil { // before the policy: dropped events still count
+			for i := range det.Matches {
+				m.Detection(det.Matches[i].ID)
+			}
 		}
 	}
 	if p.s.Policy != nil {

@@ -54,8 +54,11 @@ type Loki struct {
 	DataDir  string
 	HTTPPort int
 	GRPCPort int
-	cmd      *exec.Cmd
-	logFile  *os.File
+	// Flags are extra command-line flags; they override loki.yaml
+	// (e.g. -validation.allow-structured-metadata=false).
+	Flags   []string
+	cmd     *exec.Cmd
+	logFile *os.File
 }
 
 // URL is Loki's base URL.
@@ -66,7 +69,10 @@ func (l *Loki) PushURL() string { return l.URL() + "/loki/api/v1/push" }
 
 // StartLoki starts Loki with scripts/loki/loki.yaml on free ports and a
 // fresh data directory under dir, and waits until it is ready.
-func StartLoki(dir string) (*Loki, error) {
+func StartLoki(dir string) (*Loki, error) { return StartLokiWith(dir) }
+
+// StartLokiWith is StartLoki with extra Loki flags.
+func StartLokiWith(dir string, flags ...string) (*Loki, error) {
 	bin, err := LokiBinary()
 	if err != nil {
 		return nil, err
@@ -75,7 +81,7 @@ func StartLoki(dir string) (*Loki, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Loki{Bin: bin, Config: filepath.Join(root, "scripts", "loki", "loki.yaml"), DataDir: filepath.Join(dir, "loki-data")}
+	l := &Loki{Bin: bin, Config: filepath.Join(root, "scripts", "loki", "loki.yaml"), DataDir: filepath.Join(dir, "loki-data"), Flags: flags}
 	if l.HTTPPort, err = freePort(); err != nil {
 		return nil, err
 	}
@@ -96,7 +102,7 @@ func (l *Loki) Start() error {
 		return err
 	}
 	l.logFile = lf
-	cmd := exec.Command(l.Bin, "-config.file="+l.Config, "-config.expand-env=true")
+	cmd := exec.Command(l.Bin, append([]string{"-config.file=" + l.Config, "-config.expand-env=true"}, l.Flags...)...)
 	cmd.Env = append(os.Environ(),
 		"LOKI_HTTP_PORT="+strconv.Itoa(l.HTTPPort), "LOKI_GRPC_PORT="+strconv.Itoa(l.GRPCPort), "LOKI_DATA="+l.DataDir)
 	cmd.Stdout, cmd.Stderr = lf, lf

@@ -96,6 +96,26 @@ struct def_v5 {             /* v5.1.1 .., flb_calloc */
     void *config_map;       /* struct flb_config_map *; NULL = no validation */
 };
 
+/*
+ * fb: include/fluent-bit/flb_config_map.h of v5.1.1 (from v5.0.5, whose
+ * flb_config_map_val gained `raw`; 96 bytes before). A plugin hands an array
+ * of these, ended by an entry whose name is NULL; only the leading fields
+ * are the plugin's. Only abi 5 reads it.
+ */
+struct flb_config_map {
+    int type;               /* FLB_CONFIG_MAP_STR 0, FLB_CONFIG_MAP_STR_PREFIX 1, ... */
+    char *name;
+    char *def_value;
+    int flags;
+    int set_property;
+    uintptr_t offset;
+    char *desc;
+    unsigned char value[40];  /* struct flb_config_map_val: val, raw, mult, _head */
+    unsigned char head[16];   /* struct mk_list */
+};
+_Static_assert(sizeof(struct flb_config_map) == 104, "flb_config_map layout");
+#define FLB_CONFIG_MAP_STR_PREFIX 1
+
 /* fb: include/fluent-bit/flb_api.h (custom_* exist from v4.1.0 on) */
 struct flb_api {
     const char *(*output_get_property)(const char *, void *);
@@ -726,6 +746,17 @@ int main(int argc, char **argv)
     int a;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /*
+     * fb: src/fluent-bit.c -V/--version -> flb_version(). A plugin may run
+     * the host executable to learn its version; the child learns the
+     * emulated one from the parent's environment.
+     */
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        const char *e = getenv("FLBHOST_ABI");
+        int v = e ? atoi(e) : 5;
+        printf("Fluent Bit v%s\nGit commit: flbhost\n", v == 3 ? "3.2.10" : v == 4 ? "4.2.8" : "5.1.1");
+        return 0;
+    }
     for (a = 1; a < argc; a++) {
         const char *s = argv[a];
         const char *v = a + 1 < argc ? argv[a + 1] : NULL;
@@ -760,6 +791,21 @@ int main(int argc, char **argv)
         else usage();
     }
     if (!so || abi < 3 || abi > 5 || retries < -1 || (filter_so && c_plugin)) usage();
+    {
+        /*
+         * The emulated version goes into the environment the process starts
+         * with: a Go runtime copies that (not the current environ) when the
+         * plugin is loaded, and hands it to the children it runs.
+         */
+        char v[8];
+        const char *e = getenv("FLBHOST_ABI");
+        snprintf(v, sizeof v, "%d", abi);
+        if (!e || strcmp(e, v) != 0) {
+            setenv("FLBHOST_ABI", v, 1);
+            execv("/proc/self/exe", argv);
+            die(1, "re-exec: %s", strerror(errno));
+        }
+    }
     for (int i = 0; i < ninsts; i++) {
         if (insts[i].retry_limit == -2) insts[i].retry_limit = retries;
     }
@@ -847,8 +893,9 @@ int main(int argc, char **argv)
     if (!(event_type & FLB_OUTPUT_LOGS)) {
         die(1, "register: event_type=%d lacks FLB_OUTPUT_LOGS, no logs would be routed", event_type);
     }
-    if (abi >= 5 && def->config_map) die(1, "register: config_map set; host cannot emulate it");
-    printf("register name=%s event_type=%d\n", def->name, event_type);
+    /* fb v5.1.1: flb_proxy_register_output() copies def->config_map */
+    struct flb_config_map *config_map = abi >= 5 ? def->config_map : NULL;
+    printf("register name=%s event_type=%d config_map=%d\n", def->name, event_type, config_map != NULL);
 
     /* fb: src/proxy/go/go.c proxy_go_output_register() */
     go.cb_init = (int (*)(struct flbgo_output_plugin *)) sym(h, "FLBPluginInit");
@@ -872,6 +919,30 @@ int main(int argc, char **argv)
             if (strcasecmp(ins->props[k].key, "name") == 0) n = ins->props[k].val;
         }
         if (n && strcasecmp(n, go.name) != 0) die(1, "instance %d: name=%s but plugin is %s", i, n, go.name);
+        /*
+         * fb: flb_output_init_all() -> flb_output_plugin_property_check() ->
+         * flb_config_map_properties_check(), before cb_init: a property the
+         * map does not name stops Fluent Bit. "active" and "condition" are
+         * always accepted; core keys never reach the plugin's properties.
+         */
+        for (int k = 0; config_map && k < ins->nprops; k++) {
+            const char *key = ins->props[k].key;
+            if (core_key(key, 0) || strcasecmp(key, "active") == 0 || strcasecmp(key, "condition") == 0) continue;
+            int found = 0;
+            for (struct flb_config_map *m = config_map; m->name && !found; m++) {
+                size_t len = strlen(m->name);
+                if (m->type == FLB_CONFIG_MAP_STR_PREFIX) {
+                    found = strncasecmp(key, m->name, len) == 0 && strlen(key) > len;
+                } else {
+                    found = strcasecmp(key, m->name) == 0;
+                }
+            }
+            if (!found) {
+                fprintf(stderr, "[error] [config] %s: unknown configuration property '%s'\n"
+                                "[error] [output] failed to initialize '%s' plugin\n", go.name, key, go.name);
+                return 1;     /* Fluent Bit refuses to start */
+            }
+        }
         ins->ctx = xcalloc(1, sizeof(*ins->ctx));     /* fb: flb_output_new() */
         go.api = api;
         go.o_ins = ins;

@@ -11,8 +11,10 @@ import (
 )
 
 // check builds every configured output exactly as Fluent Bit's init would
-// (without opening the metrics listener) and compiles the rule and redaction
-// files, so a pass here means the plugin starts with the same input.
+// (without opening the metrics listener), every kaudit filter and processor
+// as the filter's init would, refuses keys neither Fluent Bit nor that
+// kaudit plugin takes, and compiles the rule and redaction files: a pass
+// here means the plugins start with the same input.
 func check(args []string, stdout io.Writer) error {
 	f := newFlags("check")
 	var rules, redacts list
@@ -24,22 +26,55 @@ func check(args []string, stdout io.Writer) error {
 	if f.fs.NArg() > 0 {
 		return fmt.Errorf("check: unexpected argument %q: %w", f.fs.Arg(0), errUsage)
 	}
-	gs, err := f.getters()
-	if err != nil {
-		return err
+	secs := []section{{kind: config.Output, what: "output", props: config.MapGetter{}}}
+	if f.config != "" {
+		var err error
+		if secs, err = readSections(f.config); err != nil {
+			return err
+		}
+		if len(secs) == 0 {
+			return fmt.Errorf("%s: no output, filter or processor with name kaudit", f.config)
+		}
 	}
 	var problems []string
-	for i, g := range gs {
-		in, err := instance.NewWith(g, Version, instance.Options{Quiet: true, NoServe: true})
-		if err != nil {
-			msg := oneLine(err)
-			if f.config != "" {
-				msg = fmt.Sprintf("%s output %d: %s", f.config, i, msg)
+	outputs, filters := 0, 0
+	for _, s := range secs {
+		g := config.MapGetter{}
+		for k, v := range s.props {
+			g[k] = v
+		}
+		if f.config != "" {
+			msgs, bad := unknownKeys(s)
+			problems = append(problems, msgs...)
+			for _, k := range bad { // reported once, with its line
+				delete(g, k)
 			}
-			problems = append(problems, msg)
+		}
+		where := ""
+		if f.config != "" {
+			where = s.at("name") + ": " + s.what + " kaudit: "
+		}
+		if s.kind == config.Output {
+			outputs++
+			for k, v := range f.props {
+				g[k] = v
+			}
+			in, err := instance.NewWith(g, Version, instance.Options{Quiet: true, NoServe: true})
+			if err != nil {
+				problems = append(problems, where+oneLine(err))
+				continue
+			}
+			in.Close()
 			continue
 		}
-		in.Close()
+		filters++
+		c, err := config.ParseScope(g, config.Filter)
+		if err == nil {
+			_, err = pipeline.Build(c)
+		}
+		if err != nil {
+			problems = append(problems, where+oneLine(err))
+		}
 	}
 	for _, r := range rules {
 		if _, err := pipeline.LoadRules([]string{r}); err != nil {
@@ -52,8 +87,13 @@ func check(args []string, stdout io.Writer) error {
 		}
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("%s", strings.Join(problems, "\n"))
+		return problemList(problems)
 	}
-	fmt.Fprintf(stdout, "kaudit check: ok (%d output(s), %d rule file(s), %d redaction file(s))\n", len(gs), len(rules), len(redacts))
+	fmt.Fprintf(stdout, "kaudit check: ok (%d output(s), %d filter(s) or processor(s), %d rule file(s), %d redaction file(s))\n", outputs, filters, len(rules), len(redacts))
 	return nil
 }
+
+// problemList is every problem check found, printed one per line.
+type problemList []string
+
+func (p problemList) Error() string { return strings.Join(p, "\n") }

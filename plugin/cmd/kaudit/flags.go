@@ -1,17 +1,10 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/kaudit/kaudit/plugin/config"
 )
@@ -91,109 +84,22 @@ func (c *common) getter() (config.MapGetter, error) {
 }
 
 // readConfig returns the properties of every output named kaudit in a
-// Fluent Bit configuration file, classic or YAML, with ${VAR} expanded from
-// the environment (and classic @SET) as Fluent Bit does.
+// Fluent Bit configuration file, classic or YAML (@INCLUDE and includes:
+// followed), with ${VAR} expanded from the environment and classic @SET /
+// YAML env: as Fluent Bit does.
 func readConfig(path string) ([]config.MapGetter, error) {
-	b, err := os.ReadFile(path)
+	secs, err := readSections(path)
 	if err != nil {
 		return nil, err
 	}
 	var outs []config.MapGetter
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".yaml", ".yml":
-		outs, err = yamlOutputs(b)
-	default:
-		outs, err = classicOutputs(b)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	for _, s := range secs {
+		if s.kind == config.Output {
+			outs = append(outs, s.props)
+		}
 	}
 	if len(outs) == 0 {
 		return nil, fmt.Errorf("%s: no output with name kaudit", path)
 	}
 	return outs, nil
-}
-
-func classicOutputs(b []byte) ([]config.MapGetter, error) {
-	vars := map[string]string{}
-	expand := func(s string) string {
-		return os.Expand(s, func(k string) string {
-			if v, ok := vars[k]; ok {
-				return v
-			}
-			return os.Getenv(k)
-		})
-	}
-	var outs []config.MapGetter
-	var cur config.MapGetter
-	inOutput := false
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || strings.HasPrefix(line, "#"):
-			continue
-		case strings.HasPrefix(line, "@SET "):
-			if k, v, ok := strings.Cut(strings.TrimSpace(line[5:]), "="); ok {
-				vars[strings.TrimSpace(k)] = strings.TrimSpace(v)
-			}
-			continue
-		case strings.HasPrefix(line, "@"):
-			continue // @INCLUDE: only this file's outputs are read
-		case strings.HasPrefix(line, "["):
-			if !strings.HasSuffix(line, "]") {
-				return nil, fmt.Errorf("line %d: %q is not a [SECTION]", n, line)
-			}
-			cur = config.MapGetter{}
-			inOutput = strings.EqualFold(strings.TrimSpace(line[1:len(line)-1]), "OUTPUT")
-			if inOutput {
-				outs = append(outs, cur)
-			}
-			continue
-		}
-		if !inOutput {
-			continue
-		}
-		k, v, _ := strings.Cut(strings.Join(strings.Fields(line), " "), " ")
-		cur[strings.ToLower(k)] = expand(v)
-	}
-	return onlyKaudit(outs), sc.Err()
-}
-
-func yamlOutputs(b []byte) ([]config.MapGetter, error) {
-	var doc struct {
-		Pipeline struct {
-			Outputs []map[string]any `json:"outputs"`
-		} `json:"pipeline"`
-	}
-	if err := yaml.Unmarshal([]byte(os.ExpandEnv(string(b))), &doc); err != nil {
-		return nil, err
-	}
-	var outs []config.MapGetter
-	for _, o := range doc.Pipeline.Outputs {
-		m := config.MapGetter{}
-		for k, v := range o {
-			m[strings.ToLower(k)] = scalar(v)
-		}
-		outs = append(outs, m)
-	}
-	return onlyKaudit(outs), nil
-}
-
-func onlyKaudit(outs []config.MapGetter) []config.MapGetter {
-	var keep []config.MapGetter
-	for _, o := range outs {
-		if strings.EqualFold(o["name"], "kaudit") {
-			keep = append(keep, o)
-		}
-	}
-	return keep
-}
-
-// scalar renders a YAML value as Fluent Bit reads it: 1048576, not 1.048576e+06.
-func scalar(v any) string {
-	if f, ok := v.(float64); ok {
-		return strconv.FormatFloat(f, 'f', -1, 64)
-	}
-	return fmt.Sprint(v)
 }

@@ -88,6 +88,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kaudit: %s\n\n%s", strings.TrimSuffix(err.Error(), ": usage"), usage)
 		return 2
 	}
+	var ps problemList
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			fmt.Fprintln(stderr, "kaudit:", p)
+		}
+		return 1
+	}
 	fmt.Fprintln(stderr, "kaudit:", oneLine(err))
 	return 1
 }

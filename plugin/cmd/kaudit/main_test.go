@@ -76,7 +76,7 @@ func TestCheck(t *testing.T) {
 		code int
 		want string
 	}{
-		{"defaults", nil, 0, "kaudit check: ok (1 output(s), 0 rule file(s), 0 redaction file(s))"},
+		{"defaults", nil, 0, "kaudit check: ok (1 output(s), 0 filter(s) or processor(s), 0 rule file(s), 0 redaction file(s))"},
 		{"bad redact", []string{"--redact", badRedact}, 1, "redact_file: "},
 		{"bad redact names the key", []string{"--redact", badRedact}, 1, "colour"},
 		{"good redact", []string{"--redact", goodRedact}, 0, "1 redaction file(s)"},
@@ -85,10 +85,10 @@ func TestCheck(t *testing.T) {
 		{"bad listen", []string{"-o", "metrics_listen=nowhere"}, 1, `metrics_listen: "nowhere" is not host:port`},
 		{"bad rules", []string{"--rules", badRules}, 1, `rule "x"`},
 		{"good rules", []string{"--rules", goodRules}, 0, "1 rule file(s)"},
-		{"classic: second output bad", []string{"--config", classic}, 1, `fluent-bit.conf output 1: kaudit.`},
+		{"classic: second output bad", []string{"--config", classic}, 1, `fluent-bit.conf:13: [OUTPUT] kaudit: kaudit.`},
 		{"classic: override fixes it", []string{"--config", classic, "-o", "timeout=5s"}, 0, "ok (2 output(s)"},
 		{"yaml", []string{"--config", yamlConf}, 0, "ok (1 output(s)"},
-		{"no kaudit output", []string{"--config", badRules}, 1, "no output with name kaudit"},
+		{"no kaudit output", []string{"--config", badRules}, 1, "no output, filter or processor with name kaudit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runT(t, append([]string{"check"}, tc.args...)...)

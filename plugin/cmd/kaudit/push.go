@@ -99,7 +99,8 @@ type pusher struct {
 	retries   int
 	reasons   map[string]int
 	firstErr  error
-	done      int64
+	done      int64 // input bytes read
+	delivered int64 // input bytes whose chunks Loki acknowledged
 	total     int64
 	lastDrawn time.Time
 }
@@ -125,6 +126,9 @@ func (p *pusher) deliver(ctx context.Context, c chunk) error {
 		}
 		p.mu.Unlock()
 		if err == nil {
+			p.mu.Lock()
+			p.delivered += c.span
+			p.mu.Unlock()
 			return nil
 		}
 		if attempt >= p.maxRetries || ctx.Err() != nil {
@@ -170,18 +174,17 @@ func (p *pusher) draw(final bool) {
 		return
 	}
 	p.lastDrawn = now
-	frac := 1.0
+	// The bar is what Loki acknowledged, not what was read: reading runs
+	// ahead of delivery, and a stalled Loki must not look finished.
+	frac := 0.0
 	if p.total > 0 {
-		frac = float64(p.done) / float64(p.total)
-	}
-	if final && p.firstErr == nil {
-		frac = 1
+		frac = min(float64(p.delivered)/float64(p.total), 1)
 	}
 	const width = 30
 	n := int(frac * width)
 	secs := now.Sub(p.start).Seconds()
-	fmt.Fprintf(p.out, "\r[%s%s] %3.0f%% %s/%s %d entries %.0f/s retries=%d",
-		strings.Repeat("#", n), strings.Repeat(" ", width-n), 100*frac, size(p.done), size(p.total), p.accepted, float64(p.accepted)/max(secs, 1e-3), p.retries)
+	fmt.Fprintf(p.out, "\r[%s%s] %3.0f%% delivered %s/%s (read %s) %d entries %.0f/s retries=%d",
+		strings.Repeat("#", n), strings.Repeat(" ", width-n), 100*frac, size(p.delivered), size(p.total), size(p.done), p.accepted, float64(p.accepted)/max(secs, 1e-3), p.retries)
 	if final {
 		fmt.Fprintln(p.out)
 	}

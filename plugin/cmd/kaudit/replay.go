@@ -186,13 +186,14 @@ type chunk struct {
 	firstLine int // 1-based record number of the first record in the file
 	records   int
 	readBytes int64 // input bytes consumed so far, over all files
+	span      int64 // input bytes this chunk stands for
 }
 
 // readChunks reads every file in order and hands on chunks of at most
 // recordsPerChunk records. progress, if set, sees the total input size
 // first and then the bytes consumed.
 func readChunks(files []string, progress func(done, total int64), fn func(chunk) error) error {
-	var total, before int64
+	var total, before, handed int64
 	srcs := make([]*source, 0, len(files))
 	defer func() {
 		for _, s := range srcs {
@@ -212,7 +213,7 @@ func readChunks(files []string, progress func(done, total int64), fn func(chunk)
 		var recs []map[string]any
 		var times []time.Time
 		first := 1
-		flush := func() error {
+		flush := func(eof bool) error {
 			if len(recs) == 0 {
 				return nil
 			}
@@ -222,7 +223,11 @@ func readChunks(files []string, progress func(done, total int64), fn func(chunk)
 				return fmt.Errorf("%s:%d: %w", s.name, first, err)
 			}
 			done, _ := s.progress()
-			c := chunk{data: buf.Bytes(), file: s.name, firstLine: first, records: len(recs), readBytes: before + done}
+			if eof {
+				done = s.size // the file's tail belongs to its last chunk
+			}
+			c := chunk{data: buf.Bytes(), file: s.name, firstLine: first, records: len(recs), readBytes: before + done, span: before + done - handed}
+			handed = c.readBytes
 			first += len(recs)
 			recs, times = recs[:0], times[:0]
 			if progress != nil {
@@ -240,12 +245,12 @@ func readChunks(files []string, progress func(done, total int64), fn func(chunk)
 			}
 			recs, times = append(recs, m), append(times, t)
 			if len(recs) == recordsPerChunk {
-				if err := flush(); err != nil {
+				if err := flush(false); err != nil {
 					return err
 				}
 			}
 		}
-		if err := flush(); err != nil {
+		if err := flush(true); err != nil {
 			return err
 		}
 		before += s.size

@@ -6,6 +6,7 @@ package instance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -41,6 +42,12 @@ type Instance struct {
 	server   *metrics.Server
 	quiet    bool
 	resume   loki.Resume
+	// detections remembers the detections of chunks handed back for retry.
+	detections *loki.Memo[*pipeline.Detections]
+	rejected   *loki.Rejected
+	// verbosity is Fluent Bit's log level of the instance (1 error … 5
+	// trace, 0 off); lines above it are not written.
+	verbosity int
 }
 
 var seq atomic.Int64
@@ -50,6 +57,24 @@ var seq atomic.Int64
 type Options struct {
 	Quiet   bool // no start and stop lines
 	NoServe bool // ignore metrics_listen
+	// LogLevel is the instance's Fluent Bit log_level in Fluent Bit's
+	// numbering (0 off, 1 error, 2 warn, 3 info, 4 debug, 5 trace), when
+	// LogLevelKnown; otherwise info.
+	LogLevel      int
+	LogLevelKnown bool
+}
+
+// FLB log levels kaudit's own map onto (include/fluent-bit/flb_log.h).
+const flbInfo = 3
+
+// allows reports whether a line of level lvl passes the instance's
+// log_level, as Fluent Bit's flb_plg_* macros decide.
+func (in *Instance) allows(lvl pipeline.Level) bool { return int(lvl)+1 <= in.verbosity }
+
+func (in *Instance) logf(lvl pipeline.Level, format string, args ...any) {
+	if in.allows(lvl) {
+		pipeline.Logf(lvl, in.Name, format, args...)
+	}
 }
 
 // New validates the configuration and builds everything a flush needs, so
@@ -61,6 +86,10 @@ func New(g config.Getter, version string) (*Instance, error) {
 // NewWith is New with Options.
 func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	name := fmt.Sprintf("kaudit.%d", seq.Add(1)-1)
+	verbosity := flbInfo
+	if opt.LogLevelKnown {
+		verbosity = opt.LogLevel
+	}
 	c, err := config.Parse(g)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -72,11 +101,27 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	det, pol := pipe.Detector(), pipe.Policy()
 	met := metrics.New(name, det.Rules())
 	pipe.SetMetrics(met.Pipeline)
-	client, err := loki.New(loki.Settings{Loki: c.Loki, UserAgent: "kaudit/" + version, Metrics: met.Loki})
+	var rejected *loki.Rejected
+	if c.RejectedPath != "" {
+		if rejected, err = loki.OpenRejected(c.RejectedPath, c.RejectedMaxBytes); err != nil {
+			return nil, fmt.Errorf("%s: rejected_path: %w", name, err)
+		}
+	}
+	client, err := loki.New(loki.Settings{Loki: c.Loki, UserAgent: "kaudit/" + version, Metrics: met.Loki,
+		Rejected: rejected,
+		Log: func(lvl loki.Level, format string, args ...any) {
+			if l := [...]pipeline.Level{pipeline.LogError, pipeline.LogWarn, pipeline.LogInfo}[lvl]; int(l)+1 <= verbosity {
+				pipeline.Logf(l, name, format, args...)
+			}
+		},
+	})
 	if err != nil {
+		rejected.Close()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, Metrics: met, entries: loki.NewEntries(c)}
+	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, Metrics: met, entries: loki.NewEntries(c),
+		detections: loki.NewMemo[*pipeline.Detections](loki.MaxPending, loki.MaxRecordedDetections), rejected: rejected, verbosity: verbosity}
+	in.entries.OnCut(met.Pipeline.LinesCut.Inc)
 	in.quiet = opt.Quiet
 	if c.MetricsListen != "" && !opt.NoServe {
 		if in.server, err = metrics.Serve(c.MetricsListen); err != nil {
@@ -89,7 +134,7 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 		if pol != nil {
 			polRules = pol.Rules()
 		}
-		pipeline.Logf(pipeline.LogInfo, name, "kaudit %s started: %s rules=%d redact_rules=%d policy_rules=%d", version, c.Redacted(), len(det.Rules()), len(pipe.Redactor().Rules()), polRules)
+		in.logf(pipeline.LogInfo, "kaudit %s started: %s rules=%d redact_rules=%d policy_rules=%d", version, c.Redacted(), len(det.Rules()), len(pipe.Redactor().Rules()), polRules)
 	}
 	return in, nil
 }
@@ -98,22 +143,38 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 // it could accept; Retry hands the whole chunk back to Fluent Bit's retry
 // and storage.
 func (in *Instance) Flush(chunk []byte, tag string) Code {
-	b, rep := in.Batch(chunk)
+	accepted, key := in.resume.Start(tag, chunk)
+	var replay *pipeline.Detections
+	if !in.detections.Empty() {
+		if key == nil {
+			k := loki.ChunkKey(tag, chunk)
+			key = &k
+		}
+		replay, _ = in.detections.Get(*key)
+	}
+	var b loki.Batch
+	rep, dets := in.Pipeline.ChunkReplay(chunk, replay, func(ev *pipeline.Event) { b.Add(in.entries.Build(ev)) })
 	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 { // policy drops are expected volume, counted in Stats, not logged
-		pipeline.Logf(pipeline.LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
+		in.logf(pipeline.LogWarn, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
-	accepted, key := in.resume.Start(tag, chunk)
 	b.Skip(accepted)
-	out, err := in.Client.Deliver(context.Background(), b)
+	out, err := in.Client.Deliver(context.Background(), &b)
 	if err != nil {
-		in.resume.Failed(tag, chunk, key, b.Accepted())
-		pipeline.Logf(pipeline.LogWarn, in.Name, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
+		k := in.resume.Failed(tag, chunk, key, b.Accepted())
+		in.detections.Put(k, dets, dets.Weight())
+		var re *loki.RetryError
+		if !errors.As(err, &re) || !re.Blocked { // blocked causes are logged by the client, once a minute
+			in.logf(pipeline.LogWarn, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
+		}
 		return Retry
 	}
 	in.resume.Done(key)
+	if key != nil {
+		in.detections.Delete(*key)
+	}
 	if out.Rejected > 0 {
-		pipeline.Logf(pipeline.LogError, in.Name, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
+		in.logf(pipeline.LogError, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
 	}
 	return OK
 }
@@ -138,6 +199,7 @@ func (in *Instance) Process(chunk []byte, emit func(tenant, labels string, e pus
 func (in *Instance) Close() {
 	defer in.server.Close()
 	defer in.Client.Close()
+	defer in.rejected.Close()
 	if in.quiet {
 		return
 	}
@@ -146,7 +208,7 @@ func (in *Instance) Close() {
 	for i := range p.PolicyDropped {
 		dropped += p.PolicyDropped[i].Load()
 	}
-	pipeline.Logf(pipeline.LogInfo, in.Name, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d failed_closed=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d requests=%d retries=%d",
+	in.logf(pipeline.LogInfo, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d failed_closed=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d requests=%d retries=%d",
 		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(), p.FailedClosed.Load(),
 		dropped, p.PolicyKept.Load(), c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
 }
