@@ -49,10 +49,19 @@ func TestReplayKeepsDetections(t *testing.T) {
 	p := newPipeline(t, false)
 	c, _ := config.Parse(config.MapGetter{})
 	at := time.Now().Add(-time.Minute)
-	data := chunk(t, []map[string]any{execEvent(0, at), execEvent(1, at), execEvent(2, at)}, fbchunk.Options{})
+	// A secret read matches nothing but is counted by a stateful rule: its
+	// `counted` metadata must survive the replay too.
+	read := execEvent(3, at)
+	read["verb"], read["requestURI"], read["stage"] = "get", "/api/v1/namespaces/shop/secrets/db", "ResponseComplete"
+	read["objectRef"] = map[string]any{"resource": "secrets", "namespace": "shop", "name": "db", "apiVersion": "v1"}
+	read["responseStatus"] = map[string]any{"code": int64(200)}
+	data := chunk(t, []map[string]any{execEvent(0, at), execEvent(1, at), execEvent(2, at), read}, fbchunk.Options{})
 	first, rec := buildAll(c, p, data, nil)
-	if rec.Events() != 3 {
-		t.Fatalf("recorded %d events, want 3", rec.Events())
+	if rec.Events() != 4 {
+		t.Fatalf("recorded %d events, want 4", rec.Events())
+	}
+	if md := fmt.Sprint(first[3].e.StructuredMetadata); !strings.Contains(md, "counted") || first[3].labels != `{job="kube-audit"}` {
+		t.Fatalf("the secret read should be counted and unlabelled: %s %s", first[3].labels, md)
 	}
 	for _, b := range first {
 		if strings.Contains(b.labels, "pod_exec_repeated") {
@@ -71,8 +80,8 @@ func TestReplayKeepsDetections(t *testing.T) {
 			}
 		}
 	}
-	if got := p.Stats.DetectionsReused.Load(); got != 9 {
-		t.Errorf("detections reused for %d events, want 9", got)
+	if got := p.Stats.DetectionsReused.Load(); got != 12 {
+		t.Errorf("detections reused for %d events, want 12", got)
 	}
 	// The sensitivity check: without the recording the counter sees the
 	// events again and the resend is relabelled.
