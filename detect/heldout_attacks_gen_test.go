@@ -50,7 +50,7 @@ func genHeldoutAttacks() []byte {
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", res: "pods", sub: "exec", ns: "argocd", name: "argocd-application-controller-0", query: "command=sh&command=-c&command=cat+%2Frun%2Fsecrets%2Fkubernetes.io%2Fserviceaccount%2Ftoken&stdout=true", ips: vpn, ua: kUA, expect: []string{"exec_service_account_token_read"}})
 	g.emit(hreq{user: mallory, groups: mgr, verb: "get", res: "secrets", ns: "kube-system", name: "kube-proxy-token-x7k2p", ips: vpn, ua: kUA, expect: []string{"secret_get_kube_system"}})
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", res: "secrets", ns: "kube-system", ips: vpn, ua: kUA, level: "Request",
-		body: map[string]any{"kind": "Secret", "apiVersion": "v1", "metadata": map[string]any{"name": "ops-token", "annotations": map[string]any{"kubernetes.io/service-account.name": "generic-garbage-collector"}}, "type": "kubernetes.io/service-account-token"},
+		body:   map[string]any{"kind": "Secret", "apiVersion": "v1", "metadata": map[string]any{"name": "ops-token", "annotations": map[string]any{"kubernetes.io/service-account.name": "generic-garbage-collector"}}, "type": "kubernetes.io/service-account-token"},
 		expect: []string{"legacy_token_secret_kube_system"}})
 	// Stolen add-on tokens used for what the add-on never does.
 	g.emit(hreq{user: ksm, groups: ksmG, verb: "create", group: "rbac.authorization.k8s.io", res: "clusterrolebindings", ips: podIP, ua: "kubectl/v1.29.0 (linux/amd64) kubernetes/abc", level: "Request",
@@ -99,10 +99,10 @@ func genHeldoutAttacks() []byte {
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", res: "pods", ns: "kube-system", ips: vpn, ua: kUA, level: "Request",
 		body: podBody("kube-system", "kube-proxy-fix", "", podSpec([]any{ctr("k", "docker.io/attacker/kp:1", nil)}, nil), nil, nil), expect: []string{"pod_in_system_namespace", "pod_untrusted_image_system_namespace"}})
 	g.emit(hreq{user: node, groups: nodeG, verb: "create", res: "pods", ns: "kube-system", ips: pub, ua: kubeletUA, level: "Request",
-		body: podBody("kube-system", "etcd-backdoor", "", podSpec([]any{ctr("x", "alpine", map[string]any{"privileged": true})}, map[string]any{"nodeName": "ip-10-20-1-14.ec2.internal", "hostNetwork": true, "volumes": []any{map[string]any{"name": "r", "hostPath": map[string]any{"path": "/"}}}}), nil, map[string]any{"kubernetes.io/config.mirror": "abc"}),
+		body:   podBody("kube-system", "etcd-backdoor", "", podSpec([]any{ctr("x", "alpine", map[string]any{"privileged": true})}, map[string]any{"nodeName": "ip-10-20-1-14.ec2.internal", "hostNetwork": true, "volumes": []any{map[string]any{"name": "r", "hostPath": map[string]any{"path": "/"}}}}), nil, map[string]any{"kubernetes.io/config.mirror": "abc"}),
 		expect: []string{"privileged_pod_create", "pod_sensitive_hostpath_mount", "node_credential_public_ip"}})
 	g.emit(hreq{user: node, groups: nodeG, verb: "create", res: "pods", ns: "kube-system", ips: []string{"10.20.1.14"}, ua: kubeletUA, level: "Request",
-		body: podBody("kube-system", "x-cp-1", "", podSpec([]any{ctr("x", "alpine", map[string]any{"privileged": true})}, map[string]any{"nodeName": "cp-1", "hostPID": true, "volumes": []any{map[string]any{"name": "r", "hostPath": map[string]any{"path": "/"}}}}), nil, map[string]any{"kubernetes.io/config.mirror": "abc"}),
+		body:   podBody("kube-system", "x-cp-1", "", podSpec([]any{ctr("x", "alpine", map[string]any{"privileged": true})}, map[string]any{"nodeName": "cp-1", "hostPID": true, "volumes": []any{map[string]any{"name": "r", "hostPath": map[string]any{"path": "/"}}}}), nil, map[string]any{"kubernetes.io/config.mirror": "abc"}),
 		expect: []string{"privileged_pod_create", "pod_sensitive_hostpath_mount"}})
 	// Defense evasion.
 	g.emit(hreq{user: mallory, groups: mgr, verb: "patch", group: "apps", res: "deployments", sub: "scale", ns: "kyverno", name: "kyverno-admission-controller", ips: vpn, ua: kUA, level: "Request", body: map[string]any{"spec": map[string]any{"replicas": 0}}, expect: []string{"security_tooling_disabled"}})
@@ -123,9 +123,9 @@ func genHeldoutAttacks() []byte {
 		body: map[string]any{"kind": "PersistentVolume", "apiVersion": "v1", "metadata": map[string]any{"name": "hostroot"}, "spec": map[string]any{"hostPath": map[string]any{"path": "/"}, "capacity": map[string]any{"storage": "1Gi"}}}, expect: []string{"pv_sensitive_hostpath"}})
 	g.emit(hreq{user: mallory, groups: mgr, verb: "update", res: "configmaps", ns: "kube-system", name: "aws-auth", ips: vpn, ua: kUA, expect: []string{"aws_auth_change"}})
 	// Discovery.
-	for i, k := range hkinds("pods", "secrets", "configmaps", "services", "nodes", "namespaces", "serviceaccounts", "apps/v1/deployments", "apps/v1/daemonsets", "rbac.authorization.k8s.io/v1/clusterroles", "rbac.authorization.k8s.io/v1/clusterrolebindings", "rbac.authorization.k8s.io/v1/roles", "batch/v1/cronjobs", "networking.k8s.io/v1/networkpolicies") {
+	for i, k := range hkinds("pods", "secrets", "configmaps", "services", "nodes", "namespaces", "serviceaccounts", "endpoints", "persistentvolumes", "persistentvolumeclaims", "apps/v1/deployments", "apps/v1/daemonsets", "apps/v1/statefulsets", "rbac.authorization.k8s.io/v1/clusterroles", "rbac.authorization.k8s.io/v1/clusterrolebindings", "rbac.authorization.k8s.io/v1/roles", "rbac.authorization.k8s.io/v1/rolebindings", "batch/v1/cronjobs", "batch/v1/jobs", "networking.k8s.io/v1/networkpolicies", "networking.k8s.io/v1/ingresses", "storage.k8s.io/v1/storageclasses") {
 		var exp []string
-		if i >= 12 {
+		if i >= 16 {
 			exp = []string{"permission_enumeration"}
 		}
 		if k.res == "secrets" {

@@ -15,8 +15,8 @@ var (
 )
 
 const (
-	kcmUA   = "kube-controller-manager/v1.30.4 (linux/amd64) kubernetes/a51b3b7/"
-	schedUA = "kube-scheduler/v1.30.4 (linux/amd64) kubernetes/a51b3b7/scheduler"
+	kcmUA     = "kube-controller-manager/v1.30.4 (linux/amd64) kubernetes/a51b3b7/"
+	schedUA   = "kube-scheduler/v1.30.4 (linux/amd64) kubernetes/a51b3b7/scheduler"
 	kubeletUA = "kubelet/v1.30.4 (linux/amd64) kubernetes/a51b3b7"
 	kubectlUA = "kubectl/v1.30.2 (darwin/arm64) kubernetes/3968350"
 )
@@ -30,7 +30,7 @@ func genHeldoutBenign() []byte {
 	// start-up of every informer-based add-on: list, then watch.
 	type addon struct {
 		ns, name, ua string
-		kinds         []hk
+		kinds        []hk
 	}
 	addons := []addon{
 		{"kube-system", "kube-state-metrics", "kube-state-metrics/v2.13.0 (linux/amd64) kubernetes/6f2f0d0", hkinds("pods", "secrets", "configmaps", "nodes", "namespaces", "services", "endpoints", "persistentvolumes", "persistentvolumeclaims", "serviceaccounts", "resourcequotas", "limitranges", "apps/v1/deployments", "apps/v1/daemonsets", "apps/v1/statefulsets", "apps/v1/replicasets", "batch/v1/jobs", "batch/v1/cronjobs", "networking.k8s.io/v1/ingresses", "networking.k8s.io/v1/networkpolicies", "policy/v1/poddisruptionbudgets", "autoscaling/v2/horizontalpodautoscalers", "storage.k8s.io/v1/storageclasses", "certificates.k8s.io/v1/certificatesigningrequests", "admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", "admissionregistration.k8s.io/v1/validatingwebhookconfigurations", "coordination.k8s.io/v1/leases")},

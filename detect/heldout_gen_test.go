@@ -280,7 +280,7 @@ func webhookBody(kind, name, svcNS, svc string, hooks ...string) map[string]any 
 	for _, h := range hooks {
 		ws = append(ws, map[string]any{"name": h, "admissionReviewVersions": []any{"v1"}, "sideEffects": "None", "failurePolicy": "Fail",
 			"clientConfig": map[string]any{"caBundle": caPEM, "service": map[string]any{"namespace": svcNS, "name": svc, "path": "/validate", "port": 443}},
-			"rules": []any{map[string]any{"apiGroups": []any{""}, "apiVersions": []any{"v1"}, "operations": []any{"CREATE", "UPDATE"}, "resources": []any{"pods"}}}})
+			"rules":        []any{map[string]any{"apiGroups": []any{""}, "apiVersions": []any{"v1"}, "operations": []any{"CREATE", "UPDATE"}, "resources": []any{"pods"}}}})
 	}
 	return map[string]any{"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
 		"metadata": map[string]any{"name": name, "resourceVersion": "912345"}, "webhooks": ws}
