@@ -67,6 +67,14 @@ func genHeldoutAttacks() []byte {
 	g.emit(hreq{user: cilium, groups: ciliumG, verb: "patch", res: "nodes", name: "ip-10-20-1-14.ec2.internal", ips: podIP, ua: "kubectl/v1.29.0", level: "Request",
 		body: map[string]any{"metadata": map[string]any{"labels": map[string]any{"node-role.kubernetes.io/control-plane": ""}}, "spec": map[string]any{"taints": []any{}}}, expect: []string{"node_patch_unexpected"}})
 	g.emit(hreq{user: argo, groups: argoG, verb: "delete", group: "apps", res: "daemonsets", ns: "falco", name: "falco", ips: podIP, ua: "curl/8.5.0", expect: []string{"security_tooling_disabled"}})
+	kbg, kbgG := hsa("kyverno", "kyverno-background-controller")
+	g.emit(hreq{user: kbg, groups: kbgG, verb: "create", group: "rbac.authorization.k8s.io", res: "clusterrolebindings", ips: podIP, ua: "curl/8.5.0", level: "Request",
+		body: binding("ClusterRoleBinding", "kyverno-x", "", "cluster-admin", subj("ServiceAccount", "default", "shop")), expect: []string{"clusterrolebinding_privileged_role"}})
+	eso, esoG := hsa("external-secrets", "external-secrets")
+	g.emit(hreq{user: eso, groups: esoG, verb: "create", res: "serviceaccounts", sub: "token", ns: "kube-system", name: "generic-garbage-collector", ips: podIP, ua: "curl/8.5.0", expect: []string{"serviceaccount_token_create"}})
+	ds, dsG := hsa("kube-system", "daemon-set-controller")
+	g.emit(hreq{user: ds, groups: dsG, verb: "create", group: "rbac.authorization.k8s.io", res: "clusterrolebindings", ips: pub, ua: "curl/8.5.0", level: "Request",
+		body: binding("ClusterRoleBinding", "ds-x", "", "cluster-admin", subj("User", "mallory@acme.io", "")), expect: []string{"clusterrolebinding_privileged_role", "system_principal_public_ip"}})
 	// Privilege escalation.
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", res: "pods", ns: "shop", ips: vpn, ua: kUA, level: "Request", body: privPod("shop", "debug", nil, map[string]any{"privileged": true}), expect: []string{"privileged_pod_create"}})
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", res: "pods", ns: "shop", ips: vpn, ua: kUA, level: "Request", body: privPod("shop", "hp", map[string]any{"volumes": []any{map[string]any{"name": "h", "hostPath": map[string]any{"path": "/"}}}}, nil), expect: []string{"pod_sensitive_hostpath_mount"}})

@@ -228,6 +228,24 @@ func genHeldoutBenign() []byte {
 					body: map[string]any{"kind": "PersistentVolume", "apiVersion": "v1", "metadata": map[string]any{"name": "pvc-" + csr}, "spec": map[string]any{"csi": map[string]any{"driver": "ebs.csi.aws.com", "volumeHandle": "vol-0a1b"}, "capacity": map[string]any{"storage": "20Gi"}}}})
 			}
 		}
+		// Kyverno generate rules, secret operators' token logins, node-exporter copies, GKE's autoscaler.
+		if minute%15 == 7 {
+			ns := fmt.Sprintf("team-%d", minute)
+			u, gr := hsa("kyverno", "kyverno-background-controller")
+			g.emit(hreq{user: u, groups: gr, verb: "create", group: "rbac.authorization.k8s.io", res: "rolebindings", ns: ns, ips: []string{g.podIP()}, ua: "kyverno/v1.12.5 (linux/amd64) kubernetes/fa5c9ad", level: "Request",
+				body: binding("RoleBinding", "namespace-viewers", ns, "view", subj("Group", "oidc:engineers", ""))})
+			g.emit(hreq{user: u, groups: gr, verb: "create", group: "networking.k8s.io", res: "networkpolicies", ns: ns, ips: []string{g.podIP()}, ua: "kyverno/v1.12.5 (linux/amd64) kubernetes/fa5c9ad"})
+			u, gr = hsa("external-secrets", "external-secrets")
+			g.emit(hreq{user: u, groups: gr, verb: "create", res: "serviceaccounts", sub: "token", ns: g.pick(hTeams), name: "vault-auth", ips: []string{addonIP["external-secrets"]}, ua: "external-secrets/v0.10.3 (linux/amd64) kubernetes/0000000"})
+			u, gr = ksys("daemon-set-controller")
+			g.emit(hreq{user: u, groups: gr, verb: "create", res: "pods", ns: "monitoring", ips: []string{cp()}, ua: kcmUA + "system:serviceaccount:kube-system:daemon-set-controller", level: "Request",
+				body: podBody("monitoring", "", "node-exporter", podSpec([]any{ctr("node-exporter", "quay.io/prometheus/node-exporter:v1.8.2", map[string]any{"readOnlyRootFilesystem": true})},
+					map[string]any{"hostNetwork": true, "hostPID": true, "nodeName": g.pick(hNodes), "volumes": []any{map[string]any{"name": "proc", "hostPath": map[string]any{"path": "/proc"}}, map[string]any{"name": "sys", "hostPath": map[string]any{"path": "/sys"}}, map[string]any{"name": "root", "hostPath": map[string]any{"path": "/"}}}}),
+					map[string]any{"app.kubernetes.io/name": "node-exporter"}, nil)})
+			g.emit(hreq{user: "system:cluster-autoscaler", groups: []string{"system:authenticated"}, verb: "update", res: "configmaps", ns: "kube-system", name: "cluster-autoscaler-status", ips: []string{"172.16.0.2"}, ua: "cluster-autoscaler/v1.30.0 (linux/amd64) kubernetes/gke"})
+			u, gr = hsa("datadog", "datadog-cluster-agent")
+			g.informer(u, gr, g.podIP(), "datadog-cluster-agent/7.57.2", hkinds("pods", "nodes", "services", "endpoints", "namespaces", "configmaps", "persistentvolumes", "persistentvolumeclaims", "apps/v1/deployments", "apps/v1/replicasets", "apps/v1/daemonsets", "apps/v1/statefulsets", "batch/v1/jobs", "batch/v1/cronjobs", "autoscaling/v2/horizontalpodautoscalers", "networking.k8s.io/v1/ingresses", "storage.k8s.io/v1/storageclasses", "coordination.k8s.io/v1/leases"), true)
+		}
 		// Scheduler binds pods.
 		for k := 0; k < 2; k++ {
 			ns := g.pick(hTeams)
