@@ -75,6 +75,7 @@ func genHeldoutAttacks() []byte {
 	ds, dsG := hsa("kube-system", "daemon-set-controller")
 	g.emit(hreq{user: ds, groups: dsG, verb: "create", group: "rbac.authorization.k8s.io", res: "clusterrolebindings", ips: pub, ua: "curl/8.5.0", level: "Request",
 		body: binding("ClusterRoleBinding", "ds-x", "", "cluster-admin", subj("User", "mallory@acme.io", "")), expect: []string{"clusterrolebinding_privileged_role", "system_principal_public_ip"}})
+	g.emit(hreq{user: def, groups: defG, verb: "get", res: "secrets", ns: "kube-system", name: "cilium-ca", ips: podIP, ua: "Go-http-client/2.0", expect: []string{"secret_get_kube_system"}})
 	// Privilege escalation.
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", res: "pods", ns: "shop", ips: vpn, ua: kUA, level: "Request", body: privPod("shop", "debug", nil, map[string]any{"privileged": true}), expect: []string{"privileged_pod_create"}})
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", res: "pods", ns: "shop", ips: vpn, ua: kUA, level: "Request", body: privPod("shop", "hp", map[string]any{"volumes": []any{map[string]any{"name": "h", "hostPath": map[string]any{"path": "/"}}}}, nil), expect: []string{"pod_sensitive_hostpath_mount"}})
