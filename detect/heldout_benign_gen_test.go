@@ -246,6 +246,17 @@ func genHeldoutBenign() []byte {
 			u, gr = hsa("datadog", "datadog-cluster-agent")
 			g.informer(u, gr, g.podIP(), "datadog-cluster-agent/7.57.2", hkinds("pods", "nodes", "services", "endpoints", "namespaces", "configmaps", "persistentvolumes", "persistentvolumeclaims", "apps/v1/deployments", "apps/v1/replicasets", "apps/v1/daemonsets", "apps/v1/statefulsets", "batch/v1/jobs", "batch/v1/cronjobs", "autoscaling/v2/horizontalpodautoscalers", "networking.k8s.io/v1/ingresses", "storage.k8s.io/v1/storageclasses", "coordination.k8s.io/v1/leases"), true)
 		}
+		// Helm from an admin's laptop (release records read by label) and add-on pods re-created in kube-system.
+		if minute%20 == 11 {
+			who := "maria@acme.io"
+			gr := []string{"oidc:platform-admins", "oidc:engineers", "system:authenticated"}
+			g.emit(hreq{user: who, groups: gr, verb: "list", res: "secrets", query: "labelSelector=owner%3Dhelm", ips: []string{"10.8.0.14"}, ua: "Helm/3.15.4"})
+			g.emit(hreq{user: who, groups: gr, verb: "list", res: "secrets", ns: "kube-system", query: "labelSelector=name%3Daws-ebs-csi-driver%2Cowner%3Dhelm", ips: []string{"10.8.0.14"}, ua: "Helm/3.15.4"})
+			g.emit(hreq{user: who, groups: gr, verb: "create", res: "secrets", ns: "kube-system", ips: []string{"10.8.0.14"}, ua: "Helm/3.15.4"})
+			u, gr2 := ksys("replicaset-controller")
+			g.emit(hreq{user: u, groups: gr2, verb: "create", res: "pods", ns: "kube-system", ips: []string{cp()}, ua: kcmUA + "system:serviceaccount:kube-system:replicaset-controller", level: "Request",
+				body: podBody("kube-system", "", "ebs-csi-controller-sa", podSpec([]any{ctr("ebs-plugin", "public.ecr.aws/ebs-csi-driver/aws-ebs-csi-driver:v1.35.0", nil), ctr("csi-provisioner", "public.ecr.aws/eks-distro/kubernetes-csi/external-provisioner:v5.1.0-eks-1-31-5", nil)}, nil), map[string]any{"app": "ebs-csi-controller"}, nil)})
+		}
 		// Scheduler binds pods.
 		for k := 0; k < 2; k++ {
 			ns := g.pick(hTeams)
