@@ -76,6 +76,17 @@ func genHeldoutAttacks() []byte {
 	g.emit(hreq{user: ds, groups: dsG, verb: "create", group: "rbac.authorization.k8s.io", res: "clusterrolebindings", ips: pub, ua: "curl/8.5.0", level: "Request",
 		body: binding("ClusterRoleBinding", "ds-x", "", "cluster-admin", subj("User", "mallory@acme.io", "")), expect: []string{"clusterrolebinding_privileged_role", "system_principal_public_ip"}})
 	g.emit(hreq{user: def, groups: defG, verb: "get", res: "secrets", ns: "kube-system", name: "cilium-ca", ips: podIP, ua: "Go-http-client/2.0", expect: []string{"secret_get_kube_system"}})
+	// Tokens of add-ons that live in kube-system.
+	cdns, cdnsG := hsa("kube-system", "coredns")
+	g.emit(hreq{user: cdns, groups: cdnsG, verb: "list", res: "secrets", ips: podIP, ua: "coredns/v1.11.3 (linux/amd64) kubernetes/CoreDNS", expect: []string{"secret_list_all_namespaces"}})
+	ms, msG := hsa("kube-system", "metrics-server")
+	g.emit(hreq{user: ms, groups: msG, verb: "create", group: "apps", res: "daemonsets", ns: "kube-system", ips: podIP, ua: "kubectl/v1.29.0", level: "Request",
+		body: workloadBody("DaemonSet", "kube-system", "node-debugger", podSpec([]any{ctr("d", "docker.io/library/busybox:1.36", map[string]any{"privileged": true})}, map[string]any{"hostPID": true, "volumes": []any{map[string]any{"name": "r", "hostPath": map[string]any{"path": "/"}}}})),
+		expect: []string{"privileged_pod_create", "pod_sensitive_hostpath_mount", "daemonset_create"}})
+	awsn, awsnG := hsa("kube-system", "aws-node")
+	g.emit(hreq{user: awsn, groups: awsnG, verb: "create", group: "rbac.authorization.k8s.io", res: "rolebindings", ns: "payments", ips: []string{"10.20.1.14"}, ua: "aws-node/v1.18.3 (linux/amd64) kubernetes/$Format", level: "Request",
+		body: binding("RoleBinding", "x", "payments", "edit", subj("ServiceAccount", "default", "shop")), expect: []string{"rbac_binding_by_serviceaccount"}})
+	g.emit(hreq{user: awsn, groups: awsnG, verb: "delete", group: "apps", res: "daemonsets", ns: "falco", name: "falco", ips: []string{"10.20.1.14"}, ua: "aws-node/v1.18.3 (linux/amd64) kubernetes/$Format", expect: []string{"security_tooling_disabled"}})
 	// Privilege escalation.
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", res: "pods", ns: "shop", ips: vpn, ua: kUA, level: "Request", body: privPod("shop", "debug", nil, map[string]any{"privileged": true}), expect: []string{"privileged_pod_create"}})
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", res: "pods", ns: "shop", ips: vpn, ua: kUA, level: "Request", body: privPod("shop", "hp", map[string]any{"volumes": []any{map[string]any{"name": "h", "hostPath": map[string]any{"path": "/"}}}}, nil), expect: []string{"pod_sensitive_hostpath_mount"}})
