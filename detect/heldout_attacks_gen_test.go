@@ -142,6 +142,8 @@ func genHeldoutAttacks() []byte {
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", res: "persistentvolumes", ips: vpn, ua: kUA, level: "Request",
 		body: map[string]any{"kind": "PersistentVolume", "apiVersion": "v1", "metadata": map[string]any{"name": "hostroot"}, "spec": map[string]any{"hostPath": map[string]any{"path": "/"}, "capacity": map[string]any{"storage": "1Gi"}}}, expect: []string{"pv_sensitive_hostpath"}})
 	g.emit(hreq{user: mallory, groups: mgr, verb: "update", res: "configmaps", ns: "kube-system", name: "aws-auth", ips: vpn, ua: kUA, expect: []string{"aws_auth_change"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "delete", group: "kyverno.io", res: "clusterpolicies", name: "disallow-host-path", ips: vpn, ua: kUA, expect: []string{"policy_engine_change"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "create", group: "kyverno.io", version: "v2", res: "policyexceptions", ns: "shop", ips: vpn, ua: kUA, expect: []string{"policy_engine_change"}})
 	// Discovery.
 	for i, k := range hkinds("pods", "secrets", "configmaps", "services", "nodes", "namespaces", "serviceaccounts", "endpoints", "persistentvolumes", "persistentvolumeclaims", "apps/v1/deployments", "apps/v1/daemonsets", "apps/v1/statefulsets", "rbac.authorization.k8s.io/v1/clusterroles", "rbac.authorization.k8s.io/v1/clusterrolebindings", "rbac.authorization.k8s.io/v1/roles", "rbac.authorization.k8s.io/v1/rolebindings", "batch/v1/cronjobs", "batch/v1/jobs", "networking.k8s.io/v1/networkpolicies", "networking.k8s.io/v1/ingresses", "storage.k8s.io/v1/storageclasses") {
 		var exp []string
