@@ -215,7 +215,7 @@ var pantherDisagree = map[string]string{
 	"Updating existing role (not creating)":                   "kaudit reports role updates too: editing a role grants as much as creating one",
 	"List secrets operation (not get)":                        "a refused list of secrets is probing too",
 	"Anonymous API Access Web Scanner Allowed":                "/version is served to anonymous clients by design (system:public-info-viewer); kaudit leaves discovery alone",
-	"403 from Public IP zero count":                           "a watch is judged on ResponseStarted, which carries its code when the session starts; Panther judges its ResponseComplete, the same request",
+	"Pod with Mixed Public and Private IPs":                   "kaudit judges the address the API server saw (the last entry, public here); Panther trusts the first, which the client writes",
 	"system username - public ip - not ResponseComplete":      "as above: kaudit labels the ResponseStarted of a watch and not its ResponseComplete",
 	"EKS Legitimate Node from AWS IP":                         "needs AWS ip-ranges enrichment; put your cloud's prefixes in trusted_public_cidrs",
 	"legitimate EKS node from AWS IP - should not alert":      "needs AWS ip-ranges enrichment; put your cloud's prefixes in trusted_public_cidrs",

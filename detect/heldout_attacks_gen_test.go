@@ -81,7 +81,7 @@ func genHeldoutAttacks() []byte {
 	g.emit(hreq{user: cdns, groups: cdnsG, verb: "list", res: "secrets", ips: podIP, ua: "coredns/v1.11.3 (linux/amd64) kubernetes/CoreDNS", expect: []string{"secret_list_all_namespaces"}})
 	ms, msG := hsa("kube-system", "metrics-server")
 	g.emit(hreq{user: ms, groups: msG, verb: "create", group: "apps", res: "daemonsets", ns: "kube-system", ips: podIP, ua: "kubectl/v1.29.0", level: "Request",
-		body: workloadBody("DaemonSet", "kube-system", "node-debugger", podSpec([]any{ctr("d", "docker.io/library/busybox:1.36", map[string]any{"privileged": true})}, map[string]any{"hostPID": true, "volumes": []any{map[string]any{"name": "r", "hostPath": map[string]any{"path": "/"}}}})),
+		body:   workloadBody("DaemonSet", "kube-system", "node-debugger", podSpec([]any{ctr("d", "docker.io/library/busybox:1.36", map[string]any{"privileged": true})}, map[string]any{"hostPID": true, "volumes": []any{map[string]any{"name": "r", "hostPath": map[string]any{"path": "/"}}}})),
 		expect: []string{"privileged_pod_create", "pod_sensitive_hostpath_mount", "daemonset_create"}})
 	awsn, awsnG := hsa("kube-system", "aws-node")
 	g.emit(hreq{user: awsn, groups: awsnG, verb: "create", group: "rbac.authorization.k8s.io", res: "rolebindings", ns: "payments", ips: []string{"10.20.1.14"}, ua: "aws-node/v1.18.3 (linux/amd64) kubernetes/$Format", level: "Request",
