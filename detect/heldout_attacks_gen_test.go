@@ -109,6 +109,8 @@ func genHeldoutAttacks() []byte {
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", group: "certificates.k8s.io", res: "certificatesigningrequests", ips: vpn, ua: kUA, level: "Request",
 		body: map[string]any{"kind": "CertificateSigningRequest", "apiVersion": "certificates.k8s.io/v1", "metadata": map[string]any{"name": "m"}, "spec": map[string]any{"signerName": "kubernetes.io/kube-apiserver-client", "usages": strs("client auth"), "request": "LS0t"}}, expect: []string{"csr_client_cert_create"}})
 	g.emit(hreq{user: mallory, groups: mgr, verb: "update", group: "certificates.k8s.io", res: "certificatesigningrequests", sub: "approval", name: "m", ips: vpn, ua: kUA, expect: []string{"csr_approve"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "patch", group: "rbac.authorization.k8s.io", res: "clusterrolebindings", name: "cluster-admin", ips: vpn, ua: kUA, level: "Request",
+		body: jsonPatch(map[string]any{"op": "add", "path": "/subjects/-", "value": map[string]any{"kind": "User", "name": mallory, "apiGroup": "rbac.authorization.k8s.io"}}), expect: []string{"clusterrolebinding_privileged_role"}})
 	// Persistence.
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", group: "apps", res: "daemonsets", ns: "kube-system", ips: vpn, ua: kUA, level: "Request",
 		body: workloadBody("DaemonSet", "kube-system", "node-agent", podSpec([]any{ctr("a", "ghcr.io/x/agent:1", nil)}, nil)), expect: []string{"daemonset_create", "workload_in_system_namespace"}})
