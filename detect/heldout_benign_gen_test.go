@@ -355,6 +355,8 @@ func genHeldoutBenign() []byte {
 			u, gr := hsa("cert-manager", "cert-manager")
 			g.emit(hreq{user: u, groups: gr, verb: "update", res: "secrets", ns: team, name: team + "-tls", ips: []string{addonIP["cert-manager"]}, ua: "cert-manager-controller/v1.15.3 (linux/amd64) cert-manager/ba1bb5a4b24b7a8d3ef64c3d3ae8a39b4b6d0b36"})
 			g.emit(hreq{user: u, groups: gr, verb: "create", group: "cert-manager.io", res: "certificaterequests", ns: team, ips: []string{addonIP["cert-manager"]}, ua: "cert-manager-controller/v1.15.3 (linux/amd64) cert-manager/ba1bb5a4b24b7a8d3ef64c3d3ae8a39b4b6d0b36"})
+			// Looking up a certificate's secret before it is issued.
+			g.emit(hreq{user: u, groups: gr, verb: "get", res: "secrets", ns: team, name: fmt.Sprintf("%s-preview-%d-tls", team, minute), code: 404, ips: []string{addonIP["cert-manager"]}, ua: "cert-manager-controller/v1.15.3 (linux/amd64) cert-manager/ba1bb5a4b24b7a8d3ef64c3d3ae8a39b4b6d0b36"})
 			u, gr = hsa("cert-manager", "cert-manager-webhook")
 			g.emit(hreq{user: u, groups: gr, verb: "get", res: "secrets", ns: "cert-manager", name: "cert-manager-webhook-ca", ips: []string{g.podIP()}, ua: "cert-manager-webhook/v1.15.3 (linux/amd64) cert-manager/ba1bb5a4b24b7a8d3ef64c3d3ae8a39b4b6d0b36"})
 			g.emit(hreq{user: u, groups: gr, verb: "create", group: "authorization.k8s.io", res: "subjectaccessreviews", ips: []string{g.podIP()}, ua: "cert-manager-webhook/v1.15.3 (linux/amd64) cert-manager/ba1bb5a4b24b7a8d3ef64c3d3ae8a39b4b6d0b36"})
