@@ -257,6 +257,12 @@ func genHeldoutBenign() []byte {
 			g.emit(hreq{user: u, groups: gr2, verb: "create", res: "pods", ns: "kube-system", ips: []string{cp()}, ua: kcmUA + "system:serviceaccount:kube-system:replicaset-controller", level: "Request",
 				body: podBody("kube-system", "", "ebs-csi-controller-sa", podSpec([]any{ctr("ebs-plugin", "public.ecr.aws/ebs-csi-driver/aws-ebs-csi-driver:v1.35.0", nil), ctr("csi-provisioner", "public.ecr.aws/eks-distro/kubernetes-csi/external-provisioner:v5.1.0-eks-1-31-5", nil)}, nil), map[string]any{"app": "ebs-csi-controller"}, nil)})
 		}
+		// Pods in kube-system at Metadata level (a policy that keeps pod bodies out of the log).
+		if minute%10 == 6 {
+			u, gr := ksys("replicaset-controller")
+			g.emit(hreq{user: u, groups: gr, verb: "create", res: "pods", ns: "kube-system", ips: []string{cp()}, ua: kcmUA + "system:serviceaccount:kube-system:replicaset-controller", level: "Metadata"})
+			g.emit(hreq{user: "system:node:" + hCP[2], groups: []string{"system:nodes", "system:authenticated"}, verb: "create", res: "pods", ns: "kube-system", ips: []string{hCPIPs[2]}, ua: kubeletUA, level: "Metadata"})
+		}
 		// Scheduler binds pods.
 		for k := 0; k < 2; k++ {
 			ns := g.pick(hTeams)
