@@ -166,7 +166,7 @@ func TestHeldout(t *testing.T) {
 	fmt.Fprintf(&b, "Benign: %d events (%d requests); labelled medium or higher: **%d (%.2f%%)**; requests labelled on more than one stage: %d.\n\n",
 		events, len(requests), noisy, 100*rate, twice)
 	if len(perPair) > 0 {
-		b.WriteString("| rule | identity | events |\n|---|---|---|\n")
+		b.WriteString("| rule | identity | events | share of benign events |\n|---|---|---|---|\n")
 		pairs := make([][2]string, 0, len(perPair))
 		for p := range perPair {
 			pairs = append(pairs, p)
@@ -178,7 +178,7 @@ func TestHeldout(t *testing.T) {
 			return pairs[i][0]+pairs[i][1] < pairs[j][0]+pairs[j][1]
 		})
 		for _, p := range pairs {
-			fmt.Fprintf(&b, "| `%s` | %s | %d |\n", p[0], p[1], perPair[p])
+			fmt.Fprintf(&b, "| `%s` | %s | %d | %.2f%% |\n", p[0], p[1], perPair[p], 100*float64(perPair[p])/float64(events))
 		}
 		b.WriteString("\n")
 	}
