@@ -99,20 +99,33 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkImageRepos) }},
 	{name: "pod.capabilities", typ: "list", costly: true, body: true, desc: "Linux capabilities added by any container's securityContext.capabilities.add (e.g. SYS_ADMIN, NET_ADMIN).",
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkCapabilities) }},
-	{name: "pod.hostPaths", typ: "list", costly: true, body: true, desc: "Host paths mounted by the pod's hostPath volumes.",
-		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkHostPaths) }},
+	{name: "pod.hostPaths", typ: "list", costly: true, body: true, desc: "Host paths mounted by the pod's hostPath volumes; for a JSON patch body, the host paths its operations add.",
+		get: func(ev map[string]any, _ string) value {
+			if spec := podSpec(ev); spec != nil {
+				return walkValue(spec, walkHostPaths)
+			}
+			return walkValue(ev, walkPatchHostPaths)
+		}},
 	{name: "pod.runAsUser", typ: "list", costly: true, body: true, desc: "runAsUser of the pod's and of every container's securityContext (0 is root).",
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkRunAsUser) }},
 	{name: "pod.runAsNonRoot", typ: "list", costly: true, body: true, desc: "runAsNonRoot of the pod's and of every container's securityContext.",
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkRunAsNonRoot) }},
-	{name: "pod.hostNetwork", typ: "bool", costly: true, body: true, desc: "spec.hostNetwork of a pod-bearing body.",
-		get: func(ev map[string]any, _ string) value { return podScalar(ev, "hostNetwork") }},
-	{name: "pod.hostPID", typ: "bool", costly: true, body: true, desc: "spec.hostPID of a pod-bearing body.",
-		get: func(ev map[string]any, _ string) value { return podScalar(ev, "hostPID") }},
-	{name: "pod.hostIPC", typ: "bool", costly: true, body: true, desc: "spec.hostIPC of a pod-bearing body.",
-		get: func(ev map[string]any, _ string) value { return podScalar(ev, "hostIPC") }},
+	{name: "pod.hostNetwork", typ: "bool", costly: true, body: true, desc: "spec.hostNetwork of a pod-bearing body, or the value a JSON patch sets.",
+		get: func(ev map[string]any, _ string) value { return podFlag(ev, "hostNetwork") }},
+	{name: "pod.hostPID", typ: "bool", costly: true, body: true, desc: "spec.hostPID of a pod-bearing body, or the value a JSON patch sets.",
+		get: func(ev map[string]any, _ string) value { return podFlag(ev, "hostPID") }},
+	{name: "pod.hostIPC", typ: "bool", costly: true, body: true, desc: "spec.hostIPC of a pod-bearing body, or the value a JSON patch sets.",
+		get: func(ev map[string]any, _ string) value { return podFlag(ev, "hostIPC") }},
 	{name: "pod.serviceAccountName", typ: "string", costly: true, body: true, desc: "spec.serviceAccountName of a pod-bearing body.",
 		get: func(ev map[string]any, _ string) value { return podScalar(ev, "serviceAccountName") }},
+}
+
+// podFlag is podScalar, falling back to a JSON patch's operations.
+func podFlag(ev map[string]any, key string) value {
+	if spec := podSpec(ev); spec != nil {
+		return scalarOf(spec[key])
+	}
+	return patchFlag(ev, key)
 }
 
 func podScalar(ev map[string]any, key string) value {
