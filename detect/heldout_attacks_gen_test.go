@@ -113,6 +113,8 @@ func genHeldoutAttacks() []byte {
 		body: jsonPatch(map[string]any{"op": "add", "path": "/subjects/-", "value": map[string]any{"kind": "User", "name": mallory, "apiGroup": "rbac.authorization.k8s.io"}}), expect: []string{"clusterrolebinding_privileged_role"}})
 	g.emit(hreq{user: mallory, groups: mgr, verb: "patch", group: "rbac.authorization.k8s.io", res: "clusterroles", name: "view", ips: vpn, ua: kUA, level: "Request",
 		body: jsonPatch(map[string]any{"op": "add", "path": "/rules/-", "value": map[string]any{"apiGroups": strs(""), "resources": strs("secrets"), "verbs": strs("get", "list", "watch")}}), expect: []string{"system_role_change"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "patch", group: "apps", res: "deployments", ns: "shop", name: "api", ips: vpn, ua: kUA, level: "Request",
+		body: jsonPatch(map[string]any{"op": "add", "path": "/spec/template/spec/volumes/-", "value": map[string]any{"name": "host", "hostPath": map[string]any{"path": "/var/run/containerd/containerd.sock"}}}), expect: []string{"pod_sensitive_hostpath_mount"}})
 	// Persistence.
 	g.emit(hreq{user: mallory, groups: mgr, verb: "create", group: "apps", res: "daemonsets", ns: "kube-system", ips: vpn, ua: kUA, level: "Request",
 		body: workloadBody("DaemonSet", "kube-system", "node-agent", podSpec([]any{ctr("a", "ghcr.io/x/agent:1", nil)}, nil)), expect: []string{"daemonset_create", "workload_in_system_namespace"}})
