@@ -69,7 +69,7 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "requestObject")["kind"]) }},
 	{name: "pod.privileged", typ: "bool", costly: true, body: true, desc: "True if any container, initContainer or ephemeralContainer in the body has securityContext.privileged: true. The body is requestObject (else responseObject); the pod spec is found by its kind (Pod, workload templates, CronJob, PodTemplate, EphemeralContainers) or, without kind, by objectRef.resource; JSON patch operations are inspected too. Absent when the event carries no pod-bearing body.",
 		get: func(ev map[string]any, _ string) value { return podPrivileged(ev) }},
-	{name: "rbac.verbs", typ: "list", costly: true, body: true, desc: "Verbs granted by the rules of a Role or ClusterRole body (kind, or objectRef.resource roles/clusterroles). JSON patch bodies are not inspected.",
+	{name: "rbac.verbs", typ: "list", costly: true, body: true, desc: "Verbs granted by the rules of a Role or ClusterRole body (kind, or objectRef.resource roles/clusterroles). For a JSON patch body, the verbs its operations add (a whole rules list, one rule, a verbs list or one verb).",
 		get: func(ev map[string]any, _ string) value { return rbacVerbs(ev) }},
 	{name: "rbac.resources", typ: "list", costly: true, body: true, desc: "Resources (with subresource, e.g. pods/exec, nodes/proxy) named by the rules of a Role or ClusterRole body, like rbac.verbs. A rule file cannot tie a verb to a resource of the same RBAC rule; conditions on both may be met by different rules of one role.",
 		get: func(ev map[string]any, _ string) value { return rbacField(ev, "resources") }},
