@@ -199,12 +199,19 @@ func cutLast(p string) (last, rest string) {
 }
 
 // rbacVerbs backs the rbac.verbs field: the verbs of every rule of a Role or
-// ClusterRole body, without copying them.
+// ClusterRole body, without copying them; for a JSON patch, the verbs its operations add.
 func rbacVerbs(ev map[string]any) value { return rbacField(ev, "verbs") }
 
 // rbacField yields one key (verbs, resources) of every rule of a Role or
 // ClusterRole body.
 func rbacField(ev map[string]any, key string) value {
+	if _, ok := body(ev).([]any); ok {
+		switch str(obj(ev, "objectRef"), "resource") {
+		case "roles", "clusterroles":
+			return walkValue(ev, rbacPatchWalker(key))
+		}
+		return value{}
+	}
 	b, _ := body(ev).(map[string]any)
 	if b == nil {
 		return value{}
@@ -225,4 +232,69 @@ func rbacField(ev map[string]any, key string) value {
 		return value{}
 	}
 	return value{kind: kindNested, list: rules, key: key}
+}
+
+// rbacPatchWalker returns the walker of one key (verbs, resources) over the
+// rules a JSON patch adds to a role: a whole rules list, one rule
+// (/rules/-, /rules/2), or that key's list or one element of it
+// (/rules/0/verbs, /rules/0/verbs/-).
+func rbacPatchWalker(key string) walker {
+	if key == "verbs" {
+		return walkPatchRuleVerbs
+	}
+	return walkPatchRuleResources
+}
+
+func walkPatchRuleVerbs(ev map[string]any, l leaf) bool { return walkPatchRules(ev, "verbs", l) }
+func walkPatchRuleResources(ev map[string]any, l leaf) bool {
+	return walkPatchRules(ev, "resources", l)
+}
+
+func walkPatchRules(ev map[string]any, key string, l leaf) bool {
+	ops, _ := body(ev).([]any)
+	each := func(list any) bool {
+		xs, _ := list.([]any)
+		for _, x := range xs {
+			if v := scalarOf(x); v.kind != kindAbsent && l.leaf(v) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, o := range ops {
+		op, _ := o.(map[string]any)
+		switch str(op, "op") {
+		case "add", "replace":
+		default:
+			continue
+		}
+		path, _ := op["path"].(string)
+		val := op["value"]
+		last, rest := cutLast(path)
+		parent, _ := cutLast(rest)
+		switch {
+		case path == "/rules":
+			rules, _ := val.([]any)
+			for _, r := range rules {
+				m, _ := r.(map[string]any)
+				if each(m[key]) {
+					return true
+				}
+			}
+		case rest == "/rules":
+			m, _ := val.(map[string]any)
+			if each(m[key]) {
+				return true
+			}
+		case last == key:
+			if each(val) {
+				return true
+			}
+		case parent == key:
+			if v := scalarOf(val); v.kind != kindAbsent && l.leaf(v) {
+				return true
+			}
+		}
+	}
+	return false
 }

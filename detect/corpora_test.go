@@ -211,15 +211,28 @@ var pantherUncovered = map[string]string{
 // does not follow, with the reason. Each must still disagree, so the list
 // cannot go stale.
 var pantherDisagree = map[string]string{
-	"Webhook Update (Not Create)":                        "kaudit reports every webhook write: an update can redirect a webhook as well as a create",
-	"Updating existing role (not creating)":              "kaudit reports role updates too: editing a role grants as much as creating one",
-	"List secrets operation (not get)":                   "a refused list of secrets is probing too",
-	"Anonymous API Access Web Scanner Allowed":           "/version is served to anonymous clients by design (system:public-info-viewer); kaudit leaves discovery alone",
-	"403 from Public IP zero count":                      "a watch is judged on ResponseStarted, which carries its code when the session starts; Panther judges its ResponseComplete, the same request",
-	"system username - public ip - not ResponseComplete": "as above: kaudit labels the ResponseStarted of a watch and not its ResponseComplete",
-	"EKS Legitimate Node from AWS IP":                    "needs AWS ip-ranges enrichment; put your cloud's prefixes in trusted_public_cidrs",
-	"legitimate EKS node from AWS IP - should not alert": "needs AWS ip-ranges enrichment; put your cloud's prefixes in trusted_public_cidrs",
+	"Webhook Update (Not Create)":                             "kaudit reports every webhook write: an update can redirect a webhook as well as a create",
+	"Updating existing role (not creating)":                   "kaudit reports role updates too: editing a role grants as much as creating one",
+	"List secrets operation (not get)":                        "a refused list of secrets is probing too",
+	"Anonymous API Access Web Scanner Allowed":                "/version is served to anonymous clients by design (system:public-info-viewer); kaudit leaves discovery alone",
+	"Pod with Mixed Public and Private IPs":                   "kaudit judges the address the API server saw (the last entry, public here); Panther trusts the first, which the client writes",
+	"system username - public ip - not ResponseComplete":      "as above: kaudit labels the ResponseStarted of a watch and not its ResponseComplete",
+	"EKS Legitimate Node from AWS IP":                         "needs AWS ip-ranges enrichment; put your cloud's prefixes in trusted_public_cidrs",
+	"legitimate EKS node from AWS IP - should not alert":      "needs AWS ip-ranges enrichment; put your cloud's prefixes in trusted_public_cidrs",
+	"System principal creating binding (excluded)":            kubeSystemSA,
+	"EKS system namespace (excluded)":                         kubeSystemSA,
+	"System principal creating pod in kube-system (excluded)": kubeSystemSA,
+	"System Namespace with HostIPC (Excluded)":                kubeSystemSA,
+	"System Namespace Pod (Excluded)":                         kubeSystemSA,
+	"System principal creating role (excluded)":               kubeSystemSA,
+	"System service account failed get (excluded)":            kubeSystemSA,
+	"System principal in system namespace (excluded)":         kubeSystemSA,
+	"System principal modifying system role (excluded)":       kubeSystemSA,
 }
+
+// kubeSystemSA is the reason kaudit judges kube-system service accounts
+// that are not the controller manager's.
+const kubeSystemSA = "Panther excludes every kube-system service account; kaudit names the controller manager's controllers, so a token stolen from (or an account planted in) kube-system is still judged"
 
 // pantherThreatList is the user file the Panther run adds: the Tor exit
 // node of the IOC test, as Panther's enrichment would supply it.

@@ -18,6 +18,9 @@ type Engine struct {
 	// lrComplete judges long-running requests on ResponseComplete
 	// (long_running_stage), for logs without ResponseStarted.
 	lrComplete bool
+	// started remembers the long-running requests judged at
+	// ResponseStarted (see startedSet).
+	started *startedSet
 
 	// Candidate index: table[v*nRes+r] lists, sorted by id, the enabled
 	// rules that can match verb v and resource r. Index len(verbIdx) (or
@@ -128,7 +131,7 @@ func (e *Engine) Rules() []Rule {
 // nothing is allocated at all. ev is only read, never retained.
 func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 	res := Result{Matches: dst[:0], SourceIP: e.SourceIP(ev)}
-	if !judged(ev, e.lrComplete) {
+	if !e.judge(ev) {
 		return res
 	}
 	vi, ok := e.verbIdx[e.verbF.get(ev, "").str()]

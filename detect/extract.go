@@ -117,8 +117,9 @@ func walkMapping(m map[string]any, l leaf) bool {
 }
 
 // bodyPath backs body[a.b.c]: it follows a dotted path into the body. A
-// list met on the way with one key left yields that key of every element
-// (body[subjects.name]); a mapping at the end yields its keys and values.
+// list met on the way yields the rest of the path in every element
+// (body[subjects.name], body[webhooks.clientConfig.service.namespace]);
+// a mapping at the end yields its keys and values.
 func bodyPath(ev map[string]any, path string) value {
 	var cur any = body(ev)
 	for path != "" {
@@ -127,7 +128,7 @@ func bodyPath(ev map[string]any, path string) value {
 		case map[string]any:
 			cur = c[key]
 		case []any:
-			if strings.IndexByte(path, '.') >= 0 || len(c) == 0 {
+			if len(c) == 0 {
 				return value{}
 			}
 			return value{kind: kindNested, list: c, key: path}

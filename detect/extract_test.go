@@ -81,8 +81,17 @@ func TestBodyPath(t *testing.T) {
 	if v := bodyPath(ev, "subjects.name"); v.kind != kindNested {
 		t.Errorf("subjects.name: kind %d", v.kind)
 	}
-	if v := bodyPath(ev, "subjects.x.y"); v.kind != kindAbsent {
-		t.Errorf("deep path through a list must be absent, kind %d", v.kind)
+	// A deep path through a list reaches into each element; elements
+	// without it hold nothing.
+	deep := map[string]any{"requestObject": map[string]any{"webhooks": []any{
+		map[string]any{"clientConfig": map[string]any{"service": map[string]any{"namespace": "istio-system"}}},
+		map[string]any{"clientConfig": map[string]any{"url": "https://x"}}}}}
+	v := bodyPath(deep, "webhooks.clientConfig.service.namespace")
+	if !(elems{newGlobLeaf([]string{"istio-system"})}).test(v) || (elems{newGlobLeaf([]string{"x"})}).test(v) {
+		t.Errorf("webhooks.clientConfig.service.namespace: %+v", v)
+	}
+	if v := bodyPath(ev, "subjects.x.y"); (elems{newGlobLeaf([]string{"*"})}).test(v) {
+		t.Errorf("subjects.x.y holds for no element, got %+v", v)
 	}
 	if v := bodyPath(ev, "data"); v.kind != kindWalk {
 		t.Errorf("data: kind %d", v.kind)

@@ -69,7 +69,7 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "requestObject")["kind"]) }},
 	{name: "pod.privileged", typ: "bool", costly: true, body: true, desc: "True if any container, initContainer or ephemeralContainer in the body has securityContext.privileged: true. The body is requestObject (else responseObject); the pod spec is found by its kind (Pod, workload templates, CronJob, PodTemplate, EphemeralContainers) or, without kind, by objectRef.resource; JSON patch operations are inspected too. Absent when the event carries no pod-bearing body.",
 		get: func(ev map[string]any, _ string) value { return podPrivileged(ev) }},
-	{name: "rbac.verbs", typ: "list", costly: true, body: true, desc: "Verbs granted by the rules of a Role or ClusterRole body (kind, or objectRef.resource roles/clusterroles). JSON patch bodies are not inspected.",
+	{name: "rbac.verbs", typ: "list", costly: true, body: true, desc: "Verbs granted by the rules of a Role or ClusterRole body (kind, or objectRef.resource roles/clusterroles). For a JSON patch body, the verbs its operations add (a whole rules list, one rule, a verbs list or one verb).",
 		get: func(ev map[string]any, _ string) value { return rbacVerbs(ev) }},
 	{name: "rbac.resources", typ: "list", costly: true, body: true, desc: "Resources (with subresource, e.g. pods/exec, nodes/proxy) named by the rules of a Role or ClusterRole body, like rbac.verbs. A rule file cannot tie a verb to a resource of the same RBAC rule; conditions on both may be met by different rules of one role.",
 		get: func(ev map[string]any, _ string) value { return rbacField(ev, "resources") }},
@@ -83,7 +83,7 @@ var fieldTable = []field{
 		get: func(ev map[string]any, p string) value { return queryValue(ev, p) }},
 	{name: "exec.command", typ: "list", costly: true, desc: "Command words of an exec: the decoded command query parameters of requestURI (kubectl sends one per word), else the command list of a PodExecOptions request body. Metadata level suffices for the first.",
 		get: func(ev map[string]any, _ string) value { return execCommand(ev) }},
-	{name: "body", arg: "path", typ: "list", costly: true, body: true, desc: "A value inside the request body (requestObject, else responseObject) by dotted path, e.g. body[spec.type], body[roleRef.name], body[spec.signerName]. A list met with one key left yields that key of each element (body[subjects.name]); a mapping at the end yields its keys and values (body[data]); a scalar is a one-element list.",
+	{name: "body", arg: "path", typ: "list", costly: true, body: true, desc: "A value inside the request body (requestObject, else responseObject) by dotted path, e.g. body[spec.type], body[roleRef.name], body[spec.signerName]. A list met on the way yields the rest of the path in each element (body[subjects.name], body[webhooks.clientConfig.service.namespace]; elements without it hold nothing); a mapping at the end yields its keys and values (body[data]); a scalar is a one-element list.",
 		get: func(ev map[string]any, p string) value { return bodyPath(ev, p) }},
 	{name: "body.paths", typ: "list", costly: true, body: true, desc: "Leaf paths the request body sets, dotted, list positions dropped (webhooks.clientConfig.caBundle, spec.unschedulable); a JSON patch gives the paths of its operations the same way. With every, a rule tells a patch that only touches some fields (a CA bundle rotation, a cordon) from one that rewrites the object.",
 		get: func(ev map[string]any, _ string) value { return bodyPaths(ev) }},
@@ -99,20 +99,33 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkImageRepos) }},
 	{name: "pod.capabilities", typ: "list", costly: true, body: true, desc: "Linux capabilities added by any container's securityContext.capabilities.add (e.g. SYS_ADMIN, NET_ADMIN).",
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkCapabilities) }},
-	{name: "pod.hostPaths", typ: "list", costly: true, body: true, desc: "Host paths mounted by the pod's hostPath volumes.",
-		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkHostPaths) }},
+	{name: "pod.hostPaths", typ: "list", costly: true, body: true, desc: "Host paths mounted by the pod's hostPath volumes; for a JSON patch body, the host paths its operations add.",
+		get: func(ev map[string]any, _ string) value {
+			if spec := podSpec(ev); spec != nil {
+				return walkValue(spec, walkHostPaths)
+			}
+			return walkValue(ev, walkPatchHostPaths)
+		}},
 	{name: "pod.runAsUser", typ: "list", costly: true, body: true, desc: "runAsUser of the pod's and of every container's securityContext (0 is root).",
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkRunAsUser) }},
 	{name: "pod.runAsNonRoot", typ: "list", costly: true, body: true, desc: "runAsNonRoot of the pod's and of every container's securityContext.",
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkRunAsNonRoot) }},
-	{name: "pod.hostNetwork", typ: "bool", costly: true, body: true, desc: "spec.hostNetwork of a pod-bearing body.",
-		get: func(ev map[string]any, _ string) value { return podScalar(ev, "hostNetwork") }},
-	{name: "pod.hostPID", typ: "bool", costly: true, body: true, desc: "spec.hostPID of a pod-bearing body.",
-		get: func(ev map[string]any, _ string) value { return podScalar(ev, "hostPID") }},
-	{name: "pod.hostIPC", typ: "bool", costly: true, body: true, desc: "spec.hostIPC of a pod-bearing body.",
-		get: func(ev map[string]any, _ string) value { return podScalar(ev, "hostIPC") }},
+	{name: "pod.hostNetwork", typ: "bool", costly: true, body: true, desc: "spec.hostNetwork of a pod-bearing body, or the value a JSON patch sets.",
+		get: func(ev map[string]any, _ string) value { return podFlag(ev, "hostNetwork") }},
+	{name: "pod.hostPID", typ: "bool", costly: true, body: true, desc: "spec.hostPID of a pod-bearing body, or the value a JSON patch sets.",
+		get: func(ev map[string]any, _ string) value { return podFlag(ev, "hostPID") }},
+	{name: "pod.hostIPC", typ: "bool", costly: true, body: true, desc: "spec.hostIPC of a pod-bearing body, or the value a JSON patch sets.",
+		get: func(ev map[string]any, _ string) value { return podFlag(ev, "hostIPC") }},
 	{name: "pod.serviceAccountName", typ: "string", costly: true, body: true, desc: "spec.serviceAccountName of a pod-bearing body.",
 		get: func(ev map[string]any, _ string) value { return podScalar(ev, "serviceAccountName") }},
+}
+
+// podFlag is podScalar, falling back to a JSON patch's operations.
+func podFlag(ev map[string]any, key string) value {
+	if spec := podSpec(ev); spec != nil {
+		return scalarOf(spec[key])
+	}
+	return patchFlag(ev, key)
 }
 
 func podScalar(ev map[string]any, key string) value {

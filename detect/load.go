@@ -317,7 +317,7 @@ func (l *loader) build() (*Engine, error) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	e := &Engine{}
+	e := &Engine{started: newStartedSet()}
 	for i, s := range l.lists["trusted_proxies"] {
 		pre, err := parseCIDR(s)
 		if err != nil {

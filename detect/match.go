@@ -74,9 +74,10 @@ func (e elems) test(v value) bool {
 	case kindNested:
 		for _, x := range v.list {
 			m, _ := x.(map[string]any)
-			l, isList := m[v.key].([]any)
+			y := nestedGet(m, v.key)
+			l, isList := y.([]any)
 			if !isList {
-				if s := scalarOf(m[v.key]); s.kind != kindAbsent && e.l.leaf(s) {
+				if s := scalarOf(y); s.kind != kindAbsent && e.l.leaf(s) {
 					return true
 				}
 				continue
@@ -322,4 +323,20 @@ func (g *glob) match(s string) bool {
 		s = s[i+len(p):]
 	}
 	return strings.HasSuffix(s, last)
+}
+
+// nestedGet follows a dotted key through nested mappings (webhooks'
+// clientConfig.service.namespace), nil where one is missing.
+func nestedGet(m map[string]any, key string) any {
+	for {
+		k, rest, more := strings.Cut(key, ".")
+		if !more {
+			return m[k]
+		}
+		m, _ = m[k].(map[string]any)
+		if m == nil {
+			return nil
+		}
+		key = rest
+	}
 }

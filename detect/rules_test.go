@@ -74,6 +74,8 @@ var alsoMatches = map[string][]string{
 	"exec_service_account_token_read/negative_forbidden":             {"forbidden_create", "pod_exec"},
 	"exec_service_account_token_read/negative_system_in_kube_system": {"pod_exec"},
 	"exec_service_account_token_read/positive_cat_token":             {"pod_exec"},
+	"exec_service_account_token_read/positive_kube_system_account":   {"pod_exec"},
+	"pod_in_system_namespace/positive_kubelet_pod_from_internet":     {"node_credential_public_ip", "system_principal_public_ip"},
 	"exec_suspicious_command/negative_curl_in_container_name":        {"pod_exec"},
 	"exec_suspicious_command/negative_shell":                         {"pod_exec"},
 	"exec_suspicious_command/positive_curl_imds":                     {"pod_exec"},

@@ -12,7 +12,9 @@ package detect
 //     has begun, with the code, as soon as the session starts; their
 //     ResponseComplete follows minutes or hours later and is judged only
 //     when its code is an error (the request was refused, so it never
-//     started and has no ResponseStarted).
+//     started and has no ResponseStarted) or, by the Engine, when no
+//     ResponseStarted of the same auditID came before it (a policy or an
+//     export without that stage; see startedSet).
 //   - Panic always: the request broke the server and no later stage comes.
 //   - RequestReceived never: it precedes authentication's outcome and
 //     authorization, and a later stage always follows in a log that keeps

@@ -8,7 +8,9 @@ import (
 )
 
 // One request, one judged stage: the table covers every stage of ordinary
-// and long-running requests, allowed and refused.
+// and long-running requests, allowed and refused, as Judged sees one event
+// alone (the engine also judges a long-running ResponseComplete whose
+// ResponseStarted it never saw: TestLongRunningCompleteWithoutStarted).
 func TestJudged(t *testing.T) {
 	ev := func(stage, verb, sub string, code any) map[string]any {
 		e := map[string]any{"stage": stage, "verb": verb, "objectRef": map[string]any{"resource": "pods", "subresource": sub}}
@@ -84,5 +86,32 @@ func TestLongRunningStageSetting(t *testing.T) {
 	}
 	if _, err := detect.New(append(defaultSources(t), detect.Source{Name: "site.yaml", Data: []byte("lists:\n  long_running_stage: [Panic]\n")})...); err == nil || !strings.Contains(err.Error(), "long_running_stage") {
 		t.Errorf("bad long_running_stage: %v", err)
+	}
+}
+
+// The engine judges a long-running request's ResponseComplete only when it
+// saw no ResponseStarted of the same auditID: a full log gets one label
+// per request, a log (or a single event) without ResponseStarted is not
+// blind.
+func TestLongRunningCompleteWithoutStarted(t *testing.T) {
+	e := defaultEngine(t)
+	exec := func(id, stage string) map[string]any {
+		return map[string]any{"auditID": id, "stage": stage, "verb": "create", "requestURI": "/api/v1/namespaces/web/pods/api-0/exec?command=sh",
+			"user": map[string]any{"username": "alice@example.com"}, "sourceIPs": []any{"10.0.0.9"},
+			"objectRef":      map[string]any{"resource": "pods", "subresource": "exec", "namespace": "web", "name": "api-0"},
+			"responseStatus": map[string]any{"code": 101}}
+	}
+	labelled := func(ev map[string]any) bool { return strings.Contains(e.Detect(ev, nil).IDs(), "pod_exec") }
+	if !labelled(exec("a", "ResponseStarted")) {
+		t.Fatal("ResponseStarted of an exec not labelled")
+	}
+	if labelled(exec("a", "ResponseComplete")) {
+		t.Error("ResponseComplete of an exec whose ResponseStarted was judged labelled again")
+	}
+	if !labelled(exec("b", "ResponseComplete")) {
+		t.Error("ResponseComplete of an exec with no ResponseStarted in the log not labelled")
+	}
+	if labelled(exec("c", "RequestReceived")) {
+		t.Error("RequestReceived labelled")
 	}
 }
