@@ -255,22 +255,9 @@ func (g *hgen) informer(user string, groups []string, ip, ua string, kinds []hk,
 	}
 }
 
-func (g *hgen) nsInformer(user string, groups []string, ip, ua, ns string, kinds []hk, list bool) {
-	for _, k := range kinds {
-		if list {
-			g.emit(hreq{user: user, groups: groups, verb: "list", group: k.group, version: k.version, res: k.res, ns: ns, ips: []string{ip}, ua: ua})
-		}
-		g.emit(hreq{user: user, groups: groups, verb: "watch", group: k.group, version: k.version, res: k.res, ns: ns, ips: []string{ip}, ua: ua})
-	}
-}
-
 func (g *hgen) leader(user string, groups []string, ip, ua, ns, name string) {
 	g.emit(hreq{user: user, groups: groups, verb: "get", group: "coordination.k8s.io", res: "leases", ns: ns, name: name, ips: []string{ip}, ua: ua})
 	g.emit(hreq{user: user, groups: groups, verb: "update", group: "coordination.k8s.io", res: "leases", ns: ns, name: name, ips: []string{ip}, ua: ua})
-}
-
-func (g *hgen) event(user string, groups []string, ip, ua, ns string) {
-	g.emit(hreq{user: user, groups: groups, verb: "create", group: "events.k8s.io", res: "events", ns: ns, ips: []string{ip}, ua: ua})
 }
 
 const caPEM = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSURCVENDQWUyZ0F3SUJBZ0lJWEhQbTNzUT0KLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
@@ -381,8 +368,6 @@ func strs(s ...string) []any {
 	}
 	return out
 }
-
-func mergePatch(v map[string]any) map[string]any { return v }
 
 func jsonPatch(ops ...map[string]any) []any {
 	out := make([]any, len(ops))
