@@ -39,6 +39,8 @@ type Config struct {
 	// KeepManagedFields keeps metadata.managedFields, which are removed by
 	// default.
 	KeepManagedFields bool
+	// Mode is Balanced (the zero value) or Strict.
+	Mode Mode
 	// HashKey, when set, appends a short HMAC-SHA256 of each removed string
 	// value to the marker, so a rotation is visible without the value.
 	HashKey []byte
@@ -79,6 +81,8 @@ type Redactor struct {
 	hashKey     []byte
 	dropManaged bool
 	rules       *ruleSet
+	strict      bool
+	strictAllow map[string]bool
 	// needles are the kinds (doors' and rules') whose last-applied
 	// annotation is worth parsing on a body no door or rule claims.
 	needles []string
@@ -100,7 +104,7 @@ func New(cfg Config) (*Redactor, error) {
 	if cfg.Marker == "" {
 		cfg.Marker = DefaultMarker
 	}
-	r := &Redactor{marker: cfg.Marker, mark: cfg.Marker, dropManaged: !cfg.KeepManagedFields, rules: rs}
+	r := &Redactor{marker: cfg.Marker, mark: cfg.Marker, dropManaged: !cfg.KeepManagedFields, rules: rs, strict: cfg.Mode == Strict, strictAllow: rs.strictAllow}
 	if len(cfg.HashKey) > 0 {
 		r.hashKey = append([]byte(nil), cfg.HashKey...)
 		r.hashPrefix = cfg.Marker + hashSep

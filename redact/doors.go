@@ -1,8 +1,8 @@
 package redact
 
-// A door is one way secrets get into an audit event. Doors are data, not
-// code: the walker in redact.go interprets them, so a new secret-bearing
-// resource is a new table row, and no door needs its own tree walk.
+// A door is a secret-bearing kind of conf/redact/kubernetes.yaml, compiled
+// (knowledge.go): the walker in redact.go interprets it, so a new
+// secret-bearing resource is a new entry in that file.
 //
 // A door is opened in two ways:
 //   - by objectRef: every body of the event belongs to the door, and any
@@ -31,6 +31,9 @@ type door struct {
 	// redacted as what sits at its path (jsonPatch). Without it, an array
 	// fails closed.
 	patch bool
+	// spellings: a member whose name differs from a field's first segment
+	// only by case or surrounding space is removed whole.
+	spellings bool
 }
 
 // field is one secret-bearing location inside a door's object.
@@ -46,43 +49,6 @@ type field struct {
 }
 
 var coreGroup = []string{""}
-
-// doors is the table of secret-bearing shapes. Order matters only for
-// objectRef matching, where the first match wins.
-var doors = [...]door{
-	{
-		name:     "secret",
-		resource: "secrets",
-		// Any group, as the seed's Lua script did: a resource named
-		// secrets is presumed to hold secrets whatever its group.
-		groups:    nil,
-		kinds:     []string{"Secret"},
-		listKinds: []string{"SecretList"},
-		fields: []field{
-			{path: []string{"data"}, each: true, kind: KindSecretData},
-			{path: []string{"stringData"}, each: true, kind: KindSecretData},
-		},
-		patch: true,
-	},
-	{
-		name:        "token_request",
-		resource:    "serviceaccounts",
-		subresource: "token",
-		groups:      coreGroup,
-		kinds:       []string{"TokenRequest"},
-		fields: []field{
-			{path: []string{"status", "token"}, kind: KindToken},
-		},
-	},
-	{
-		name:     "token_review",
-		resource: "tokenreviews",
-		kinds:    []string{"TokenReview"},
-		fields: []field{
-			{path: []string{"spec", "token"}, kind: KindToken},
-		},
-	},
-}
 
 // Kinds every door understands on its own resource. Inert kinds are
 // responses and options that carry nothing secret; they are kept even where

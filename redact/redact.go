@@ -29,11 +29,39 @@ const maxDepth = 8
 var bodyKeys = [...]string{"requestObject", "responseObject"}
 
 // Redact removes secrets from ev in place and reports what it removed.
-// Values of any type are tolerated (wrong type is treated as absent, or
-// replaced when it sits where a secret would). Different events may be
-// redacted concurrently; one event must not be shared between goroutines.
+// ev is an audit event, possibly with the other keys of the Fluent Bit
+// record it was the top level of (Merge_Log, Preserve_Key): every string in
+// it is in scope. Values of any type are tolerated (wrong type is treated
+// as absent, or replaced when it sits where a secret would). Different
+// events may be redacted concurrently; one event must not be shared
+// between goroutines.
 func (r *Redactor) Redact(ev map[string]any) Report {
 	w := walker{r: r}
+	w.event(ev, 0)
+	return w.rep
+}
+
+// RedactValue removes secrets from a value that is not an audit event but
+// leaves the node with one: the Fluent Bit metadata of a record, a record
+// passed on with `unrecognized pass`. It is swept like any part of an
+// event. The replacement, if any, is returned with ok true.
+func (r *Redactor) RedactValue(v any) (nv any, ok bool, rep Report) {
+	w := walker{r: r}
+	nv, ok = w.sweepValue(v, "", sctx{})
+	return nv, ok, w.rep
+}
+
+// maxEvents bounds events nested in events (a record copy under log that
+// is not the same event).
+const maxEvents = 2
+
+// event redacts one audit event: first the bodies by what objectRef says
+// they are (fail closed on a secret-bearing resource), then the sweep over
+// every member.
+func (w *walker) event(ev map[string]any, nest int) {
+	if ev == nil {
+		return
+	}
 	var t target
 	resolved := false
 	for _, key := range bodyKeys {
@@ -42,9 +70,12 @@ func (r *Redactor) Redact(ev map[string]any) Report {
 			continue
 		}
 		if !resolved {
-			rf := readRef(ev)
+			rf, alt := readRefs(ev)
 			if t.d = doorForRef(rf); t.d == nil {
-				t.ru = r.rules.forRef(rf)
+				t.d = doorForRef(alt)
+			}
+			if t.d == nil {
+				t.ru = w.r.rules.forRef(rf)
 			}
 			resolved = true
 		}
@@ -52,7 +83,108 @@ func (r *Redactor) Redact(ev map[string]any) Report {
 			ev[key] = nv
 		}
 	}
-	return w.rep
+	id, _ := ev["auditID"].(string)
+	for k, v := range ev {
+		if v == nil {
+			continue
+		}
+		switch k {
+		case "requestObject", "responseObject":
+			c := sctx{strict: w.r.strict}
+			if nv, ok := w.sweepValue(v, k, c); ok {
+				ev[k] = nv
+			}
+			continue
+		case "requestURI":
+			if s, ok := v.(string); ok {
+				if nv, ok := w.uri(s); ok {
+					ev[k] = nv
+				}
+				continue
+			}
+		case "annotations":
+			if m, ok := v.(map[string]any); ok {
+				w.eventAnnotations(m, t)
+			}
+		}
+		if s, ok := v.(string); ok && nest < maxEvents {
+			// A copy of an event kept beside it (Merge_Log with Keep_Log,
+			// Preserve_Key): the same event is dropped, another one is
+			// redacted as an event.
+			if inner, ok := eventString(s); ok {
+				if iid, _ := inner["auditID"].(string); iid != "" && iid == id {
+					delete(ev, k)
+					w.rep.add(KindRecordCopy)
+					continue
+				}
+				before := w.rep
+				w.event(inner, nest+1)
+				if w.rep != before {
+					if b, err := json.Marshal(inner); err == nil {
+						ev[k] = string(b)
+					} else {
+						ev[k] = w.failClosed(s)
+					}
+				}
+				continue
+			}
+		}
+		if nv, ok := w.sweepValue(v, k, sctx{}); ok {
+			ev[k] = nv
+		}
+	}
+}
+
+// eventString parses s when it is the JSON of an audit event.
+func eventString(s string) (map[string]any, bool) {
+	t := strings.TrimLeft(s, " \t\r\n")
+	if t == "" || t[0] != '{' || !strings.Contains(s, "auditID") {
+		return nil, false
+	}
+	v, ok := parseJSON(s)
+	m, _ := v.(map[string]any)
+	if !ok || m == nil {
+		return nil, false
+	}
+	_, hasID := m["auditID"]
+	_, hasVerb := m["verb"]
+	return m, hasID && hasVerb
+}
+
+// webhookPatchPrefix names the event annotations in which mutating
+// admission webhooks record the JSON patch they applied, values included.
+const webhookPatchPrefix = "patch.webhook.admission.k8s.io/"
+
+// eventAnnotations interprets a webhook's recorded patch against the
+// object the event is about (exactly, as a patch request body would be);
+// the sweep then handles everything else in the annotation.
+func (w *walker) eventAnnotations(m map[string]any, t target) {
+	for k, v := range m {
+		s, ok := v.(string)
+		if !ok || !strings.HasPrefix(k, webhookPatchPrefix) || t.d == nil {
+			continue
+		}
+		rec, ok := parseObject(s)
+		if !ok {
+			m[k] = w.failClosed(s)
+			continue
+		}
+		ops, ok := rec["patch"].([]any)
+		if !ok {
+			continue
+		}
+		before := w.rep
+		if !w.jsonPatch(ops, t) {
+			rec["patch"] = w.failClosed("")
+		}
+		if w.rep != before {
+			if b, err := json.Marshal(rec); err == nil {
+				m[k] = string(b)
+			} else {
+				m[k] = w.failClosed(s)
+			}
+		}
+	}
 }
 
 // target is what a body belongs to by objectRef: a door (secret-bearing, so
@@ -79,7 +211,21 @@ type walker struct {
 	r     *Redactor
 	rep   Report
 	depth int
+	// sdepth and edepth bound the sweep's recursion and its decoding of
+	// encoded values inside encoded values.
+	sdepth, edepth int
 }
+
+// maskString is mask for a part of a string.
+func (w *walker) maskString(s string) string {
+	if w.r.hashKey == nil {
+		return w.r.marker
+	}
+	return w.mask(s).(string)
+}
+
+// isMarkerText reports whether a part of a string is a marker already.
+func (w *walker) isMarkerText(s string) bool { return w.isMarker(s) }
 
 func (w *walker) isMarker(v any) bool {
 	s, ok := v.(string)
@@ -267,9 +413,29 @@ func (w *walker) object(d *door, m map[string]any, strict bool) {
 	for i := range d.fields {
 		w.field(m, &d.fields[i], strict)
 	}
+	if d.spellings {
+		w.spellings(d, m)
+	}
 	w.lastApplied(d, m)
 	w.items(d, m)
 	w.rows(d, m)
+}
+
+// spellings removes members whose name is a field's but for case or
+// surrounding space: the API server would refuse them, a log keeps them.
+func (w *walker) spellings(d *door, m map[string]any) {
+	for k := range m {
+		if len(k) > 32 {
+			continue
+		}
+		norm := strings.TrimSpace(k)
+		for i := range d.fields {
+			f := d.fields[i].path[0]
+			if k != f && strings.EqualFold(norm, f) {
+				w.replaceIn(m, k)
+			}
+		}
+	}
 }
 
 func (w *walker) field(m map[string]any, f *field, strict bool) {

@@ -67,17 +67,19 @@ func TestRulesOverride(t *testing.T) {
 		"objectRef":     map[string]any{"resource": "configmaps"},
 		"requestObject": map[string]any{"data": map[string]any{"pin": "1", "password": "kept-now"}},
 	}
-	if rep := r.Redact(ev).String(); rep != "rule_value=1" {
+	// The rule now names pin only; password is still removed, by name:
+	// a rule adds to what is removed, it cannot keep a credential.
+	if rep := r.Redact(ev).String(); rep != "credential_name=1,rule_value=1" {
 		t.Errorf("report %q", rep)
 	}
 	data := ev["requestObject"].(map[string]any)["data"].(map[string]any)
-	if data["pin"] != "<cut>" || data["password"] != "kept-now" {
+	if data["pin"] != "<cut>" || data["password"] != "<cut>" {
 		t.Errorf("data %v", data)
 	}
 	pod := map[string]any{"objectRef": map[string]any{"resource": "pods"}, "requestObject": map[string]any{"spec": map[string]any{"containers": []any{
-		map[string]any{"env": []any{map[string]any{"name": "PASSWORD", "value": "kept"}}}}}}}
-	if rep := r.Redact(pod); !rep.Empty() {
-		t.Errorf("disabled env rule still applied: %q", rep)
+		map[string]any{"env": []any{map[string]any{"name": "PASSWORD", "value": "still-removed"}, map[string]any{"name": "TOKENISH_MODE", "value": "kept"}}}}}}}
+	if rep := r.Redact(pod).String(); rep != "credential_name=1" {
+		t.Errorf("disabled env rule: report %q, want the name check alone", rep)
 	}
 }
 

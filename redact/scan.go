@@ -1,0 +1,342 @@
+package redact
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"regexp"
+	"strings"
+)
+
+// pattern is one compiled credential format (conf/redact/patterns.yaml).
+type pattern struct {
+	id       string
+	keywords []string // lower case
+	re       *regexp.Regexp
+	// groups are removed (none: the whole match).
+	groups []int
+	// name, when > 0, is a group that must hold a credential name.
+	name int
+	// sep, when > 0, is the separator group of an assignment: empty means
+	// a space-separated form, which counts only for flags and bare
+	// password words.
+	sep int
+}
+
+// scanner is the content scanner: a keyword prefilter in front of the
+// patterns. A string with none of the keywords costs one pass of table
+// lookups over its bytes and no allocation.
+type scanner struct {
+	patterns []*pattern
+	// kw are every pattern's keywords by first byte (lower case); each
+	// keyword maps back to its patterns through kwPatterns.
+	kw         [256][]string
+	kwPatterns map[string][]int
+	first      [256]bool
+	names      *names
+	// nameWords are the credential words by first byte, for mayHold.
+	nameWords [256][]string
+}
+
+func newScanner(ps []*pattern, nm *names) *scanner {
+	sc := &scanner{patterns: ps, kwPatterns: map[string][]int{}, names: nm}
+	for _, set := range []map[string]bool{nm.words, nm.lastWords, nm.whole} {
+		for w := range set {
+			if w != "" {
+				sc.nameWords[w[0]] = append(sc.nameWords[w[0]], w)
+			}
+		}
+	}
+	for i, p := range ps {
+		for _, k := range p.keywords {
+			if _, ok := sc.kwPatterns[k]; !ok {
+				c := k[0]
+				sc.kw[c] = append(sc.kw[c], k)
+				sc.first[c] = true
+				if 'a' <= c && c <= 'z' {
+					sc.first[c-32] = true
+				}
+			}
+			sc.kwPatterns[k] = append(sc.kwPatterns[k], i)
+		}
+	}
+	return sc
+}
+
+// maxPatterns bounds the patterns (a bit set selects those to run).
+const maxPatterns = 64
+
+// candidates returns the set of patterns whose keywords occur in s. A
+// keyword of an assignment pattern counts only where it is part of a key
+// followed by a separator (`db.password =`, `"token":`) or of a flag
+// (`--token abc`): credential words inside ordinary text and paths
+// (/var/run/secrets/...) do not wake the regexp.
+func (sc *scanner) candidates(s string) uint64 {
+	return sc.hits(s, true)
+}
+
+// mayHold reports whether s contains any keyword or credential word at
+// all, in any context: text without one cannot hold anything the sweep
+// would remove once parsed, so it need not be parsed.
+func (sc *scanner) mayHold(s string) bool {
+	if sc.hits(s, false) != 0 {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !sc.names.first[c] {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 32
+		}
+		for _, w := range sc.nameWords[c] {
+			if hasPrefixFold(s[i:], w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (sc *scanner) hits(s string, context bool) uint64 {
+	var set uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !sc.first[c] {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 32
+		}
+		for _, k := range sc.kw[c] {
+			if !hasPrefixFold(s[i:], k) {
+				continue
+			}
+			assign := -1
+			for _, p := range sc.kwPatterns[k] {
+				if context && sc.patterns[p].name > 0 {
+					if assign < 0 {
+						assign = 0
+						if assignmentContext(s, i, len(k)) {
+							assign = 1
+						}
+					}
+					if assign == 0 {
+						continue
+					}
+				}
+				set |= 1 << uint(p)
+			}
+		}
+	}
+	return set
+}
+
+func isKeyChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' || c == '$'
+}
+
+// assignmentContext reports whether the keyword at s[i:i+n] sits in a key
+// followed by a separator, or in a flag or a bare password word followed
+// by a space.
+func assignmentContext(s string, i, n int) bool {
+	j := i + n
+	for j < len(s) && isKeyChar(s[j]) {
+		j++
+	}
+	k := j
+	if k < len(s) && (s[k] == '"' || s[k] == '\'') {
+		k++
+	}
+	for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+		k++
+	}
+	if k < len(s) && (s[k] == ':' || s[k] == '=') {
+		return true
+	}
+	if j == len(s) || s[j] != ' ' && s[j] != '\t' {
+		return false
+	}
+	b := i
+	for b > 0 && isKeyChar(s[b-1]) {
+		b--
+	}
+	if s[b] == '-' {
+		return true
+	}
+	switch strings.ToLower(s[b:j]) {
+	case "password", "passwd", "pass":
+		return true
+	}
+	return false
+}
+
+// scan returns s with every credential the patterns find replaced by
+// mask(found), and how many were replaced.
+func (sc *scanner) scan(s string, mask func(string) string, keep func(string) bool) (string, int) {
+	set := sc.candidates(s)
+	if set == 0 {
+		return s, 0
+	}
+	n := 0
+	for i, p := range sc.patterns {
+		if set&(1<<uint(i)) == 0 {
+			continue
+		}
+		var k int
+		s, k = sc.apply(p, s, mask, keep)
+		n += k
+	}
+	return s, n
+}
+
+func (sc *scanner) apply(p *pattern, s string, mask func(string) string, keep func(string) bool) (string, int) {
+	locs := p.re.FindAllStringSubmatchIndex(s, -1)
+	if locs == nil {
+		return s, 0
+	}
+	var b strings.Builder
+	last, n := 0, 0
+	for _, loc := range locs {
+		if p.name > 0 {
+			a, e := loc[2*p.name], loc[2*p.name+1]
+			if a < 0 || !sc.assignmentCounts(s[a:e], p, loc, s) {
+				continue
+			}
+		}
+		groups := p.groups
+		if len(groups) == 0 {
+			groups = []int{0}
+		}
+		for _, g := range groups {
+			a, e := loc[2*g], loc[2*g+1]
+			if a < 0 || a < last || a == e || keep(s[a:e]) {
+				continue
+			}
+			b.WriteString(s[last:a])
+			b.WriteString(mask(s[a:e]))
+			last = e
+			n++
+		}
+	}
+	if n == 0 {
+		return s, 0
+	}
+	b.WriteString(s[last:])
+	return b.String(), n
+}
+
+// assignmentCounts decides a key=value match by its key.
+func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string) bool {
+	if !sc.names.credential(key) {
+		return false
+	}
+	if p.sep > 0 && loc[2*p.sep] < 0 { // space-separated
+		if strings.HasPrefix(key, "-") {
+			return true
+		}
+		switch strings.ToLower(key) {
+		case "password", "passwd", "pass":
+			return true
+		}
+		return false
+	}
+	return true
+}
+
+// Encoded payloads: a value that is entirely base64 or hex is decoded and
+// its content scanned; gzip inside is opened (Helm keeps releases as
+// base64 of gzip). Bounds keep a hostile value from costing more than a
+// few times its size.
+const (
+	minEncoded     = 24
+	maxDecoded     = 1 << 20
+	maxEncodeDepth = 3
+)
+
+// encodedKind says what s could be an encoding of.
+func encodedKind(s string) (b64, hx bool) {
+	if len(s) < minEncoded {
+		return false, false
+	}
+	b64, hx = true, len(s)%2 == 0
+	var std, url, upperOrDigit bool
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		isHex := '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+		if '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' {
+			upperOrDigit = true
+		}
+		if !isHex {
+			hx = false
+			switch {
+			case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '=' || c == '\n' || c == '\r':
+			case c == '+' || c == '/':
+				std = true
+			case c == '-' || c == '_':
+				url = true
+			default:
+				return false, false
+			}
+		}
+	}
+	// Paths (/api/v1/...) and names (skipped-too-big) are made of base64
+	// characters too; an encoding uses one alphabet and, for any content
+	// worth a look, upper case or digits.
+	if std && url || !upperOrDigit || s[0] == '/' {
+		b64 = false
+	}
+	return b64, hx
+}
+
+// decodeAny decodes s as hex or base64 (standard or URL alphabet, padded
+// or not, line-wrapped); ok is false when it is neither.
+func decodeAny(s string, hx bool) ([]byte, bool) {
+	if hx {
+		if b, err := hex.DecodeString(s); err == nil {
+			return b, true
+		}
+	}
+	t := s
+	if strings.ContainsAny(t, "\r\n") {
+		t = strings.NewReplacer("\n", "", "\r", "").Replace(t)
+	}
+	t = strings.TrimRight(t, "=")
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(t); err == nil {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// gunzip opens a gzip payload, bounded; ok is false when b is not gzip or
+// is truncated or bigger than the bound (the caller then fails closed).
+func gunzip(b []byte) ([]byte, bool) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, false
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxDecoded+1))
+	if err != nil || len(out) > maxDecoded {
+		return nil, false
+	}
+	return out, true
+}
+
+func isGzip(b []byte) bool { return len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b }
+
+// printable reports whether b looks like text: decoded binary (a
+// certificate's DER, a random key) is judged by the caller.
+func printable(b []byte) bool {
+	bad := 0
+	for _, c := range b {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f {
+			bad++
+		}
+	}
+	return bad*20 < len(b)
+}
