@@ -28,6 +28,7 @@ type namesSpec struct {
 	KeyExceptions   []string `json:"key_exceptions"`
 	URLWords        []string `json:"url_words"`
 	Names           []string `json:"names"`
+	Substrings      []string `json:"substrings"`
 	PlainMaps       []string `json:"plain_maps"`
 }
 

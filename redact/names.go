@@ -1,12 +1,16 @@
 package redact
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // names judges whether a map key, an env variable name, a flag or the key
 // of a key=value assignment names a credential. The word lists are data
 // (credential_names in conf/redact/kubernetes.yaml and redact_file).
 type names struct {
 	words, lastWords, except, keyExcept, urlWords, whole, plainMaps map[string]bool
+	substrings                                                      []string
 	// first marks the bytes a credential word can start with (either
 	// case): a name without any of them is judged without splitting.
 	first [256]bool
@@ -27,6 +31,10 @@ func (n *names) add(s namesSpec) {
 		for _, w := range l.src {
 			l.dst[strings.ToLower(w)] = true
 		}
+	}
+	for _, w := range s.Substrings {
+		n.substrings = append(n.substrings, strings.ToLower(w))
+		n.mark(strings.ToLower(w))
 	}
 	for _, w := range s.PlainMaps {
 		n.plainMaps[w] = true
@@ -103,8 +111,14 @@ func (n *names) credential(name string) bool {
 		return false
 	}
 	for i := 0; i < nw; i++ {
-		if n.words[string(word(i))] {
+		wd := word(i)
+		if n.words[string(wd)] {
 			return true
+		}
+		for _, sub := range n.substrings {
+			if len(wd) > len(sub) && bytes.Contains(wd, []byte(sub)) {
+				return true
+			}
 		}
 	}
 	if !n.lastWords[string(last)] {

@@ -224,8 +224,11 @@ func (w *walker) maskString(s string) string {
 	return w.mask(s).(string)
 }
 
-// isMarkerText reports whether a part of a string is a marker already.
-func (w *walker) isMarkerText(s string) bool { return w.isMarker(s) }
+// isMarkerText reports whether a part of a string is a marker already, or
+// the start of one (a pattern's value class may stop inside it).
+func (w *walker) isMarkerText(s string) bool {
+	return w.isMarker(s) || len(s) >= 3 && strings.HasPrefix(w.r.marker, s)
+}
 
 func (w *walker) isMarker(v any) bool {
 	s, ok := v.(string)

@@ -152,11 +152,23 @@ func (w *walker) pair(m map[string]any) {
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
 		last := path[strings.LastIndexByte(path, '/')+1:]
-		if nm.credential(unescapePointer(last)) || w.r.rules.secretAnnotations[unescapePointer(last)] {
+		if nm.credential(unescapePointer(last)) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 		}
 	}
+}
+
+// envValuePath reports whether a JSON-patch path sets an env var's value
+// by index (/spec/containers/0/env/3/value): its name is not in the patch,
+// so it cannot be shown to be harmless.
+func envValuePath(path string) bool {
+	rest, ok := strings.CutSuffix(path, "/value")
+	if !ok {
+		return false
+	}
+	i := strings.LastIndexByte(rest, '/')
+	return i >= 0 && isIndex(rest[i+1:]) && strings.HasSuffix(rest[:i], "/env")
 }
 
 // argKeys name string arrays that are command lines.
@@ -180,7 +192,7 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 	for i, e := range arr {
 		if cmd {
 			if s, ok := e.(string); ok && !w.keep(s) {
-				if mysql && len(s) > 2 && strings.HasPrefix(s, "-p") && s != "-p" {
+				if mysql && len(s) > 2 && strings.HasPrefix(s, "-p") && !w.isMarkerText(s[2:]) {
 					arr[i] = "-p" + w.maskString(s[2:])
 					w.rep.add(KindCredentialName)
 					continue
@@ -256,6 +268,10 @@ func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 	} else {
 		v, ok = parseYAMLDocs(t)
 	}
+	docs, multi := v.(multiDoc)
+	if multi {
+		v = []any(docs) // swept as a list, written back as a stream
+	}
 	if !ok {
 		if objAnn || w.mentionsSecretKind(s) {
 			return w.failClosed(s), true
@@ -281,6 +297,9 @@ func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 			b = append(b, '\n')
 		}
 	} else {
+		if multi {
+			v = multiDoc(v.([]any))
+		}
 		b, err = marshalYAMLDocs(v)
 	}
 	if err != nil {
