@@ -258,8 +258,13 @@ func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 	if w.sdepth >= maxSweepDepth {
 		return w.failClosed(s), true
 	}
-	if !c.strict && !w.mayHold(s) {
-		return nil, true // nothing in it could be removed: kept as it came
+	if !c.strict && !w.mayHold(s) && (isJSON || !objAnn) {
+		// Nothing in it could be removed; an object annotation must still
+		// be one (json.Valid allocates nothing).
+		if objAnn && !json.Valid([]byte(s)) {
+			return w.failClosed(s), true
+		}
+		return nil, true
 	}
 	var v any
 	var ok bool

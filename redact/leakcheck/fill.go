@@ -38,7 +38,7 @@ func Values(id string) map[string]string {
 	pem := "-----BEGIN RSA PRIVATE KEY-----\n" + base64.StdEncoding.EncodeToString(der) + "\n-----END RSA PRIVATE KEY-----\n"
 	props := "spring.datasource.url=jdbc:postgresql://pg:5432/shop\nspring.datasource.password=" + canary + "\n"
 	release, _ := json.Marshal(map[string]any{"name": "shop", "version": 7, "namespace": "shop",
-		"chart": map[string]any{"metadata": map[string]any{"name": "shop", "version": "1.4.0"}},
+		"chart":  map[string]any{"metadata": map[string]any{"name": "shop", "version": "1.4.0"}},
 		"config": map[string]any{"redis": map[string]any{"enabled": true}},
 		"manifest": "---\n# Source: shop/templates/secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: shop\ntype: Opaque\ndata:\n  redis-url: " +
 			base64.StdEncoding.EncodeToString([]byte("redis://:"+canary+"@redis:6379")) + "\n"})
