@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kaudit/kaudit/detect"
+	"github.com/kaudit/kaudit/redact"
 )
 
 // Getter returns the value of a property, or "" when it is not set. Fluent
@@ -87,6 +88,7 @@ type Config struct {
 	RedactFile          string
 	RedactManagedFields bool
 	RedactHashKey       string
+	RedactMode          redact.Mode
 }
 
 // Scope says which packaging reads a key: the output pushes to Loki, the
@@ -139,6 +141,10 @@ var Keys = []Key{
 	{"redact_marker", "[REDACTED]", "Replacement for every redacted value (a `marker` in `redact_file` takes precedence).", Both, parseMarker},
 	{"redact_file", "", "Extra redaction rules (YAML, format in redact/README.md), applied after the embedded conf/redact/default.yaml: more resources and paths, exclusions, the marker. Validated at start.", Both, func(c *Config, v string) error { c.RedactFile = v; return checkFile(v) }},
 	{"redact_managed_fields", "on", "Remove `metadata.managedFields` from every object (they name every field a manager set and are noise in a log store). `off` keeps them.", Both, func(c *Config, v string) (err error) { c.RedactManagedFields, err = parseBool(v); return err }},
+	{"redact_mode", "balanced", "`balanced`: remove what the structure of Kubernetes objects and the content scanner show to be secret, keep the rest for forensics. `strict`: in request and response bodies keep only the strings of an allow-list of fields (names, namespaces, labels, images, security context, RBAC rules, subjects, owner references, ...) and remove every other string. See redact/README.md.", Both, func(c *Config, v string) (err error) {
+		c.RedactMode, err = redact.ParseMode(strings.ToLower(v))
+		return err
+	}},
 	{"redact_hash_key", "", "Key (16 to 256 bytes) of an HMAC-SHA256 appended to the marker of each removed string value (`[REDACTED] hmac=1a2b3c4d5e6f`), so a rotation is visible without the value. Empty: no hash.", Both, parseHashKey},
 	{"min_severity", "none", "Drop audit events whose highest detection is below this severity (`none`, `info`, `low`, `medium`, `high`, `critical`); `none` keeps every event. Unrecognized records passed with `unrecognized pass` are kept.", Filter, parseMinSeverity},
 	{"metrics_listen", "", "`host:port` on which to serve Prometheus metrics at `/metrics` (e.g. `0.0.0.0:2021`). Empty: no listener. Instances naming the same address share one server, which serves every instance (label `instance_name`).", Output, parseListen},
@@ -194,10 +200,10 @@ func (c *Config) Redacted() string {
 	for i, l := range c.Labels {
 		labels[i] = l.Name + "=" + l.Value
 	}
-	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d metrics_listen=%q audit_policy_file=%q policy_keep_severity=%s redact_file=%q redact_managed_fields=%t redact_hash_key=%s",
+	return fmt.Sprintf("url=%s labels=%s tenant_id=%q tenant_id_key=%q http_user=%q http_passwd=%s bearer_token=%s headers=%d tls_verify=%t timeout=%s max_request_bytes=%d unrecognized=%s rules_files=%d metrics_listen=%q audit_policy_file=%q policy_keep_severity=%s redact_file=%q redact_managed_fields=%t redact_hash_key=%s redact_mode=%s",
 		c.URL.Redacted(), strings.Join(labels, ","), c.TenantID, c.TenantIDKey, c.HTTPUser, mask(c.HTTPPasswd), mask(c.BearerToken),
 		len(c.Headers), c.TLSVerify, c.Timeout, c.MaxRequestBytes, [...]string{"drop", "pass"}[c.Unrecognized], len(c.RulesFiles), c.MetricsListen, c.AuditPolicyFile, c.PolicyKeep,
-		c.RedactFile, c.RedactManagedFields, mask(c.RedactHashKey))
+		c.RedactFile, c.RedactManagedFields, mask(c.RedactHashKey), c.RedactMode)
 }
 
 func parseURL(c *Config, v string) error {
