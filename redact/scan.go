@@ -203,7 +203,7 @@ func (sc *scanner) apply(p *pattern, s string, mask func(string) string, keep fu
 	for _, loc := range locs {
 		if p.name > 0 {
 			a, e := loc[2*p.name], loc[2*p.name+1]
-			if a < 0 || !sc.assignmentCounts(s[a:e], p, loc, s) {
+			if a < 0 || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) {
 				continue
 			}
 		}
@@ -245,6 +245,23 @@ func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string)
 		return false
 	}
 	return true
+}
+
+// referenceValue reports whether the value of a key=value match is a
+// file path or a variable reference ($(VAR), ${VAR}): it names where a
+// credential is, not what it is.
+func referenceValue(p *pattern, loc []int, s string) bool {
+	for _, g := range p.groups {
+		a := loc[2*g]
+		if a < 0 {
+			continue
+		}
+		v := s[a:loc[2*g+1]]
+		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "${") {
+			return true
+		}
+	}
+	return false
 }
 
 // Encoded payloads: a value that is entirely base64 or hex is decoded and

@@ -203,7 +203,7 @@ func GKEEntry(e map[string]any) map[string]any {
 		}
 	}
 	return map[string]any{"insertId": "gke-" + str(e, "auditID"), "logName": "projects/acme-prod/logs/cloudaudit.googleapis.com%2Factivity",
-		"operation": map[string]any{"id": str(e, "auditID"), "producer": "k8s.io", "first": true, "last": true},
+		"operation":    map[string]any{"id": str(e, "auditID"), "producer": "k8s.io", "first": true, "last": true},
 		"protoPayload": pp, "resource": map[string]any{"type": "k8s_cluster", "labels": map[string]any{"cluster_name": "prod", "location": "europe-west1", "project_id": "acme-prod"}},
 		"severity": "NOTICE", "timestamp": e["stageTimestamp"], "receiveTimestamp": e["stageTimestamp"]}
 }
