@@ -194,22 +194,38 @@ func (sc *scanner) scan(s string, mask func(string) string, keep func(string) bo
 }
 
 func (sc *scanner) apply(p *pattern, s string, mask func(string) string, keep func(string) bool) (string, int) {
-	locs := p.re.FindAllStringSubmatchIndex(s, -1)
-	if locs == nil {
-		return s, 0
-	}
 	var b strings.Builder
-	last, n := 0, 0
-	for _, loc := range locs {
+	last, n, pos := 0, 0, 0
+	groups := p.groups
+	if len(groups) == 0 {
+		groups = []int{0}
+	}
+	for pos <= len(s) {
+		loc := p.re.FindStringSubmatchIndex(s[pos:])
+		if loc == nil {
+			break
+		}
+		for i := range loc {
+			if loc[i] >= 0 {
+				loc[i] += pos
+			}
+		}
+		next := loc[1]
+		if next == loc[0] {
+			next++
+		}
 		if p.name > 0 {
 			a, e := loc[2*p.name], loc[2*p.name+1]
 			if a < 0 || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) {
+				// The value of a key that is no credential may be the
+				// next assignment (RBAC: db_password=...): search again
+				// right after the key.
+				if a >= 0 && e > pos {
+					next = e
+				}
+				pos = next
 				continue
 			}
-		}
-		groups := p.groups
-		if len(groups) == 0 {
-			groups = []int{0}
 		}
 		for _, g := range groups {
 			a, e := loc[2*g], loc[2*g+1]
@@ -221,6 +237,7 @@ func (sc *scanner) apply(p *pattern, s string, mask func(string) string, keep fu
 			last = e
 			n++
 		}
+		pos = next
 	}
 	if n == 0 {
 		return s, 0

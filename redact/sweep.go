@@ -231,7 +231,14 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 	if nv, done := w.encoded(s); done && nv != nil {
 		return nv, true
 	}
+	changed := false
+	if t, ok := w.encodedRuns(s); ok {
+		s, changed = t, true
+	}
 	out, n := w.r.rules.scanner.scan(s, w.maskString, w.isMarkerText)
+	if n == 0 && changed {
+		return s, true
+	}
 	if n == 0 {
 		return nil, false
 	}
@@ -484,6 +491,46 @@ func (w *walker) encoded(s string) (any, bool) {
 	}
 	w.rep.add(KindEncoded)
 	return w.mask(s), true
+}
+
+// encodedRuns judges base64 or hex runs inside a longer text (a blob in a
+// message, a config line, a flag) as encoded does a whole value, and
+// replaces each run whose content holds something.
+func (w *walker) encodedRuns(s string) (string, bool) {
+	if len(s) <= minEncoded {
+		return s, false
+	}
+	var b strings.Builder
+	last, found := 0, false
+	start := -1
+	for i := 0; i <= len(s); i++ {
+		in := i < len(s) && isB64Char(s[i])
+		if in && start < 0 {
+			start = i
+		}
+		if in || start < 0 {
+			continue
+		}
+		run := s[start:i]
+		start = -1
+		if len(run) < minEncoded || len(run) == len(s) {
+			continue
+		}
+		if nv, done := w.encoded(run); done && nv != nil {
+			b.WriteString(s[last : i-len(run)])
+			b.WriteString(w.maskString(run))
+			last, found = i, true
+		}
+	}
+	if !found {
+		return s, false
+	}
+	b.WriteString(s[last:])
+	return b.String(), true
+}
+
+func isB64Char(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_' || c == '='
 }
 
 func isUUID(s string) bool {
