@@ -265,8 +265,9 @@ func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string)
 }
 
 // referenceValue reports whether the value of a key=value match is a
-// file path or a variable reference ($(VAR), ${VAR}): it names where a
-// credential is, not what it is.
+// file path or a variable reference ($(VAR), ${VAR}), which names where a
+// credential is, not what it is, or is itself a label of prose
+// ("policy-passwords: check-data: ...").
 func referenceValue(p *pattern, loc []int, s string) bool {
 	for _, g := range p.groups {
 		a := loc[2*g]
@@ -274,7 +275,7 @@ func referenceValue(p *pattern, loc []int, s string) bool {
 			continue
 		}
 		v := s[a:loc[2*g+1]]
-		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "${") {
+		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "${") || strings.HasSuffix(v, ":") {
 			return true
 		}
 	}
@@ -345,6 +346,30 @@ func decodeAny(s string, hx bool) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// textualPrefix decodes the first characters of s on the stack and
+// reports whether they could start text or gzip: digests, UIDs and random
+// keys decode to binary and are left alone without allocating.
+func textualPrefix(s string, hx bool) bool {
+	var src [32]byte
+	var dst [24]byte
+	n := copy(src[:], s)
+	var m int
+	var err error
+	if hx {
+		m, err = hex.Decode(dst[:], src[:n&^1])
+	} else {
+		n &^= 3
+		m, err = base64.StdEncoding.Decode(dst[:], src[:n])
+		if err != nil {
+			m, err = base64.URLEncoding.Decode(dst[:], src[:n])
+		}
+	}
+	if err != nil && m == 0 {
+		return true // let the full decoder judge
+	}
+	return isGzip(dst[:m]) || printable(dst[:m])
 }
 
 // gunzip opens a gzip payload, bounded; ok is false when b is not gzip or

@@ -3,6 +3,8 @@ package redact
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -87,7 +89,11 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	w.managed(m)
 	w.pair(m)
 	nm := w.r.rules.names
+	var renames []string
 	for k, v := range m {
+		if len(k) >= minKeyScan && w.r.rules.scanner.candidates(k) != 0 {
+			renames = append(renames, k)
+		}
 		if v == nil {
 			continue
 		}
@@ -106,7 +112,29 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 			m[k] = nv
 		}
 	}
+	for _, k := range renames {
+		nk, n := w.r.rules.scanner.scan(k, w.maskString, w.isMarkerText)
+		if n == 0 {
+			continue
+		}
+		// Two keys masked alike must not lose a value.
+		for i, base := 2, nk; ; i++ {
+			if _, taken := m[nk]; !taken {
+				break
+			}
+			nk = base + " (" + strconv.Itoa(i) + ")"
+		}
+		m[nk] = m[k]
+		delete(m, k)
+		for i := 0; i < n; i++ {
+			w.rep.add(KindContent)
+		}
+	}
 }
+
+// minKeyScan is the shortest map key the scanner looks at: every
+// credential format it knows is longer, and keys are mostly short names.
+const minKeyScan = 20
 
 // credentialKey removes m[k] when k names a credential and the value is a
 // string or a list of strings (a map under such a key is walked: its own
@@ -385,8 +413,8 @@ func parseJSON(s string) (any, bool) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, false
 	}
-	if _, err := dec.Token(); err == nil {
-		return nil, false // trailing data
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false // trailing data, valid or not
 	}
 	switch v.(type) {
 	case map[string]any, []any:
@@ -469,6 +497,9 @@ func (w *walker) encoded(s string) (any, bool) {
 	}
 	b64, hx := encodedKind(s)
 	if !b64 && !hx {
+		return nil, false
+	}
+	if !textualPrefix(s, hx) {
 		return nil, false
 	}
 	b, ok := decodeAny(s, hx)
