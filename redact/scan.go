@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -175,32 +176,52 @@ func assignmentContext(s string, i, n int) bool {
 }
 
 // scan returns s with every credential the patterns find replaced by
-// mask(found), and how many were replaced.
+// mask(found), and how many were replaced. Every pattern looks at the
+// original text and the spans they find are merged before anything is
+// replaced: no pattern's match can hide another's (a .netrc password
+// followed by a key=value, a flag inside an assignment's value).
 func (sc *scanner) scan(s string, mask func(string) string, keep func(string) bool) (string, int) {
 	set := sc.candidates(s)
 	if set == 0 {
 		return s, 0
 	}
-	n := 0
+	var buf [8][2]int
+	spans := buf[:0]
 	for i, p := range sc.patterns {
-		if set&(1<<uint(i)) == 0 {
-			continue
+		if set&(1<<uint(i)) != 0 {
+			spans = sc.find(p, s, keep, spans)
 		}
-		var k int
-		s, k = sc.apply(p, s, mask, keep)
-		n += k
 	}
-	return s, n
+	if len(spans) == 0 {
+		return s, 0
+	}
+	slices.SortFunc(spans, func(x, y [2]int) int { return x[0] - y[0] })
+	var b strings.Builder
+	last, n := 0, 0
+	for i := 0; i < len(spans); {
+		a, e := spans[i][0], spans[i][1]
+		for i++; i < len(spans) && spans[i][0] <= e; i++ {
+			e = max(e, spans[i][1])
+		}
+		if a < last {
+			a = last
+		}
+		b.WriteString(s[last:a])
+		b.WriteString(mask(s[a:e]))
+		last = e
+		n++
+	}
+	b.WriteString(s[last:])
+	return b.String(), n
 }
 
-func (sc *scanner) apply(p *pattern, s string, mask func(string) string, keep func(string) bool) (string, int) {
-	var b strings.Builder
-	last, n, pos := 0, 0, 0
+// find appends the spans of s that p removes.
+func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2]int) [][2]int {
 	groups := p.groups
 	if len(groups) == 0 {
 		groups = []int{0}
 	}
-	for pos <= len(s) {
+	for pos := 0; pos <= len(s); {
 		loc := p.re.FindStringSubmatchIndex(s[pos:])
 		if loc == nil {
 			break
@@ -229,21 +250,13 @@ func (sc *scanner) apply(p *pattern, s string, mask func(string) string, keep fu
 		}
 		for _, g := range groups {
 			a, e := loc[2*g], loc[2*g+1]
-			if a < 0 || a < last || a == e || keep(s[a:e]) {
-				continue
+			if a >= 0 && a < e && !keep(s[a:e]) {
+				spans = append(spans, [2]int{a, e})
 			}
-			b.WriteString(s[last:a])
-			b.WriteString(mask(s[a:e]))
-			last = e
-			n++
 		}
 		pos = next
 	}
-	if n == 0 {
-		return s, 0
-	}
-	b.WriteString(s[last:])
-	return b.String(), n
+	return spans
 }
 
 // assignmentCounts decides a key=value match by its key.

@@ -282,7 +282,9 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 	objAnn := w.r.rules.objectAnnotations[key]
 	t := strings.TrimLeft(s, " \t\r\n")
-	isJSON := t != "" && (t[0] == '{' || t[0] == '[')
+	// A marker can begin a text once a secret at its start is removed;
+	// "[REDACTED] ..." is no JSON array.
+	isJSON := t != "" && (t[0] == '{' || t[0] == '[') && !strings.HasPrefix(t, w.r.marker)
 	isYAML := !isJSON && looksLikeManifest(t)
 	if !isJSON && !isYAML {
 		if objAnn {
