@@ -33,7 +33,7 @@ type Config struct {
 	// redactor does not understand. Empty means DefaultMarker.
 	Marker string
 	// Rules are extra-rule files applied in order (later ones override
-	// rules of the same id); see redact/README.md. The built-in doors are
+	// rules of the same id); see redact/README.md. The built-in secret-bearing kinds are
 	// not configurable.
 	Rules []Source
 	// KeepManagedFields keeps metadata.managedFields, which are removed by
@@ -83,8 +83,8 @@ type Redactor struct {
 	rules       *ruleSet
 	strict      bool
 	strictAllow map[string]bool
-	// needles are the kinds (doors' and rules') whose last-applied
-	// annotation is worth parsing on a body no door or rule claims.
+	// needles are the kinds (secret-bearing kinds' and rules') whose last-applied
+	// annotation is worth parsing on a body no secret-bearing kind or rule claims.
 	needles []string
 }
 
@@ -113,7 +113,7 @@ func New(cfg Config) (*Redactor, error) {
 	return r, nil
 }
 
-// NewDefault returns a Redactor with the built-in doors only (no extra
+// NewDefault returns a Redactor with the built-in secret-bearing kinds only (no extra
 // rules), DefaultMarker, and managedFields removed.
 func NewDefault() *Redactor {
 	r, err := New(Config{})

@@ -49,10 +49,10 @@ var builtinSources = []Source{
 	{Name: "embedded:conf/redact/patterns.yaml", Data: conf.RedactPatterns},
 }
 
-// doors are the secret-bearing kinds of conf/redact/kubernetes.yaml, built
+// secret-bearing kinds are the secret-bearing kinds of conf/redact/kubernetes.yaml, built
 // once: they cannot be changed by a redact_file, so every Redactor shares
 // them.
-var doors = func() []door {
+var secretKinds = func() []secretKind {
 	f, err := parseRulesFile(conf.RedactKubernetes)
 	if err != nil {
 		panic("redact: embedded kubernetes.yaml: " + err.Error())
@@ -64,8 +64,8 @@ var doors = func() []door {
 	return ds
 }()
 
-func compileKinds(specs []kindSpec) ([]door, error) {
-	var ds []door
+func compileKinds(specs []kindSpec) ([]secretKind, error) {
+	var ds []secretKind
 	var errs []error
 	for i, s := range specs {
 		at := fmt.Sprintf("kinds[%d] (%s)", i, s.Kind)
@@ -73,7 +73,7 @@ func compileKinds(specs []kindSpec) ([]door, error) {
 			errs = append(errs, fmt.Errorf("%s: needs kind, resources and each or values", at))
 			continue
 		}
-		d := door{name: strings.ToLower(s.Kind), kinds: []string{s.Kind}, listKinds: s.ListKinds, patch: s.Patch, spellings: s.Spellings}
+		d := secretKind{name: strings.ToLower(s.Kind), kinds: []string{s.Kind}, listKinds: s.ListKinds, patch: s.Patch, spellings: s.Spellings}
 		for _, p := range s.Each {
 			d.fields = append(d.fields, field{path: strings.Split(p, "."), each: true, kind: KindSecretData})
 		}

@@ -71,8 +71,8 @@ func (w *walker) event(ev map[string]any, nest int) {
 		}
 		if !resolved {
 			rf, alt := readRefs(ev)
-			if t.d = doorForRef(rf); t.d == nil {
-				t.d = doorForRef(alt)
+			if t.d = secretKindForRef(rf); t.d == nil {
+				t.d = secretKindForRef(alt)
 			}
 			if t.d == nil {
 				t.ru = w.r.rules.forRef(rf)
@@ -187,11 +187,11 @@ func (w *walker) eventAnnotations(m map[string]any, t target) {
 	}
 }
 
-// target is what a body belongs to by objectRef: a door (secret-bearing, so
+// target is what a body belongs to by objectRef: a secret-bearing kind (secret-bearing, so
 // fail closed), an extra rule (redact what it names, leave the rest), or
 // neither (judge each object by its own kind).
 type target struct {
-	d  *door
+	d  *secretKind
 	ru *rule
 }
 
@@ -205,7 +205,7 @@ func (w *walker) apply(t target, v any) (any, bool) {
 }
 
 // walker carries one event's report and recursion depth. It lives on the
-// stack of Redact: doors are data and every call is static, so nothing
+// stack of Redact: secret-bearing kinds are data and every call is static, so nothing
 // forces it to the heap.
 type walker struct {
 	r     *Redactor
@@ -316,9 +316,9 @@ func (w *walker) managed(m map[string]any) {
 	}
 }
 
-// owned handles a body of an event whose objectRef belongs to door d: what
+// owned handles a body of an event whose objectRef belongs to secret-bearing kind d: what
 // d does not understand is replaced.
-func (w *walker) owned(d *door, v any) (any, bool) {
+func (w *walker) owned(d *secretKind, v any) (any, bool) {
 	switch b := v.(type) {
 	case map[string]any:
 		k, hasKind := b["kind"]
@@ -349,7 +349,7 @@ func (w *walker) owned(d *door, v any) (any, bool) {
 	}
 }
 
-// generic handles a body no door claims by objectRef. The body's own kind
+// generic handles a body no secret-bearing kind claims by objectRef. The body's own kind
 // wins: a Secret, TokenRequest or TokenReview is redacted as such wherever
 // it turns up, and a kind an extra rule names gets that rule. Otherwise the
 // objectRef's rule (ru) applies, lists are walked item by item, and the
@@ -369,7 +369,7 @@ func (w *walker) generic(ru *rule, v any, hint string) {
 		kind = hint
 	}
 	if kind != "" {
-		if d := doorForKind(kind); d != nil {
+		if d := secretKindOf(kind); d != nil {
 			w.object(d, m, true)
 			return
 		}
@@ -390,7 +390,7 @@ func (w *walker) generic(ru *rule, v any, hint string) {
 	w.foreignLastApplied(m)
 }
 
-// list walks items[] of a list no door claims; hint is the item kind a
+// list walks items[] of a list no secret-bearing kind claims; hint is the item kind a
 // typed list implies ("" for a generic List, whose items carry their own).
 func (w *walker) list(ru *rule, m map[string]any, hint string) {
 	arr, ok := m["items"].([]any)
@@ -411,7 +411,7 @@ func (w *walker) list(ru *rule, m map[string]any, hint string) {
 // object redacts m as one of d's objects, including any items[] and
 // Table rows[].object it wraps. strict replaces a field's parent that is
 // not an object; without it such a field is taken to be absent.
-func (w *walker) object(d *door, m map[string]any, strict bool) {
+func (w *walker) object(d *secretKind, m map[string]any, strict bool) {
 	w.managed(m)
 	for i := range d.fields {
 		w.field(m, &d.fields[i], strict)
@@ -426,7 +426,7 @@ func (w *walker) object(d *door, m map[string]any, strict bool) {
 
 // spellings removes members whose name is a field's but for case or
 // surrounding space: the API server would refuse them, a log keeps them.
-func (w *walker) spellings(d *door, m map[string]any) {
+func (w *walker) spellings(d *secretKind, m map[string]any) {
 	for k := range m {
 		if len(k) > 32 {
 			continue
@@ -475,13 +475,13 @@ func (w *walker) field(m map[string]any, f *field, strict bool) {
 	}
 }
 
-func (w *walker) items(d *door, m map[string]any) {
+func (w *walker) items(d *secretKind, m map[string]any) {
 	w.elements(m, "items", func(x map[string]any) { w.object(d, x, true) })
 }
 
 // rows handles server-side printing (kubectl get asks for a Table), whose
 // rows[].object may be the full Secret when includeObject=Object.
-func (w *walker) rows(d *door, m map[string]any) {
+func (w *walker) rows(d *secretKind, m map[string]any) {
 	w.elements(m, "rows", func(row map[string]any) {
 		switch obj := row["object"].(type) {
 		case map[string]any:
@@ -628,7 +628,7 @@ func (w *walker) envVar(ev map[string]any, er *envRule) {
 // jsonPatch redacts a JSON patch (RFC 6902) with exact semantics: each
 // op's value is redacted as whatever sits at its path in an object of t,
 // by wrapping it in that path and running the ordinary walk. It reports
-// false, changing nothing, when arr is not a JSON patch. On a door, an op
+// false, changing nothing, when arr is not a JSON patch. On a secret-bearing kind, an op
 // it cannot interpret (unknown op, path not a JSON pointer, members beyond
 // op/path/from/value) has every value removed (fail closed).
 func (w *walker) jsonPatch(arr []any, t target) bool {
@@ -676,7 +676,7 @@ func (w *walker) jsonPatch(arr []any, t target) bool {
 }
 
 // metadataPath reports whether a patch path can reach a last-applied
-// annotation or managedFields, the only parts of an object no door or rule
+// annotation or managedFields, the only parts of an object no secret-bearing kind or rule
 // claims that are redacted.
 func metadataPath(path string) bool {
 	return path == "" || path == "/metadata" || strings.HasPrefix(path, "/metadata/annotations") || strings.HasPrefix(path, "/metadata/managedFields")
@@ -771,7 +771,7 @@ func unescapePointer(tok string) string {
 }
 
 // annotations returns m's metadata.annotations. With strict, a metadata or
-// annotations value of the wrong type is replaced, because in a door's
+// annotations value of the wrong type is replaced, because in a kind's
 // object it could be hiding anything.
 func (w *walker) annotations(m map[string]any, strict bool) map[string]any {
 	if md := w.child(m, "metadata", strict); md != nil {
@@ -798,7 +798,7 @@ func (w *walker) child(m map[string]any, key string, strict bool) map[string]any
 // d's objects. It is always re-serialised, never kept as received: a
 // duplicate key or trailing value the parser dropped could otherwise smuggle
 // the original data through.
-func (w *walker) lastApplied(d *door, m map[string]any) {
+func (w *walker) lastApplied(d *secretKind, m map[string]any) {
 	anm := w.annotations(m, true)
 	if anm == nil {
 		return
@@ -849,7 +849,7 @@ func (w *walker) ruleLastApplied(ru *rule, m map[string]any) {
 	w.parseLastApplied(anm, s)
 }
 
-// foreignLastApplied looks inside the annotation of a body no door or rule
+// foreignLastApplied looks inside the annotation of a body no secret-bearing kind or rule
 // claims, in case it records one they do; only an annotation naming such a
 // kind is parsed, so ordinary bodies stay allocation-free.
 func (w *walker) foreignLastApplied(m map[string]any) {
@@ -879,11 +879,11 @@ func (w *walker) parseLastApplied(anm map[string]any, s string) {
 	}
 	inner := walker{r: w.r, depth: w.depth + 1}
 	inner.generic(nil, obj, "")
-	// An object a door or rule claims is always re-serialised, so a
+	// An object a secret-bearing kind or rule claims is always re-serialised, so a
 	// duplicate key the parser dropped cannot smuggle a value through;
 	// any other is rewritten only if something was removed from it.
 	kind, _ := obj["kind"].(string)
-	if inner.rep.Empty() && doorForKind(kind) == nil && w.r.rules.forKind(kind) == nil {
+	if inner.rep.Empty() && secretKindOf(kind) == nil && w.r.rules.forKind(kind) == nil {
 		return
 	}
 	w.rewrite(anm, s, obj)

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// ref is the part of objectRef that decides which door an event belongs to.
+// ref is the part of objectRef that decides which secret-bearing kind an event belongs to.
 type ref struct {
 	group, resource, subresource string
 }

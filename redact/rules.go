@@ -58,7 +58,7 @@ type envSpec struct {
 	JWT         bool   `json:"jwt"`
 }
 
-// rule is a compiled extra rule. Unlike a door it never fails closed: the
+// rule is a compiled extra rule. Unlike a secret-bearing kind it never fails closed: the
 // resources it names are not secret-bearing as a whole, so a shape it does
 // not recognise is left alone.
 type rule struct {
@@ -72,7 +72,7 @@ type rule struct {
 	prefilter bool
 	scan      []*matcher
 	jwt       bool
-	// otherKinds are the kinds of doors and of every other rule: an
+	// otherKinds are the kinds of secret-bearing kinds and of every other rule: an
 	// annotation naming one of them is parsed.
 	otherKinds []string
 }
@@ -252,8 +252,8 @@ func compileRule(s ruleSpec) (*rule, error) {
 			continue
 		}
 		name, group, _ := strings.Cut(res, ".")
-		if doorForRef(ref{resource: name, group: group}) != nil {
-			bad(key, "%q is a built-in door and cannot be changed by rules", res)
+		if secretKindForRef(ref{resource: name, group: group}) != nil {
+			bad(key, "%q is a built-in secret-bearing kind and cannot be changed by rules", res)
 			continue
 		}
 		r.resources = append(r.resources, ref{resource: name, group: group})
@@ -263,8 +263,8 @@ func compileRule(s ruleSpec) (*rule, error) {
 		switch {
 		case !kindRE.MatchString(k):
 			bad(key, "%q is not a kind (CamelCase: ConfigMap)", k)
-		case doorForKind(k) != nil || contains(containerKinds, k) || strings.HasSuffix(k, "List"):
-			bad(key, "%q is a built-in door or a list kind and cannot be changed by rules", k)
+		case secretKindOf(k) != nil || contains(containerKinds, k) || strings.HasSuffix(k, "List"):
+			bad(key, "%q is a built-in secret-bearing kind or a list kind and cannot be changed by rules", k)
 		default:
 			r.kinds = append(r.kinds, k)
 		}
@@ -395,7 +395,7 @@ func (r *rule) scans(m *matcher) bool {
 
 // mayHold reports whether a last-applied annotation's raw text can hold
 // anything this rule removes. It is conservative: any \u escape (which
-// could spell a key or kind), any door or other rule's kind, any literal of
+// could spell a key or kind), any secret-bearing kind or other rule's kind, any literal of
 // the rule's patterns, any JWT prefix, or a pattern that is not a literal
 // set, means the annotation is parsed.
 func (r *rule) mayHold(s string) bool {

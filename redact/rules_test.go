@@ -23,8 +23,8 @@ func TestRulesInvalid(t *testing.T) {
 		{"no target", "rules:\n  - {id: a, fields: [{path: a}]}\n", "rules[0] (a): resources: a rule needs resources, kinds or both"},
 		{"no fields", "rules:\n  - {id: a, resources: [x]}\n", "rules[0] (a): fields: a rule needs fields, env or both"},
 		{"bad resource", "rules:\n  - {id: a, resources: [Pods], fields: [{path: a}]}\n", `resources[0]: "Pods" is not a resource`},
-		{"door resource", "rules:\n  - {id: a, resources: [secrets], fields: [{path: a}]}\n", `resources[0]: "secrets" is a built-in door`},
-		{"door kind", "rules:\n  - {id: a, kinds: [TokenReview], fields: [{path: a}]}\n", `kinds[0]: "TokenReview" is a built-in door`},
+		{"secret-bearing kind resource", "rules:\n  - {id: a, resources: [secrets], fields: [{path: a}]}\n", `resources[0]: "secrets" is a built-in secret-bearing kind`},
+		{"secret-bearing kind kind", "rules:\n  - {id: a, kinds: [TokenReview], fields: [{path: a}]}\n", `kinds[0]: "TokenReview" is a built-in secret-bearing kind`},
 		{"list kind", "rules:\n  - {id: a, kinds: [ConfigMapList], fields: [{path: a}]}\n", `kinds[0]: "ConfigMapList"`},
 		{"bad kind", "rules:\n  - {id: a, kinds: [configmap], fields: [{path: a}]}\n", `kinds[0]: "configmap" is not a kind`},
 		{"empty path", "rules:\n  - {id: a, kinds: [X], fields: [{keys: a}]}\n", "fields[0].path: empty"},
@@ -144,7 +144,7 @@ func TestHashKey(t *testing.T) {
 }
 
 // TestManagedFields: removed by default from every object (a foreign body,
-// list items, a door's object), kept when configured.
+// list items, a kind's object), kept when configured.
 func TestManagedFields(t *testing.T) {
 	mf := func() map[string]any {
 		return map[string]any{"name": "x", "managedFields": []any{map[string]any{"manager": "m", "fieldsV1": map[string]any{"f:data": map[string]any{"f:password": map[string]any{}}}}}}

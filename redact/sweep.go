@@ -77,7 +77,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	}
 	c.hint = ""
 	if kind != "" {
-		if d := doorForKind(kind); d != nil {
+		if d := secretKindOf(kind); d != nil {
 			w.object(d, m, true)
 		} else if rk := w.r.rules.forKind(kind); rk != nil {
 			w.ruleObject(rk, m)
@@ -329,7 +329,9 @@ func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 	}
 	w.sdepth--
 	if w.rep == before {
-		return nil, true
+		// JSON parsed strictly is all there is; YAML can hold comments
+		// the parse drops, so its raw text is scanned as well.
+		return nil, isJSON
 	}
 	var b []byte
 	var err error
