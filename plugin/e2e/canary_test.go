@@ -9,7 +9,7 @@ import (
 	"github.com/kaudit/kaudit/plugin/decode"
 )
 
-// TestCanaryCorpus is the redaction proof: every door of
+// TestCanaryCorpus is the redaction proof: every case of
 // testdata/canary/events.jsonl, in every record shape, goes through the
 // real .so loaded by the C host into the real Loki, twice (default
 // settings, and with a hash key and values as structured metadata); then no form of a

@@ -17,7 +17,7 @@ import (
 )
 
 // CanaryCorpus reads testdata/canary/events.jsonl (one audit event per
-// redaction door, secrets as placeholders) with every placeholder filled by
+// redaction case, secrets as placeholders) with every placeholder filled by
 // a Canary-prefixed value, re-timed to the second before end so Loki
 // accepts them. The redact package's unit test reads the same file.
 func CanaryCorpus(end time.Time) ([]map[string]any, error) {
@@ -33,7 +33,7 @@ func CanaryCorpus(end time.Time) ([]map[string]any, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 1<<20)
 	for i := 0; sc.Scan(); i++ {
-		line, err := leakcheck.Fill(sc.Bytes(), fmt.Sprintf("door-%03d", i))
+		line, err := leakcheck.Fill(sc.Bytes(), fmt.Sprintf("case-%03d", i))
 		if err != nil {
 			return nil, fmt.Errorf("canary corpus line %d: %w", i+1, err)
 		}
