@@ -74,14 +74,12 @@ func compileKinds(specs []kindSpec) ([]secretKind, error) {
 			continue
 		}
 		d := secretKind{name: strings.ToLower(s.Kind), kinds: []string{s.Kind}, listKinds: s.ListKinds, patch: s.Patch, spellings: s.Spellings}
+		// Values of each-maps report as secret_data, single values as token.
 		for _, p := range s.Each {
 			d.fields = append(d.fields, field{path: strings.Split(p, "."), each: true, kind: KindSecretData})
 		}
 		for _, p := range s.Values {
 			d.fields = append(d.fields, field{path: strings.Split(p, "."), kind: KindToken})
-		}
-		if d.name == "secret" {
-			// Secrets report as secret_data, everything else as token.
 		}
 		for _, res := range s.Resources {
 			dd := d

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // pattern is one compiled credential format (conf/redact/patterns.yaml).
@@ -401,8 +402,9 @@ func gunzip(b []byte) ([]byte, bool) {
 
 func isGzip(b []byte) bool { return len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b }
 
-// printable reports whether b looks like text: decoded binary (a
-// certificate's DER, a random key) is judged by the caller.
+// printable reports whether b looks like text: UTF-8 (a rune cut at the
+// end aside) with few control characters. Decoded binary (a certificate's
+// DER, a random key, an identifier that only looked like base64) is not.
 func printable(b []byte) bool {
 	bad := 0
 	for _, c := range b {
@@ -410,5 +412,13 @@ func printable(b []byte) bool {
 			bad++
 		}
 	}
-	return bad*20 < len(b)
+	if bad*20 >= len(b) {
+		return false
+	}
+	for cut := 0; cut < 4 && cut <= len(b); cut++ {
+		if utf8.Valid(b[:len(b)-cut]) {
+			return true
+		}
+	}
+	return false
 }

@@ -89,10 +89,18 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	w.managed(m)
 	w.pair(m)
 	nm := w.r.rules.names
-	var renames []string
+	var renames [][2]string
 	for k, v := range m {
-		if len(k) >= minKeyScan && w.r.rules.scanner.candidates(k) != 0 {
-			renames = append(renames, k)
+		if len(k) >= minKeyScan {
+			// A key is judged as any string is; one that must go is
+			// renamed after the walk (the marker, if it was removed whole).
+			if nv, ok := w.sweepString(k, "", sctx{}); ok {
+				nk, isStr := nv.(string)
+				if !isStr {
+					nk = w.r.marker
+				}
+				renames = append(renames, [2]string{k, nk})
+			}
 		}
 		if v == nil {
 			continue
@@ -112,11 +120,8 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 			m[k] = nv
 		}
 	}
-	for _, k := range renames {
-		nk, n := w.r.rules.scanner.scan(k, w.maskString, w.isMarkerText)
-		if n == 0 {
-			continue
-		}
+	for _, kk := range renames {
+		k, nk := kk[0], kk[1]
 		// Two keys masked alike must not lose a value.
 		for i, base := 2, nk; ; i++ {
 			if _, taken := m[nk]; !taken {
@@ -126,9 +131,6 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		}
 		m[nk] = m[k]
 		delete(m, k)
-		for i := 0; i < n; i++ {
-			w.rep.add(KindContent)
-		}
 	}
 }
 
