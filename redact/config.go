@@ -83,6 +83,8 @@ type Redactor struct {
 	rules       *ruleSet
 	strict      bool
 	strictAllow map[string]bool
+	// cleanKeys are long map keys already judged harmless.
+	cleanKeys keySet
 	// needles are the kinds (secret-bearing kinds' and rules') whose last-applied
 	// annotation is worth parsing on a body no secret-bearing kind or rule claims.
 	needles []string

@@ -14,6 +14,9 @@ type names struct {
 	// first marks the bytes a credential word can start with (either
 	// case): a name without any of them is judged without splitting.
 	first [256]bool
+	// seen remembers judgements: the same keys and names come back in
+	// every event.
+	seen memo
 }
 
 func newNames() *names {
@@ -71,6 +74,15 @@ func (n *names) credential(name string) bool {
 	if name == "" || len(name) > 128 {
 		return false
 	}
+	if v, ok := n.seen.get(name); ok {
+		return v
+	}
+	v := n.judge(name)
+	n.seen.put(name, v)
+	return v
+}
+
+func (n *names) judge(name string) bool {
 	hit := false
 	for i := 0; i < len(name); i++ {
 		if n.first[name[i]] {

@@ -107,6 +107,9 @@ type ruleSet struct {
 	objectAnnotations map[string]bool
 	secretAnnotations map[string]bool
 	strictAllow       map[string]bool
+	// annotationNoSlash: some annotation key has no prefix/, so the
+	// lookup cannot be skipped for keys without one.
+	annotationNoSlash bool
 }
 
 // loadRules merges the sources in order (a later rule with the same id
@@ -129,6 +132,11 @@ func loadRules(sources []Source) (*ruleSet, error) {
 		}
 		if len(f.Kinds) > 0 && si >= len(builtinSources) {
 			errs = append(errs, fmt.Errorf("%s: kinds: secret-bearing kinds are built in; use rules to redact more kinds", src.Name))
+		}
+		for _, a := range append(append([]string(nil), f.ObjectAnnotations...), f.SecretAnnotations...) {
+			if !strings.Contains(a, "/") {
+				rs.annotationNoSlash = true
+			}
 		}
 		for _, a := range f.ObjectAnnotations {
 			rs.objectAnnotations[a] = true

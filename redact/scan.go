@@ -37,18 +37,27 @@ type scanner struct {
 	kw         [256][]string
 	kwPatterns map[string][]int
 	first      [256]bool
-	names      *names
+	// bigram marks the first two bytes (lower case) of every keyword and
+	// credential word: most positions of most strings are rejected by one
+	// lookup in it.
+	bigram *[1 << 16]bool
+	names  *names
 	// nameWords are the credential words by first byte, for mayHold.
 	nameWords [256][]string
 }
 
 func newScanner(ps []*pattern, nm *names) *scanner {
-	sc := &scanner{patterns: ps, kwPatterns: map[string][]int{}, names: nm}
+	sc := &scanner{patterns: ps, kwPatterns: map[string][]int{}, names: nm, bigram: new([1 << 16]bool)}
+	var words []string
 	for _, set := range []map[string]bool{nm.words, nm.lastWords, nm.whole} {
 		for w := range set {
-			if w != "" {
-				sc.nameWords[w[0]] = append(sc.nameWords[w[0]], w)
-			}
+			words = append(words, w)
+		}
+	}
+	for _, w := range append(words, nm.substrings...) {
+		if w != "" {
+			sc.nameWords[w[0]] = append(sc.nameWords[w[0]], w)
+			sc.markBigram(w)
 		}
 	}
 	for i, p := range ps {
@@ -62,10 +71,42 @@ func newScanner(ps []*pattern, nm *names) *scanner {
 				}
 			}
 			sc.kwPatterns[k] = append(sc.kwPatterns[k], i)
+			sc.markBigram(k)
 		}
 	}
 	return sc
 }
+
+// markBigram records the first two bytes of a keyword (lower case; a
+// one-byte keyword marks every bigram it starts).
+func (sc *scanner) markBigram(k string) {
+	if len(k) == 1 {
+		for c := 0; c < 256; c++ {
+			sc.bigram[uint16(k[0])<<8|uint16(c)] = true
+		}
+		return
+	}
+	sc.bigram[uint16(k[0])<<8|uint16(k[1])] = true
+}
+
+// b64Class marks the bytes of base64 (both alphabets) and hex.
+var b64Class = func() (t [256]bool) {
+	for i := range t {
+		t[i] = isB64Char(byte(i))
+	}
+	return t
+}()
+
+// lower is ASCII lower-casing by table.
+var lower = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			t[i] = byte(i + 32)
+		}
+	}
+	return t
+}()
 
 // maxPatterns bounds the patterns (a bit set selects those to run).
 const maxPatterns = 64
@@ -86,13 +127,10 @@ func (sc *scanner) mayHold(s string) bool {
 	if sc.hits(s, false) != 0 {
 		return true
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !sc.names.first[c] {
+	for i := 0; i+1 < len(s); i++ {
+		c := lower[s[i]]
+		if !sc.bigram[uint16(c)<<8|uint16(lower[s[i+1]])] {
 			continue
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 32
 		}
 		for _, w := range sc.nameWords[c] {
 			if hasPrefixFold(s[i:], w) {
@@ -104,14 +142,35 @@ func (sc *scanner) mayHold(s string) bool {
 }
 
 func (sc *scanner) hits(s string, context bool) uint64 {
-	var set uint64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !sc.first[c] {
-			continue
+	set, _ := sc.survey(s, context)
+	return set
+}
+
+// survey is the one pass over a string that decides what else looks at
+// it: the patterns whose keywords occur (set) and whether it holds a run
+// of base64 or hex characters long enough to be an encoded payload.
+func (sc *scanner) survey(s string, context bool) (set uint64, longRun bool) {
+	run := 0
+	n := len(s)
+	if n == 0 {
+		return 0, false
+	}
+	prev := lower[s[0]]
+	for i := 0; i < n; i++ {
+		if b64Class[s[i]] {
+			if run++; run >= minEncoded {
+				longRun = true
+			}
+		} else {
+			run = 0
 		}
-		if 'A' <= c && c <= 'Z' {
-			c += 32
+		if i+1 == n {
+			break
+		}
+		c := prev
+		prev = lower[s[i+1]]
+		if !sc.bigram[uint16(c)<<8|uint16(prev)] {
+			continue
 		}
 		for _, k := range sc.kw[c] {
 			if !hasPrefixFold(s[i:], k) {
@@ -134,7 +193,7 @@ func (sc *scanner) hits(s string, context bool) uint64 {
 			}
 		}
 	}
-	return set
+	return set, longRun
 }
 
 func isKeyChar(c byte) bool {

@@ -91,10 +91,13 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	nm := w.r.rules.names
 	var renames [][2]string
 	for k, v := range m {
-		if len(k) >= minKeyScan {
+		if len(k) >= minKeyScan && !w.r.cleanKeys.has(k) {
 			// A key is judged as any string is; one that must go is
 			// renamed after the walk (the marker, if it was removed whole).
-			if nv, ok := w.sweepString(k, "", sctx{}); ok {
+			nv, ok := w.sweepString(k, "", sctx{})
+			if !ok {
+				w.r.cleanKeys.add(k)
+			} else {
 				nk, isStr := nv.(string)
 				if !isStr {
 					nk = w.r.marker
@@ -106,7 +109,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 			continue
 		}
 		cc := c
-		cc.plain = nm.plainMaps[k]
+		cc.plain = len(k) <= maxPlainKey && len(k) >= 6 && nm.plainMaps[k]
 		if k != "items" {
 			cc.hint = ""
 		}
@@ -132,6 +135,15 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		m[nk] = m[k]
 		delete(m, k)
 	}
+}
+
+// maxPlainKey is the longest name in plain_maps worth a lookup.
+const maxPlainKey = 16
+
+// annotationKey reports whether key could be one of the annotation lists'
+// keys (all have a prefix/ unless a file added one without).
+func (w *walker) annotationKey(key string) bool {
+	return w.r.rules.annotationNoSlash || strings.IndexByte(key, '/') >= 0
 }
 
 // minKeyScan is the shortest map key the scanner looks at: every
@@ -247,7 +259,7 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 	if w.keep(s) {
 		return nil, false
 	}
-	if w.r.rules.secretAnnotations[key] {
+	if w.annotationKey(key) && w.r.rules.secretAnnotations[key] {
 		w.rep.add(KindCredentialName)
 		return w.mask(s), true
 	}
@@ -258,12 +270,18 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 	if nv, done := w.structured(s, key, c); done {
 		return nv, nv != nil
 	}
-	if nv, done := w.encoded(s); done && nv != nil {
-		return nv, true
+	set, longRun := w.r.rules.scanner.survey(s, true)
+	if set == 0 && !longRun {
+		return nil, false // the common case: one pass, nothing to look at
 	}
 	changed := false
-	if t, ok := w.encodedRuns(s); ok {
-		s, changed = t, true
+	if longRun {
+		if nv, done := w.encoded(s); done && nv != nil {
+			return nv, true
+		}
+		if t, ok := w.encodedRuns(s); ok {
+			s, changed = t, true
+		}
 	}
 	out, n := w.r.rules.scanner.scan(s, w.maskString, w.isMarkerText)
 	if n == 0 && changed {
@@ -282,8 +300,15 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 // manifest) and redacts it as one. done is false when s is not such a
 // string; nv is nil when nothing changed.
 func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
-	objAnn := w.r.rules.objectAnnotations[key]
-	t := strings.TrimLeft(s, " \t\r\n")
+	objAnn := w.annotationKey(key) && w.r.rules.objectAnnotations[key]
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n') {
+		i++
+	}
+	t := s[i:]
+	if !objAnn && (t == "" || t[0] != '{' && t[0] != '[' && t[0] != 'a' && t[0] != 'k' && t[0] != '-' && strings.IndexByte(t, '\n') < 0) {
+		return nil, false // neither JSON nor a manifest
+	}
 	// A marker can begin a text once a secret at its start is removed;
 	// "[REDACTED] ..." is no JSON array.
 	isJSON := t != "" && (t[0] == '{' || t[0] == '[') && !strings.HasPrefix(t, w.r.marker)
