@@ -16,3 +16,16 @@ var Redact []byte
 
 // RedactName is the name Redact is reported under in errors.
 const RedactName = "conf/redact/default.yaml"
+
+// RedactKubernetes is where Kubernetes puts secrets
+// (conf/redact/kubernetes.yaml): secret-bearing kinds, annotations that hold
+// objects or credentials, credential names. Always in force.
+//
+//go:embed redact/kubernetes.yaml
+var RedactKubernetes []byte
+
+// RedactPatterns are the content scanner's credential formats
+// (conf/redact/patterns.yaml). Always in force.
+//
+//go:embed redact/patterns.yaml
+var RedactPatterns []byte

@@ -3,7 +3,6 @@ package redact
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"reflect"
@@ -11,10 +10,11 @@ import (
 	"testing"
 
 	"github.com/kaudit/kaudit/conf"
+	"github.com/kaudit/kaudit/redact/leakcheck"
 )
 
-// canaryCorpus is one audit event per door (testdata/canary/events.jsonl,
-// named by the annotation kaudit.test/door); the end-to-end test sends the
+// canaryCorpus is one audit event per name (testdata/canary/events.jsonl,
+// named by the annotation kaudit.test/case); the end-to-end test sends the
 // same file through the real plugin into the real Loki.
 const canaryCorpus = "../testdata/canary/events.jsonl"
 
@@ -24,22 +24,29 @@ func defaultRedactor(t testing.TB, cfg Config) *Redactor {
 	return mustNew(t, cfg)
 }
 
-// substituteCorpus fills a corpus line: substitute's placeholders, plus
-// {{JWT_B64}}, a JWT carrying the canary as Secret data carries it.
-func substituteCorpus(line []byte, canary string) []byte {
-	jwt := "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0." + base64.RawURLEncoding.EncodeToString([]byte(canary)) + ".c2lnbmF0dXJl"
-	line = bytes.ReplaceAll(line, []byte("{{JWT_B64}}"), []byte(base64.StdEncoding.EncodeToString([]byte(jwt))))
-	return substitute(line, canary)
+// substituteCorpus fills a corpus line's placeholders with values that
+// carry the canary markers (leakcheck.Values).
+func substituteCorpus(t testing.TB, line []byte, id string) []byte {
+	t.Helper()
+	b, err := leakcheck.Fill(line, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
+// markers finds a canary in every encoding: plain, base64 std or url at
+// any alignment, hex, base64 of gzip.
+var markers = leakcheck.New(leakcheck.Markers...)
+
 type corpusLine struct {
-	Door   string         `json:"door"`
+	Case   string         `json:"case"`
 	Report string         `json:"report"`
 	Event  map[string]any `json:"event"`
 }
 
-// TestCanaryCorpus redacts every door of the corpus with the shipped
-// defaults: no form of the canary may survive, every door must report what
+// TestCanaryCorpus redacts every name of the corpus with the shipped
+// defaults: no form of the canary may survive, every name must report what
 // it removed, a second pass must change nothing, and the output is compared
 // with testdata/canary/events.want.jsonl (reviewed by hand; -update
 // rewrites it) so that what is kept is checked as closely as what is
@@ -57,17 +64,19 @@ func TestCanaryCorpus(t *testing.T) {
 	seen := map[string]bool{}
 	for sc.Scan() {
 		ev0 := decodeEvent(t, sc.Bytes())
-		door := ev0["annotations"].(map[string]any)["kaudit.test/door"].(string)
-		if seen[door] {
-			t.Errorf("door %s twice", door)
+		name := ev0["annotations"].(map[string]any)["kaudit.test/case"].(string)
+		if seen[name] {
+			t.Errorf("name %s twice", name)
 		}
-		seen[door] = true
-		canary := "kaudit-canary-" + strings.ReplaceAll(door, "_", "-")
-		ev := decodeEvent(t, substituteCorpus(sc.Bytes(), canary))
+		seen[name] = true
+		id := strings.ReplaceAll(name, "_", "-")
+		ev := decodeEvent(t, substituteCorpus(t, sc.Bytes(), id))
 		rep := r.Redact(ev)
-		t.Run(door, func(t *testing.T) {
-			assertNoLeak(t, ev, canary)
-			assertNoLeak(t, ev, "kaudit-canary-")
+		t.Run(name, func(t *testing.T) {
+			assertNoLeak(t, ev, "kaudit-canary-"+id)
+			if f := markers.Find(string(mustMarshal(t, ev))); f != "" {
+				t.Errorf("canary form %q survived", f)
+			}
 			if rep.Empty() {
 				t.Error("nothing reported")
 			}
@@ -79,7 +88,7 @@ func TestCanaryCorpus(t *testing.T) {
 				t.Error("second Redact changed the event")
 			}
 		})
-		b, err := json.Marshal(corpusLine{Door: door, Report: rep.String(), Event: ev})
+		b, err := json.Marshal(corpusLine{Case: name, Report: rep.String(), Event: ev})
 		if err != nil {
 			t.Fatal(err)
 		}

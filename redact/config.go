@@ -33,12 +33,14 @@ type Config struct {
 	// redactor does not understand. Empty means DefaultMarker.
 	Marker string
 	// Rules are extra-rule files applied in order (later ones override
-	// rules of the same id); see redact/README.md. The built-in doors are
+	// rules of the same id); see redact/README.md. The built-in secret-bearing kinds are
 	// not configurable.
 	Rules []Source
 	// KeepManagedFields keeps metadata.managedFields, which are removed by
 	// default.
 	KeepManagedFields bool
+	// Mode is Balanced (the zero value) or Strict.
+	Mode Mode
 	// HashKey, when set, appends a short HMAC-SHA256 of each removed string
 	// value to the marker, so a rotation is visible without the value.
 	HashKey []byte
@@ -79,8 +81,12 @@ type Redactor struct {
 	hashKey     []byte
 	dropManaged bool
 	rules       *ruleSet
-	// needles are the kinds (doors' and rules') whose last-applied
-	// annotation is worth parsing on a body no door or rule claims.
+	strict      bool
+	strictAllow map[string]bool
+	// cleanKeys are long map keys already judged harmless.
+	cleanKeys keySet
+	// needles are the kinds (secret-bearing kinds' and rules') whose last-applied
+	// annotation is worth parsing on a body no secret-bearing kind or rule claims.
 	needles []string
 }
 
@@ -100,7 +106,7 @@ func New(cfg Config) (*Redactor, error) {
 	if cfg.Marker == "" {
 		cfg.Marker = DefaultMarker
 	}
-	r := &Redactor{marker: cfg.Marker, mark: cfg.Marker, dropManaged: !cfg.KeepManagedFields, rules: rs}
+	r := &Redactor{marker: cfg.Marker, mark: cfg.Marker, dropManaged: !cfg.KeepManagedFields, rules: rs, strict: cfg.Mode == Strict, strictAllow: rs.strictAllow}
 	if len(cfg.HashKey) > 0 {
 		r.hashKey = append([]byte(nil), cfg.HashKey...)
 		r.hashPrefix = cfg.Marker + hashSep
@@ -109,7 +115,7 @@ func New(cfg Config) (*Redactor, error) {
 	return r, nil
 }
 
-// NewDefault returns a Redactor with the built-in doors only (no extra
+// NewDefault returns a Redactor with the built-in secret-bearing kinds only (no extra
 // rules), DefaultMarker, and managedFields removed.
 func NewDefault() *Redactor {
 	r, err := New(Config{})

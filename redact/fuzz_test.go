@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	jsoniter "github.com/json-iterator/go"
+
+	"github.com/kaudit/kaudit/redact/leakcheck"
 )
 
 // fuzzCanary is random per process, so a stored input cannot contain it and
@@ -140,4 +143,43 @@ func plantObject(m map[string]any) {
 			}
 		}
 	}
+}
+
+// FuzzScanner plants a secret, in one of the formats the scanner knows,
+// inside arbitrary text at an arbitrary position, and requires that the
+// sweep of that string removes it in every encoding, never panics, and
+// that a second pass changes nothing.
+func FuzzScanner(f *testing.F) {
+	f.Add("", uint8(0), uint16(0))
+	f.Add("password=hunter2 and more", uint8(3), uint16(9))
+	f.Add("Authorization: Bearer abc", uint8(1), uint16(22))
+	f.Add("machine github.com login x password ", uint8(14), uint16(36))
+	f.Add("{\"kind\":\"Secret\",\"data\":{\"a\":\"b\"}}", uint8(12), uint16(30))
+	f.Add("apiVersion: v1\nkind: ConfigMap\ndata:\n  k: ", uint8(15), uint16(44))
+	f.Add("https://user:@host/x?token=", uint8(13), uint16(13))
+	r := defaultRedactor(f, Config{})
+	find := leakcheck.New(leakcheck.Markers...)
+	vals := leakcheck.Values("fuzz")
+	f.Fuzz(func(t *testing.T, text string, form uint8, at uint16) {
+		if strings.Contains(text, leakcheck.Markers[0]) || strings.Contains(strings.ToUpper(text), leakcheck.Markers[1]) {
+			return
+		}
+		secret := secretForms[int(form)%len(secretForms)](vals)
+		pos := int(at) % (len(text) + 1)
+		// Separated from its neighbours, as a secret in a text is.
+		s := text[:pos] + " " + secret + " " + text[pos:]
+		ev := map[string]any{"responseStatus": map[string]any{"message": s}, "requestObject": map[string]any{"kind": "ConfigMap", "data": map[string]any{"notes": s}}}
+		r.Redact(ev)
+		out, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := find.Find(string(out)); f != "" {
+			t.Fatalf("secret form %d survived as %q: %s", form%uint8(len(secretForms)), f, out)
+		}
+		before := copyEvent(ev)
+		if rep := r.Redact(ev); !rep.Empty() || !reflect.DeepEqual(before, ev) {
+			t.Fatalf("second pass reported %q", rep)
+		}
+	})
 }

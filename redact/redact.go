@@ -29,11 +29,39 @@ const maxDepth = 8
 var bodyKeys = [...]string{"requestObject", "responseObject"}
 
 // Redact removes secrets from ev in place and reports what it removed.
-// Values of any type are tolerated (wrong type is treated as absent, or
-// replaced when it sits where a secret would). Different events may be
-// redacted concurrently; one event must not be shared between goroutines.
+// ev is an audit event, possibly with the other keys of the Fluent Bit
+// record it was the top level of (Merge_Log, Preserve_Key): every string in
+// it is in scope. Values of any type are tolerated (wrong type is treated
+// as absent, or replaced when it sits where a secret would). Different
+// events may be redacted concurrently; one event must not be shared
+// between goroutines.
 func (r *Redactor) Redact(ev map[string]any) Report {
 	w := walker{r: r}
+	w.event(ev, 0)
+	return w.rep
+}
+
+// RedactValue removes secrets from a value that is not an audit event but
+// leaves the node with one: the Fluent Bit metadata of a record, a record
+// passed on with `unrecognized pass`. It is swept like any part of an
+// event. The replacement, if any, is returned with ok true.
+func (r *Redactor) RedactValue(v any) (nv any, ok bool, rep Report) {
+	w := walker{r: r}
+	nv, ok = w.sweepValue(v, "", sctx{})
+	return nv, ok, w.rep
+}
+
+// maxEvents bounds events nested in events (a record copy under log that
+// is not the same event).
+const maxEvents = 2
+
+// event redacts one audit event: first the bodies by what objectRef says
+// they are (fail closed on a secret-bearing resource), then the sweep over
+// every member.
+func (w *walker) event(ev map[string]any, nest int) {
+	if ev == nil {
+		return
+	}
 	var t target
 	resolved := false
 	for _, key := range bodyKeys {
@@ -42,9 +70,12 @@ func (r *Redactor) Redact(ev map[string]any) Report {
 			continue
 		}
 		if !resolved {
-			rf := readRef(ev)
-			if t.d = doorForRef(rf); t.d == nil {
-				t.ru = r.rules.forRef(rf)
+			rf, alt := readRefs(ev)
+			if t.d = secretKindForRef(rf); t.d == nil {
+				t.d = secretKindForRef(alt)
+			}
+			if t.d == nil {
+				t.ru = w.r.rules.forRef(rf)
 			}
 			resolved = true
 		}
@@ -52,14 +83,115 @@ func (r *Redactor) Redact(ev map[string]any) Report {
 			ev[key] = nv
 		}
 	}
-	return w.rep
+	id, _ := ev["auditID"].(string)
+	for k, v := range ev {
+		if v == nil {
+			continue
+		}
+		switch k {
+		case "requestObject", "responseObject":
+			c := sctx{strict: w.r.strict}
+			if nv, ok := w.sweepValue(v, k, c); ok {
+				ev[k] = nv
+			}
+			continue
+		case "requestURI":
+			if s, ok := v.(string); ok {
+				if nv, ok := w.uri(s); ok {
+					ev[k] = nv
+				}
+				continue
+			}
+		case "annotations":
+			if m, ok := v.(map[string]any); ok {
+				w.eventAnnotations(m, t)
+			}
+		}
+		if s, ok := v.(string); ok && nest < maxEvents {
+			// A copy of an event kept beside it (Merge_Log with Keep_Log,
+			// Preserve_Key): the same event is dropped, another one is
+			// redacted as an event.
+			if inner, ok := eventString(s); ok {
+				if iid, _ := inner["auditID"].(string); iid != "" && iid == id {
+					delete(ev, k)
+					w.rep.add(KindRecordCopy)
+					continue
+				}
+				before := w.rep
+				w.event(inner, nest+1)
+				if w.rep != before {
+					if b, err := json.Marshal(inner); err == nil {
+						ev[k] = string(b)
+					} else {
+						ev[k] = w.failClosed(s)
+					}
+				}
+				continue
+			}
+		}
+		if nv, ok := w.sweepValue(v, k, sctx{}); ok {
+			ev[k] = nv
+		}
+	}
 }
 
-// target is what a body belongs to by objectRef: a door (secret-bearing, so
+// eventString parses s when it is the JSON of an audit event.
+func eventString(s string) (map[string]any, bool) {
+	t := strings.TrimLeft(s, " \t\r\n")
+	if t == "" || t[0] != '{' || !strings.Contains(s, "auditID") {
+		return nil, false
+	}
+	v, ok := parseJSON(s)
+	m, _ := v.(map[string]any)
+	if !ok || m == nil {
+		return nil, false
+	}
+	_, hasID := m["auditID"]
+	_, hasVerb := m["verb"]
+	return m, hasID && hasVerb
+}
+
+// webhookPatchPrefix names the event annotations in which mutating
+// admission webhooks record the JSON patch they applied, values included.
+const webhookPatchPrefix = "patch.webhook.admission.k8s.io/"
+
+// eventAnnotations interprets a webhook's recorded patch against the
+// object the event is about (exactly, as a patch request body would be);
+// the sweep then handles everything else in the annotation.
+func (w *walker) eventAnnotations(m map[string]any, t target) {
+	for k, v := range m {
+		s, ok := v.(string)
+		if !ok || !strings.HasPrefix(k, webhookPatchPrefix) || t.d == nil {
+			continue
+		}
+		rec, ok := parseObject(s)
+		if !ok {
+			m[k] = w.failClosed(s)
+			continue
+		}
+		ops, ok := rec["patch"].([]any)
+		if !ok {
+			continue
+		}
+		before := w.rep
+		if !w.jsonPatch(ops, t) {
+			rec["patch"] = w.failClosed("")
+		}
+		if w.rep != before {
+			if b, err := json.Marshal(rec); err == nil {
+				m[k] = string(b)
+			} else {
+				m[k] = w.failClosed(s)
+			}
+		}
+	}
+}
+
+// target is what a body belongs to by objectRef: a secret-bearing kind (secret-bearing, so
 // fail closed), an extra rule (redact what it names, leave the rest), or
 // neither (judge each object by its own kind).
 type target struct {
-	d  *door
+	d  *secretKind
 	ru *rule
 }
 
@@ -73,12 +205,29 @@ func (w *walker) apply(t target, v any) (any, bool) {
 }
 
 // walker carries one event's report and recursion depth. It lives on the
-// stack of Redact: doors are data and every call is static, so nothing
+// stack of Redact: secret-bearing kinds are data and every call is static, so nothing
 // forces it to the heap.
 type walker struct {
 	r     *Redactor
 	rep   Report
 	depth int
+	// sdepth and edepth bound the sweep's recursion and its decoding of
+	// encoded values inside encoded values.
+	sdepth, edepth int
+}
+
+// maskString is mask for a part of a string.
+func (w *walker) maskString(s string) string {
+	if w.r.hashKey == nil {
+		return w.r.marker
+	}
+	return w.mask(s).(string)
+}
+
+// isMarkerText reports whether a part of a string is a marker already, or
+// the start of one (a pattern's value class may stop inside it).
+func (w *walker) isMarkerText(s string) bool {
+	return w.isMarker(s) || len(s) >= 3 && strings.HasPrefix(w.r.marker, s)
 }
 
 func (w *walker) isMarker(v any) bool {
@@ -167,9 +316,9 @@ func (w *walker) managed(m map[string]any) {
 	}
 }
 
-// owned handles a body of an event whose objectRef belongs to door d: what
+// owned handles a body of an event whose objectRef belongs to secret-bearing kind d: what
 // d does not understand is replaced.
-func (w *walker) owned(d *door, v any) (any, bool) {
+func (w *walker) owned(d *secretKind, v any) (any, bool) {
 	switch b := v.(type) {
 	case map[string]any:
 		k, hasKind := b["kind"]
@@ -200,7 +349,7 @@ func (w *walker) owned(d *door, v any) (any, bool) {
 	}
 }
 
-// generic handles a body no door claims by objectRef. The body's own kind
+// generic handles a body no secret-bearing kind claims by objectRef. The body's own kind
 // wins: a Secret, TokenRequest or TokenReview is redacted as such wherever
 // it turns up, and a kind an extra rule names gets that rule. Otherwise the
 // objectRef's rule (ru) applies, lists are walked item by item, and the
@@ -220,7 +369,7 @@ func (w *walker) generic(ru *rule, v any, hint string) {
 		kind = hint
 	}
 	if kind != "" {
-		if d := doorForKind(kind); d != nil {
+		if d := secretKindOf(kind); d != nil {
 			w.object(d, m, true)
 			return
 		}
@@ -241,7 +390,7 @@ func (w *walker) generic(ru *rule, v any, hint string) {
 	w.foreignLastApplied(m)
 }
 
-// list walks items[] of a list no door claims; hint is the item kind a
+// list walks items[] of a list no secret-bearing kind claims; hint is the item kind a
 // typed list implies ("" for a generic List, whose items carry their own).
 func (w *walker) list(ru *rule, m map[string]any, hint string) {
 	arr, ok := m["items"].([]any)
@@ -262,14 +411,34 @@ func (w *walker) list(ru *rule, m map[string]any, hint string) {
 // object redacts m as one of d's objects, including any items[] and
 // Table rows[].object it wraps. strict replaces a field's parent that is
 // not an object; without it such a field is taken to be absent.
-func (w *walker) object(d *door, m map[string]any, strict bool) {
+func (w *walker) object(d *secretKind, m map[string]any, strict bool) {
 	w.managed(m)
 	for i := range d.fields {
 		w.field(m, &d.fields[i], strict)
 	}
+	if d.spellings {
+		w.spellings(d, m)
+	}
 	w.lastApplied(d, m)
 	w.items(d, m)
 	w.rows(d, m)
+}
+
+// spellings removes members whose name is a field's but for case or
+// surrounding space: the API server would refuse them, a log keeps them.
+func (w *walker) spellings(d *secretKind, m map[string]any) {
+	for k := range m {
+		if len(k) > 32 {
+			continue
+		}
+		norm := strings.TrimSpace(k)
+		for i := range d.fields {
+			f := d.fields[i].path[0]
+			if k != f && strings.EqualFold(norm, f) {
+				w.replaceIn(m, k)
+			}
+		}
+	}
 }
 
 func (w *walker) field(m map[string]any, f *field, strict bool) {
@@ -306,13 +475,13 @@ func (w *walker) field(m map[string]any, f *field, strict bool) {
 	}
 }
 
-func (w *walker) items(d *door, m map[string]any) {
+func (w *walker) items(d *secretKind, m map[string]any) {
 	w.elements(m, "items", func(x map[string]any) { w.object(d, x, true) })
 }
 
 // rows handles server-side printing (kubectl get asks for a Table), whose
 // rows[].object may be the full Secret when includeObject=Object.
-func (w *walker) rows(d *door, m map[string]any) {
+func (w *walker) rows(d *secretKind, m map[string]any) {
 	w.elements(m, "rows", func(row map[string]any) {
 		switch obj := row["object"].(type) {
 		case map[string]any:
@@ -459,7 +628,7 @@ func (w *walker) envVar(ev map[string]any, er *envRule) {
 // jsonPatch redacts a JSON patch (RFC 6902) with exact semantics: each
 // op's value is redacted as whatever sits at its path in an object of t,
 // by wrapping it in that path and running the ordinary walk. It reports
-// false, changing nothing, when arr is not a JSON patch. On a door, an op
+// false, changing nothing, when arr is not a JSON patch. On a secret-bearing kind, an op
 // it cannot interpret (unknown op, path not a JSON pointer, members beyond
 // op/path/from/value) has every value removed (fail closed).
 func (w *walker) jsonPatch(arr []any, t target) bool {
@@ -507,7 +676,7 @@ func (w *walker) jsonPatch(arr []any, t target) bool {
 }
 
 // metadataPath reports whether a patch path can reach a last-applied
-// annotation or managedFields, the only parts of an object no door or rule
+// annotation or managedFields, the only parts of an object no secret-bearing kind or rule
 // claims that are redacted.
 func metadataPath(path string) bool {
 	return path == "" || path == "/metadata" || strings.HasPrefix(path, "/metadata/annotations") || strings.HasPrefix(path, "/metadata/managedFields")
@@ -602,7 +771,7 @@ func unescapePointer(tok string) string {
 }
 
 // annotations returns m's metadata.annotations. With strict, a metadata or
-// annotations value of the wrong type is replaced, because in a door's
+// annotations value of the wrong type is replaced, because in a kind's
 // object it could be hiding anything.
 func (w *walker) annotations(m map[string]any, strict bool) map[string]any {
 	if md := w.child(m, "metadata", strict); md != nil {
@@ -629,7 +798,7 @@ func (w *walker) child(m map[string]any, key string, strict bool) map[string]any
 // d's objects. It is always re-serialised, never kept as received: a
 // duplicate key or trailing value the parser dropped could otherwise smuggle
 // the original data through.
-func (w *walker) lastApplied(d *door, m map[string]any) {
+func (w *walker) lastApplied(d *secretKind, m map[string]any) {
 	anm := w.annotations(m, true)
 	if anm == nil {
 		return
@@ -680,7 +849,7 @@ func (w *walker) ruleLastApplied(ru *rule, m map[string]any) {
 	w.parseLastApplied(anm, s)
 }
 
-// foreignLastApplied looks inside the annotation of a body no door or rule
+// foreignLastApplied looks inside the annotation of a body no secret-bearing kind or rule
 // claims, in case it records one they do; only an annotation naming such a
 // kind is parsed, so ordinary bodies stay allocation-free.
 func (w *walker) foreignLastApplied(m map[string]any) {
@@ -710,11 +879,11 @@ func (w *walker) parseLastApplied(anm map[string]any, s string) {
 	}
 	inner := walker{r: w.r, depth: w.depth + 1}
 	inner.generic(nil, obj, "")
-	// An object a door or rule claims is always re-serialised, so a
+	// An object a secret-bearing kind or rule claims is always re-serialised, so a
 	// duplicate key the parser dropped cannot smuggle a value through;
 	// any other is rewritten only if something was removed from it.
 	kind, _ := obj["kind"].(string)
-	if inner.rep.Empty() && doorForKind(kind) == nil && w.r.rules.forKind(kind) == nil {
+	if inner.rep.Empty() && secretKindOf(kind) == nil && w.r.rules.forKind(kind) == nil {
 		return
 	}
 	w.rewrite(anm, s, obj)

@@ -1,8 +1,11 @@
 package redact
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
-// ref is the part of objectRef that decides which door an event belongs to.
+// ref is the part of objectRef that decides which secret-bearing kind an event belongs to.
 type ref struct {
 	group, resource, subresource string
 }
@@ -25,10 +28,28 @@ func readRef(ev map[string]any) ref {
 	return rf
 }
 
+// readRefs returns readRef and, as alt, what requestURI alone says: a
+// body is secret-bearing if either says so, so an objectRef that was
+// stripped, misspelt or contradicts the URI cannot open a way out.
+func readRefs(ev map[string]any) (rf, alt ref) {
+	rf = readRef(ev)
+	if uri, ok := ev["requestURI"].(string); ok {
+		alt = refFromURI(uri)
+	}
+	return rf, alt
+}
+
 // refFromURI parses /api/v1/[namespaces/NS/]RES[/NAME[/SUB]] and
 // /apis/GROUP/VERSION/[namespaces/NS/]RES[/NAME[/SUB]] without allocating.
 func refFromURI(uri string) ref {
 	path, _, _ := strings.Cut(uri, "?")
+	if strings.IndexByte(path, '%') >= 0 {
+		// The API server decodes the path before routing:
+		// /api/v1/namespaces/x/%73ecrets is a secrets request.
+		if p, err := url.PathUnescape(path); err == nil {
+			path = p
+		}
+	}
 	path = strings.TrimPrefix(path, "/")
 	var seg [8]string
 	n := 0

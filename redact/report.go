@@ -10,10 +10,21 @@ type Kind uint8
 // Kinds are declared in alphabetical order so that Report.String is sorted
 // by construction.
 const (
+	// KindContent counts credentials the content scanner found in a string
+	// (a JWT in a message, a provider key, a password in a URL, a
+	// key=value assignment) and removed, the rest of the string kept.
+	KindContent Kind = iota
+	// KindCredentialName counts values removed because the key, env name,
+	// JSON-patch path or flag that names them names a credential.
+	KindCredentialName
+	// KindEncoded counts base64 or hex values removed whole because what
+	// they decode to (gzip opened) holds a credential, or could not be
+	// opened.
+	KindEncoded
 	// KindFailedClosed counts whole values replaced because their shape was
 	// not understood (a string body on a secrets event, `data` that is not
 	// an object, an unparseable last-applied annotation, ...).
-	KindFailedClosed Kind = iota
+	KindFailedClosed
 	// KindLastApplied counts last-applied-configuration annotations that
 	// were rewritten with their secrets removed.
 	KindLastApplied
@@ -25,11 +36,19 @@ const (
 	// operation could not be interpreted (unknown op, bad path, extra
 	// members) on a secret-bearing resource.
 	KindPatchValue
+	// KindRecordCopy counts copies of the event the Fluent Bit record
+	// carried besides it (the original JSON kept under log by Merge_Log
+	// with Keep_Log, or by Preserve_Key): dropped, since the redacted event
+	// is what is shipped.
+	KindRecordCopy
 	// KindRuleValue counts values removed by the extra rules of the rules
 	// file (ConfigMap keys, container env values, ...).
 	KindRuleValue
 	// KindSecretData counts values removed from a Secret's data/stringData.
 	KindSecretData
+	// KindStrict counts strings removed by redact_mode strict because their
+	// field is not on the allow-list.
+	KindStrict
 	// KindToken counts bearer tokens removed (TokenRequest, TokenReview).
 	KindToken
 
@@ -37,13 +56,18 @@ const (
 )
 
 var kindNames = [kindCount]string{
-	KindFailedClosed:  "failed_closed",
-	KindLastApplied:   "last_applied",
-	KindManagedFields: "managed_fields",
-	KindPatchValue:    "patch_value",
-	KindRuleValue:     "rule_value",
-	KindSecretData:    "secret_data",
-	KindToken:         "token",
+	KindContent:        "content",
+	KindCredentialName: "credential_name",
+	KindEncoded:        "encoded",
+	KindRecordCopy:     "record_copy",
+	KindStrict:         "strict",
+	KindFailedClosed:   "failed_closed",
+	KindLastApplied:    "last_applied",
+	KindManagedFields:  "managed_fields",
+	KindPatchValue:     "patch_value",
+	KindRuleValue:      "rule_value",
+	KindSecretData:     "secret_data",
+	KindToken:          "token",
 }
 
 // String returns the kind's label value.

@@ -25,6 +25,14 @@ type fileSpec struct {
 	// specific setting.
 	Marker *string    `json:"marker"`
 	Rules  []ruleSpec `json:"rules"`
+	// Kinds are the secret-bearing kinds; only the embedded
+	// conf/redact/kubernetes.yaml declares them.
+	Kinds             []kindSpec    `json:"kinds"`
+	ObjectAnnotations []string      `json:"object_annotations"`
+	SecretAnnotations []string      `json:"secret_annotations"`
+	CredentialNames   *namesSpec    `json:"credential_names"`
+	Patterns          []patternSpec `json:"patterns"`
+	StrictAllow       []string      `json:"strict_allow"`
 }
 
 type ruleSpec struct {
@@ -50,7 +58,7 @@ type envSpec struct {
 	JWT         bool   `json:"jwt"`
 }
 
-// rule is a compiled extra rule. Unlike a door it never fails closed: the
+// rule is a compiled extra rule. Unlike a secret-bearing kind it never fails closed: the
 // resources it names are not secret-bearing as a whole, so a shape it does
 // not recognise is left alone.
 type rule struct {
@@ -64,7 +72,7 @@ type rule struct {
 	prefilter bool
 	scan      []*matcher
 	jwt       bool
-	// otherKinds are the kinds of doors and of every other rule: an
+	// otherKinds are the kinds of secret-bearing kinds and of every other rule: an
 	// annotation naming one of them is parsed.
 	otherKinds []string
 }
@@ -93,6 +101,15 @@ type ruleSet struct {
 	marker  *string
 	rules   []*rule
 	needles []string // kinds whose last-applied annotation is worth parsing
+
+	names             *names
+	scanner           *scanner
+	objectAnnotations map[string]bool
+	secretAnnotations map[string]bool
+	strictAllow       map[string]bool
+	// annotationNoSlash: some annotation key has no prefix/, so the
+	// lookup cannot be skipped for keys without one.
+	annotationNoSlash bool
 }
 
 // loadRules merges the sources in order (a later rule with the same id
@@ -104,12 +121,37 @@ func loadRules(sources []Source) (*ruleSet, error) {
 	order := []string{}
 	byID := map[string]ruleSpec{}
 	where := map[string]string{}
-	rs := &ruleSet{}
-	for _, src := range sources {
+	rs := &ruleSet{names: newNames(), objectAnnotations: map[string]bool{}, secretAnnotations: map[string]bool{}, strictAllow: map[string]bool{}}
+	var patOrder []string
+	patByID := map[string]patternSpec{}
+	for si, src := range append(append([]Source(nil), builtinSources...), sources...) {
 		f, err := parseRulesFile(src.Data)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", src.Name, err))
 			continue
+		}
+		if len(f.Kinds) > 0 && si >= len(builtinSources) {
+			errs = append(errs, fmt.Errorf("%s: kinds: secret-bearing kinds are built in; use rules to redact more kinds", src.Name))
+		}
+		for _, a := range append(append([]string(nil), f.ObjectAnnotations...), f.SecretAnnotations...) {
+			if !strings.Contains(a, "/") {
+				rs.annotationNoSlash = true
+			}
+		}
+		for _, a := range f.ObjectAnnotations {
+			rs.objectAnnotations[a] = true
+		}
+		for _, a := range f.StrictAllow {
+			rs.strictAllow[a] = true
+		}
+		for _, a := range f.SecretAnnotations {
+			rs.secretAnnotations[a] = true
+		}
+		if f.CredentialNames != nil {
+			rs.names.add(*f.CredentialNames)
+		}
+		for _, e := range compilePatterns(f.Patterns, &patOrder, patByID) {
+			errs = append(errs, fmt.Errorf("%s: %w", src.Name, e))
 		}
 		if f.Marker != nil {
 			m := *f.Marker
@@ -161,6 +203,23 @@ func loadRules(sources []Source) (*ruleSet, error) {
 			}
 		}
 	}
+	var pats []*pattern
+	for _, id := range patOrder {
+		spec := patByID[id]
+		if spec.Enabled != nil && !*spec.Enabled {
+			continue
+		}
+		p, err := buildPattern(spec)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		pats = append(pats, p)
+	}
+	if len(pats) > maxPatterns {
+		errs = append(errs, fmt.Errorf("patterns: %d in force (allowed: at most %d)", len(pats), maxPatterns))
+	}
+	rs.scanner = newScanner(pats, rs.names)
 	if err := joinErrs(errs); err != nil {
 		return nil, err
 	}
@@ -180,7 +239,7 @@ func parseRulesFile(data []byte) (fileSpec, error) {
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return f, fmt.Errorf("%s (allowed keys: marker, rules[].{id, description, enabled, resources, kinds, fields[].{path, keys, except_keys, jwt}, env.{names, except_names, jwt}})", err)
+		return f, fmt.Errorf("%s (allowed keys: marker, rules[].{id, description, enabled, resources, kinds, fields[].{path, keys, except_keys, jwt}, env.{names, except_names, jwt}}, object_annotations, secret_annotations, credential_names.{words, last_words, except_last_words, key_exceptions, url_words, names, plain_maps}, patterns[].{id, description, enabled, keywords, regex, secret, name, separator}, strict_allow)", err)
 	}
 	return f, nil
 }
@@ -201,8 +260,8 @@ func compileRule(s ruleSpec) (*rule, error) {
 			continue
 		}
 		name, group, _ := strings.Cut(res, ".")
-		if doorForRef(ref{resource: name, group: group}) != nil {
-			bad(key, "%q is a built-in door and cannot be changed by rules", res)
+		if secretKindForRef(ref{resource: name, group: group}) != nil {
+			bad(key, "%q is a built-in secret-bearing kind and cannot be changed by rules", res)
 			continue
 		}
 		r.resources = append(r.resources, ref{resource: name, group: group})
@@ -212,8 +271,8 @@ func compileRule(s ruleSpec) (*rule, error) {
 		switch {
 		case !kindRE.MatchString(k):
 			bad(key, "%q is not a kind (CamelCase: ConfigMap)", k)
-		case doorForKind(k) != nil || contains(containerKinds, k) || strings.HasSuffix(k, "List"):
-			bad(key, "%q is a built-in door or a list kind and cannot be changed by rules", k)
+		case secretKindOf(k) != nil || contains(containerKinds, k) || strings.HasSuffix(k, "List"):
+			bad(key, "%q is a built-in secret-bearing kind or a list kind and cannot be changed by rules", k)
 		default:
 			r.kinds = append(r.kinds, k)
 		}
@@ -344,7 +403,7 @@ func (r *rule) scans(m *matcher) bool {
 
 // mayHold reports whether a last-applied annotation's raw text can hold
 // anything this rule removes. It is conservative: any \u escape (which
-// could spell a key or kind), any door or other rule's kind, any literal of
+// could spell a key or kind), any secret-bearing kind or other rule's kind, any literal of
 // the rule's patterns, any JWT prefix, or a pattern that is not a literal
 // set, means the annotation is parsed.
 func (r *rule) mayHold(s string) bool {

@@ -23,8 +23,8 @@ func TestRulesInvalid(t *testing.T) {
 		{"no target", "rules:\n  - {id: a, fields: [{path: a}]}\n", "rules[0] (a): resources: a rule needs resources, kinds or both"},
 		{"no fields", "rules:\n  - {id: a, resources: [x]}\n", "rules[0] (a): fields: a rule needs fields, env or both"},
 		{"bad resource", "rules:\n  - {id: a, resources: [Pods], fields: [{path: a}]}\n", `resources[0]: "Pods" is not a resource`},
-		{"door resource", "rules:\n  - {id: a, resources: [secrets], fields: [{path: a}]}\n", `resources[0]: "secrets" is a built-in door`},
-		{"door kind", "rules:\n  - {id: a, kinds: [TokenReview], fields: [{path: a}]}\n", `kinds[0]: "TokenReview" is a built-in door`},
+		{"secret-bearing kind resource", "rules:\n  - {id: a, resources: [secrets], fields: [{path: a}]}\n", `resources[0]: "secrets" is a built-in secret-bearing kind`},
+		{"secret-bearing kind kind", "rules:\n  - {id: a, kinds: [TokenReview], fields: [{path: a}]}\n", `kinds[0]: "TokenReview" is a built-in secret-bearing kind`},
 		{"list kind", "rules:\n  - {id: a, kinds: [ConfigMapList], fields: [{path: a}]}\n", `kinds[0]: "ConfigMapList"`},
 		{"bad kind", "rules:\n  - {id: a, kinds: [configmap], fields: [{path: a}]}\n", `kinds[0]: "configmap" is not a kind`},
 		{"empty path", "rules:\n  - {id: a, kinds: [X], fields: [{keys: a}]}\n", "fields[0].path: empty"},
@@ -67,17 +67,19 @@ func TestRulesOverride(t *testing.T) {
 		"objectRef":     map[string]any{"resource": "configmaps"},
 		"requestObject": map[string]any{"data": map[string]any{"pin": "1", "password": "kept-now"}},
 	}
-	if rep := r.Redact(ev).String(); rep != "rule_value=1" {
+	// The rule now names pin only; password is still removed, by name:
+	// a rule adds to what is removed, it cannot keep a credential.
+	if rep := r.Redact(ev).String(); rep != "credential_name=1,rule_value=1" {
 		t.Errorf("report %q", rep)
 	}
 	data := ev["requestObject"].(map[string]any)["data"].(map[string]any)
-	if data["pin"] != "<cut>" || data["password"] != "kept-now" {
+	if data["pin"] != "<cut>" || data["password"] != "<cut>" {
 		t.Errorf("data %v", data)
 	}
 	pod := map[string]any{"objectRef": map[string]any{"resource": "pods"}, "requestObject": map[string]any{"spec": map[string]any{"containers": []any{
-		map[string]any{"env": []any{map[string]any{"name": "PASSWORD", "value": "kept"}}}}}}}
-	if rep := r.Redact(pod); !rep.Empty() {
-		t.Errorf("disabled env rule still applied: %q", rep)
+		map[string]any{"env": []any{map[string]any{"name": "PASSWORD", "value": "still-removed"}, map[string]any{"name": "TOKENISH_MODE", "value": "kept"}}}}}}}
+	if rep := r.Redact(pod).String(); rep != "credential_name=1" {
+		t.Errorf("disabled env rule: report %q, want the name check alone", rep)
 	}
 }
 
@@ -142,7 +144,7 @@ func TestHashKey(t *testing.T) {
 }
 
 // TestManagedFields: removed by default from every object (a foreign body,
-// list items, a door's object), kept when configured.
+// list items, a kind's object), kept when configured.
 func TestManagedFields(t *testing.T) {
 	mf := func() map[string]any {
 		return map[string]any{"name": "x", "managedFields": []any{map[string]any{"manager": "m", "fieldsV1": map[string]any{"f:data": map[string]any{"f:password": map[string]any{}}}}}}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kaudit/kaudit/detect"
+	"github.com/kaudit/kaudit/redact"
 )
 
 // Getter returns the value of a property, or "" when it is not set. Fluent
@@ -81,6 +82,7 @@ type Config struct {
 	RedactFile          string
 	RedactManagedFields bool
 	RedactHashKey       string
+	RedactMode          redact.Mode
 	// TrustedProxies are the addresses and prefixes (canonical text) of
 	// proxies in front of the API server whose X-Forwarded-For entries
 	// are believed.
@@ -204,12 +206,16 @@ var Keys = []Key{
 	{"max_line_bytes", "262144", "Longest line sent, Loki's `max_line_size` (256 KiB by default). A longer event keeps its envelope (who, what, when, outcome, objectRef, annotations) and has its bodies cut to fit, marked in the line (`kaudit.cut`, `kaudit.original_bytes`) and in structured metadata (`cut`), and counted: an event is never refused for its size.", Output, parseMaxLine, false},
 	{"rejected_path", "", "File to which entries Loki refused as invalid (400) are appended, one JSON object per line with tenant, labels, time, line, structured metadata and Loki's reason. Empty: refused entries are only counted and logged.", Output, func(c *Config, v string) error { c.RejectedPath = v; return checkDir(v) }, false},
 	{"rejected_max_bytes", "100M", "Size bound of `rejected_path`: when it would grow past half of this, it is renamed to `rejected_path.1` (replacing the previous one) and a new file is started, so the two never hold more.", Output, parseRejectedMax, false},
-	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it as it came, unredacted).", Both, parseUnrecognized, false},
+	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it on, every string of it swept by the redactor as an event's would be).", Both, parseUnrecognized, false},
 	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles, false},
 	{"trusted_proxies", "", "Addresses or CIDR prefixes (comma-separated) of load balancers and proxies in front of the API server. The client address of an event (rules' `sourceIP`, metadata `source_ip`) is the last entry of `sourceIPs`, the connection the API server accepted, stepping back over these to the first address that is none of them; entries a client writes into X-Forwarded-For never count. Appended to the rules' `trusted_proxies` list.", Both, parseTrustedProxies, false},
 	{"redact_marker", "[REDACTED]", "Replacement for every redacted value (a `marker` in `redact_file` takes precedence).", Both, parseMarker, false},
 	{"redact_file", "", "Extra redaction rules (YAML, format in redact/README.md), applied after the embedded conf/redact/default.yaml: more resources and paths, exclusions, the marker. Validated at start.", Both, func(c *Config, v string) error { c.RedactFile = v; return checkFile(v) }, false},
 	{"redact_managed_fields", "on", "Remove `metadata.managedFields` from every object (they name every field a manager set and are noise in a log store). `off` keeps them.", Both, func(c *Config, v string) (err error) { c.RedactManagedFields, err = parseBool(v); return err }, false},
+	{"redact_mode", "balanced", "`balanced`: remove what the structure of Kubernetes objects and the content scanner show to be secret, keep the rest for forensics. `strict`: in request and response bodies keep only the strings of an allow-list of fields (names, namespaces, labels, images, security context, RBAC rules, subjects, owner references, ...) and remove every other string. See redact/README.md.", Both, func(c *Config, v string) (err error) {
+		c.RedactMode, err = redact.ParseMode(strings.ToLower(v))
+		return err
+	}, false},
 	{"redact_hash_key", "", "Key (16 to 256 bytes) of an HMAC-SHA256 appended to the marker of each removed string value (`[REDACTED] hmac=1a2b3c4d5e6f`), so a rotation is visible without the value. Empty: no hash.", Both, parseHashKey, true},
 	{"min_severity", "none", "Drop audit events whose highest detection is below this severity (`none`, `info`, `low`, `medium`, `high`, `critical`); `none` keeps every event. Unrecognized records passed with `unrecognized pass` are kept.", Filter, parseMinSeverity, false},
 	{"metrics_listen", "", "`host:port` on which to serve Prometheus metrics at `/metrics` (e.g. `0.0.0.0:2021`). Empty: no listener. Instances naming the same address share one server, which serves every instance (label `instance_name`).", Output, parseListen, false},

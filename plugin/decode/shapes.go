@@ -18,6 +18,8 @@ const (
 	AKS              // an AKS diagnostic record with the event as JSON in properties.log
 	AKSRecords       // an Azure Event Hub batch {"records": [AKS diagnostic records]}
 	JSONString       // any of the above as a JSON string under log or message
+	CloudWatch       // an EKS CloudWatch Logs subscription batch (logEvents[].message), gzip'd or not
+	GKE              // a GKE Cloud Logging entry whose protoPayload is an AuditLog
 )
 
 func (s Shape) String() string {
@@ -32,6 +34,10 @@ func (s Shape) String() string {
 		return "aks-records"
 	case JSONString:
 		return "json-string"
+	case CloudWatch:
+		return "cloudwatch"
+	case GKE:
+		return "gke"
 	}
 	return "unknown"
 }
@@ -101,6 +107,12 @@ func events(body map[string]any, dst []map[string]any, depth int) ([]map[string]
 		if out, b, ok := aksRecords(recs, dst); ok {
 			return out, AKSRecords, b, true
 		}
+	}
+	if out, b, ok := cloudWatchEvents(body, dst); ok {
+		return out, CloudWatch, b, true
+	}
+	if ev, ok := gkeEvent(body); ok {
+		return append(dst, ev), GKE, batch{}, true
 	}
 	if depth >= maxNesting {
 		return dst, Unknown, batch{}, false

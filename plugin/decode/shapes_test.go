@@ -37,6 +37,9 @@ func TestShapeFixtures(t *testing.T) {
 		{"log-string.json", JSONString, 1, 0},
 		{"message-string.json", JSONString, 2, 0},
 		{"v1beta1.json", Raw, 1, 0},
+		{"cloudwatch.json", CloudWatch, 2, 1},
+		{"cloudwatch-gzip.json", CloudWatch, 2, 1},
+		{"gke.json", GKE, 1, 0},
 		{"unknown.json", Unknown, 0, 0},
 	}
 	for _, c := range cases {
@@ -200,5 +203,41 @@ func TestSkippedErrorMessage(t *testing.T) {
 	err := &SkippedError{Shape: EventList, Skipped: 2, Total: 5}
 	if got := err.Error(); !strings.Contains(got, "2 of 5 eventlist") {
 		t.Fatal(got)
+	}
+}
+
+// TestGKEMapping pins the audit event a GKE entry becomes: what detection
+// and redaction read must be where an API server puts it.
+func TestGKEMapping(t *testing.T) {
+	evs, shape, err := Events(loadShape(t, "gke.json"), nil)
+	if err != nil || shape != GKE || len(evs) != 1 {
+		t.Fatalf("shape %v, %d events, %v", shape, len(evs), err)
+	}
+	ev := evs[0]
+	ref, _ := ev["objectRef"].(map[string]any)
+	user, _ := ev["user"].(map[string]any)
+	status, _ := ev["responseStatus"].(map[string]any)
+	resp, _ := ev["responseObject"].(map[string]any)
+	got := map[string]any{
+		"verb": ev["verb"], "resource": ref["resource"], "namespace": ref["namespace"], "name": ref["name"],
+		"uri": ev["requestURI"], "user": user["username"], "ip": ev["sourceIPs"].([]any)[0], "ua": ev["userAgent"],
+		"code": status["code"], "kind": resp["kind"], "auditID": ev["auditID"], "level": ev["level"],
+	}
+	want := map[string]any{
+		"verb": "get", "resource": "secrets", "namespace": "default", "name": "db",
+		"uri": "/api/v1/namespaces/default/secrets/db", "user": "alice@example.com", "ip": "203.0.113.7",
+		"ua": "kubectl/v1.30.2 (darwin/arm64) kubernetes/3968350", "code": int64(200), "kind": "Secret",
+		"auditID": "0e6c3b8a-1d2f-4e5a-9b7c-8d6e5f4a3b2c", "level": "RequestResponse",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %#v, want %#v", k, got[k], w)
+		}
+	}
+	if _, ok := resp["@type"]; ok {
+		t.Error("@type kept in the body")
+	}
+	if !IsEvent(ev) {
+		t.Error("mapped entry is not an audit event")
 	}
 }

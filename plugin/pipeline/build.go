@@ -71,7 +71,7 @@ func NewRedactor(c *config.Config) (*redact.Redactor, error) {
 		}
 		srcs = append(srcs, redact.Source{Name: c.RedactFile, Data: b})
 	}
-	cfg := redact.Config{Marker: c.RedactMarker, Rules: srcs, KeepManagedFields: !c.RedactManagedFields, HashKey: []byte(c.RedactHashKey)}
+	cfg := redact.Config{Marker: c.RedactMarker, Rules: srcs, KeepManagedFields: !c.RedactManagedFields, HashKey: []byte(c.RedactHashKey), Mode: c.RedactMode}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("redact_marker/redact_hash_key: %w", err)
 	}

@@ -154,7 +154,10 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 				rep.Unrecognized++
 				rep.note(fmt.Errorf("record %d: %w", rep.Records, err))
 				if p.s.PassUnrecognized {
-					ev = Event{Event: rec.Body, Time: rec.Time, Record: rec, Unrecognized: true}
+					// Passed on, but not unredacted: the sweep sees every
+					// string of the record as it would in an event.
+					red := p.redactRecord(&rec)
+					ev = Event{Event: rec.Body, Time: rec.Time, Record: rec, Unrecognized: true, Redacted: red}
 					emit(&ev)
 					rep.Events++
 				}
@@ -257,7 +260,15 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event, dt *
 		}
 		policy.Store(e, d)
 	}
+	// e is the whole record when the event sat at its top level (Merge_Log,
+	// Preserve_Key): Redact sweeps every key of it, and drops a copy of
+	// the event kept under log. The record's metadata leaves with it too.
 	red := p.s.Redactor.Redact(e)
+	if rec.Metadata != nil {
+		if _, _, mr := p.s.Redactor.RedactValue(rec.Metadata); !mr.Empty() {
+			red.Add(mr)
+		}
+	}
 	if !red.Empty() {
 		p.Stats.Redacted.Add(1)
 		if red.Count(redact.KindFailedClosed) > 0 {
@@ -269,6 +280,27 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event, dt *
 	}
 	*out = Event{Event: e, Time: decode.EventTime(e, rec.Time), Record: rec, Detect: det, Redacted: red, PriorRedacted: prior}
 	return true, nil
+}
+
+// redactRecord redacts a record passed on with `unrecognized pass`, body
+// and metadata.
+func (p *Pipeline) redactRecord(rec *decode.Record) redact.Report {
+	var rep redact.Report
+	if nv, ok, r := p.s.Redactor.RedactValue(rec.Body); ok {
+		if m, isMap := nv.(map[string]any); isMap {
+			rec.Body = m
+		} else {
+			rec.Body = map[string]any{}
+		}
+		rep.Add(r)
+	} else {
+		rep.Add(r)
+	}
+	if rec.Metadata != nil {
+		_, _, r := p.s.Redactor.RedactValue(rec.Metadata)
+		rep.Add(r)
+	}
+	return rep
 }
 
 // Detector is the rule engine the pipeline runs.

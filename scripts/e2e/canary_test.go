@@ -9,7 +9,7 @@ import (
 	"github.com/kaudit/kaudit/plugin/decode/chunk"
 )
 
-// TestCanaryCorpus is the redaction proof: every door of
+// TestCanaryCorpus is the redaction proof: every case of
 // testdata/canary/events.jsonl, in every record shape, goes through the
 // real .so loaded by the C host into the real Loki, twice (default
 // settings, and with a hash key and values as structured metadata); then no form of a
@@ -71,7 +71,10 @@ func TestCanaryCorpus(t *testing.T) {
 					t.Errorf("%s: canary in structured metadata %s of %s", tenant, k, id)
 				}
 			}
-			if e.Metadata["redacted"] == "" {
+			// A GKE entry carries less than the event it came from (no
+			// event annotations, no query string): some canaries never
+			// reach kaudit in that shape.
+			if e.Metadata["redacted"] == "" && !strings.HasSuffix(id, "-gke") {
 				t.Errorf("%s: %s stored without redacted metadata", tenant, id)
 			}
 			if strings.Contains(e.Line, "[REDACTED] hmac=") {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -167,6 +168,17 @@ func retime(v any, now time.Time, n *int) any {
 		_, r := x["requestReceivedTimestamp"]
 		_, v := x["verb"] // partial (EKS-style) events carry no time at all
 		_, u := x["requestURI"]
+		if _, gke := x["protoPayload"]; gke { // a GKE entry: its own time is the event's
+			*n++
+			x["timestamp"] = now.Add(-time.Duration(*n) * time.Millisecond).Format(time.RFC3339Nano)
+			return x
+		}
+		if aw, ok := x["awslogs"].(map[string]any); ok { // a gzip'd CloudWatch batch
+			if data, ok := aw["data"].(string); ok {
+				aw["data"] = retimeAWSLogs(data, now, n)
+			}
+			return x
+		}
 		if a || s || r || v || u || x["kind"] == "Event" {
 			*n++
 			ts := now.Add(-time.Duration(*n) * time.Millisecond).Format(time.RFC3339Nano)
@@ -191,6 +203,35 @@ func retime(v any, now time.Time, n *int) any {
 		}
 	}
 	return v
+}
+
+// retimeAWSLogs retimes the events inside base64 of gzip of a CloudWatch
+// batch.
+func retimeAWSLogs(data string, now time.Time, n *int) string {
+	raw, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return data
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return data
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		return data
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if d.Decode(&m) != nil {
+		return data
+	}
+	out, _ := json.Marshal(retime(m, now, n))
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(out)
+	zw.Close()
+	return base64.StdEncoding.EncodeToString(z.Bytes())
 }
 
 func writeJSONL(t *testing.T, path string, records []map[string]any, gz bool) {

@@ -1,0 +1,98 @@
+package redact
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// routineMix is the realistic traffic the benchmarks replay: the benign
+// corpus (controllers, kubelets, GitOps, Helm, cert-manager, admins) and the
+// public corpora, none of it secret-bearing.
+func routineMix(b *testing.B) []map[string]any {
+	files := []string{"../testdata/benign/events.jsonl"}
+	more, _ := filepath.Glob("../testdata/corpora/*.jsonl")
+	var evs []map[string]any
+	for _, f := range append(files, more...) {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(raw))
+		sc.Buffer(nil, 16<<20)
+		for sc.Scan() {
+			dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+			dec.UseNumber()
+			var ev map[string]any
+			if dec.Decode(&ev) != nil {
+				continue
+			}
+			if inner, ok := ev["event"].(map[string]any); ok {
+				ev = inner
+			}
+			evs = append(evs, ev)
+		}
+	}
+	return evs
+}
+
+// BenchmarkRedactRoutineMix is the cost per event of the routine mix, each
+// event redacted once as it arrives (copies prepared with the timer
+// stopped).
+func BenchmarkRedactRoutineMix(b *testing.B) {
+	r := defaultRedactor(b, Config{})
+	mix := routineMix(b)
+	evs := make([]map[string]any, len(mix))
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := len(mix)
+	for b.Loop() {
+		if i == len(mix) {
+			b.StopTimer()
+			for j := range mix {
+				evs[j] = copyEvent(mix[j])
+			}
+			i = 0
+			b.StartTimer()
+		}
+		r.Redact(evs[i])
+		i++
+	}
+}
+
+// BenchmarkScannerRoutineStrings is the content scanner alone over every
+// string of the routine mix, one string per op: the figure to set beside
+// a library's per-string cost.
+func BenchmarkScannerRoutineStrings(b *testing.B) {
+	r := defaultRedactor(b, Config{})
+	var ss []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			ss = append(ss, x)
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	for _, ev := range routineMix(b) {
+		walk(ev)
+	}
+	w := walker{r: r}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		w.sweepString(ss[i%len(ss)], "", sctx{})
+		i++
+	}
+}

@@ -1,0 +1,58 @@
+package redact
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// memo remembers a yes/no judgement of short strings (map keys, env
+// names), which repeat across every event: lookups are a plain map read
+// with no lock and no allocation; a new entry copies the map, which is
+// rare after the first events and stops at memoMax entries, so hostile
+// input with ever new keys costs the judgement, not memory.
+type memo struct {
+	mu sync.Mutex
+	p  atomic.Pointer[map[string]bool]
+}
+
+const (
+	memoMax    = 4096
+	memoMaxKey = 96
+)
+
+func (m *memo) get(k string) (v, ok bool) {
+	if p := m.p.Load(); p != nil {
+		v, ok = (*p)[k]
+	}
+	return v, ok
+}
+
+func (m *memo) put(k string, v bool) {
+	if len(k) > memoMaxKey {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.p.Load()
+	n := 0
+	if old != nil {
+		n = len(*old)
+	}
+	if n >= memoMax {
+		return
+	}
+	next := make(map[string]bool, n+1)
+	if old != nil {
+		for key, val := range *old {
+			next[key] = val
+		}
+	}
+	next[k] = v
+	m.p.Store(&next)
+}
+
+// keySet is a memo of strings known to need nothing.
+type keySet struct{ m memo }
+
+func (k *keySet) has(s string) bool { v, ok := k.m.get(s); return ok && v }
+func (k *keySet) add(s string)      { k.m.put(s, true) }

@@ -1,0 +1,190 @@
+package redact
+
+import (
+	"bytes"
+	"strings"
+)
+
+// names judges whether a map key, an env variable name, a flag or the key
+// of a key=value assignment names a credential. The word lists are data
+// (credential_names in conf/redact/kubernetes.yaml and redact_file).
+type names struct {
+	words, lastWords, except, keyExcept, urlWords, whole, plainMaps map[string]bool
+	substrings                                                      []string
+	// first marks the bytes a credential word can start with (either
+	// case): a name without any of them is judged without splitting.
+	first [256]bool
+	// seen remembers judgements: the same keys and names come back in
+	// every event.
+	seen memo
+}
+
+func newNames() *names {
+	return &names{
+		words: map[string]bool{}, lastWords: map[string]bool{}, except: map[string]bool{},
+		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{},
+	}
+}
+
+func (n *names) add(s namesSpec) {
+	for _, l := range []struct {
+		dst map[string]bool
+		src []string
+	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}} {
+		for _, w := range l.src {
+			l.dst[strings.ToLower(w)] = true
+		}
+	}
+	for _, w := range s.Substrings {
+		n.substrings = append(n.substrings, strings.ToLower(w))
+		n.mark(strings.ToLower(w))
+	}
+	for _, w := range s.PlainMaps {
+		n.plainMaps[w] = true
+	}
+	for w := range n.words {
+		n.mark(w)
+	}
+	for w := range n.lastWords {
+		n.mark(w)
+	}
+	for w := range n.whole {
+		n.mark(w)
+	}
+}
+
+func (n *names) mark(w string) {
+	if w == "" {
+		return
+	}
+	c := w[0]
+	n.first[c] = true
+	if 'a' <= c && c <= 'z' {
+		n.first[c-32] = true
+	}
+}
+
+// maxNameWords bounds the words of one name; longer "names" are text.
+const maxNameWords = 16
+
+// credential reports whether name names a credential. It allocates
+// nothing: words are sliced from a lower-cased copy on the stack, and map
+// lookups of string(bytes) do not copy.
+func (n *names) credential(name string) bool {
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	if v, ok := n.seen.get(name); ok {
+		return v
+	}
+	v := n.judge(name)
+	n.seen.put(name, v)
+	return v
+}
+
+func (n *names) judge(name string) bool {
+	hit := false
+	for i := 0; i < len(name); i++ {
+		if n.first[name[i]] {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return false
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := splitWords(name, &lb, &ws)
+	lower := lb[:len(name)]
+	t := 0
+	for t < len(lower) && lower[t] == '-' {
+		t++
+	}
+	if n.whole[string(lower[t:])] {
+		return true
+	}
+	if nw == 0 {
+		return false
+	}
+	word := func(i int) []byte { return lower[ws[i][0]:ws[i][1]] }
+	last := word(nw - 1)
+	if string(last) == "url" {
+		// TOKEN_URL locates a token service; DATABASE_URL carries the
+		// password (a password in any URL is the scanner's).
+		for i := 0; i < nw-1; i++ {
+			if n.urlWords[string(word(i))] {
+				return true
+			}
+		}
+		return false
+	}
+	if n.except[string(last)] {
+		return false
+	}
+	for i := 0; i < nw; i++ {
+		wd := word(i)
+		if n.words[string(wd)] {
+			return true
+		}
+		for _, sub := range n.substrings {
+			if len(wd) > len(sub) && bytes.Contains(wd, []byte(sub)) {
+				return true
+			}
+		}
+	}
+	if !n.lastWords[string(last)] {
+		return false
+	}
+	switch string(last) {
+	case "key", "keys", "keydata":
+		return nw > 1 && !n.keyExcept[string(word(nw-2))]
+	case "url":
+		for i := 0; i < nw-1; i++ {
+			if n.urlWords[string(word(i))] {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// splitWords writes name lower-cased into lb and the bounds of its words
+// into ws, splitting at non-alphanumerics and at lower-to-upper case
+// changes: DB_PASSWORD, dbPassword, db.password and db-password all give
+// [db password]. It returns the number of words.
+func splitWords(name string, lb *[128]byte, ws *[maxNameWords][2]int) int {
+	n := 0
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && n < maxNameWords {
+			ws[n] = [2]int{start, end}
+			n++
+		}
+		start = -1
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		lc := c
+		if 'A' <= c && c <= 'Z' {
+			lc = c + 32
+		}
+		lb[i] = lc
+		alnum := 'a' <= lc && lc <= 'z' || '0' <= c && c <= '9'
+		if !alnum {
+			flush(i)
+			continue
+		}
+		if start >= 0 && 'A' <= c && c <= 'Z' {
+			if p := name[i-1]; 'a' <= p && p <= 'z' || '0' <= p && p <= '9' {
+				flush(i)
+			}
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	flush(len(name))
+	return n
+}

@@ -1,0 +1,483 @@
+package redact
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// pattern is one compiled credential format (conf/redact/patterns.yaml).
+type pattern struct {
+	id       string
+	keywords []string // lower case
+	re       *regexp.Regexp
+	// groups are removed (none: the whole match).
+	groups []int
+	// name, when > 0, is a group that must hold a credential name.
+	name int
+	// sep, when > 0, is the separator group of an assignment: empty means
+	// a space-separated form, which counts only for flags and bare
+	// password words.
+	sep int
+}
+
+// scanner is the content scanner: a keyword prefilter in front of the
+// patterns. A string with none of the keywords costs one pass of table
+// lookups over its bytes and no allocation.
+type scanner struct {
+	patterns []*pattern
+	// kw are every pattern's keywords by first byte (lower case); each
+	// keyword maps back to its patterns through kwPatterns.
+	kw         [256][]string
+	kwPatterns map[string][]int
+	first      [256]bool
+	// bigram marks the first two bytes (lower case) of every keyword and
+	// credential word: most positions of most strings are rejected by one
+	// lookup in it.
+	bigram *[1 << 16]bool
+	names  *names
+	// nameWords are the credential words by first byte, for mayHold.
+	nameWords [256][]string
+}
+
+func newScanner(ps []*pattern, nm *names) *scanner {
+	sc := &scanner{patterns: ps, kwPatterns: map[string][]int{}, names: nm, bigram: new([1 << 16]bool)}
+	var words []string
+	for _, set := range []map[string]bool{nm.words, nm.lastWords, nm.whole} {
+		for w := range set {
+			words = append(words, w)
+		}
+	}
+	for _, w := range append(words, nm.substrings...) {
+		if w != "" {
+			sc.nameWords[w[0]] = append(sc.nameWords[w[0]], w)
+			sc.markBigram(w)
+		}
+	}
+	for i, p := range ps {
+		for _, k := range p.keywords {
+			if _, ok := sc.kwPatterns[k]; !ok {
+				c := k[0]
+				sc.kw[c] = append(sc.kw[c], k)
+				sc.first[c] = true
+				if 'a' <= c && c <= 'z' {
+					sc.first[c-32] = true
+				}
+			}
+			sc.kwPatterns[k] = append(sc.kwPatterns[k], i)
+			sc.markBigram(k)
+		}
+	}
+	return sc
+}
+
+// markBigram records the first two bytes of a keyword (lower case; a
+// one-byte keyword marks every bigram it starts).
+func (sc *scanner) markBigram(k string) {
+	if len(k) == 1 {
+		for c := 0; c < 256; c++ {
+			sc.bigram[uint16(k[0])<<8|uint16(c)] = true
+		}
+		return
+	}
+	sc.bigram[uint16(k[0])<<8|uint16(k[1])] = true
+}
+
+// b64Class marks the bytes of base64 (both alphabets) and hex.
+var b64Class = func() (t [256]bool) {
+	for i := range t {
+		t[i] = isB64Char(byte(i))
+	}
+	return t
+}()
+
+// lower is ASCII lower-casing by table.
+var lower = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if 'A' <= i && i <= 'Z' {
+			t[i] = byte(i + 32)
+		}
+	}
+	return t
+}()
+
+// maxPatterns bounds the patterns (a bit set selects those to run).
+const maxPatterns = 64
+
+// candidates returns the set of patterns whose keywords occur in s. A
+// keyword of an assignment pattern counts only where it is part of a key
+// followed by a separator (`db.password =`, `"token":`) or of a flag
+// (`--token abc`): credential words inside ordinary text and paths
+// (/var/run/secrets/...) do not wake the regexp.
+func (sc *scanner) candidates(s string) uint64 {
+	return sc.hits(s, true)
+}
+
+// mayHold reports whether s contains any keyword or credential word at
+// all, in any context: text without one cannot hold anything the sweep
+// would remove once parsed, so it need not be parsed.
+func (sc *scanner) mayHold(s string) bool {
+	if sc.hits(s, false) != 0 {
+		return true
+	}
+	for i := 0; i+1 < len(s); i++ {
+		c := lower[s[i]]
+		if !sc.bigram[uint16(c)<<8|uint16(lower[s[i+1]])] {
+			continue
+		}
+		for _, w := range sc.nameWords[c] {
+			if hasPrefixFold(s[i:], w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (sc *scanner) hits(s string, context bool) uint64 {
+	set, _ := sc.survey(s, context)
+	return set
+}
+
+// survey is the one pass over a string that decides what else looks at
+// it: the patterns whose keywords occur (set) and whether it holds a run
+// of base64 or hex characters long enough to be an encoded payload.
+func (sc *scanner) survey(s string, context bool) (set uint64, longRun bool) {
+	run := 0
+	n := len(s)
+	if n == 0 {
+		return 0, false
+	}
+	prev := lower[s[0]]
+	for i := 0; i < n; i++ {
+		if b64Class[s[i]] {
+			if run++; run >= minEncoded {
+				longRun = true
+			}
+		} else {
+			run = 0
+		}
+		if i+1 == n {
+			break
+		}
+		c := prev
+		prev = lower[s[i+1]]
+		if !sc.bigram[uint16(c)<<8|uint16(prev)] {
+			continue
+		}
+		for _, k := range sc.kw[c] {
+			if !hasPrefixFold(s[i:], k) {
+				continue
+			}
+			assign := -1
+			for _, p := range sc.kwPatterns[k] {
+				if context && sc.patterns[p].name > 0 {
+					if assign < 0 {
+						assign = 0
+						if assignmentContext(s, i, len(k)) {
+							assign = 1
+						}
+					}
+					if assign == 0 {
+						continue
+					}
+				}
+				set |= 1 << uint(p)
+			}
+		}
+	}
+	return set, longRun
+}
+
+func isKeyChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' || c == '$'
+}
+
+// assignmentContext reports whether the keyword at s[i:i+n] sits in a key
+// followed by a separator, or in a flag or a bare password word followed
+// by a space.
+func assignmentContext(s string, i, n int) bool {
+	j := i + n
+	for j < len(s) && isKeyChar(s[j]) {
+		j++
+	}
+	k := j
+	if k < len(s) && (s[k] == '"' || s[k] == '\'') {
+		k++
+	}
+	for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+		k++
+	}
+	if k < len(s) && (s[k] == ':' || s[k] == '=') {
+		return true
+	}
+	if j == len(s) || s[j] != ' ' && s[j] != '\t' {
+		return false
+	}
+	b := i
+	for b > 0 && isKeyChar(s[b-1]) {
+		b--
+	}
+	if s[b] == '-' {
+		return true
+	}
+	switch strings.ToLower(s[b:j]) {
+	case "password", "passwd", "pass":
+		return true
+	}
+	return false
+}
+
+// scan returns s with every credential the patterns find replaced by
+// mask(found), and how many were replaced. Every pattern looks at the
+// original text and the spans they find are merged before anything is
+// replaced: no pattern's match can hide another's (a .netrc password
+// followed by a key=value, a flag inside an assignment's value).
+func (sc *scanner) scan(s string, mask func(string) string, keep func(string) bool) (string, int) {
+	set := sc.candidates(s)
+	if set == 0 {
+		return s, 0
+	}
+	var buf [8][2]int
+	spans := buf[:0]
+	for i, p := range sc.patterns {
+		if set&(1<<uint(i)) != 0 {
+			spans = sc.find(p, s, keep, spans)
+		}
+	}
+	if len(spans) == 0 {
+		return s, 0
+	}
+	slices.SortFunc(spans, func(x, y [2]int) int { return x[0] - y[0] })
+	var b strings.Builder
+	last, n := 0, 0
+	for i := 0; i < len(spans); {
+		a, e := spans[i][0], spans[i][1]
+		for i++; i < len(spans) && spans[i][0] <= e; i++ {
+			e = max(e, spans[i][1])
+		}
+		if a < last {
+			a = last
+		}
+		b.WriteString(s[last:a])
+		b.WriteString(mask(s[a:e]))
+		last = e
+		n++
+	}
+	b.WriteString(s[last:])
+	return b.String(), n
+}
+
+// find appends the spans of s that p removes.
+func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2]int) [][2]int {
+	groups := p.groups
+	if len(groups) == 0 {
+		groups = []int{0}
+	}
+	for pos := 0; pos <= len(s); {
+		loc := p.re.FindStringSubmatchIndex(s[pos:])
+		if loc == nil {
+			break
+		}
+		for i := range loc {
+			if loc[i] >= 0 {
+				loc[i] += pos
+			}
+		}
+		next := loc[1]
+		if next == loc[0] {
+			next++
+		}
+		if p.name > 0 {
+			a, e := loc[2*p.name], loc[2*p.name+1]
+			if a < 0 || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) {
+				// The value of a key that is no credential may be the
+				// next assignment (RBAC: db_password=...): search again
+				// right after the key.
+				if a >= 0 && e > pos {
+					next = e
+				}
+				pos = next
+				continue
+			}
+		}
+		for _, g := range groups {
+			a, e := loc[2*g], loc[2*g+1]
+			if a >= 0 && a < e && !keep(s[a:e]) {
+				spans = append(spans, [2]int{a, e})
+			}
+		}
+		pos = next
+	}
+	return spans
+}
+
+// assignmentCounts decides a key=value match by its key.
+func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string) bool {
+	if !sc.names.credential(key) {
+		return false
+	}
+	if p.sep > 0 && loc[2*p.sep] < 0 { // space-separated
+		if strings.HasPrefix(key, "-") {
+			return true
+		}
+		switch strings.ToLower(key) {
+		case "password", "passwd", "pass":
+			return true
+		}
+		return false
+	}
+	return true
+}
+
+// referenceValue reports whether the value of a key=value match is a
+// file path or a variable reference ($(VAR), ${VAR}), which names where a
+// credential is, not what it is, or is itself a label of prose
+// ("policy-passwords: check-data: ...").
+func referenceValue(p *pattern, loc []int, s string) bool {
+	for _, g := range p.groups {
+		a := loc[2*g]
+		if a < 0 {
+			continue
+		}
+		v := s[a:loc[2*g+1]]
+		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "${") || strings.HasSuffix(v, ":") {
+			return true
+		}
+	}
+	return false
+}
+
+// Encoded payloads: a value that is entirely base64 or hex is decoded and
+// its content scanned; gzip inside is opened (Helm keeps releases as
+// base64 of gzip). Bounds keep a hostile value from costing more than a
+// few times its size.
+const (
+	minEncoded     = 24
+	maxDecoded     = 1 << 20
+	maxEncodeDepth = 3
+)
+
+// encodedKind says what s could be an encoding of.
+func encodedKind(s string) (b64, hx bool) {
+	if len(s) < minEncoded {
+		return false, false
+	}
+	b64, hx = true, len(s)%2 == 0
+	var std, url, upperOrDigit bool
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		isHex := '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+		if '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' {
+			upperOrDigit = true
+		}
+		if !isHex {
+			hx = false
+			switch {
+			case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '=' || c == '\n' || c == '\r':
+			case c == '+' || c == '/':
+				std = true
+			case c == '-' || c == '_':
+				url = true
+			default:
+				return false, false
+			}
+		}
+	}
+	// Paths (/api/v1/...) and names (skipped-too-big) are made of base64
+	// characters too; an encoding uses one alphabet and, for any content
+	// worth a look, upper case or digits.
+	if std && url || !upperOrDigit || s[0] == '/' {
+		b64 = false
+	}
+	return b64, hx
+}
+
+// decodeAny decodes s as hex or base64 (standard or URL alphabet, padded
+// or not, line-wrapped); ok is false when it is neither.
+func decodeAny(s string, hx bool) ([]byte, bool) {
+	if hx {
+		if b, err := hex.DecodeString(s); err == nil {
+			return b, true
+		}
+	}
+	t := s
+	if strings.ContainsAny(t, "\r\n") {
+		t = strings.NewReplacer("\n", "", "\r", "").Replace(t)
+	}
+	t = strings.TrimRight(t, "=")
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(t); err == nil {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// textualPrefix decodes the first characters of s on the stack and
+// reports whether they could start text or gzip: digests, UIDs and random
+// keys decode to binary and are left alone without allocating.
+func textualPrefix(s string, hx bool) bool {
+	var src [32]byte
+	var dst [24]byte
+	n := copy(src[:], s)
+	var m int
+	var err error
+	if hx {
+		m, err = hex.Decode(dst[:], src[:n&^1])
+	} else {
+		n &^= 3
+		m, err = base64.StdEncoding.Decode(dst[:], src[:n])
+		if err != nil {
+			m, err = base64.URLEncoding.Decode(dst[:], src[:n])
+		}
+	}
+	if err != nil && m == 0 {
+		return true // let the full decoder judge
+	}
+	return isGzip(dst[:m]) || printable(dst[:m])
+}
+
+// gunzip opens a gzip payload, bounded; ok is false when b is not gzip or
+// is truncated or bigger than the bound (the caller then fails closed).
+func gunzip(b []byte) ([]byte, bool) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, false
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxDecoded+1))
+	if err != nil || len(out) > maxDecoded {
+		return nil, false
+	}
+	return out, true
+}
+
+func isGzip(b []byte) bool { return len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b }
+
+// printable reports whether b looks like text: UTF-8 (a rune cut at the
+// end aside) with few control characters. Decoded binary (a certificate's
+// DER, a random key, an identifier that only looked like base64) is not.
+func printable(b []byte) bool {
+	bad := 0
+	for _, c := range b {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f {
+			bad++
+		}
+	}
+	if bad*20 >= len(b) {
+		return false
+	}
+	for cut := 0; cut < 4 && cut <= len(b); cut++ {
+		if utf8.Valid(b[:len(b)-cut]) {
+			return true
+		}
+	}
+	return false
+}
