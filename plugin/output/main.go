@@ -14,6 +14,7 @@ import (
 
 	"github.com/kaudit/kaudit/plugin/output/instance"
 	"github.com/kaudit/kaudit/plugin/pipeline"
+	"github.com/kaudit/kaudit/plugin/profile"
 )
 
 // Version is set at build time (-ldflags -X main.Version=...).
@@ -36,6 +37,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (rc int) {
 		pipeline.Logf(pipeline.LogError, "init", "%v", err)
 		return output.FLB_ERROR
 	}
+	startProfile(in)
 	output.FLBPluginSetContext(plugin, in)
 	return output.FLB_OK
 }
@@ -78,6 +80,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (rc int) {
 	defer guard("exit", &rc, output.FLB_ERROR)
 	if in, ok := output.FLBPluginGetContext(ctx).(*instance.Instance); ok {
 		in.Close()
+		stopProfile(in.Name)
 	}
 	return output.FLB_OK
 }
@@ -89,6 +92,7 @@ func FLBPluginExit() int { return output.FLB_OK }
 func FLBPluginUnregister(def unsafe.Pointer) {
 	var rc int
 	defer guard("unregister", &rc, 0)
+	_ = profile.Flush()
 	output.FLBPluginUnregister(def)
 }
 
