@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
 
 	"github.com/kaudit/kaudit/plugin/config"
@@ -157,13 +156,7 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 }
 
 func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
-	req := push.PushRequest{Streams: r.streams}
-	pb, err := req.Marshal()
-	if err != nil { // cannot happen for well-formed structs; retry is safest
-		return &RetryError{Err: fmt.Errorf("marshal: %w", err)}
-	}
-	body := snappy.Encode(nil, pb)
-
+	body := encodeBody(r.streams)
 	status, msg, err := c.post(ctx, r.tenant, body)
 	out.Requests++
 	c.Stats.Requests.Add(1)
