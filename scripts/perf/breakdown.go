@@ -33,6 +33,8 @@ var stages = []struct {
 	{"HTTP (client, TCP)", []string{"net/http.", "net.", "net/", "internal/poll.", "bufio.", "syscall.", "internal/runtime/syscall", "crypto/"}},
 	{"delivery glue (batching, split)", []string{"github.com/kaudit/kaudit/plugin/loki.", "github.com/kaudit/kaudit/plugin/output"}},
 	{"runtime: GC (background)", []string{"runtime.gcBgMarkWorker", "runtime.bgsweep", "runtime.bgscavenge", "runtime.gcMarkDone", "runtime.forEachP"}},
+	{"runtime: scheduler", []string{"runtime.mcall", "runtime.schedule", "runtime.findRunnable", "runtime.park_m", "runtime.goexit0"}},
+	{"C (the host's own code, libc)", []string{"runtime._ExternalCode"}},
 	{"cgo transitions", []string{"runtime.cgocallback", "runtime.cgocall", "crosscall2", "_cgoexp_", "runtime.asmcgocall", "runtime.needm", "runtime.dropm"}},
 }
 
@@ -91,5 +93,5 @@ func classify(s *profile.Sample) string {
 			}
 		}
 	}
-	return "runtime: other (scheduler, idle GC, C)"
+	return "runtime: other"
 }

@@ -62,6 +62,7 @@ type result struct {
 	wall    []time.Duration
 	cpu     []time.Duration
 	profile string
+	so      string // the plugin profiled
 }
 
 func run(so, filter, host string, n, per, workers, runs int, prof, only string) error {
@@ -124,7 +125,7 @@ func run(so, filter, host string, n, per, workers, runs int, prof, only string) 
 		if !want(c.name) {
 			continue
 		}
-		r := &result{name: "output, " + c.name + " records", events: n}
+		r := &result{name: "output, " + c.name + " records", events: n, so: so}
 		for i := range runs {
 			r.profile = firstNonEmpty(r.profile, profileTo(c.name, i))
 			// A tenant per run: Loki sees every run as new data, never as
@@ -145,7 +146,7 @@ func run(so, filter, host string, n, per, workers, runs int, prof, only string) 
 		results = append(results, r)
 	}
 	if want("filter") {
-		r := &result{name: "filter alone, parsed records", events: n}
+		r := &result{name: "filter alone, parsed records", events: n, so: filter}
 		for i := range runs {
 			r.profile = firstNonEmpty(r.profile, profileTo("filter", i))
 			out := filepath.Join(dir, fmt.Sprintf("filtered-%d", i))
@@ -183,7 +184,7 @@ func run(so, filter, host string, n, per, workers, runs int, prof, only string) 
 	tw.Flush()
 	for _, r := range results {
 		if r.profile != "" {
-			fmt.Printf("\nprofile of %s: %s (go tool pprof %s %s)\n", r.name, r.profile, so, r.profile)
+			fmt.Printf("\nprofile of %s: %s (go tool pprof %s %s)\n", r.name, r.profile, r.so, r.profile)
 			if err := Breakdown(os.Stdout, r.profile, r.events); err != nil {
 				return err
 			}
