@@ -103,6 +103,8 @@ FUZZTIME ?= 10m
 fuzz:
 	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzDecoder -fuzztime $(FUZZTIME)
 	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzEvents -fuzztime $(FUZZTIME)
+	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzScanObject -fuzztime $(FUZZTIME)
+	$(GO) test ./plugin/loki -run '^$$' -fuzz FuzzMarshal -fuzztime $(FUZZTIME)
 	$(GO) test ./redact -run '^$$' -fuzz FuzzRedact -fuzztime $(FUZZTIME)
 	$(GO) test ./detect -run '^$$' -fuzz FuzzDetect -fuzztime $(FUZZTIME)
 
