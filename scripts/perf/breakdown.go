@@ -19,7 +19,7 @@ var stages = []struct {
 	name     string
 	prefixes []string
 }{
-	{"raw line JSON (into the tree)", []string{"github.com/kaudit/kaudit/plugin/decode.parseObject", "github.com/kaudit/kaudit/plugin/decode.parseJSONLine", "github.com/json-iterator/", "github.com/modern-go/"}},
+	{"raw line JSON (into the tree)", []string{"github.com/kaudit/kaudit/plugin/decode.parseObject", "github.com/kaudit/kaudit/plugin/decode.scanObject", "github.com/kaudit/kaudit/plugin/decode.(*scanner)", "github.com/json-iterator/", "github.com/modern-go/"}},
 	{"decode (msgpack, record shapes)", []string{"github.com/kaudit/kaudit/plugin/decode."}},
 	{"detect", []string{"github.com/kaudit/kaudit/detect."}},
 	{"policy", []string{"github.com/kaudit/kaudit/redact/policy."}},
@@ -28,7 +28,7 @@ var stages = []struct {
 	{"entries (labels, metadata)", []string{"github.com/kaudit/kaudit/plugin/loki.(*Entries)", "github.com/kaudit/kaudit/plugin/loki.(*Batch).Add"}},
 	{"pipeline glue", []string{"github.com/kaudit/kaudit/plugin/pipeline."}},
 	{"filter re-encoding (msgpack out)", []string{"github.com/kaudit/kaudit/plugin/filter/instance."}},
-	{"protobuf", []string{"github.com/grafana/loki/pkg/push.", "github.com/kaudit/kaudit/plugin/loki.marshal"}},
+	{"protobuf", []string{"github.com/grafana/loki/pkg/push.", "github.com/kaudit/kaudit/plugin/loki.marshalRequest", "github.com/kaudit/kaudit/plugin/loki.put", "github.com/kaudit/kaudit/plugin/loki.requestSize", "github.com/kaudit/kaudit/plugin/loki.streamSize", "github.com/kaudit/kaudit/plugin/loki.pbEntrySize", "github.com/kaudit/kaudit/plugin/loki.labelSize", "github.com/kaudit/kaudit/plugin/loki.timestamp", "github.com/kaudit/kaudit/plugin/loki.stringField", "github.com/kaudit/kaudit/plugin/loki.field", "github.com/kaudit/kaudit/plugin/loki.sov"}},
 	{"snappy", []string{"github.com/golang/snappy.", "github.com/klauspost/compress/"}},
 	{"HTTP (client, TCP)", []string{"net/http.", "net.", "net/", "internal/poll.", "bufio.", "syscall.", "internal/runtime/syscall", "crypto/"}},
 	{"delivery glue (batching, split)", []string{"github.com/kaudit/kaudit/plugin/loki.", "github.com/kaudit/kaudit/plugin/output"}},
