@@ -11,7 +11,7 @@ export KAUDIT_CACHE ?= $(HOME)/.cache/kaudit
 SO_FLAGS   = -buildmode=c-shared -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
 HOST_FLAGS = -std=c99 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
 
-.PHONY: all build test unit race lint run bench fuzz loki image clean FORCE
+.PHONY: all build test unit race lint run perf bench fuzz loki image clean FORCE
 
 all: build
 
@@ -57,6 +57,14 @@ loki:
 run: build loki
 	$(GO) run ./scripts/demo -so $(BUILD)/out_kaudit.so -host $(BUILD)/flbhost
 
+# End-to-end throughput: generated events through the real .so files in
+# the Fluent Bit host into a real Loki, events/s and the host's CPU per
+# event, parsed records and raw lines (PERF_FLAGS=-n 20000 -runs 1 for a
+# quick look; -cpuprofile DIR for a profile of each configuration).
+PERF_FLAGS ?=
+perf: build loki
+	$(GO) run ./scripts/perf -so $(BUILD)/out_kaudit.so -filter $(BUILD)/flb-filter_kaudit.so -host $(BUILD)/flbhost $(PERF_FLAGS)
+
 # Every test, the real-Loki end-to-end and fault tests included, then the
 # race detector on the core packages and the linter.
 test: build loki lint
@@ -95,6 +103,8 @@ FUZZTIME ?= 10m
 fuzz:
 	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzDecoder -fuzztime $(FUZZTIME)
 	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzEvents -fuzztime $(FUZZTIME)
+	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzScanObject -fuzztime $(FUZZTIME)
+	$(GO) test ./plugin/loki -run '^$$' -fuzz FuzzMarshal -fuzztime $(FUZZTIME)
 	$(GO) test ./redact -run '^$$' -fuzz FuzzRedact -fuzztime $(FUZZTIME)
 	$(GO) test ./detect -run '^$$' -fuzz FuzzDetect -fuzztime $(FUZZTIME)
 

@@ -5,8 +5,10 @@ go 1.26.0
 require (
 	github.com/fluent/fluent-bit-go v0.0.0-20230731091245-a7a013e2473c
 	github.com/golang/snappy v1.0.0
+	github.com/google/pprof v0.0.0-20260507013755-92041b743c96
 	github.com/grafana/loki/pkg/push v0.0.0-20250630054201-94c0ba7b0952
 	github.com/json-iterator/go v1.1.12
+	github.com/klauspost/compress v1.20.1
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/ugorji/go/codec v1.3.2

@@ -87,6 +87,8 @@ type Config struct {
 	// proxies in front of the API server whose X-Forwarded-For entries
 	// are believed.
 	TrustedProxies []string
+	// Pprof adds Go's /debug/pprof/ endpoints to the metrics listener.
+	Pprof bool
 
 	// effective is every key read, with its value or default, in Keys
 	// order: what Redacted shows.
@@ -219,6 +221,7 @@ var Keys = []Key{
 	{"redact_hash_key", "", "Key (16 to 256 bytes) of an HMAC-SHA256 appended to the marker of each removed string value (`[REDACTED] hmac=1a2b3c4d5e6f`), so a rotation is visible without the value. Empty: no hash.", Both, parseHashKey, true},
 	{"min_severity", "none", "Drop audit events whose highest detection is below this severity (`none`, `info`, `low`, `medium`, `high`, `critical`); `none` keeps every event. Unrecognized records passed with `unrecognized pass` are kept.", Filter, parseMinSeverity, false},
 	{"metrics_listen", "", "`host:port` on which to serve Prometheus metrics at `/metrics` (e.g. `0.0.0.0:2021`). Empty: no listener. Instances naming the same address share one server, which serves every instance (label `instance_name`).", Output, parseListen, false},
+	{"pprof", "off", "`on` adds Go's profiling endpoints (`/debug/pprof/`, e.g. `/debug/pprof/profile?seconds=30` for a CPU profile of the plugin inside the running Fluent Bit) to the `metrics_listen` server; needs `metrics_listen`. They expose stacks and cost CPU while a profile runs: keep the listener on a trusted address. `KAUDIT_CPUPROFILE=/path` in Fluent Bit's environment profiles from start to exit instead.", Output, parsePprof, false},
 	{"audit_policy_file", "", "Kubernetes audit Policy (`audit.k8s.io/v1`, the file an API server takes as `--audit-policy-file`) applied in the pipeline, for clusters whose API server you cannot configure (AKS, EKS, GKE). Detection sees each event as it arrived; the policy then decides what is stored. Empty: everything is stored as it came. See [Audit policy in the pipeline](#audit-policy-in-the-pipeline).", Both, func(c *Config, v string) error { c.AuditPolicyFile = v; return checkFile(v) }, false},
 	{"policy_keep_severity", "high", "Events that matched a detection of this severity or above are never dropped by `audit_policy_file` (they are stored at least at Metadata): `info`, `low`, `medium`, `high`, `critical`, or `none` to let the policy drop anything.", Both, parseKeepSeverity, false},
 }
@@ -645,6 +648,16 @@ func parseMarker(c *Config, v string) error {
 		return fmt.Errorf("%q: quotes, backslashes and newlines are not allowed", v)
 	}
 	c.RedactMarker = v
+	return nil
+}
+
+func parsePprof(c *Config, v string) (err error) {
+	if c.Pprof, err = parseBool(v); err != nil {
+		return err
+	}
+	if c.Pprof && c.MetricsListen == "" {
+		return fmt.Errorf("on needs metrics_listen (the endpoints are served there)")
+	}
 	return nil
 }
 

@@ -220,6 +220,9 @@ func parseObject(s string) (map[string]any, bool) {
 			return nil, false
 		}
 	}
+	if m, ok := scanObject(s); ok {
+		return m, true
+	}
 	var m map[string]any
 	if err := jsonAPI.UnmarshalFromString(s, &m); err != nil || m == nil {
 		return nil, false

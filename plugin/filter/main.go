@@ -19,6 +19,7 @@ import (
 
 	"github.com/kaudit/kaudit/plugin/filter/instance"
 	"github.com/kaudit/kaudit/plugin/pipeline"
+	"github.com/kaudit/kaudit/plugin/profile"
 )
 
 // Version is set at build time (-ldflags -X main.Version=...).
@@ -54,6 +55,9 @@ func kauditFilterInit(fIns unsafe.Pointer) (id C.longlong) {
 	if err != nil {
 		instance.Logf(pipeline.LogError, "init", "%v", err)
 		return 0
+	}
+	if err := profile.Start(); err != nil {
+		instance.Logf(pipeline.LogWarn, in.Name, "cpu profile not taken: %v", err)
 	}
 	mu.Lock()
 	nextID++
@@ -112,6 +116,7 @@ func kauditFilterExit(id C.longlong) {
 	mu.Unlock()
 	if in != nil {
 		in.Close()
+		_ = profile.Stop()
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
 
 	"github.com/kaudit/kaudit/plugin/config"
@@ -202,12 +201,7 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
 	if r.hasMetadata() && (c.s.MetadataMode == config.MetadataOff || (c.s.MetadataMode == config.MetadataAuto && c.strippingMetadata())) {
 		sent, stripped = r.withoutMetadata(), true
 	}
-	req := push.PushRequest{Streams: sent.streams}
-	pb, err := req.Marshal()
-	if err != nil { // cannot happen for well-formed structs; retry is safest
-		return &RetryError{Err: fmt.Errorf("marshal: %w", err)}
-	}
-	body := snappy.Encode(nil, pb)
+	body := encodeBody(sent.streams)
 
 	status, msg, err := c.post(ctx, r.tenant, body)
 	out.Requests++

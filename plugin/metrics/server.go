@@ -32,8 +32,10 @@ type Server struct {
 }
 
 type listener struct {
-	srv  *http.Server
-	refs int
+	srv   *http.Server
+	mux   *http.ServeMux
+	refs  int
+	pprof bool // /debug/pprof/ registered (EnablePprof)
 }
 
 var (
@@ -69,7 +71,7 @@ func Serve(addr string) (*Server, error) {
 		_, _ = w.Write([]byte("kaudit: metrics at /metrics\n"))
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	servers[addr] = &listener{srv: srv, refs: 1}
+	servers[addr] = &listener{srv: srv, mux: mux, refs: 1}
 	go func() { _ = srv.Serve(ln) }()
 	return &Server{addr: addr}, nil
 }

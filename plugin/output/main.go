@@ -14,6 +14,7 @@ import (
 
 	"github.com/kaudit/kaudit/plugin/output/instance"
 	"github.com/kaudit/kaudit/plugin/pipeline"
+	"github.com/kaudit/kaudit/plugin/profile"
 )
 
 // Version is set at build time (-ldflags -X main.Version=...).
@@ -38,6 +39,7 @@ func FLBPluginInit(plugin unsafe.Pointer) (rc int) {
 		pipeline.Logf(pipeline.LogError, "init", "%v", err)
 		return output.FLB_ERROR
 	}
+	startProfile(in)
 	output.FLBPluginSetContext(plugin, in)
 	return output.FLB_OK
 }
@@ -80,6 +82,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) (rc int) {
 	defer guard("exit", &rc, output.FLB_ERROR)
 	if in, ok := output.FLBPluginGetContext(ctx).(*instance.Instance); ok {
 		in.Close()
+		stopProfile(in.Name)
 	}
 	return output.FLB_OK
 }
@@ -91,6 +94,7 @@ func FLBPluginExit() int { return output.FLB_OK }
 func FLBPluginUnregister(def unsafe.Pointer) {
 	var rc int
 	defer guard("unregister", &rc, 0)
+	_ = profile.Flush()
 	output.FLBPluginUnregister(def)
 }
 

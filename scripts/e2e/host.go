@@ -76,6 +76,7 @@ type HostRun struct {
 	Failed  int
 	Stderr  string // plugin and host logs
 	Exit    int
+	CPU     time.Duration // the host process's user+system CPU (getrusage of the child)
 }
 
 // Flush is one flush attempt the host made.
@@ -134,6 +135,9 @@ func (a Artifacts) RunHost(opt HostOptions, instances []map[string]string, chunk
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	run := &HostRun{Stderr: stderr.String()}
+	if ps := cmd.ProcessState; ps != nil {
+		run.CPU = ps.UserTime() + ps.SystemTime()
+	}
 	if ee, ok := err.(*exec.ExitError); ok {
 		run.Exit = ee.ExitCode()
 	} else if err != nil {
@@ -204,6 +208,7 @@ type FilterRun struct {
 	RC     []string          // cb_filter results, in call order
 	Stderr string
 	Exit   int
+	CPU    time.Duration // the host process's user+system CPU
 }
 
 // RunFilter loads the filter through the host's C plugin loader path with
@@ -227,6 +232,9 @@ func (a Artifacts) runFilter(so, abi string, instances []map[string]string, chun
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	run := &FilterRun{Stderr: stderr.String(), Out: map[string]string{}}
+	if ps := cmd.ProcessState; ps != nil {
+		run.CPU = ps.UserTime() + ps.SystemTime()
+	}
 	if ee, ok := err.(*exec.ExitError); ok {
 		run.Exit = ee.ExitCode()
 	} else if err != nil {

@@ -1,0 +1,338 @@
+package decode
+
+import (
+	"encoding/json"
+	"strconv"
+	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A JSON line under `log` or `message` (tail without a parser) is the
+// event as text. Parsing it with jsoniter into maps was the largest single
+// cost of that configuration: reflection-driven decoding, a fresh string
+// per key and value, and maps grown one key at a time.
+//
+// scanObject parses the line by hand into the tree jsoniter builds
+// (map[string]any, []any, string, json.Number, bool, nil), with keys and
+// unescaped strings sharing the line's memory (the decoder already holds
+// the record as its own string, which msgpack values share too) and each
+// map and slice allocated once at its final size. It accepts only strict
+// JSON it is sure to read exactly as jsoniter does, and says so; anything
+// else (an escaped surrogate, a control character, a number outside the
+// JSON grammar, nesting deeper than scanMaxDepth, any error) is left to
+// jsoniter, whose answer, tree or rejection, stands. A differential test
+// and FuzzScanObject hold the two to the same trees.
+
+const scanMaxDepth = 256
+
+// scanner state; pooled because the kv and value stacks grow to the
+// largest event seen and are reused.
+type scanner struct {
+	s     string
+	p     int
+	depth int
+	keys  []string
+	vals  []any
+}
+
+var scanners = sync.Pool{New: func() any { return &scanner{keys: make([]string, 0, 64), vals: make([]any, 0, 64)} }}
+
+// scanObject parses s, which starts with '{', as one JSON object. ok is
+// false when the scanner cannot vouch for the result; the caller then asks
+// jsoniter.
+func scanObject(s string) (m map[string]any, ok bool) {
+	sc := scanners.Get().(*scanner)
+	sc.s, sc.p, sc.depth = s, 0, 0
+	m, ok = sc.object()
+	if ok {
+		sc.ws()
+		ok = sc.p == len(s)
+	}
+	clear(sc.vals[:cap(sc.vals)]) // drop references into s
+	clear(sc.keys[:cap(sc.keys)])
+	sc.s, sc.keys, sc.vals = "", sc.keys[:0], sc.vals[:0]
+	scanners.Put(sc)
+	if !ok {
+		return nil, false
+	}
+	return m, true
+}
+
+func (sc *scanner) ws() {
+	for sc.p < len(sc.s) {
+		switch sc.s[sc.p] {
+		case ' ', '\t', '\n', '\r':
+			sc.p++
+		default:
+			return
+		}
+	}
+}
+
+func (sc *scanner) object() (map[string]any, bool) {
+	if sc.depth++; sc.depth > scanMaxDepth {
+		return nil, false
+	}
+	sc.p++ // '{'
+	// Keys and values have their own stacks: an enclosing array keeps
+	// its items on the value stack only.
+	kb, vb := len(sc.keys), len(sc.vals)
+	sc.ws()
+	if sc.p < len(sc.s) && sc.s[sc.p] == '}' {
+		sc.p++
+		sc.depth--
+		return map[string]any{}, true
+	}
+	for {
+		sc.ws()
+		if sc.p >= len(sc.s) || sc.s[sc.p] != '"' {
+			return nil, false
+		}
+		k, ok := sc.str()
+		if !ok {
+			return nil, false
+		}
+		sc.ws()
+		if sc.p >= len(sc.s) || sc.s[sc.p] != ':' {
+			return nil, false
+		}
+		sc.p++
+		v, ok := sc.value()
+		if !ok {
+			return nil, false
+		}
+		sc.keys = append(sc.keys, k)
+		sc.vals = append(sc.vals, v)
+		sc.ws()
+		if sc.p >= len(sc.s) {
+			return nil, false
+		}
+		c := sc.s[sc.p]
+		sc.p++
+		if c == ',' {
+			continue
+		}
+		if c != '}' {
+			return nil, false
+		}
+		break
+	}
+	m := make(map[string]any, len(sc.keys)-kb)
+	for i := range len(sc.keys) - kb {
+		m[sc.keys[kb+i]] = sc.vals[vb+i] // a repeated key: the last wins, as in jsoniter
+	}
+	clear(sc.vals[vb:])
+	sc.keys, sc.vals = sc.keys[:kb], sc.vals[:vb]
+	sc.depth--
+	return m, true
+}
+
+func (sc *scanner) array() ([]any, bool) {
+	if sc.depth++; sc.depth > scanMaxDepth {
+		return nil, false
+	}
+	sc.p++ // '['
+	base := len(sc.vals)
+	sc.ws()
+	if sc.p < len(sc.s) && sc.s[sc.p] == ']' {
+		sc.p++
+		sc.depth--
+		return []any{}, true
+	}
+	for {
+		v, ok := sc.value()
+		if !ok {
+			return nil, false
+		}
+		sc.vals = append(sc.vals, v)
+		sc.ws()
+		if sc.p >= len(sc.s) {
+			return nil, false
+		}
+		c := sc.s[sc.p]
+		sc.p++
+		if c == ',' {
+			continue
+		}
+		if c != ']' {
+			return nil, false
+		}
+		break
+	}
+	a := make([]any, len(sc.vals)-base)
+	copy(a, sc.vals[base:])
+	clear(sc.vals[base:])
+	sc.vals = sc.vals[:base]
+	sc.depth--
+	return a, true
+}
+
+// delimited reports whether the scalar that ended at p is followed by
+// something JSON allows after a value.
+func (sc *scanner) delimited() bool {
+	if sc.p >= len(sc.s) {
+		return true
+	}
+	switch sc.s[sc.p] {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
+func (sc *scanner) lit(word string, v any) (any, bool) {
+	if len(sc.s)-sc.p < len(word) || sc.s[sc.p:sc.p+len(word)] != word {
+		return nil, false
+	}
+	sc.p += len(word)
+	return v, sc.delimited()
+}
+
+func (sc *scanner) value() (any, bool) {
+	sc.ws()
+	if sc.p >= len(sc.s) {
+		return nil, false
+	}
+	switch c := sc.s[sc.p]; {
+	case c == '"':
+		s, ok := sc.str()
+		return s, ok
+	case c == '{':
+		m, ok := sc.object()
+		return m, ok
+	case c == '[':
+		a, ok := sc.array()
+		return a, ok
+	case c == 't':
+		return sc.lit("true", true)
+	case c == 'f':
+		return sc.lit("false", false)
+	case c == 'n':
+		return sc.lit("null", nil)
+	case c == '-' || c >= '0' && c <= '9':
+		return sc.number()
+	}
+	return nil, false
+}
+
+// number reads a number of the JSON grammar, kept as its text.
+func (sc *scanner) number() (any, bool) {
+	s, start := sc.s, sc.p
+	p := start
+	if s[p] == '-' {
+		p++
+	}
+	digits := func() int {
+		n := 0
+		for p < len(s) && s[p] >= '0' && s[p] <= '9' {
+			p++
+			n++
+		}
+		return n
+	}
+	switch {
+	case p < len(s) && s[p] == '0':
+		p++
+	case digits() == 0:
+		return nil, false
+	}
+	if p < len(s) && s[p] == '.' {
+		p++
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	if p < len(s) && (s[p] == 'e' || s[p] == 'E') {
+		p++
+		if p < len(s) && (s[p] == '+' || s[p] == '-') {
+			p++
+		}
+		if digits() == 0 {
+			return nil, false
+		}
+	}
+	sc.p = p
+	return json.Number(s[start:p]), sc.delimited()
+}
+
+// str reads a string at p (on its opening quote). Without escapes it is a
+// slice of the line.
+func (sc *scanner) str() (string, bool) {
+	s := sc.s
+	start := sc.p + 1
+	for i := start; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			sc.p = i + 1
+			return s[start:i], true
+		case c == '\\':
+			return sc.unescape(start, i)
+		case c < 0x20:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// unescape decodes a string with escapes; i is the first backslash.
+func (sc *scanner) unescape(start, i int) (string, bool) {
+	s := sc.s
+	b := make([]byte, 0, i-start+16)
+	b = append(b, s[start:i]...)
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"':
+			sc.p = i + 1
+			return string(b), true
+		case c < 0x20:
+			return "", false
+		case c != '\\':
+			b = append(b, c)
+			i++
+			continue
+		}
+		if i+1 >= len(s) {
+			return "", false
+		}
+		switch s[i+1] {
+		case '"', '\\', '/':
+			b = append(b, s[i+1])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := hex4(s, i+2)
+			if !ok || utf16.IsSurrogate(r) {
+				// Surrogates, paired or not, are jsoniter's to read.
+				return "", false
+			}
+			b = utf8.AppendRune(b, r)
+			i += 6
+			continue
+		default:
+			return "", false
+		}
+		i += 2
+	}
+	return "", false
+}
+
+func hex4(s string, p int) (rune, bool) {
+	if p+4 > len(s) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s[p:p+4], 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return rune(v), true
+}
