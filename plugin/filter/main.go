@@ -6,7 +6,10 @@
 // work is in plugin/filter/instance, the same pipeline the output runs.
 package main
 
+//go:generate go run ./genkeys
+
 /*
+#cgo CFLAGS: -I${SRCDIR}/../flbabi
 #include <stdlib.h>
 #include "shim.h"
 */

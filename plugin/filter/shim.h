@@ -32,7 +32,7 @@ struct kaudit_flb_filter_plugin {
     int flags;
     char *name;
     char *description;
-    void *config_map;   /* NULL: Fluent Bit hands every property through */
+    void *config_map;   /* struct flb_config_map *, or NULL: every property through */
     int (*cb_pre_run)(void *f_ins, void *config, void *data);
     int (*cb_init)(void *f_ins, void *config, void *data);
     int (*cb_filter)(const void *data, size_t bytes, const char *tag, int tag_len,

@@ -4,22 +4,10 @@ package main
 #include <stdint.h>
 #include <stdlib.h>
 
-// struct flb_config_map (include/fluent-bit/flb_config_map.h) of v5.0.5 to
-// v5.1.1: the leading fields a plugin fills, then the lookup value (a union,
-// the raw template added in 5.0.5, a list pointer and a list head) and a
-// list head the core fills when it copies the map per instance. The array
-// stride is ABI: 104 bytes here, 96 before 5.0.5.
-struct kaudit_config_map {
-	int type;
-	char *name;
-	char *def_value;
-	int flags;
-	int set_property;
-	uintptr_t offset;
-	char *desc;
-	unsigned char value[40];
-	unsigned char head[16];
-};
+// struct kaudit_config_map: plugin/flbabi/configmap.h, shared with the
+// filter.
+#cgo CFLAGS: -I${SRCDIR}/../flbabi
+#include "configmap.h"
 
 // struct flb_plugin_proxy_def as of v5.1.1: config_map at offset 40. Only
 // ever written after the host said it is 5.1.1 or later: on earlier
@@ -37,12 +25,6 @@ struct kaudit_def_v5_1_1 {
 
 static struct kaudit_config_map *kaudit_config_map_new(int n) {
 	return calloc((size_t) n + 1, sizeof(struct kaudit_config_map));
-}
-
-static void kaudit_config_map_entry(struct kaudit_config_map *m, int i, int type, char *name, char *desc) {
-	m[i].type = type;
-	m[i].name = name;
-	m[i].desc = desc;
 }
 
 static void kaudit_def_set_config_map(void *def, struct kaudit_config_map *m) {
@@ -63,12 +45,13 @@ import (
 	"unsafe"
 
 	"github.com/kaudit/kaudit/plugin/config"
+	"github.com/kaudit/kaudit/plugin/flbabi"
 )
 
 // Types of flb_config_map entries.
 const (
-	flbConfigMapStr       = 0
-	flbConfigMapStrPrefix = 1
+	flbConfigMapStr       = C.KAUDIT_FLB_CONFIG_MAP_STR
+	flbConfigMapStrPrefix = C.KAUDIT_FLB_CONFIG_MAP_STR_PREFIX
 )
 
 // lenientKeys are accepted besides kaudit's own: keys Fluent Bit's core
@@ -93,10 +76,8 @@ func configMap() *C.struct_kaudit_config_map {
 			name, desc string
 		}
 		var es []entry
-		for _, k := range config.Keys {
-			if k.Scope&config.Output != 0 {
-				es = append(es, entry{flbConfigMapStr, k.Name, k.Help})
-			}
+		for _, k := range flbabi.Keys(config.Output) {
+			es = append(es, entry{flbConfigMapStr, k.Name, k.Help})
 		}
 		for _, k := range lenientKeys {
 			es = append(es, entry{flbConfigMapStr, k, "Fluent Bit core key"})

@@ -360,3 +360,53 @@ func TestFilterThenOutput(t *testing.T) {
 		}
 	}
 }
+
+// The filter's twin of TestMisspeltKeyRefusedAtStart: on Fluent Bit 5.0.3 to
+// 5.1.x the filter registers a config map of its keys (the C constructor in
+// plugin/filter/shim.c asks the host's --version), so the host refuses a
+// misspelt key at start with one line, before cb_init; Fluent Bit's core
+// filter keys and active pass. Elsewhere no map is registered and
+// plugin/config's typo checks are all there is.
+func TestFilterMisspeltKeyRefusedAtStart(t *testing.T) {
+	need(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		abi   string
+		props map[string]string
+		cmap  bool
+		want  string // "" = starts
+	}{
+		{"5", map[string]string{"min_severty": "high"}, true, "unknown configuration property 'min_severty'"},
+		{"5", map[string]string{"colour": "red"}, true, "unknown configuration property 'colour'"},
+		{"5", map[string]string{"labels": "job=x"}, true, "unknown configuration property 'labels'"}, // an output key
+		{"5", map[string]string{"Min_Severity": "high", "alias": "a", "log_level": "info", "log_suppress_interval": "0",
+			"active": "true", "redact_mode": "strict", "unrecognized": "pass"}, true, ""},
+		{"4", map[string]string{"min_severty": "high"}, false, "min_severty: unknown key (did you mean min_severity?)"},
+		{"4", map[string]string{"colour": "red"}, false, ""}, // what it cannot guess passes without a map
+		{"3.2", map[string]string{"min_severity": "high"}, false, ""},
+	} {
+		props := map[string]string{"match": "*"}
+		for k, v := range tc.props {
+			props[k] = v
+		}
+		run, err := art.RunFilter(tc.abi, []map[string]string{props}, nil, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("config_map=%d", map[bool]int{false: 0, true: 1}[tc.cmap]); !strings.Contains(run.Load, want) {
+			t.Errorf("abi %s: load %q, want %s", tc.abi, run.Load, want)
+		}
+		if tc.want == "" {
+			if run.Exit != 0 || len(run.Inits) != 1 || run.Inits[0] != 0 {
+				t.Errorf("abi %s %v: exit %d inits %v\n%s", tc.abi, tc.props, run.Exit, run.Inits, run.Stderr)
+			}
+			continue
+		}
+		if run.Exit == 0 || strings.Count(run.Stderr, tc.want) != 1 {
+			t.Errorf("abi %s %v: exit %d, want one line with %q\n%s", tc.abi, tc.props, run.Exit, tc.want, run.Stderr)
+		}
+		if tc.cmap && len(run.Inits) != 0 {
+			t.Errorf("abi %s %v: cb_init ran (%v); the map check comes first", tc.abi, tc.props, run.Inits)
+		}
+	}
+}

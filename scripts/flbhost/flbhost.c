@@ -97,7 +97,7 @@ struct def_v5 {             /* v5.1.1 .., flb_calloc */
 };
 
 /*
- * fb: include/fluent-bit/flb_config_map.h of v5.1.1 (from v5.0.5, whose
+ * fb: include/fluent-bit/flb_config_map.h of v5.1.1 (from v5.0.3, whose
  * flb_config_map_val gained `raw`; 96 bytes before). A plugin hands an array
  * of these, ended by an entry whose name is NULL; only the leading fields
  * are the plugin's. Only abi 5 reads it.
@@ -528,6 +528,38 @@ struct filter_plugin_v3_2 {
     struct mk_list _head;
 };
 
+/*
+ * fb: src/flb_config_map.c flb_config_map_properties_check(), as the output
+ * and filter property checks call it before cb_init: a property the map does
+ * not name stops Fluent Bit. "active", "condition" and _debug.* are always
+ * accepted; core keys (flb_output_set_property, flb_filter_set_property)
+ * never reach the plugin's properties.
+ */
+static int properties_check(const struct flb_config_map *config_map, struct instance *ins,
+                            const char *name, const char *kind, int filter)
+{
+    for (int k = 0; k < ins->nprops; k++) {
+        const char *key = ins->props[k].key;
+        if (core_key(key, filter) || strcasecmp(key, "active") == 0 ||
+            strcasecmp(key, "condition") == 0 || strncasecmp(key, "_debug.", 7) == 0) continue;
+        int found = 0;
+        for (const struct flb_config_map *m = config_map; m->name && !found; m++) {
+            size_t len = strlen(m->name);
+            if (m->type == FLB_CONFIG_MAP_STR_PREFIX) {
+                found = strncasecmp(key, m->name, len) == 0 && strlen(key) > len;
+            } else {
+                found = strcasecmp(key, m->name) == 0;
+            }
+        }
+        if (!found) {
+            fprintf(stderr, "[error] [config] %s: unknown configuration property '%s'\n", name, key);
+            if (!filter) fprintf(stderr, "[error] [%s] failed to initialize '%s' plugin\n", kind, name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* fb: src/flb_filter.c flb_filter_get_property() -> flb_kv_get_key_value() */
 const char *flb_filter_get_property(const char *key, void *f_ins)
 {
@@ -594,8 +626,14 @@ static void load_c_filter(const char *so)
     int event_type = fp.event_type ? fp.event_type : FLB_FILTER_LOGS;   /* fb: flb_filter_new() */
     if (!(event_type & FLB_FILTER_LOGS)) die(1, "%s: event_type=%d lacks FLB_FILTER_LOGS", stname, event_type);
     if (!fp.name || !fp.name[0] || !fp.cb_filter) die(1, "%s: no name or no cb_filter", stname);
-    if (fp.config_map) die(1, "%s: config_map set; host cannot emulate it", stname);
-    printf("load symbol=%s name=%s size=%zu layout=%s\n", stname, fp.name, want, v30 ? "3.0" : "3.2");
+    /*
+     * The config map: only abi 5 (--version says 5.1.1) has the 104-byte
+     * struct flb_config_map this host reads; elsewhere a map would be read
+     * with the wrong stride by the real Fluent Bit, so it is an error here.
+     */
+    if (fp.config_map && abi != 5) die(1, "%s: config_map set on abi %d; only abi 5 takes one", stname, abi);
+    printf("load symbol=%s name=%s size=%zu layout=%s config_map=%d\n", stname, fp.name, want,
+           v30 ? "3.0" : "3.2", fp.config_map != NULL);
 }
 
 /* fb: flb_filter_init_all() -> flb_filter_init(); 0 if every instance started */
@@ -608,6 +646,11 @@ static int init_c_filters(struct instance *fi, int n)
         if (!prop_of(ins, "match") && !prop_of(ins, "match_regex")) {
             fprintf(stderr, "[filter] NO match rule for %s.%d filter instance, unloading.\n", fp.name, i);
             return 1;
+        }
+        /* fb: flb_filter_init() -> flb_filter_plugin_property_check(), before cb_init */
+        if (fp.config_map && properties_check(fp.config_map, ins, fp.name, "filter", 1) != 0) {
+            fprintf(stderr, "[error] [engine] filter initialization failed\n");
+            return 1;     /* Fluent Bit refuses to start */
         }
         int rc = 0;
         if (fp.cb_pre_run) rc = fp.cb_pre_run(ins, flb_config_blob, NULL);
@@ -925,23 +968,8 @@ int main(int argc, char **argv)
          * map does not name stops Fluent Bit. "active" and "condition" are
          * always accepted; core keys never reach the plugin's properties.
          */
-        for (int k = 0; config_map && k < ins->nprops; k++) {
-            const char *key = ins->props[k].key;
-            if (core_key(key, 0) || strcasecmp(key, "active") == 0 || strcasecmp(key, "condition") == 0) continue;
-            int found = 0;
-            for (struct flb_config_map *m = config_map; m->name && !found; m++) {
-                size_t len = strlen(m->name);
-                if (m->type == FLB_CONFIG_MAP_STR_PREFIX) {
-                    found = strncasecmp(key, m->name, len) == 0 && strlen(key) > len;
-                } else {
-                    found = strcasecmp(key, m->name) == 0;
-                }
-            }
-            if (!found) {
-                fprintf(stderr, "[error] [config] %s: unknown configuration property '%s'\n"
-                                "[error] [output] failed to initialize '%s' plugin\n", go.name, key, go.name);
-                return 1;     /* Fluent Bit refuses to start */
-            }
+        if (config_map && properties_check(config_map, ins, go.name, "output", 0) != 0) {
+            return 1;     /* Fluent Bit refuses to start */
         }
         ins->ctx = xcalloc(1, sizeof(*ins->ctx));     /* fb: flb_output_new() */
         go.api = api;
