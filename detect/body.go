@@ -114,37 +114,27 @@ func podPrivileged(ev map[string]any) value {
 // privileged flag, a securityContext, a container, a container list, or a
 // larger object that may hold a pod spec).
 func patchPrivileged(ops []any, resource string) bool {
-	for _, o := range ops {
-		op, _ := o.(map[string]any)
-		switch str(op, "op") {
-		case "add", "replace":
-		default:
-			continue
-		}
-		path, _ := op["path"].(string)
-		val := op["value"]
-		last, rest := cutLast(path)
-		parent, _ := cutLast(rest)
+	return anySet(ops, func(o setOp) bool {
 		switch {
-		case last == "privileged" && parent == "securityContext":
-			if p, _ := val.(bool); p {
+		case o.last == "privileged" && o.parent == "securityContext":
+			if p, _ := o.val.(bool); p {
 				return true
 			}
-		case last == "securityContext":
-			sc, _ := val.(map[string]any)
+		case o.last == "securityContext":
+			sc, _ := o.val.(map[string]any)
 			if p, _ := sc["privileged"].(bool); p {
 				return true
 			}
-		case isContainerList(last):
-			if containersPrivileged(val) {
+		case isContainerList(o.last):
+			if containersPrivileged(o.val) {
 				return true
 			}
-		case isContainerList(parent):
-			if containerPrivileged(val) {
+		case isContainerList(o.parent):
+			if containerPrivileged(o.val) {
 				return true
 			}
-		case path == "":
-			if m, ok := val.(map[string]any); ok {
+		case o.path == "":
+			if m, ok := o.val.(map[string]any); ok {
 				kind := str(m, "kind")
 				if kind == "" {
 					kind = podKindForResource(resource)
@@ -154,12 +144,12 @@ func patchPrivileged(ops []any, resource string) bool {
 				}
 			}
 		default:
-			if m, ok := val.(map[string]any); ok && nestedSpecPrivileged(m, 0) {
+			if m, ok := o.val.(map[string]any); ok && nestedSpecPrivileged(m, 0) {
 				return true
 			}
 		}
-	}
-	return false
+		return false
+	})
 }
 
 // nestedSpecPrivileged looks for a pod spec in a patch value that replaces a
@@ -261,40 +251,30 @@ func walkPatchRules(ev map[string]any, key string, l leaf) bool {
 		}
 		return false
 	}
-	for _, o := range ops {
-		op, _ := o.(map[string]any)
-		switch str(op, "op") {
-		case "add", "replace":
-		default:
-			continue
-		}
-		path, _ := op["path"].(string)
-		val := op["value"]
-		last, rest := cutLast(path)
-		parent, _ := cutLast(rest)
+	return anySet(ops, func(o setOp) bool {
 		switch {
-		case path == "/rules":
-			rules, _ := val.([]any)
+		case o.path == "/rules":
+			rules, _ := o.val.([]any)
 			for _, r := range rules {
 				m, _ := r.(map[string]any)
 				if each(m[key]) {
 					return true
 				}
 			}
-		case rest == "/rules":
-			m, _ := val.(map[string]any)
+		case o.rest == "/rules":
+			m, _ := o.val.(map[string]any)
 			if each(m[key]) {
 				return true
 			}
-		case last == key:
-			if each(val) {
+		case o.last == key:
+			if each(o.val) {
 				return true
 			}
-		case parent == key:
-			if v := scalarOf(val); v.kind != kindAbsent && l.leaf(v) {
+		case o.parent == key:
+			if v := scalarOf(o.val); v.kind != kindAbsent && l.leaf(v) {
 				return true
 			}
 		}
-	}
-	return false
+		return false
+	})
 }

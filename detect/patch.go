@@ -16,74 +16,84 @@ func patchOps(ev map[string]any) []any {
 	return ops
 }
 
-// walkPatchHostPaths is a walker over the event itself (its patch
-// operations): every host path an add or replace operation introduces.
-func walkPatchHostPaths(ev map[string]any, l leaf) bool {
-	for _, o := range patchOps(ev) {
-		op, _ := o.(map[string]any)
+// setOp is one add or replace operation of a JSON patch, the operations
+// that put a value in place, with its path cut into its last segments.
+type setOp struct {
+	path, last, rest, parent string
+	val                      any
+}
+
+// anySet reports whether fn holds for some add or replace operation of ops.
+func anySet(ops []any, fn func(o setOp) bool) bool {
+	for _, x := range ops {
+		op, _ := x.(map[string]any)
 		switch str(op, "op") {
 		case "add", "replace":
 		default:
 			continue
 		}
-		path, _ := op["path"].(string)
-		val := op["value"]
-		last, rest := cutLast(path)
-		parent, _ := cutLast(rest)
-		switch {
-		case last == "path" && parent == "hostPath":
-			if v := scalarOf(val); v.kind == kindString && l.leaf(v) {
-				return true
-			}
-		case last == "hostPath":
-			if v := scalarOf(obj(asMap(val), "hostPath")["path"]); v.kind == kindString && l.leaf(v) {
-				return true
-			}
-			if v := scalarOf(asMap(val)["path"]); v.kind == kindString && l.leaf(v) {
-				return true
-			}
-		case last == "volumes":
-			vols, _ := val.([]any)
-			for _, x := range vols {
-				if v := scalarOf(obj(asMap(x), "hostPath")["path"]); v.kind == kindString && l.leaf(v) {
-					return true
-				}
-			}
-		case parent == "volumes":
-			if v := scalarOf(obj(asMap(val), "hostPath")["path"]); v.kind == kindString && l.leaf(v) {
-				return true
-			}
-		default:
-			if m := asMap(val); m != nil && nestedSpecWalk(m, walkHostPaths, l, 0) {
-				return true
-			}
+		o := setOp{val: op["value"]}
+		o.path, _ = op["path"].(string)
+		o.last, o.rest = cutLast(o.path)
+		o.parent, _ = cutLast(o.rest)
+		if fn(o) {
+			return true
 		}
 	}
 	return false
 }
 
+// walkPatchHostPaths is a walker over the event itself (its patch
+// operations): every host path an add or replace operation introduces.
+func walkPatchHostPaths(ev map[string]any, l leaf) bool {
+	return anySet(patchOps(ev), func(o setOp) bool {
+		switch {
+		case o.last == "path" && o.parent == "hostPath":
+			if v := scalarOf(o.val); v.kind == kindString && l.leaf(v) {
+				return true
+			}
+		case o.last == "hostPath":
+			if v := scalarOf(obj(asMap(o.val), "hostPath")["path"]); v.kind == kindString && l.leaf(v) {
+				return true
+			}
+			if v := scalarOf(asMap(o.val)["path"]); v.kind == kindString && l.leaf(v) {
+				return true
+			}
+		case o.last == "volumes":
+			vols, _ := o.val.([]any)
+			for _, x := range vols {
+				if v := scalarOf(obj(asMap(x), "hostPath")["path"]); v.kind == kindString && l.leaf(v) {
+					return true
+				}
+			}
+		case o.parent == "volumes":
+			if v := scalarOf(obj(asMap(o.val), "hostPath")["path"]); v.kind == kindString && l.leaf(v) {
+				return true
+			}
+		default:
+			if m := asMap(o.val); m != nil && nestedSpecWalk(m, walkHostPaths, l, 0) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // patchFlag reports a pod spec boolean (hostPID, hostNetwork, hostIPC) an
 // add or replace operation sets, absent when none does.
 func patchFlag(ev map[string]any, key string) value {
-	for _, o := range patchOps(ev) {
-		op, _ := o.(map[string]any)
-		switch str(op, "op") {
-		case "add", "replace":
-		default:
-			continue
+	var v value
+	anySet(patchOps(ev), func(o setOp) bool {
+		if o.last == key {
+			v = scalarOf(o.val)
+			return true
 		}
-		path, _ := op["path"].(string)
-		last, _ := cutLast(path)
-		if last == key {
-			return scalarOf(op["value"])
+		if m := asMap(o.val); m != nil {
+			v = nestedSpecScalar(m, key, 0)
 		}
-		if m := asMap(op["value"]); m != nil {
-			if v := nestedSpecScalar(m, key, 0); v.kind != kindAbsent {
-				return v
-			}
-		}
-	}
-	return value{}
+		return v.kind != kindAbsent
+	})
+	return v
 }
 
 func asMap(v any) map[string]any { m, _ := v.(map[string]any); return m }
