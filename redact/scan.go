@@ -232,6 +232,16 @@ func assignmentContext(s string, i, n int) bool {
 	case "password", "passwd", "pass":
 		return true
 	}
+	// A key in a message followed by the words that introduce its value
+	// (`data.DB_PASS has value "x"`, `token is 'x'`).
+	e := k
+	for e < len(s) && 'a' <= lower[s[e]] && lower[s[e]] <= 'z' {
+		e++
+	}
+	switch strings.ToLower(s[k:e]) {
+	case "was", "is", "has", "value", "with", "set":
+		return true
+	}
 	return false
 }
 
@@ -480,4 +490,19 @@ func printable(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// spans returns the merged-or-not spans of s that the patterns remove.
+func (sc *scanner) spans(s string, keep func(string) bool) [][2]int {
+	set := sc.candidates(s)
+	if set == 0 {
+		return nil
+	}
+	var spans [][2]int
+	for i, p := range sc.patterns {
+		if set&(1<<uint(i)) != 0 {
+			spans = sc.find(p, s, keep, spans)
+		}
+	}
+	return spans
 }
