@@ -209,6 +209,9 @@ func assignmentContext(s string, i, n int) bool {
 		j++
 	}
 	k := j
+	if k < len(s) && s[k] == ']' { // data[DB_PASSWORD]: in a field path
+		k++
+	}
 	if k < len(s) && (s[k] == '"' || s[k] == '\'') {
 		k++
 	}
@@ -217,6 +220,16 @@ func assignmentContext(s string, i, n int) bool {
 	}
 	if k < len(s) && (s[k] == ':' || s[k] == '=') {
 		return true
+	}
+	if j < len(s) && s[j] == '>' {
+		// an XML element: <password>x</password>
+		b := i
+		for b > 0 && isKeyChar(s[b-1]) {
+			b--
+		}
+		if b > 0 && s[b-1] == '<' {
+			return true
+		}
 	}
 	if j == len(s) || s[j] != ' ' && s[j] != '\t' {
 		return false

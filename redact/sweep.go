@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -182,6 +183,7 @@ func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 // and Argo CD parameters, Helm --set lists: the value is named by name.
 // A JSON-patch operation is the same with its path naming the value.
 func (w *walker) pair(m map[string]any) {
+	w.cause(m)
 	v, ok := m["value"].(string)
 	if !ok || w.keep(v) {
 		return
@@ -745,4 +747,31 @@ func (w *walker) argvSpans(arr []any) map[int]bool {
 		}
 	}
 	return out
+}
+
+// quoted matches a double-quoted string, escapes included.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)+"`)
+
+// cause judges a Status cause (details.causes[]: field, message): when its
+// field names a credential (data[DB_PASSWORD], spec.password), the values
+// its message quotes ("Invalid value: \"x\"") are the credential's.
+func (w *walker) cause(m map[string]any) {
+	f, ok := m["field"].(string)
+	if !ok {
+		return
+	}
+	msg, ok := m["message"].(string)
+	if !ok || w.keep(msg) || !strings.Contains(msg, `"`) || !w.r.rules.names.credential(f) {
+		return
+	}
+	out := quoted.ReplaceAllStringFunc(msg, func(q string) string {
+		if w.keep(q[1:len(q)-1]) {
+			return q
+		}
+		w.rep.add(KindCredentialName)
+		return `"` + w.maskString(q[1:len(q)-1]) + `"`
+	})
+	if out != msg {
+		m["message"] = out
+	}
 }
