@@ -133,6 +133,14 @@ func (n *names) judge(name string) bool {
 			}
 		}
 	}
+	if nw > 1 {
+		// connectionString, client_secret spelt as two words: the last
+		// two words joined are judged as one (connectionstring, apikey).
+		joined := string(word(nw-2)) + string(last)
+		if n.words[joined] || (n.lastWords[joined] && joined != "url") {
+			return true
+		}
+	}
 	if !n.lastWords[string(last)] {
 		return false
 	}

@@ -209,6 +209,9 @@ func assignmentContext(s string, i, n int) bool {
 		j++
 	}
 	k := j
+	if k < len(s) && s[k] == ']' { // data[DB_PASSWORD]: in a field path
+		k++
+	}
 	if k < len(s) && (s[k] == '"' || s[k] == '\'') {
 		k++
 	}
@@ -217,6 +220,16 @@ func assignmentContext(s string, i, n int) bool {
 	}
 	if k < len(s) && (s[k] == ':' || s[k] == '=') {
 		return true
+	}
+	if j < len(s) && s[j] == '>' {
+		// an XML element: <password>x</password>
+		b := i
+		for b > 0 && isKeyChar(s[b-1]) {
+			b--
+		}
+		if b > 0 && s[b-1] == '<' {
+			return true
+		}
 	}
 	if j == len(s) || s[j] != ' ' && s[j] != '\t' {
 		return false
@@ -230,6 +243,16 @@ func assignmentContext(s string, i, n int) bool {
 	}
 	switch strings.ToLower(s[b:j]) {
 	case "password", "passwd", "pass":
+		return true
+	}
+	// A key in a message followed by the words that introduce its value
+	// (`data.DB_PASS has value "x"`, `token is 'x'`).
+	e := k
+	for e < len(s) && 'a' <= lower[s[e]] && lower[s[e]] <= 'z' {
+		e++
+	}
+	switch strings.ToLower(s[k:e]) {
+	case "was", "is", "has", "value", "with", "set":
 		return true
 	}
 	return false
@@ -480,4 +503,19 @@ func printable(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// spans returns the merged-or-not spans of s that the patterns remove.
+func (sc *scanner) spans(s string, keep func(string) bool) [][2]int {
+	set := sc.candidates(s)
+	if set == 0 {
+		return nil
+	}
+	var spans [][2]int
+	for i, p := range sc.patterns {
+		if set&(1<<uint(i)) != 0 {
+			spans = sc.find(p, s, keep, spans)
+		}
+	}
+	return spans
 }

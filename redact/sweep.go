@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -181,15 +183,20 @@ func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 // and Argo CD parameters, Helm --set lists: the value is named by name.
 // A JSON-patch operation is the same with its path naming the value.
 func (w *walker) pair(m map[string]any) {
+	w.cause(m)
 	v, ok := m["value"].(string)
 	if !ok || w.keep(v) {
 		return
 	}
 	nm := w.r.rules.names
-	if name, ok := m["name"].(string); ok && nm.credential(name) {
-		m["value"] = w.mask(v)
-		w.rep.add(KindCredentialName)
-		return
+	// name/value (env, parameters), key/value (settings lists) and
+	// type/value (Keycloak credentials) pairs.
+	for _, k := range [...]string{"name", "key", "type"} {
+		if name, ok := m[k].(string); ok && nm.credential(name) {
+			m["value"] = w.mask(v)
+			w.rep.add(KindCredentialName)
+			return
+		}
 	}
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
@@ -231,21 +238,31 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 		}
 	}
 	c.plain = false
+	var argv map[int]bool
+	if cmd {
+		argv = w.argvSpans(arr)
+	}
 	for i, e := range arr {
-		if cmd {
-			if s, ok := e.(string); ok && !w.keep(s) {
-				if mysql && len(s) > 2 && strings.HasPrefix(s, "-p") && !w.isMarkerText(s[2:]) {
-					arr[i] = "-p" + w.maskString(s[2:])
+		// A flag naming a credential names the element after it in any
+		// array of strings, not only under args and command: custom
+		// resources carry command lines under names of their own.
+		if s, ok := e.(string); ok && !w.keep(s) {
+			if cmd && mysql && len(s) > 2 && strings.HasPrefix(s, "-p") && !w.isMarkerText(s[2:]) {
+				arr[i] = "-p" + w.maskString(s[2:])
+				w.rep.add(KindCredentialName)
+				continue
+			}
+			if i > 0 {
+				if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.credential(prev) && !strings.HasPrefix(s, "-") {
+					arr[i] = w.mask(s)
 					w.rep.add(KindCredentialName)
 					continue
 				}
-				if i > 0 {
-					if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.credential(prev) && !strings.HasPrefix(s, "-") {
-						arr[i] = w.mask(s)
-						w.rep.add(KindCredentialName)
-						continue
-					}
-				}
+			}
+			if argv[i] {
+				arr[i] = w.mask(s)
+				w.rep.add(KindContent)
+				continue
 			}
 		}
 		if nv, ok := w.sweepValue(e, key, c); ok {
@@ -269,6 +286,9 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 	}
 	if nv, done := w.structured(s, key, c); done {
 		return nv, nv != nil
+	}
+	if nv, done := w.escaped(s); done {
+		return nv, true
 	}
 	set, longRun := w.r.rules.scanner.survey(s, true)
 	if set == 0 && !longRun {
@@ -597,4 +617,161 @@ func isB64Char(c byte) bool {
 
 func isUUID(s string) bool {
 	return len(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-'
+}
+
+// escaped judges a text that is percent-encoded (a form body, state held
+// in a URL) or JSON-escaped (a JSON string literal inside a string,
+// \u0022-escaped text) by what it unescapes to, as encoded does base64:
+// removed whole if its content holds anything the sweep would remove.
+func (w *walker) escaped(s string) (any, bool) {
+	if w.edepth >= maxEncodeDepth || len(s) > maxDecoded {
+		return nil, false
+	}
+	if !escapedForm(s) || !w.r.rules.scanner.mayHold(s) && !strings.Contains(s, `\u`) {
+		return nil, false
+	}
+	t, ok := unescapeText(s)
+	if !ok {
+		return nil, false
+	}
+	probe := walker{r: w.r, sdepth: w.sdepth + 1, edepth: w.edepth + 1}
+	probe.sweepString(t, "", sctx{})
+	if probe.rep.Empty() {
+		return nil, false
+	}
+	w.rep.add(KindEncoded)
+	return w.mask(s), true
+}
+
+// unescapeText returns s percent-decoded or JSON-unquoted, when it is so
+// encoded and decoding changes it.
+func unescapeText(s string) (string, bool) {
+	var t string
+	switch {
+	case len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"':
+		if json.Unmarshal([]byte(s), &t) != nil {
+			return "", false
+		}
+	case strings.Contains(s, `\u`) || strings.Contains(s, `\"`):
+		if json.Unmarshal([]byte(`"`+s+`"`), &t) != nil {
+			return "", false
+		}
+	case hasPercentEscape(s):
+		var err error
+		if t, err = url.PathUnescape(s); err != nil {
+			return "", false
+		}
+	default:
+		return "", false
+	}
+	return t, t != s
+}
+
+// escapedForm reports, without allocating, whether unescapeText could
+// change s.
+func escapedForm(s string) bool {
+	return len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' ||
+		strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || hasPercentEscape(s)
+}
+
+func hasPercentEscape(s string) bool {
+	for i := strings.IndexByte(s, '%'); i >= 0 && i+2 < len(s); {
+		if isHex(s[i+1]) && isHex(s[i+2]) {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '%')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// argvSpans scans a command line split into arguments as the one text it
+// is (`docker login -p x`, `htpasswd -b file user x`, `sqlplus u/x@db` as
+// separate elements) and returns the elements that a credential found
+// across element boundaries falls in, when the element alone shows
+// nothing.
+func (w *walker) argvSpans(arr []any) map[int]bool {
+	if len(arr) < 2 {
+		return nil
+	}
+	// Only a command line with a keyword in some argument can hold what a
+	// pattern finds across arguments: the rest costs no allocation.
+	sc := w.r.rules.scanner
+	hit := false
+	for _, e := range arr {
+		if s, ok := e.(string); ok && sc.hits(s, false) != 0 {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return nil
+	}
+	var b strings.Builder
+	bounds := make([][2]int, len(arr))
+	for i, e := range arr {
+		s, ok := e.(string)
+		if !ok {
+			return nil
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		bounds[i] = [2]int{b.Len(), b.Len() + len(s)}
+		b.WriteString(s)
+	}
+	spans := sc.spans(b.String(), w.isMarkerText)
+	if len(spans) == 0 {
+		return nil
+	}
+	var out map[int]bool
+	for _, sp := range spans {
+		for i, bd := range bounds {
+			if sp[0] < bd[1] && bd[0] < sp[1] && bd[1] > bd[0] {
+				s := arr[i].(string)
+				if w.keep(s) || len(sc.spans(s, w.isMarkerText)) > 0 {
+					continue
+				}
+				if out == nil {
+					out = map[int]bool{}
+				}
+				out[i] = true
+			}
+		}
+	}
+	return out
+}
+
+// quoted matches a double-quoted string, escapes included.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)+"`)
+
+// cause judges a Status cause (details.causes[]: field, message): when its
+// field names a credential (data[DB_PASSWORD], spec.password), the values
+// its message quotes ("Invalid value: \"x\"") are the credential's.
+func (w *walker) cause(m map[string]any) {
+	f, ok := m["field"].(string)
+	if !ok {
+		return
+	}
+	msg, ok := m["message"].(string)
+	if !ok || w.keep(msg) || !strings.Contains(msg, `"`) || !w.r.rules.names.credential(f) {
+		return
+	}
+	out := quoted.ReplaceAllStringFunc(msg, func(q string) string {
+		if w.keep(q[1:len(q)-1]) {
+			return q
+		}
+		w.rep.add(KindCredentialName)
+		return `"` + w.maskString(q[1:len(q)-1]) + `"`
+	})
+	if out != msg {
+		m["message"] = out
+	}
 }
