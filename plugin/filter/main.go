@@ -52,15 +52,15 @@ func kauditFilterHostMissing() {
 // configuration is invalid (after one log line naming the key).
 //
 //export kauditFilterInit
-func kauditFilterInit(fIns unsafe.Pointer) (id C.longlong) {
+func kauditFilterInit(fIns unsafe.Pointer, logLevel C.int) (id C.longlong) {
 	defer guard("init", func() { id = 0 })
-	in, err := instance.New(getter{fIns}, Version)
+	in, err := instance.NewWith(getter{fIns}, Version, int(logLevel))
 	if err != nil {
 		instance.Logf(pipeline.LogError, "init", "%v", err)
 		return 0
 	}
 	if err := profile.Start(); err != nil {
-		instance.Logf(pipeline.LogWarn, in.Name, "cpu profile not taken: %v", err)
+		in.Logf(pipeline.LogWarn, "cpu profile not taken: %v", err)
 	}
 	mu.Lock()
 	nextID++
@@ -101,7 +101,7 @@ func kauditFilterChunk(id C.longlong, data unsafe.Pointer, size C.size_t, tag *C
 		}
 		p := C.malloc(C.size_t(len(out)))
 		if p == nil {
-			instance.Logf(pipeline.LogError, in.Name, "out of memory: chunk of %d bytes dropped", len(out))
+			in.Logf(pipeline.LogError, "out of memory: chunk of %d bytes dropped", len(out))
 			return
 		}
 		copy(unsafe.Slice((*byte)(p), len(out)), out)

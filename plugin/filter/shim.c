@@ -38,6 +38,14 @@ const char *kaudit_get_property(void *f_ins, const char *key)
     return flb_filter_get_property(key, f_ins);
 }
 
+/*
+ * The instance's log_level (Fluent Bit's numbering, 0 off .. 5 trace): the
+ * core takes the key out of the properties, so it is read where every
+ * supported version keeps it, the third int of struct flb_filter_instance
+ * (event_type, id, log_level: the same in 3.0 .. 5.1).
+ */
+struct kaudit_filter_instance_head { int event_type; int id; int log_level; };
+
 static int cb_init(void *f_ins, void *config, void *data)
 {
     (void) config;
@@ -48,7 +56,7 @@ static int cb_init(void *f_ins, void *config, void *data)
     }
     struct kaudit_ctx *c = calloc(1, sizeof(*c));
     if (!c) return -1;
-    c->id = kauditFilterInit(f_ins);
+    c->id = kauditFilterInit(f_ins, ((struct kaudit_filter_instance_head *) f_ins)->log_level);
     if (c->id <= 0) {
         free(c);
         return -1;      /* Go logged the one line naming the key */

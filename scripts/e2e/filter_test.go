@@ -410,3 +410,19 @@ func TestFilterMisspeltKeyRefusedAtStart(t *testing.T) {
 		}
 	}
 }
+
+// The filter's own lines obey its log_level as flb_plg_* lines do: Fluent
+// Bit keeps the level in the instance, where the filter reads it.
+func TestFilterLogLevelHonoured(t *testing.T) {
+	need(t)
+	dir := t.TempDir()
+	for level, want := range map[string]bool{"error": false, "warn": false, "info": true, "debug": true} {
+		run, err := art.RunFilter("5", []map[string]string{{"match": "*", "log_level": level}}, nil, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(run.Stderr, "filter started"); got != want || run.Exit != 0 {
+			t.Errorf("log_level %s: start line written %v, want %v (exit %d)\n%s", level, got, want, run.Exit, run.Stderr)
+		}
+	}
+}

@@ -151,12 +151,15 @@ struct flbgo_output_plugin {
 struct prop { char *key; char *val; int core; };
 
 struct instance {
+    /* fb: struct flb_filter_instance starts with these three ints in every
+     * supported version, and the filter reads log_level there */
+    int event_type;
     int id;
+    int log_level;
     int filter;             /* a [FILTER] instance (C loader), else an [OUTPUT] */
     void *context;          /* filters: set by flb_filter_set_context() */
     struct prop *props;
     int nprops;
-    int log_level;
     int retry_limit;
     struct flb_plugin_proxy_context *ctx;
 };
@@ -313,11 +316,11 @@ static void set_property(struct instance *ins, const char *kv)
     p->core = core_key(p->key, ins->filter);
     if (!p->core || !p->val) return;
 
-    if (ins->filter) return;
-    if (strcasecmp(p->key, "log_level") == 0) {
+    if (strcasecmp(p->key, "log_level") == 0) {   /* fb: outputs and filters alike */
         ins->log_level = log_level_str(p->val);
         if (ins->log_level < 0) die(1, "invalid log_level '%s'", p->val);
     }
+    else if (ins->filter) return;
     else if (strcasecmp(p->key, "retry_limit") == 0) {
         if (strcasecmp(p->val, "no_limits") == 0 ||
             strcasecmp(p->val, "false") == 0 || strcasecmp(p->val, "off") == 0) {

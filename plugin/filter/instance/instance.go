@@ -22,13 +22,25 @@ type Instance struct {
 	Config   *config.Config
 	Pipeline *pipeline.Pipeline
 	Dropped  atomic.Int64 // events below min_severity
+	// verbosity is Fluent Bit's log_level of the instance (0 off, 1 error
+	// … 5 trace); lines above it are not written.
+	verbosity int
 }
+
+// DefaultLogLevel is Fluent Bit's default log_level, info.
+const DefaultLogLevel = 3
 
 var seq atomic.Int64
 
 // New validates the configuration and builds the pipeline, so any problem
 // stops Fluent Bit at start with one line naming the key.
 func New(g config.Getter, version string) (*Instance, error) {
+	return NewWith(g, version, DefaultLogLevel)
+}
+
+// NewWith is New for an instance whose Fluent Bit log_level is logLevel:
+// its own lines obey it as flb_plg_* lines do.
+func NewWith(g config.Getter, version string, logLevel int) (*Instance, error) {
 	name := fmt.Sprintf("kaudit.%d", seq.Add(1)-1)
 	c, err := config.ParseScope(g, config.Filter)
 	if err != nil {
@@ -38,9 +50,17 @@ func New(g config.Getter, version string) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	Logf(pipeline.LogInfo, name, "kaudit %s filter started: unrecognized=%s min_severity=%s rules=%d rules_files=%d audit_policy_file=%q",
+	in := &Instance{Name: name, Config: c, Pipeline: pipe, verbosity: logLevel}
+	in.Logf(pipeline.LogInfo, "kaudit %s filter started: unrecognized=%s min_severity=%s rules=%d rules_files=%d audit_policy_file=%q",
 		version, [...]string{"drop", "pass"}[c.Unrecognized], c.MinSeverity, len(pipe.Detector().Rules()), len(c.RulesFiles), c.AuditPolicyFile)
-	return &Instance{Name: name, Config: c, Pipeline: pipe}, nil
+	return in, nil
+}
+
+// Logf writes one of the instance's lines if its log_level lets it through.
+func (in *Instance) Logf(lvl pipeline.Level, format string, args ...any) {
+	if int(lvl)+1 <= in.verbosity {
+		Logf(lvl, in.Name, format, args...)
+	}
 }
 
 // Logf writes one line as Fluent Bit prints a filter's; never record content.
@@ -71,7 +91,7 @@ func (in *Instance) Chunk(data []byte, tag string, use func(out []byte)) {
 		in.Dropped.Add(int64(dropped))
 	}
 	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 {
-		Logf(pipeline.LogWarn, in.Name, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
+		in.Logf(pipeline.LogWarn, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
 	use(out)
@@ -149,6 +169,6 @@ func appendMark(b []byte, ev *pipeline.Event) []byte {
 // Close logs the instance's totals.
 func (in *Instance) Close() {
 	p := &in.Pipeline.Stats
-	Logf(pipeline.LogInfo, in.Name, "stopping: records=%d events=%d below_min_severity=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d",
+	in.Logf(pipeline.LogInfo, "stopping: records=%d events=%d below_min_severity=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d",
 		p.Records.Load(), p.Events.Load(), in.Dropped.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load())
 }
