@@ -104,19 +104,13 @@ func (sc *scanner) object() (map[string]any, bool) {
 		}
 		sc.keys = append(sc.keys, k)
 		sc.vals = append(sc.vals, v)
-		sc.ws()
-		if sc.p >= len(sc.s) {
+		more, ok := sc.sep('}')
+		if !ok {
 			return nil, false
 		}
-		c := sc.s[sc.p]
-		sc.p++
-		if c == ',' {
-			continue
+		if !more {
+			break
 		}
-		if c != '}' {
-			return nil, false
-		}
-		break
 	}
 	m := make(map[string]any, len(sc.keys)-kb)
 	for i := range len(sc.keys) - kb {
@@ -126,6 +120,24 @@ func (sc *scanner) object() (map[string]any, bool) {
 	sc.keys, sc.vals = sc.keys[:kb], sc.vals[:vb]
 	sc.depth--
 	return m, true
+}
+
+// sep reads what follows a member or element: ',' (more follow) or close
+// (the last one).
+func (sc *scanner) sep(close byte) (more, ok bool) {
+	sc.ws()
+	if sc.p >= len(sc.s) {
+		return false, false
+	}
+	c := sc.s[sc.p]
+	sc.p++
+	switch c {
+	case ',':
+		return true, true
+	case close:
+		return false, true
+	}
+	return false, false
 }
 
 func (sc *scanner) array() ([]any, bool) {
@@ -146,19 +158,13 @@ func (sc *scanner) array() ([]any, bool) {
 			return nil, false
 		}
 		sc.vals = append(sc.vals, v)
-		sc.ws()
-		if sc.p >= len(sc.s) {
+		more, ok := sc.sep(']')
+		if !ok {
 			return nil, false
 		}
-		c := sc.s[sc.p]
-		sc.p++
-		if c == ',' {
-			continue
+		if !more {
+			break
 		}
-		if c != ']' {
-			return nil, false
-		}
-		break
 	}
 	a := make([]any, len(sc.vals)-base)
 	copy(a, sc.vals[base:])
