@@ -130,20 +130,12 @@ func (a Artifacts) RunHost(opt HostOptions, instances []map[string]string, chunk
 	args = appendInstances(append(args, a.Plugin), instances)
 	args = append(args, "--")
 	args = append(args, chunks...)
-	cmd := exec.Command(a.Host, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	run := &HostRun{Stderr: stderr.String()}
-	if ps := cmd.ProcessState; ps != nil {
-		run.CPU = ps.UserTime() + ps.SystemTime()
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		run.Exit = ee.ExitCode()
-	} else if err != nil {
+	stdout, h, err := a.runHost(args)
+	if err != nil {
 		return nil, err
 	}
-	sc := bufio.NewScanner(&stdout)
+	run := &HostRun{Stderr: h.stderr, CPU: h.cpu, Exit: h.exit}
+	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		f := fields(sc.Text())
 		switch {
@@ -227,20 +219,12 @@ func (a Artifacts) runFilter(so, abi string, instances []map[string]string, chun
 	}
 	args = appendInstances(append(args, "--filter-out", outDir, so), instances)
 	args = append(append(args, "--"), chunks...)
-	cmd := exec.Command(a.Host, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	run := &FilterRun{Stderr: stderr.String(), Out: map[string]string{}}
-	if ps := cmd.ProcessState; ps != nil {
-		run.CPU = ps.UserTime() + ps.SystemTime()
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		run.Exit = ee.ExitCode()
-	} else if err != nil {
+	stdout, h, err := a.runHost(args)
+	if err != nil {
 		return nil, err
 	}
-	sc := bufio.NewScanner(&stdout)
+	run := &FilterRun{Stderr: h.stderr, CPU: h.cpu, Exit: h.exit, Out: map[string]string{}}
+	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		line := sc.Text()
 		f := fields(line)
@@ -263,4 +247,30 @@ func (a Artifacts) runFilter(so, abi string, instances []map[string]string, chun
 // FilterAs is RunFilter with another build of the filter (another FLB_VERSION).
 func (a Artifacts) FilterAs(so, abi string, instances []map[string]string, chunks []string, outDir string) (*FilterRun, error) {
 	return a.runFilter(so, abi, instances, chunks, outDir)
+}
+
+// hostExit is what a host run left besides its standard output.
+type hostExit struct {
+	stderr string
+	cpu    time.Duration
+	exit   int
+}
+
+// runHost runs the host with args; an error only when it could not run at
+// all (a non-zero exit is the caller's to judge).
+func (a Artifacts) runHost(args []string) (*bytes.Buffer, hostExit, error) {
+	cmd := exec.Command(a.Host, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	h := hostExit{stderr: stderr.String()}
+	if ps := cmd.ProcessState; ps != nil {
+		h.cpu = ps.UserTime() + ps.SystemTime()
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		h.exit = ee.ExitCode()
+	} else if err != nil {
+		return nil, h, err
+	}
+	return &stdout, h, nil
 }
