@@ -41,64 +41,19 @@ func TestBenignCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e := defaultEngine(t)
-	type row struct{ events int }
-	perRule := map[string]*row{}
-	perPair := map[[2]string]int{}
-	labelled := map[string]int{}
-	requests := map[string]bool{}
-	var events, noisy int
-	for i, line := range bytes.Split(bytes.TrimSpace(want), []byte("\n")) {
-		ev, err := decodeEvent(line)
-		if err != nil {
-			t.Fatalf("line %d: %v", i+1, err)
-		}
-		events++
-		id, _ := ev["auditID"].(string)
-		requests[id] = true
-		res := e.Detect(ev, nil)
-		if len(res.Matches) > 0 {
-			labelled[id]++
-		}
-		if res.Severity < detect.Medium {
-			continue
-		}
-		noisy++
+	c := tallyBenign(t, defaultEngine(t), want, func(ev map[string]any) string {
 		user, _ := ev["user"].(map[string]any)
 		name, _ := user["username"].(string)
-		for _, m := range res.Matches {
-			if m.Severity < detect.Medium {
-				continue
-			}
-			if perRule[m.ID] == nil {
-				perRule[m.ID] = &row{}
-			}
-			perRule[m.ID].events++
-			perPair[[2]string{m.ID, name}]++
-		}
-	}
-	twice := 0
-	for _, n := range labelled {
-		if n > 1 {
-			twice++
-		}
-	}
+		return name
+	})
+	events, noisy, twice, perPair := c.events, c.noisy, c.twice, c.perPair
 	rate := float64(noisy) / float64(events)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d events (%d requests); labelled medium or higher: **%d (%.2f%%)**; requests labelled on more than one stage: %d.\n\n",
-		events, len(requests), noisy, 100*rate, twice)
+		events, c.requests, noisy, 100*rate, twice)
 	if len(perPair) > 0 {
 		b.WriteString("| rule | identity | events |\n|---|---|---|\n")
-		pairs := make([][2]string, 0, len(perPair))
-		for p := range perPair {
-			pairs = append(pairs, p)
-		}
-		sort.Slice(pairs, func(i, j int) bool {
-			if perPair[pairs[i]] != perPair[pairs[j]] {
-				return perPair[pairs[i]] > perPair[pairs[j]]
-			}
-			return pairs[i][0]+pairs[i][1] < pairs[j][0]+pairs[j][1]
-		})
+		pairs := c.pairs()
 		for _, p := range pairs {
 			who := p[1]
 			if who == "" {
@@ -115,4 +70,63 @@ func TestBenignCorpus(t *testing.T) {
 		t.Errorf("%d requests labelled on more than one stage; want one label per request", twice)
 	}
 	syncReadme(t, benignStart, benignEnd, b.String())
+}
+
+// benignTally is what a benign corpus drew from the rules: the events
+// labelled medium or higher, by rule and identity, and the requests
+// labelled on more than one stage (a request must be labelled once).
+type benignTally struct {
+	events, requests, noisy, twice int
+	perPair                        map[[2]string]int // (rule, who) -> events
+}
+
+func tallyBenign(t *testing.T, e *detect.Engine, corpus []byte, who func(map[string]any) string) benignTally {
+	t.Helper()
+	c := benignTally{perPair: map[[2]string]int{}}
+	labelled := map[string]int{}
+	for i, line := range bytes.Split(bytes.TrimSpace(corpus), []byte("\n")) {
+		ev, err := decodeEvent(line)
+		if err != nil {
+			t.Fatalf("benign line %d: %v", i+1, err)
+		}
+		c.events++
+		id, _ := ev["auditID"].(string)
+		res := e.Detect(ev, nil)
+		if len(res.Matches) > 0 {
+			labelled[id]++
+		} else if _, ok := labelled[id]; !ok {
+			labelled[id] = 0
+		}
+		if res.Severity < detect.Medium {
+			continue
+		}
+		c.noisy++
+		for _, m := range res.Matches {
+			if m.Severity >= detect.Medium {
+				c.perPair[[2]string{m.ID, who(ev)}]++
+			}
+		}
+	}
+	c.requests = len(labelled)
+	for _, n := range labelled {
+		if n > 1 {
+			c.twice++
+		}
+	}
+	return c
+}
+
+// pairs returns the (rule, who) pairs, most events first.
+func (c benignTally) pairs() [][2]string {
+	pairs := make([][2]string, 0, len(c.perPair))
+	for p := range c.perPair {
+		pairs = append(pairs, p)
+	}
+	sort.Slice(pairs, func(i, j int) bool {
+		if c.perPair[pairs[i]] != c.perPair[pairs[j]] {
+			return c.perPair[pairs[i]] > c.perPair[pairs[j]]
+		}
+		return pairs[i][0]+pairs[i][1] < pairs[j][0]+pairs[j][1]
+	})
+	return pairs
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kaudit/kaudit/detect"
 )
 
 const (
@@ -62,40 +61,10 @@ func TestHeldout(t *testing.T) {
 	syncCorpus(t, heldoutBenign, benign)
 	syncCorpus(t, heldoutAttacks, attacks)
 
-	e := defaultEngine(t)
-	perPair := map[[2]string]int{}
-	labelled := map[string]int{}
-	requests := map[string]bool{}
-	var events, noisy int
-	for i, line := range bytes.Split(bytes.TrimSpace(benign), []byte("\n")) {
-		ev, err := decodeEvent(line)
-		if err != nil {
-			t.Fatalf("benign line %d: %v", i+1, err)
-		}
-		events++
-		requests[ev["auditID"].(string)] = true
-		res := e.Detect(ev, nil)
-		if len(res.Matches) > 0 {
-			labelled[ev["auditID"].(string)]++
-		}
-		if res.Severity < detect.Medium {
-			continue
-		}
-		noisy++
-		for _, m := range res.Matches {
-			if m.Severity >= detect.Medium {
-				perPair[[2]string{m.ID, username(ev)}]++
-			}
-		}
-	}
-	twice := 0
-	for _, n := range labelled {
-		if n > 1 {
-			twice++
-		}
-	}
+	c := tallyBenign(t, defaultEngine(t), benign, username)
+	events, noisy, twice, perPair := c.events, c.noisy, c.twice, c.perPair
 
-	e = defaultEngine(t)
+	e := defaultEngine(t)
 	type want struct {
 		expect []string
 		got    map[string]bool
@@ -164,19 +133,10 @@ func TestHeldout(t *testing.T) {
 	recall := float64(found) / float64(total)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Benign: %d events (%d requests); labelled medium or higher: **%d (%.2f%%)**; requests labelled on more than one stage: %d.\n\n",
-		events, len(requests), noisy, 100*rate, twice)
+		events, c.requests, noisy, 100*rate, twice)
 	if len(perPair) > 0 {
 		b.WriteString("| rule | identity | events | share of benign events |\n|---|---|---|---|\n")
-		pairs := make([][2]string, 0, len(perPair))
-		for p := range perPair {
-			pairs = append(pairs, p)
-		}
-		sort.Slice(pairs, func(i, j int) bool {
-			if perPair[pairs[i]] != perPair[pairs[j]] {
-				return perPair[pairs[i]] > perPair[pairs[j]]
-			}
-			return pairs[i][0]+pairs[i][1] < pairs[j][0]+pairs[j][1]
-		})
+		pairs := c.pairs()
 		for _, p := range pairs {
 			fmt.Fprintf(&b, "| `%s` | %s | %d | %.2f%% |\n", p[0], p[1], perPair[p], 100*float64(perPair[p])/float64(events))
 		}
