@@ -2,10 +2,7 @@ package detect_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -29,18 +26,7 @@ const (
 // table of README.md current.
 func TestBenignCorpus(t *testing.T) {
 	want := genBenign()
-	got, err := os.ReadFile(benignFile)
-	if err != nil || !bytes.Equal(got, want) {
-		if f := flag.Lookup("update"); f == nil || f.Value.String() != "true" {
-			t.Fatalf("%s is stale or missing; run go test ./detect -update", benignFile)
-		}
-		if err := os.MkdirAll(filepath.Dir(benignFile), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(benignFile, want, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	syncCorpus(t, benignFile, want)
 	c := tallyBenign(t, defaultEngine(t), want, func(ev map[string]any) string {
 		user, _ := ev["user"].(map[string]any)
 		name, _ := user["username"].(string)
