@@ -24,6 +24,10 @@ type Record struct {
 	// V2 is set when the record came as [[ts, metadata], body], so a
 	// packaging that writes records back (the filter) keeps the format.
 	V2 bool
+	// Raw is the record's msgpack as it came, and RawBody the body map's
+	// part of it: what lets an event that nothing changes be passed on or
+	// rendered from its input bytes instead of from Body.
+	Raw, RawBody string
 }
 
 // ErrMalformedRecord matches (errors.Is) a *RecordError: one record was
@@ -201,6 +205,7 @@ func (d *Decoder) record(s string) (rec Record, marker bool, err error) {
 	} else if rec.Time, marker, err = r.timestamp(); err != nil {
 		return rec, false, err
 	}
+	bodyStart := r.p
 	bn, ok := r.mapLen()
 	if !ok {
 		return rec, false, fmt.Errorf("body is %s, want map", typeName(s, r.p))
@@ -208,6 +213,7 @@ func (d *Decoder) record(s string) (rec Record, marker bool, err error) {
 	if rec.Body, err = r.readMap(bn, 1); err != nil {
 		return rec, false, fmt.Errorf("body: %w", err)
 	}
+	rec.Raw, rec.RawBody = s, s[bodyStart:r.p]
 	return rec, marker, nil
 }
 
