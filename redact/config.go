@@ -85,6 +85,9 @@ type Redactor struct {
 	strictAllow map[string]bool
 	// cleanKeys are long map keys already judged harmless.
 	cleanKeys keySet
+	// inertKeys are map keys the screen has judged: neither renamed nor
+	// naming a credential nor an annotation of the lists.
+	inertKeys keySet
 	// needles are the kinds (secret-bearing kinds' and rules') whose last-applied
 	// annotation is worth parsing on a body no secret-bearing kind or rule claims.
 	needles []string

@@ -46,7 +46,10 @@ func (b *Entries) OnCut(f func()) { b.cutHook = f }
 
 // Build returns the tenant, the rendered stream labels and the entry.
 func (b *Entries) Build(ev *pipeline.Event) (tenant, labels string, e push.Entry) {
-	line := pipeline.Line(ev.Event)
+	line := ev.Line
+	if line == "" {
+		line = pipeline.Line(ev.Event)
+	}
 	var cut string
 	if b.maxLine > 0 && len(line) > b.maxLine {
 		line, cut = pipeline.FitLine(ev.Event, len(line), b.maxLine)

@@ -32,7 +32,7 @@ func Build(c *config.Config) (*Pipeline, error) {
 		}
 	}
 	return New(Settings{Redactor: red, Detector: det, PassUnrecognized: c.Unrecognized == config.UnrecognizedPass,
-		Policy: pol, PolicyKeep: c.PolicyKeep})
+		Policy: pol, PolicyKeep: c.PolicyKeep, MaxLine: c.MaxLineBytes})
 }
 
 // LoadRules compiles the embedded default rules followed by the user's
@@ -85,3 +85,7 @@ func NewRedactor(c *config.Config) (*redact.Redactor, error) {
 // SetMetrics makes the pipeline feed m (the same counts as Stats and more:
 // detections by rule, redactions by kind). Call it before the first chunk.
 func (p *Pipeline) SetMetrics(m *metrics.Pipeline) { p.s.Metrics = m }
+
+// ShipLines tells the pipeline its packaging sends Event.Line when set
+// (Settings.Lines).
+func (p *Pipeline) ShipLines() { p.s.Lines = true }

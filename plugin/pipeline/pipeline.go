@@ -37,6 +37,13 @@ type Settings struct {
 	// never drops (they are stored at least at Metadata); detect.None
 	// disables the exception.
 	PolicyKeep detect.Severity
+	// Lines is set by a packaging that ships Event.Line when it is set (the
+	// output): events that need no redaction then skip the tree walk.
+	Lines bool
+	// MaxLine is the longest Loki line the packaging sends as it is
+	// (max_line_bytes; 0: no limit). A longer event takes the full path,
+	// whose redacted tree the cut works on.
+	MaxLine int
 }
 
 // Stats are counters since start, safe to read concurrently.
@@ -63,9 +70,14 @@ type Stats struct {
 
 // Event is one processed audit event, valid only during the emit callback.
 type Event struct {
-	Event    map[string]any // redacted audit event
-	Time     time.Time      // the event's own time, else the record's
-	Record   decode.Record  // the Fluent Bit record that carried it
+	Event map[string]any // redacted audit event
+	// Line, when set, is the event's Loki line, written from the input
+	// because the redactor's screen proved nothing in it needs removing
+	// (Event is then the tree as decoded: every string in it passed the
+	// screen). Empty when the line is to be rendered from Event.
+	Line     string
+	Time     time.Time     // the event's own time, else the record's
+	Record   decode.Record // the Fluent Bit record that carried it
 	Detect   detect.Result
 	Redacted redact.Report
 	// PriorRedacted is what a kaudit filter earlier in the pipeline reported
@@ -172,7 +184,7 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 			rep.note(fmt.Errorf("record %d (%s): %w", rep.Records, shape, err))
 		}
 		for _, e := range events {
-			keep, perr := p.process(e, rec, &ev, d)
+			keep, perr := p.process(e, rec, shape, &ev, d)
 			if perr != nil {
 				rep.Failed++
 				rep.note(perr)
@@ -210,7 +222,7 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 // even when the policy stores pods at Metadata, and dropped events still
 // count. A panic here drops the event: redaction that did not finish must
 // never let its input through.
-func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event, dt *detector) (keep bool, err error) {
+func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Shape, out *Event, dt *detector) (keep bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			keep, err = false, fmt.Errorf("event dropped: processing panicked: %v", r)
@@ -219,6 +231,7 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event, dt *
 	// A kaudit filter earlier in the pipeline left its summary here; it is
 	// no part of the audit schema, and the result is recomputed below.
 	var prior string
+	_, marked := e[MarkKey]
 	if m, ok := e[MarkKey].(map[string]any); ok {
 		if r, ok := m["redacted"].(string); ok && redactSummary.MatchString(r) {
 			prior = r
@@ -242,8 +255,9 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event, dt *
 			}
 		}
 	}
+	var d policy.Decision
 	if p.s.Policy != nil {
-		d := p.s.Policy.Evaluate(e)
+		d = p.s.Policy.Evaluate(e)
 		if d.Drop() {
 			if p.s.PolicyKeep == detect.None || det.Severity < p.s.PolicyKeep {
 				p.Stats.PolicyDropped[d.Level].Add(1)
@@ -258,15 +272,26 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event, dt *
 			}
 			d = d.Keep()
 		}
-		policy.Store(e, d)
 	}
-	// e is the whole record when the event sat at its top level (Merge_Log,
-	// Preserve_Key): Redact sweeps every key of it, and drops a copy of
-	// the event kept under log. The record's metadata leaves with it too.
-	red := p.s.Redactor.Redact(e)
-	if rec.Metadata != nil {
-		if _, _, mr := p.s.Redactor.RedactValue(rec.Metadata); !mr.Empty() {
-			red.Add(mr)
+	var line string
+	var red redact.Report
+	fast := false
+	if p.s.Lines && !marked && rec.Metadata == nil && (p.s.Policy == nil || !policy.Trims(e, d)) {
+		line, red, fast = p.fastLine(&rec, shape, e, p.s.Policy != nil && d.OmitManagedFields)
+	}
+	if !fast {
+		if p.s.Policy != nil {
+			policy.Store(e, d)
+		}
+		// e is the whole record when the event sat at its top level
+		// (Merge_Log, Preserve_Key): Redact sweeps every key of it, and
+		// drops a copy of the event kept under log. The record's metadata
+		// leaves with it too.
+		red = p.s.Redactor.Redact(e)
+		if rec.Metadata != nil {
+			if _, _, mr := p.s.Redactor.RedactValue(rec.Metadata); !mr.Empty() {
+				red.Add(mr)
+			}
 		}
 	}
 	if !red.Empty() {
@@ -278,7 +303,7 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, out *Event, dt *
 	if m := p.s.Metrics; m != nil && !red.Empty() {
 		m.Redacted(red)
 	}
-	*out = Event{Event: e, Time: decode.EventTime(e, rec.Time), Record: rec, Detect: det, Redacted: red, PriorRedacted: prior}
+	*out = Event{Event: e, Line: line, Time: decode.EventTime(e, rec.Time), Record: rec, Detect: det, Redacted: red, PriorRedacted: prior}
 	return true, nil
 }
 

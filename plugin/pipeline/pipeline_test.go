@@ -31,6 +31,8 @@ func newPipeline(t testing.TB, pass bool) *Pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As the output runs it: events the screen passes carry their line.
+	p.ShipLines()
 	return p
 }
 

@@ -241,6 +241,18 @@ func Store(ev map[string]any, d Decision) {
 	}
 }
 
+// Trims reports whether Store would do more to ev than omit managedFields:
+// remove a body or lower the recorded level.
+func Trims(ev map[string]any, d Decision) bool {
+	if _, ok := ev["responseObject"]; ok && d.Level < RequestResponse {
+		return true
+	}
+	if _, ok := ev["requestObject"]; ok && d.Level < Request {
+		return true
+	}
+	return d.Level < d.Arrived
+}
+
 // dropManagedFields removes managedFields from an object and, for lists,
 // from each item, as the API server's copyWithoutManagedFields does.
 func dropManagedFields(o map[string]any) {

@@ -101,6 +101,7 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	det, pol := pipe.Detector(), pipe.Policy()
 	met := metrics.New(name, det.Rules())
 	pipe.SetMetrics(met.Pipeline)
+	pipe.ShipLines()
 	var rejected *loki.Rejected
 	if c.RejectedPath != "" {
 		if rejected, err = loki.OpenRejected(c.RejectedPath, c.RejectedMaxBytes); err != nil {

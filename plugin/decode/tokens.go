@@ -1,0 +1,430 @@
+package decode
+
+import (
+	"errors"
+	"math"
+)
+
+// TokenKind names what a Token is.
+type TokenKind uint8
+
+const (
+	TokMap    TokenKind = iota + 1 // an object starts; its members follow, then TokEnd
+	TokArray                       // an array starts; its elements follow, then TokEnd
+	TokEnd                         // the innermost object or array ends
+	TokKey                         // an object member's name; its value follows
+	TokString                      // a string value
+	TokInt                         // an integer (Int)
+	TokUint                        // an integer above MaxInt64 (Uint)
+	TokFloat                       // a float (Float)
+	TokNumber                      // a JSON number, as its text (Str)
+	TokBool                        // true or false (Bool)
+	TokNull                        // null or nil
+)
+
+// Token is one step of a value read in document order. Str aliases the
+// input (or, for a JSON string with escapes, a decoded copy).
+type Token struct {
+	Kind  TokenKind
+	Str   string
+	Int   int64
+	Uint  uint64
+	Float float64
+	Bool  bool
+}
+
+// ErrNotPlain reports a value the token readers do not carry (msgpack bin,
+// ext or non-string keys, JSON that is not strict RFC 8259): the caller
+// takes the path that builds a tree instead.
+var ErrNotPlain = errors.New("decode: value has no plain token form")
+
+// maxTokenDepth bounds nesting as the tree decoder does.
+const maxTokenDepth = maxDepth
+
+// MsgpackTokens reads one msgpack value (a record body) as tokens, without
+// building it: the path that proves an event needs no change reads each
+// byte once and allocates nothing.
+type MsgpackTokens struct {
+	s string
+	p int
+	// left counts what remains of each open container: elements of an
+	// array, keys and values (two per member) of a map.
+	left  [maxTokenDepth]int
+	isMap [maxTokenDepth]bool
+	depth int
+	done  bool
+}
+
+// Reset starts reading the value at the start of s.
+func (t *MsgpackTokens) Reset(s string) { *t = MsgpackTokens{s: s} }
+
+// Next returns the next token; at the end of the value it returns
+// ok == false with a nil error.
+func (t *MsgpackTokens) Next() (tok Token, ok bool, err error) {
+	if t.depth > 0 && t.left[t.depth-1] == 0 {
+		t.depth--
+		return Token{Kind: TokEnd}, true, nil
+	}
+	if t.depth == 0 && t.done {
+		return Token{}, false, nil
+	}
+	key := t.depth > 0 && t.isMap[t.depth-1] && t.left[t.depth-1]%2 == 0
+	if t.depth > 0 {
+		t.left[t.depth-1]--
+	} else {
+		t.done = true
+	}
+	if t.p >= len(t.s) {
+		return Token{}, false, errTruncated
+	}
+	c := t.s[t.p]
+	if key {
+		n, ok := t.strLen(c)
+		if !ok {
+			return Token{}, false, ErrNotPlain
+		}
+		s, err := t.take(n)
+		return Token{Kind: TokKey, Str: s}, err == nil, err
+	}
+	if n, ok := t.strLen(c); ok {
+		s, err := t.take(n)
+		return Token{Kind: TokString, Str: s}, err == nil, err
+	}
+	switch {
+	case c <= 0x7f:
+		t.p++
+		return Token{Kind: TokInt, Int: int64(c)}, true, nil
+	case c >= 0xe0:
+		t.p++
+		return Token{Kind: TokInt, Int: int64(int8(c))}, true, nil
+	case c <= 0x8f || c == 0xde || c == 0xdf:
+		r := reader{s: t.s, p: t.p}
+		n, ok := r.mapLen()
+		if !ok {
+			return Token{}, false, errTruncated
+		}
+		t.p = r.p
+		return t.open(n, true)
+	case c <= 0x9f || c == 0xdc || c == 0xdd:
+		r := reader{s: t.s, p: t.p}
+		n, ok := r.arrayLen()
+		if !ok {
+			return Token{}, false, errTruncated
+		}
+		t.p = r.p
+		return t.open(n, false)
+	case c == 0xc0:
+		t.p++
+		return Token{Kind: TokNull}, true, nil
+	case c == 0xc2 || c == 0xc3:
+		t.p++
+		return Token{Kind: TokBool, Bool: c == 0xc3}, true, nil
+	case c >= 0xca && c <= 0xd3:
+		return t.number(c)
+	}
+	return Token{}, false, ErrNotPlain
+}
+
+func (t *MsgpackTokens) open(n int, isMap bool) (Token, bool, error) {
+	if t.depth >= maxTokenDepth {
+		return Token{}, false, errDepth
+	}
+	w := n
+	if isMap {
+		w = 2 * n
+	}
+	// Every element takes at least one byte: a forged count fails here,
+	// not after a long loop.
+	if w > len(t.s)-t.p {
+		return Token{}, false, errTruncated
+	}
+	t.left[t.depth], t.isMap[t.depth] = w, isMap
+	t.depth++
+	if isMap {
+		return Token{Kind: TokMap}, true, nil
+	}
+	return Token{Kind: TokArray}, true, nil
+}
+
+// strLen reads a str header (not bin: a JSON consumer has no bytes type).
+func (t *MsgpackTokens) strLen(c byte) (int, bool) {
+	s, p := t.s, t.p
+	switch {
+	case c >= 0xa0 && c <= 0xbf:
+		t.p++
+		return int(c & 0x1f), true
+	case c == 0xd9 && p+2 <= len(s):
+		t.p += 2
+		return int(s[p+1]), true
+	case c == 0xda && p+3 <= len(s):
+		t.p += 3
+		return int(be16(s, p+1)), true
+	case c == 0xdb && p+5 <= len(s):
+		t.p += 5
+		return int(be32(s, p+1)), true
+	}
+	return 0, false
+}
+
+func (t *MsgpackTokens) take(n int) (string, error) {
+	if n < 0 || n > len(t.s)-t.p {
+		return "", errTruncated
+	}
+	t.p += n
+	return t.s[t.p-n : t.p], nil
+}
+
+func (t *MsgpackTokens) number(c byte) (Token, bool, error) {
+	size := [...]int{4, 8, 1, 2, 4, 8, 1, 2, 4, 8}[c-0xca]
+	if 1+size > len(t.s)-t.p {
+		return Token{}, false, errTruncated
+	}
+	p := t.p + 1
+	t.p += 1 + size
+	var u uint64
+	for i := 0; i < size; i++ {
+		u = u<<8 | uint64(t.s[p+i])
+	}
+	switch c {
+	case 0xca:
+		return Token{Kind: TokFloat, Float: float64(math.Float32frombits(uint32(u)))}, true, nil
+	case 0xcb:
+		return Token{Kind: TokFloat, Float: math.Float64frombits(u)}, true, nil
+	case 0xcc, 0xcd, 0xce:
+		return Token{Kind: TokInt, Int: int64(u)}, true, nil
+	case 0xcf:
+		if u > math.MaxInt64 {
+			return Token{Kind: TokUint, Uint: u}, true, nil
+		}
+		return Token{Kind: TokInt, Int: int64(u)}, true, nil
+	case 0xd0:
+		return Token{Kind: TokInt, Int: int64(int8(u))}, true, nil
+	case 0xd1:
+		return Token{Kind: TokInt, Int: int64(int16(u))}, true, nil
+	case 0xd2:
+		return Token{Kind: TokInt, Int: int64(int32(u))}, true, nil
+	}
+	return Token{Kind: TokInt, Int: int64(u)}, true, nil
+}
+
+// Skip skips the value that follows the key just returned (or the next
+// element of an array) without returning its tokens.
+func (t *MsgpackTokens) Skip() error {
+	if t.depth == 0 || t.left[t.depth-1] == 0 {
+		return ErrNotPlain
+	}
+	end, err := skip(t.s, t.p)
+	if err != nil {
+		return err
+	}
+	t.left[t.depth-1]--
+	t.p = end
+	return nil
+}
+
+// Offset is the read position in the input, for a caller that wants the
+// bytes a value spans.
+func (t *MsgpackTokens) Offset() int { return t.p }
+
+// JSONTokens reads one JSON object as tokens under the strict grammar (no
+// duplicate check: the caller compares member counts where it matters).
+type JSONTokens struct {
+	sc    scanner
+	inMap [maxTokenDepth]bool
+	// first is set right after a container opens: no comma before the
+	// next member; val right after a key: its value comes next.
+	first, val bool
+	depth      int
+	done       bool
+}
+
+// Reset starts reading the JSON text s, which must be one object with
+// nothing but white space around it.
+func (t *JSONTokens) Reset(s string) {
+	*t = JSONTokens{}
+	t.sc.s = s
+}
+
+// Next is MsgpackTokens.Next for JSON.
+func (t *JSONTokens) Next() (tok Token, ok bool, err error) {
+	sc := &t.sc
+	sc.ws()
+	if t.done {
+		if sc.p != len(sc.s) {
+			return Token{}, false, ErrNotPlain
+		}
+		return Token{}, false, nil
+	}
+	if sc.p >= len(sc.s) {
+		return Token{}, false, ErrNotPlain
+	}
+	if t.depth == 0 {
+		if sc.s[sc.p] != '{' {
+			return Token{}, false, ErrNotPlain
+		}
+		return t.open(true)
+	}
+	if t.val {
+		t.val = false
+		return t.value()
+	}
+	c := sc.s[sc.p]
+	inMap := t.inMap[t.depth-1]
+	if (inMap && c == '}') || (!inMap && c == ']') {
+		sc.p++
+		t.depth--
+		t.first = false
+		if t.depth == 0 {
+			t.done = true
+		}
+		return Token{Kind: TokEnd}, true, nil
+	}
+	if !t.first {
+		if c != ',' {
+			return Token{}, false, ErrNotPlain
+		}
+		sc.p++
+		sc.ws()
+	}
+	t.first = false
+	if inMap {
+		if sc.p >= len(sc.s) || sc.s[sc.p] != '"' {
+			return Token{}, false, ErrNotPlain
+		}
+		k, ok := sc.str()
+		if !ok {
+			return Token{}, false, ErrNotPlain
+		}
+		sc.ws()
+		if sc.p >= len(sc.s) || sc.s[sc.p] != ':' {
+			return Token{}, false, ErrNotPlain
+		}
+		sc.p++
+		t.val = true
+		return Token{Kind: TokKey, Str: k}, true, nil
+	}
+	return t.value()
+}
+
+func (t *JSONTokens) value() (Token, bool, error) {
+	sc := &t.sc
+	sc.ws()
+	if sc.p >= len(sc.s) {
+		return Token{}, false, ErrNotPlain
+	}
+	switch c := sc.s[sc.p]; {
+	case c == '{':
+		return t.open(true)
+	case c == '[':
+		return t.open(false)
+	case c == '"':
+		s, ok := sc.str()
+		if !ok {
+			return Token{}, false, ErrNotPlain
+		}
+		return Token{Kind: TokString, Str: s}, true, nil
+	case c == 't' || c == 'f' || c == 'n':
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if len(sc.s)-sc.p >= len(lit) && sc.s[sc.p:sc.p+len(lit)] == lit {
+				sc.p += len(lit)
+				if !sc.delimited() {
+					return Token{}, false, ErrNotPlain
+				}
+				if lit == "null" {
+					return Token{Kind: TokNull}, true, nil
+				}
+				return Token{Kind: TokBool, Bool: lit == "true"}, true, nil
+			}
+		}
+	case c == '-' || '0' <= c && c <= '9':
+		start := sc.p
+		for sc.p < len(sc.s) && numberByte(sc.s[sc.p]) {
+			sc.p++
+		}
+		if !validJSONNumber(sc.s[start:sc.p]) {
+			return Token{}, false, ErrNotPlain
+		}
+		return Token{Kind: TokNumber, Str: sc.s[start:sc.p]}, true, nil
+	}
+	return Token{}, false, ErrNotPlain
+}
+
+func numberByte(c byte) bool {
+	return '0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+}
+
+func (t *JSONTokens) open(isMap bool) (Token, bool, error) {
+	if t.depth >= maxTokenDepth {
+		return Token{}, false, errDepth
+	}
+	t.sc.p++
+	t.inMap[t.depth] = isMap
+	t.depth++
+	t.first = true
+	if isMap {
+		return Token{Kind: TokMap}, true, nil
+	}
+	return Token{Kind: TokArray}, true, nil
+}
+
+// Skip skips the value after the key just returned, by reading its tokens.
+func (t *JSONTokens) Skip() error {
+	d := 0
+	for {
+		tok, ok, err := t.Next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrNotPlain
+		}
+		switch tok.Kind {
+		case TokMap, TokArray:
+			d++
+		case TokEnd:
+			d--
+		}
+		if d == 0 {
+			return nil
+		}
+	}
+}
+
+// validJSONNumber reports whether s is a number under RFC 8259.
+func validJSONNumber(s string) bool {
+	if s != "" && s[0] == '-' {
+		s = s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	switch {
+	case s[0] == '0':
+		s = s[1:]
+	case '1' <= s[0] && s[0] <= '9':
+		for s = s[1:]; s != "" && '0' <= s[0] && s[0] <= '9'; s = s[1:] {
+		}
+	default:
+		return false
+	}
+	if s != "" && s[0] == '.' {
+		s = s[1:]
+		if s == "" || s[0] < '0' || s[0] > '9' {
+			return false
+		}
+		for ; s != "" && '0' <= s[0] && s[0] <= '9'; s = s[1:] {
+		}
+	}
+	if s != "" && (s[0] == 'e' || s[0] == 'E') {
+		s = s[1:]
+		if s != "" && (s[0] == '+' || s[0] == '-') {
+			s = s[1:]
+		}
+		if s == "" || s[0] < '0' || s[0] > '9' {
+			return false
+		}
+		for ; s != "" && '0' <= s[0] && s[0] <= '9'; s = s[1:] {
+		}
+	}
+	return s == ""
+}

@@ -1,0 +1,244 @@
+package decode
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
+)
+
+// tokenSource is what both token readers offer.
+type tokenSource interface {
+	Next() (Token, bool, error)
+	Skip() error
+}
+
+// fromTokens rebuilds the value the tokens describe, in the decoder's value
+// model, so a token reader can be compared with the tree decoders.
+func fromTokens(src tokenSource) (any, error) {
+	tok, ok, err := src.Next()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errors.New("no value")
+	}
+	return build(src, tok)
+}
+
+func build(src tokenSource, tok Token) (any, error) {
+	switch tok.Kind {
+	case TokMap:
+		m := map[string]any{}
+		for {
+			k, ok, err := src.Next()
+			if err != nil || !ok {
+				return nil, errors.Join(err, errors.New("unterminated object"))
+			}
+			if k.Kind == TokEnd {
+				return m, nil
+			}
+			if k.Kind != TokKey {
+				return nil, errors.New("member without key")
+			}
+			vt, ok, err := src.Next()
+			if err != nil || !ok {
+				return nil, errors.Join(err, errors.New("key without value"))
+			}
+			v, err := build(src, vt)
+			if err != nil {
+				return nil, err
+			}
+			m[k.Str] = v
+		}
+	case TokArray:
+		a := []any{}
+		for {
+			et, ok, err := src.Next()
+			if err != nil || !ok {
+				return nil, errors.Join(err, errors.New("unterminated array"))
+			}
+			if et.Kind == TokEnd {
+				return a, nil
+			}
+			v, err := build(src, et)
+			if err != nil {
+				return nil, err
+			}
+			a = append(a, v)
+		}
+	case TokString:
+		return tok.Str, nil
+	case TokInt:
+		return tok.Int, nil
+	case TokUint:
+		return tok.Uint, nil
+	case TokFloat:
+		return tok.Float, nil
+	case TokNumber:
+		return json.Number(tok.Str), nil
+	case TokBool:
+		return tok.Bool, nil
+	case TokNull:
+		return nil, nil
+	}
+	return nil, errors.New("unexpected token")
+}
+
+func TestJSONTokensAgreeWithEncodingJSON(t *testing.T) {
+	for _, s := range []string{
+		`{}`, ` {"a":1} `, `{"a":[1,2,{"b":null}],"c":"x\ny","d":true,"e":-1.5e3}`,
+		`{"a":}`, `{"a":1,}`, `[1]`, `{"a":[1,]}`, `{"a":01}`, `{"a":1}x`, `{"a" 1}`,
+		`{"a":tru}`, `{"a":"\u00e9\t"}`, `{"a":"\ud83d\ude00"}`, `{,}`, `{"a":1 "b":2}`,
+		`{"a":{}}`, `{"a":[]}`, `{"a":[[],{}]}`, `{"a":1.}`, `{"a":-}`, `{"a":"` + "\x01" + `"}`,
+	} {
+		checkJSONTokens(t, s)
+	}
+}
+
+// checkJSONTokens: what the token reader accepts is valid JSON and reads
+// as encoding/json reads it.
+func checkJSONTokens(t *testing.T, s string) {
+	t.Helper()
+	var jt JSONTokens
+	jt.Reset(s)
+	got, err := fromTokens(&jt)
+	if err == nil {
+		_, more, err2 := jt.Next()
+		if more || err2 != nil {
+			err = errors.New("trailing")
+		}
+	}
+	if err != nil {
+		return // refusing is always safe: the tree path takes it
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
+	dec.UseNumber()
+	var want any
+	if dec.Decode(&want) != nil || !json.Valid([]byte(s)) {
+		t.Fatalf("token reader accepted invalid JSON %q", s)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: tokens give %#v, encoding/json %#v", s, got, want)
+	}
+}
+
+// checkMsgpackTokens: what the token reader accepts reads as the tree
+// decoder reads it.
+func checkMsgpackTokens(t *testing.T, b []byte) {
+	t.Helper()
+	var mt MsgpackTokens
+	mt.Reset(string(b))
+	got, err := fromTokens(&mt)
+	if err != nil {
+		return
+	}
+	r := reader{s: string(b)}
+	want, werr := r.value(0)
+	if werr != nil {
+		t.Fatalf("token reader accepted what the decoder refuses (%v)", werr)
+	}
+	if _, isMap := want.(map[string]any); isMap && r.p != mt.Offset() {
+		t.Fatalf("token reader ended at %d, decoder at %d", mt.Offset(), r.p)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("tokens give %#v, decoder %#v", got, want)
+	}
+}
+
+func TestMsgpackTokensAgreeWithDecoder(t *testing.T) {
+	for name, b := range shapeFixtures(t) {
+		m, ok := parseObject(string(b))
+		if !ok {
+			t.Fatal(name)
+		}
+		data := encodeChunk(t, m)
+		rec, err := NewDecoder(data).Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mt MsgpackTokens
+		mt.Reset(rec.RawBody)
+		got, err := fromTokens(&mt)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, rec.Body) {
+			t.Fatalf("%s: tokens differ from the decoded body", name)
+		}
+		checkMsgpackTokens(t, []byte(rec.RawBody))
+	}
+}
+
+func TestTokensSkip(t *testing.T) {
+	var jt JSONTokens
+	jt.Reset(`{"a":{"b":[1,{"c":2}]},"d":"e"}`)
+	for _, want := range []TokenKind{TokMap, TokKey} {
+		if tok, _, _ := jt.Next(); tok.Kind != want {
+			t.Fatalf("got %v want %v", tok.Kind, want)
+		}
+	}
+	if err := jt.Skip(); err != nil {
+		t.Fatal(err)
+	}
+	if tok, _, _ := jt.Next(); tok.Kind != TokKey || tok.Str != "d" {
+		t.Fatalf("after skip: %+v", tok)
+	}
+	data := encodeChunk(t, map[string]any{"a": map[string]any{"b": []any{int64(1)}}, "d": "e"})
+	rec, _ := NewDecoder(data).Next()
+	var mt MsgpackTokens
+	mt.Reset(rec.RawBody)
+	mt.Next()
+	for {
+		tok, _, _ := mt.Next()
+		if tok.Str == "a" {
+			break
+		}
+		if tok.Kind == TokKey {
+			mt.Skip()
+		}
+	}
+	if err := mt.Skip(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		tok, ok, err := mt.Next()
+		if err != nil || !ok {
+			t.Fatal("no key after skip", err)
+		}
+		if tok.Kind == TokKey {
+			if tok.Str != "d" {
+				t.Fatalf("after skip: %+v", tok)
+			}
+			break
+		}
+	}
+}
+
+func FuzzJSONTokens(f *testing.F) {
+	for _, b := range shapeFixtures(f) {
+		f.Add(string(b))
+	}
+	f.Add(`{"a":[1,{"b":"\u00e9"}]}`)
+	f.Fuzz(func(t *testing.T, s string) { checkJSONTokens(t, s) })
+}
+
+func FuzzMsgpackTokens(f *testing.F) {
+	for _, b := range shapeFixtures(f) {
+		m, _ := parseObject(string(b))
+		rec, _ := NewDecoder(encodeChunk(f, m)).Next()
+		f.Add([]byte(rec.RawBody))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkMsgpackTokens(t, b) })
+}
+
+func encodeChunk(t testing.TB, m map[string]any) []byte {
+	var b bytes.Buffer
+	if err := chunk.Encode(&b, []map[string]any{m}, chunk.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}

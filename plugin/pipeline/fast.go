@@ -1,0 +1,175 @@
+package pipeline
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/kaudit/kaudit/plugin/decode"
+	"github.com/kaudit/kaudit/redact"
+)
+
+// Most events carry nothing to redact: a lease renewal, a kubelet's pod
+// watch, a controller's status update. For those the Loki line is written
+// straight from the record's tokens while the redactor's screen judges
+// every key and string, in one pass over the input and without the tree
+// walk, the copy or the sorted re-encoding the full path costs. The first
+// string the screen cannot vouch for sends the event down the full path,
+// which redacts the tree as before; the screen's own tests prove that it
+// passes nothing the full path would have changed.
+
+// tokenSource is a record read as tokens: msgpack as Fluent Bit sent it,
+// or the JSON line tail read without a parser.
+type tokenSource interface {
+	Next() (decode.Token, bool, error)
+	Skip() error
+}
+
+type fastState struct {
+	mp  decode.MsgpackTokens
+	js  decode.JSONTokens
+	buf []byte
+}
+
+var fastStates = sync.Pool{New: func() any { return &fastState{buf: make([]byte, 0, 4096)} }}
+
+// fastLine returns e's Loki line and what the screen removed when the
+// record's tokens prove e needs no redaction; ok is false otherwise, and e
+// must then take the full path. omitManaged is the policy's
+// omitManagedFields for this event.
+func (p *Pipeline) fastLine(rec *decode.Record, shape decode.Shape, e map[string]any, omitManaged bool) (line string, rep redact.Report, ok bool) {
+	var src tokenSource
+	st := fastStates.Get().(*fastState)
+	defer fastStates.Put(st)
+	switch shape {
+	case decode.Raw:
+		if rec.RawBody == "" {
+			return "", rep, false
+		}
+		st.mp.Reset(rec.RawBody)
+		src = &st.mp
+	case decode.JSONString:
+		// Only the line tail reads without a parser: {"log": "<event>"}.
+		s, isStr := rec.Body["log"].(string)
+		if !isStr || len(rec.Body) != 1 {
+			return "", rep, false
+		}
+		st.js.Reset(s)
+		src = &st.js
+	default:
+		return "", rep, false
+	}
+	sc := p.s.Redactor.Screen(e, omitManaged)
+	if !sc.OK() {
+		return "", rep, false
+	}
+	b, top, id, ok := writeScreened(st.buf[:0], src, &sc)
+	if cap(b) <= 1<<20 {
+		st.buf = b[:0]
+	}
+	// The tokens must be the event the tree holds, not a wrapper around
+	// it or a text with members the tree lost to a repeated key.
+	if !ok || !sc.OK() || top != len(e) || id != e["auditID"] {
+		return "", rep, false
+	}
+	if max := p.s.MaxLine; max > 0 && len(b) > max {
+		return "", rep, false // cutting to fit works on the redacted tree
+	}
+	return string(b), sc.Report(), true
+}
+
+// writeScreened writes the value src reads as compact JSON while feeding
+// the screen, and stops at the first thing the screen refuses. top is the
+// number of members of the outer object and id its auditID.
+func writeScreened(b []byte, src tokenSource, sc *redact.Screen) (out []byte, top int, id any, ok bool) {
+	// first[d] is set while container d has had no member yet; closers[d]
+	// ends it.
+	var first [64]bool
+	var closers [64]byte
+	depth := 0
+	key := false // the previous token was a key: no comma before the value
+	auditID := false
+	for {
+		tok, more, err := src.Next()
+		if err != nil {
+			return b, 0, nil, false
+		}
+		if !more {
+			return b, top, id, depth == 0
+		}
+		if tok.Kind == decode.TokEnd {
+			if depth == 0 {
+				return b, 0, nil, false
+			}
+			depth--
+			sc.Close()
+			b = append(b, closers[depth])
+			continue
+		}
+		if depth > 0 && !key && !first[depth-1] {
+			b = append(b, ',')
+		}
+		if depth > 0 {
+			first[depth-1] = false
+		}
+		wasKey := key
+		key = false
+		switch tok.Kind {
+		case decode.TokMap, decode.TokArray:
+			if depth >= len(first) {
+				return b, 0, nil, false
+			}
+			sc.Open(tok.Kind == decode.TokMap)
+			first[depth] = true
+			depth++
+			if tok.Kind == decode.TokMap {
+				b, closers[depth-1] = append(b, '{'), '}'
+			} else {
+				b, closers[depth-1] = append(b, '['), ']'
+			}
+		case decode.TokKey:
+			if depth == 1 {
+				top++
+				auditID = tok.Str == "auditID"
+			}
+			if sc.Key(tok.Str) {
+				if depth == 1 {
+					top--
+				}
+				if err := src.Skip(); err != nil {
+					return b, 0, nil, false
+				}
+				// Nothing was written for the member: its comma too.
+				if len(b) > 0 && b[len(b)-1] == ',' {
+					b = b[:len(b)-1]
+				} else {
+					first[depth-1] = true
+				}
+				continue
+			}
+			b = appendString(b, tok.Str)
+			b = append(b, ':')
+			key = true
+		case decode.TokString:
+			sc.String(tok.Str)
+			if depth == 1 && wasKey && auditID {
+				id = tok.Str
+			}
+			b = appendString(b, tok.Str)
+		case decode.TokInt:
+			b = strconv.AppendInt(b, tok.Int, 10)
+		case decode.TokUint:
+			b = strconv.AppendUint(b, tok.Uint, 10)
+		case decode.TokFloat:
+			b = appendFloat(b, tok.Float)
+		case decode.TokNumber:
+			b = append(b, tok.Str...)
+		case decode.TokBool:
+			b = strconv.AppendBool(b, tok.Bool)
+		case decode.TokNull:
+			b = append(b, "null"...)
+		}
+		if !sc.OK() {
+			return b, 0, nil, false
+		}
+	}
+}
