@@ -29,64 +29,54 @@ type pattern struct {
 
 // scanner is the content scanner: a keyword prefilter in front of the
 // patterns. A string with none of the keywords costs one pass of table
-// lookups over its bytes and no allocation.
+// steps over its bytes and no allocation.
 type scanner struct {
 	patterns []*pattern
-	// kw are every pattern's keywords by first byte (lower case); each
-	// keyword maps back to its patterns through kwPatterns.
-	kw         [256][]string
-	kwPatterns map[string][]int
-	first      [256]bool
-	// bigram marks the first two bytes (lower case) of every keyword and
-	// credential word: most positions of most strings are rejected by one
-	// lookup in it.
-	bigram *[1 << 16]bool
-	names  *names
-	// nameWords are the credential words by first byte, for mayHold.
-	nameWords [256][]string
+	names    *names
+	// ac finds every keyword and credential word in one pass.
+	ac *automaton
+	// minKeyword is the length of the shortest keyword: a shorter string
+	// wakes no pattern.
+	minKeyword int
 }
 
 func newScanner(ps []*pattern, nm *names) *scanner {
-	sc := &scanner{patterns: ps, kwPatterns: map[string][]int{}, names: nm, bigram: new([1 << 16]bool)}
-	var words []string
+	sc := &scanner{patterns: ps, names: nm}
+	var words []acWordSpec
 	for _, set := range []map[string]bool{nm.words, nm.lastWords, nm.whole} {
 		for w := range set {
-			words = append(words, w)
+			words = append(words, acWordSpec{word: w, name: true})
 		}
 	}
-	for _, w := range append(words, nm.substrings...) {
-		if w != "" {
-			sc.nameWords[w[0]] = append(sc.nameWords[w[0]], w)
-			sc.markBigram(w)
-		}
+	for _, w := range nm.substrings {
+		words = append(words, acWordSpec{word: w, name: true})
 	}
 	for i, p := range ps {
+		if i >= maxPatterns {
+			break // refused by the caller
+		}
 		for _, k := range p.keywords {
-			if _, ok := sc.kwPatterns[k]; !ok {
-				c := k[0]
-				sc.kw[c] = append(sc.kw[c], k)
-				sc.first[c] = true
-				if 'a' <= c && c <= 'z' {
-					sc.first[c-32] = true
-				}
+			ws := acWordSpec{word: k}
+			if p.name > 0 {
+				ws.ctx = 1 << uint(i)
+			} else {
+				ws.pats = 1 << uint(i)
 			}
-			sc.kwPatterns[k] = append(sc.kwPatterns[k], i)
-			sc.markBigram(k)
+			words = append(words, ws)
+			if sc.minKeyword == 0 || len(k) < sc.minKeyword {
+				sc.minKeyword = len(k)
+			}
 		}
 	}
+	// The forms escapedForm and structured look for, found in the same
+	// pass.
+	words = append(words,
+		acWordSpec{word: `\u`, flags: flagUnicodeEscape},
+		acWordSpec{word: `\"`, flags: flagQuoteEscape},
+		acWordSpec{word: "%", flags: flagPercent},
+		acWordSpec{word: "\n", flags: flagNewline})
+	sc.ac = newAutomaton(words)
 	return sc
-}
-
-// markBigram records the first two bytes of a keyword (lower case; a
-// one-byte keyword marks every bigram it starts).
-func (sc *scanner) markBigram(k string) {
-	if len(k) == 1 {
-		for c := 0; c < 256; c++ {
-			sc.bigram[uint16(k[0])<<8|uint16(c)] = true
-		}
-		return
-	}
-	sc.bigram[uint16(k[0])<<8|uint16(k[1])] = true
 }
 
 // b64Class marks the bytes of base64 (both alphabets) and hex.
@@ -124,18 +114,13 @@ func (sc *scanner) candidates(s string) uint64 {
 // all, in any context: text without one cannot hold anything the sweep
 // would remove once parsed, so it need not be parsed.
 func (sc *scanner) mayHold(s string) bool {
-	if sc.hits(s, false) != 0 {
-		return true
-	}
-	for i := 0; i+1 < len(s); i++ {
-		c := lower[s[i]]
-		if !sc.bigram[uint16(c)<<8|uint16(lower[s[i+1]])] {
-			continue
-		}
-		for _, w := range sc.nameWords[c] {
-			if hasPrefixFold(s[i:], w) {
-				return true
-			}
+	a := sc.ac
+	delta, class, firstOut := a.delta, &a.class, a.firstOut
+	st := uint32(0)
+	for i := 0; i < len(s); i++ {
+		st = delta[st+uint32(class[s[i]])]
+		if st >= firstOut && a.out[(st-firstOut)>>a.shift].word {
+			return true
 		}
 	}
 	return false
@@ -150,50 +135,263 @@ func (sc *scanner) hits(s string, context bool) uint64 {
 // it: the patterns whose keywords occur (set) and whether it holds a run
 // of base64 or hex characters long enough to be an encoded payload.
 func (sc *scanner) survey(s string, context bool) (set uint64, longRun bool) {
-	run := 0
-	n := len(s)
-	if n == 0 {
+	if len(s) < sc.minKeyword && len(s) < minEncoded {
 		return 0, false
 	}
-	prev := lower[s[0]]
-	for i := 0; i < n; i++ {
-		if b64Class[s[i]] {
-			if run++; run >= minEncoded {
-				longRun = true
-			}
-		} else {
-			run = 0
+	lk := sc.look(s, context)
+	return lk.set, lk.longRun
+}
+
+// look is what one pass over a string tells the sweep.
+type look struct {
+	set     uint64 // the patterns to run (survey's set)
+	longRun bool   // a run of base64 or hex characters of minEncoded or more
+	any     bool   // a keyword or credential word in any context (mayHold)
+	flags   uint8  // the forms found (flag...)
+}
+
+const (
+	flagUnicodeEscape = 1 << iota // `\u`
+	flagQuoteEscape               // `\"`
+	flagPercent                   // a percent escape: % and two hex digits
+	flagNewline                   // a line break
+)
+
+// escape reports whether s holds a form escapedForm looks for in its
+// body (`\u`, `\"`, %XX).
+func (l look) escape() bool { return l.flags&(flagUnicodeEscape|flagQuoteEscape|flagPercent) != 0 }
+
+// look makes the pass: one table step per byte for the keywords, the
+// credential words and the escape forms, one more lookup for the runs.
+func (sc *scanner) look(s string, context bool) (l look) {
+	a := sc.ac
+	delta, class, firstOut := a.delta, &a.class, a.firstOut
+	st := uint32(0)
+	run := 0
+	longRun := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		run = (run + 1) & int(b64Mask[c])
+		st = delta[st+uint32(class[c])]
+		if run >= minEncoded {
+			longRun = true
 		}
-		if i+1 == n {
-			break
+		if st >= firstOut {
+			a.output(&l, s, i, st, context)
 		}
-		c := prev
-		prev = lower[s[i+1]]
-		if !sc.bigram[uint16(c)<<8|uint16(prev)] {
-			continue
+	}
+	l.longRun = longRun
+	return l
+}
+
+// output adds to l what the words that end at s[i] (in state st) say.
+func (a *automaton) output(l *look, s string, i int, st uint32, context bool) {
+	o := &a.out[(st-a.firstOut)>>a.shift]
+	if o.word {
+		l.any = true
+	}
+	if o.flags != 0 {
+		f := o.flags
+		if f&flagPercent != 0 && !(i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2])) {
+			f &^= flagPercent
 		}
-		for _, k := range sc.kw[c] {
-			if !hasPrefixFold(s[i:], k) {
-				continue
-			}
-			assign := -1
-			for _, p := range sc.kwPatterns[k] {
-				if context && sc.patterns[p].name > 0 {
-					if assign < 0 {
-						assign = 0
-						if assignmentContext(s, i, len(k)) {
-							assign = 1
-						}
-					}
-					if assign == 0 {
-						continue
-					}
+		l.flags |= f
+	}
+	if !context {
+		l.set |= o.pats | o.ctx
+		return
+	}
+	l.set |= o.pats
+	if o.ctx&^l.set == 0 {
+		return
+	}
+	for _, w := range o.ctxWords {
+		if w.ctx&^l.set != 0 && assignmentContext(s, i+1-w.n, w.n) {
+			l.set |= w.ctx
+		}
+	}
+}
+
+// b64Mask is b64Class as a mask for the run counter.
+var b64Mask = func() (t [256]uint8) {
+	for i := range t {
+		if b64Class[i] {
+			t[i] = 0xff
+		}
+	}
+	return t
+}()
+
+// automaton is an Aho–Corasick automaton compiled to a DFA over classes of
+// ASCII-lower-cased bytes: one table step per byte of text finds every
+// occurrence of every word. A state is the offset of its row in delta
+// (its number << shift), so a step is one addition and one load. States
+// at or above firstOut end some word; their outputs (those of the words
+// that end there, and of the words that are suffixes of those) are in
+// out, by number - firstOut>>shift.
+type automaton struct {
+	class    [256]uint8
+	shift    uint32
+	delta    []uint32
+	firstOut uint32
+	out      []acOut
+}
+
+type acWordSpec struct {
+	word      string
+	pats, ctx uint64
+	name      bool
+	flags     uint8
+}
+
+type acOut struct {
+	// pats are patterns that any occurrence wakes; ctx those that one
+	// wakes only in an assignment context, by word (ctxWords).
+	pats, ctx uint64
+	ctxWords  []acCtxWord
+	// word: a keyword or credential word ends here.
+	word  bool
+	flags uint8
+}
+
+type acCtxWord struct {
+	n   int
+	ctx uint64
+}
+
+func newAutomaton(words []acWordSpec) *automaton {
+	a := &automaton{}
+	// Byte classes: one per distinct byte of the words (as written, lower
+	// case), 0 for the rest; text is lower-cased by the class table.
+	var cls [256]uint8
+	n := 1
+	for _, w := range words {
+		for i := 0; i < len(w.word); i++ {
+			if c := w.word[i]; cls[c] == 0 {
+				if n == 256 {
+					panic("redact: too many byte classes")
 				}
-				set |= 1 << uint(p)
+				cls[c] = uint8(n)
+				n++
 			}
 		}
 	}
-	return set, longRun
+	for b := range a.class {
+		a.class[b] = cls[lower[b]]
+	}
+	for 1<<a.shift < n {
+		a.shift++
+	}
+	width := 1 << a.shift
+	// The trie.
+	type node struct {
+		next   []int32 // by class, -1: none
+		fail   int
+		depth  int
+		own    []acWordSpec
+		output acOut
+	}
+	newNode := func(depth int) *node {
+		nd := &node{next: make([]int32, width), depth: depth}
+		for i := range nd.next {
+			nd.next[i] = -1
+		}
+		return nd
+	}
+	nodes := []*node{newNode(0)}
+	for _, w := range words {
+		if w.word == "" {
+			continue
+		}
+		cur := 0
+		for i := 0; i < len(w.word); i++ {
+			c := cls[w.word[i]]
+			if nodes[cur].next[c] < 0 {
+				nodes = append(nodes, newNode(nodes[cur].depth+1))
+				nodes[cur].next[c] = int32(len(nodes) - 1)
+			}
+			cur = int(nodes[cur].next[c])
+		}
+		nodes[cur].own = append(nodes[cur].own, w)
+	}
+	// Failure links and outputs breadth first, then the DFA.
+	order := []int{0}
+	for q := 0; q < len(order); q++ {
+		u := order[q]
+		nu := nodes[u]
+		// Outputs: the node's own words and its failure state's.
+		if u != 0 {
+			o := nodes[nu.fail].output
+			o.ctxWords = slices.Clone(o.ctxWords)
+			for _, w := range nu.own {
+				o.pats |= w.pats
+				o.flags |= w.flags
+				if w.name || w.pats != 0 || w.ctx != 0 {
+					o.word = true
+				}
+				if w.ctx != 0 {
+					o.ctx |= w.ctx
+					merged := false
+					for j := range o.ctxWords {
+						if o.ctxWords[j].n == len(w.word) {
+							o.ctxWords[j].ctx |= w.ctx
+							merged = true
+						}
+					}
+					if !merged {
+						o.ctxWords = append(o.ctxWords, acCtxWord{n: len(w.word), ctx: w.ctx})
+					}
+				}
+			}
+			nu.output = o
+		}
+		for c := 0; c < width; c++ {
+			v := nu.next[c]
+			if v < 0 {
+				if u == 0 {
+					nu.next[c] = 0
+				} else {
+					nu.next[c] = nodes[nu.fail].next[c]
+				}
+				continue
+			}
+			if u == 0 {
+				nodes[v].fail = 0
+			} else {
+				nodes[v].fail = int(nodes[nu.fail].next[c])
+			}
+			order = append(order, int(v))
+		}
+	}
+	// Renumber: states without output first (breadth first, the root is
+	// 0), then those with one, so that the pass tests one comparison.
+	has := func(nd *node) bool {
+		o := &nd.output
+		return o.word || o.flags != 0 || o.pats != 0 || o.ctx != 0
+	}
+	id := make([]uint32, len(nodes))
+	var seq []int
+	for _, u := range order {
+		if !has(nodes[u]) {
+			id[u] = uint32(len(seq))
+			seq = append(seq, u)
+		}
+	}
+	a.firstOut = uint32(len(seq)) << a.shift
+	for _, u := range order {
+		if has(nodes[u]) {
+			id[u] = uint32(len(seq))
+			seq = append(seq, u)
+			a.out = append(a.out, nodes[u].output)
+		}
+	}
+	a.delta = make([]uint32, len(seq)*width)
+	for i, u := range seq {
+		for c, v := range nodes[u].next {
+			a.delta[i*width+c] = id[v] << a.shift
+		}
+	}
+	return a
 }
 
 func isKeyChar(c byte) bool {
