@@ -195,6 +195,9 @@ func (a *automaton) output(l *look, s string, i int, st uint32, context bool) {
 		if f&flagPercent != 0 && !(i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2])) {
 			f &^= flagPercent
 		}
+		if f&flagUnicodeEscape != 0 && s[i] != 'u' { // the pass folds case, \U is no escape
+			f &^= flagUnicodeEscape
+		}
 		l.flags |= f
 	}
 	if !context {

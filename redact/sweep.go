@@ -670,9 +670,12 @@ func unescapeText(s string) (string, bool) {
 // escapedForm reports, without allocating, whether unescapeText could
 // change s.
 func escapedForm(s string) bool {
-	return len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' ||
-		strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || hasPercentEscape(s)
+	return quotedForm(s) || strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || hasPercentEscape(s)
 }
+
+// quotedForm is the part of escapedForm that the scanner's pass does not
+// find (look.escape has the rest).
+func quotedForm(s string) bool { return len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' }
 
 func hasPercentEscape(s string) bool {
 	for i := strings.IndexByte(s, '%'); i >= 0 && i+2 < len(s); {
