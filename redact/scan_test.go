@@ -353,3 +353,38 @@ func TestPrefilterOneByteKeyword(t *testing.T) {
 		}
 	}
 }
+
+// TestPatternNeeds: a string that a pattern's required literals turn away
+// is one its regexp does not match, on every corpus string and on random
+// text built from the patterns' own words and literals.
+func TestPatternNeeds(t *testing.T) {
+	sc := defaultRedactor(t, Config{}).rules.scanner
+	words := scannerWords(sc)
+	for _, p := range sc.patterns {
+		for _, c := range p.needs {
+			for _, l := range c {
+				words = append(words, l.s, strings.ToUpper(l.s))
+			}
+		}
+		t.Logf("%s: %v", p.id, p.needs)
+	}
+	words = append(words, "Invalid value", "\u212aey", "\u017fecret", `"""`, "'''", "<password>", "</password>", ": |", ": >")
+	ss := corpusStrings(t)
+	rng := rand.New(rand.NewPCG(2, 3))
+	for i := 0; i < randomStrings; i++ {
+		ss = append(ss, randomText(rng, words))
+	}
+	turned := 0
+	for _, s := range ss {
+		for _, p := range sc.patterns {
+			if p.mayMatch(s) {
+				continue
+			}
+			turned++
+			if loc := p.re.FindStringIndex(s); loc != nil {
+				t.Fatalf("%s: needs %v turn away %q, which it matches at %v", p.id, p.needs, s, loc)
+			}
+		}
+	}
+	t.Logf("%d strings, %d pattern runs turned away", len(ss), turned)
+}

@@ -284,13 +284,20 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 		w.rep.add(KindStrict)
 		return w.mask(s), true
 	}
-	if nv, done := w.structured(s, key, c); done {
-		return nv, nv != nil
+	// One pass says what else looks at s: structured and escaped are
+	// asked only when a form they look for is there.
+	lk := w.r.rules.scanner.look(s, true)
+	if lk.flags&flagNewline != 0 || objectStart(s[0]) || w.annotationKey(key) {
+		if nv, done := w.structured(s, key, c); done {
+			return nv, nv != nil
+		}
 	}
-	if nv, done := w.escaped(s); done {
-		return nv, true
+	if lk.escape() || quotedForm(s) {
+		if nv, done := w.escaped(s); done {
+			return nv, true
+		}
 	}
-	set, longRun := w.r.rules.scanner.survey(s, true)
+	set, longRun := lk.set, lk.longRun
 	if set == 0 && !longRun {
 		return nil, false // the common case: one pass, nothing to look at
 	}
@@ -303,7 +310,10 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 			s, changed = t, true
 		}
 	}
-	out, n := w.r.rules.scanner.scan(s, w.maskString, w.isMarkerText)
+	if changed {
+		set = w.r.rules.scanner.candidates(s)
+	}
+	out, n := w.r.rules.scanner.scanSet(s, set, w.maskString, w.isMarkerText)
 	if n == 0 && changed {
 		return s, true
 	}
@@ -314,6 +324,17 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 		w.rep.add(KindContent)
 	}
 	return out, true
+}
+
+// objectStart reports whether a string beginning with c may be one that
+// structured parses without a line break in it: JSON, a manifest, a YAML
+// list, or leading space before one.
+func objectStart(c byte) bool {
+	switch c {
+	case '{', '[', 'a', 'k', '-', ' ', '\t', '\r', '\n':
+		return true
+	}
+	return false
 }
 
 // structured parses a string that holds a whole object (JSON, or a YAML
