@@ -152,7 +152,10 @@ type look struct {
 	set     uint64 // the patterns to run (survey's set)
 	longRun bool   // a run of base64 or hex characters of minEncoded or more
 	any     bool   // a keyword or credential word in any context (mayHold)
-	flags   uint8  // the forms found (flag...)
+	// encodable: some run of minEncoded or more is one encodedKind
+	// accepts (encodedRuns has something to decode).
+	encodable bool
+	flags     uint8 // the forms found (flag...)
 }
 
 const (
@@ -176,10 +179,14 @@ func (sc *scanner) look(s string, context bool) (l look) {
 	longRun := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		run = (run + 1) & int(b64Mask[c])
+		run = (run + 1) & b64Mask[c]
 		st = delta[st+uint32(class[c])]
 		if run >= minEncoded {
 			longRun = true
+			if run == minEncoded && !l.encodable {
+				// Once per long run: could it be an encoding?
+				l.encodable = encodableRun(s, i+1-minEncoded)
+			}
 		}
 		if st >= firstOut {
 			a.output(&l, s, i, st, context)
@@ -187,6 +194,29 @@ func (sc *scanner) look(s string, context bool) (l look) {
 	}
 	l.longRun = longRun
 	return l
+}
+
+// encodableRun reports whether the run of base64 or hex characters that
+// starts at s[i] is one encodedKind accepts as base64 or hex.
+func encodableRun(s string, i int) bool {
+	start := i
+	allHex, std, url, upperOrDigit := true, false, false, false
+	for ; i < len(s) && b64Class[s[i]]; i++ {
+		c := s[i]
+		if '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' {
+			upperOrDigit = true
+		}
+		if !isHex(c) {
+			allHex = false
+			switch c {
+			case '+', '/':
+				std = true
+			case '-', '_':
+				url = true
+			}
+		}
+	}
+	return allHex && (i-start)%2 == 0 || !(std && url) && upperOrDigit && s[start] != '/'
 }
 
 // output adds to l what the words that end at s[i] (in state st) say.
@@ -221,10 +251,10 @@ func (a *automaton) output(l *look, s string, i int, st uint32, context bool) {
 }
 
 // b64Mask is b64Class as a mask for the run counter.
-var b64Mask = func() (t [256]uint8) {
+var b64Mask = func() (t [256]int) {
 	for i := range t {
 		if b64Class[i] {
-			t[i] = 0xff
+			t[i] = -1
 		}
 	}
 	return t

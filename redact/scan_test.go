@@ -88,6 +88,24 @@ func refNameWord(sc *scanner, ls string) bool {
 	return false
 }
 
+// refEncodable: some maximal run of base64 characters of minEncoded or
+// more is base64 or hex to encodedKind.
+func refEncodable(s string) bool {
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && isB64Char(s[j]) {
+			j++
+		}
+		if j-i >= minEncoded {
+			if b64, hx := encodedKind(s[i:j]); b64 || hx {
+				return true
+			}
+		}
+		i = j + 1
+	}
+	return false
+}
+
 func refPercent(s string) bool {
 	for i := 0; i+2 < len(s); i++ {
 		if s[i] == '%' && strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i+1])) && strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i+2])) {
@@ -125,6 +143,10 @@ func checkPrefilter(t *testing.T, sc *scanner, s string) bool {
 			}
 		}
 		l := sc.look(s, context)
+		if l.encodable != refEncodable(s) {
+			t.Errorf("look(%q).encodable = %v; reference %v", show, l.encodable, !l.encodable)
+			return false
+		}
 		if l.set != want || l.longRun != wantRun || l.any != wantAny {
 			t.Errorf("look(%q, %v) = %#x, %v, %v; reference %#x, %v, %v", show, context, l.set, l.longRun, l.any, want, wantRun, wantAny)
 			return false

@@ -306,8 +306,10 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 		if nv, done := w.encoded(s); done && nv != nil {
 			return nv, true
 		}
-		if t, ok := w.encodedRuns(s); ok {
-			s, changed = t, true
+		if lk.encodable {
+			if t, ok := w.encodedRuns(s); ok {
+				s, changed = t, true
+			}
 		}
 	}
 	if changed {
