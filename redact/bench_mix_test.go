@@ -96,3 +96,55 @@ func BenchmarkScannerRoutineStrings(b *testing.B) {
 		i++
 	}
 }
+
+// routineStrings is every string of the routine mix, keys included.
+func routineStrings(b *testing.B) []string {
+	var ss []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			ss = append(ss, x)
+		case map[string]any:
+			for k, e := range x {
+				ss = append(ss, k)
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	for _, ev := range routineMix(b) {
+		walk(ev)
+	}
+	return ss
+}
+
+// BenchmarkScannerSurvey is the keyword prefilter alone (survey, as the
+// sweep calls it) over every string of the routine mix, one string per op.
+func BenchmarkScannerSurvey(b *testing.B) {
+	sc := defaultRedactor(b, Config{}).rules.scanner
+	ss := routineStrings(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		sc.survey(ss[i%len(ss)], true)
+		i++
+	}
+}
+
+// BenchmarkScannerMayHold is mayHold over the same strings.
+func BenchmarkScannerMayHold(b *testing.B) {
+	sc := defaultRedactor(b, Config{}).rules.scanner
+	ss := routineStrings(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		sc.mayHold(ss[i%len(ss)])
+		i++
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"io"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -25,68 +26,62 @@ type pattern struct {
 	// a space-separated form, which counts only for flags and bare
 	// password words.
 	sep int
+	// needs is what every match of re contains (see requiredOf): a text
+	// without it is not given to the regexp.
+	needs [][]reqLit
 }
 
 // scanner is the content scanner: a keyword prefilter in front of the
 // patterns. A string with none of the keywords costs one pass of table
-// lookups over its bytes and no allocation.
+// steps over its bytes and no allocation.
 type scanner struct {
 	patterns []*pattern
-	// kw are every pattern's keywords by first byte (lower case); each
-	// keyword maps back to its patterns through kwPatterns.
-	kw         [256][]string
-	kwPatterns map[string][]int
-	first      [256]bool
-	// bigram marks the first two bytes (lower case) of every keyword and
-	// credential word: most positions of most strings are rejected by one
-	// lookup in it.
-	bigram *[1 << 16]bool
-	names  *names
-	// nameWords are the credential words by first byte, for mayHold.
-	nameWords [256][]string
+	names    *names
+	// ac finds every keyword and credential word in one pass.
+	ac *automaton
+	// minKeyword is the length of the shortest keyword: a shorter string
+	// wakes no pattern.
+	minKeyword int
 }
 
 func newScanner(ps []*pattern, nm *names) *scanner {
-	sc := &scanner{patterns: ps, kwPatterns: map[string][]int{}, names: nm, bigram: new([1 << 16]bool)}
-	var words []string
+	sc := &scanner{patterns: ps, names: nm}
+	var words []acWordSpec
 	for _, set := range []map[string]bool{nm.words, nm.lastWords, nm.whole} {
 		for w := range set {
-			words = append(words, w)
+			words = append(words, acWordSpec{word: w, name: true})
 		}
 	}
-	for _, w := range append(words, nm.substrings...) {
-		if w != "" {
-			sc.nameWords[w[0]] = append(sc.nameWords[w[0]], w)
-			sc.markBigram(w)
-		}
+	for _, w := range nm.substrings {
+		words = append(words, acWordSpec{word: w, name: true})
 	}
 	for i, p := range ps {
+		if i >= maxPatterns {
+			break // refused by the caller
+		}
+		p.needs = requiredOf(p.re)
 		for _, k := range p.keywords {
-			if _, ok := sc.kwPatterns[k]; !ok {
-				c := k[0]
-				sc.kw[c] = append(sc.kw[c], k)
-				sc.first[c] = true
-				if 'a' <= c && c <= 'z' {
-					sc.first[c-32] = true
-				}
+			ws := acWordSpec{word: k}
+			if p.name > 0 {
+				ws.ctx = 1 << uint(i)
+			} else {
+				ws.pats = 1 << uint(i)
 			}
-			sc.kwPatterns[k] = append(sc.kwPatterns[k], i)
-			sc.markBigram(k)
+			words = append(words, ws)
+			if sc.minKeyword == 0 || len(k) < sc.minKeyword {
+				sc.minKeyword = len(k)
+			}
 		}
 	}
+	// The forms escapedForm and structured look for, found in the same
+	// pass.
+	words = append(words,
+		acWordSpec{word: `\u`, flags: flagUnicodeEscape},
+		acWordSpec{word: `\"`, flags: flagQuoteEscape},
+		acWordSpec{word: "%", flags: flagPercent},
+		acWordSpec{word: "\n", flags: flagNewline})
+	sc.ac = newAutomaton(words)
 	return sc
-}
-
-// markBigram records the first two bytes of a keyword (lower case; a
-// one-byte keyword marks every bigram it starts).
-func (sc *scanner) markBigram(k string) {
-	if len(k) == 1 {
-		for c := 0; c < 256; c++ {
-			sc.bigram[uint16(k[0])<<8|uint16(c)] = true
-		}
-		return
-	}
-	sc.bigram[uint16(k[0])<<8|uint16(k[1])] = true
 }
 
 // b64Class marks the bytes of base64 (both alphabets) and hex.
@@ -124,18 +119,13 @@ func (sc *scanner) candidates(s string) uint64 {
 // all, in any context: text without one cannot hold anything the sweep
 // would remove once parsed, so it need not be parsed.
 func (sc *scanner) mayHold(s string) bool {
-	if sc.hits(s, false) != 0 {
-		return true
-	}
-	for i := 0; i+1 < len(s); i++ {
-		c := lower[s[i]]
-		if !sc.bigram[uint16(c)<<8|uint16(lower[s[i+1]])] {
-			continue
-		}
-		for _, w := range sc.nameWords[c] {
-			if hasPrefixFold(s[i:], w) {
-				return true
-			}
+	a := sc.ac
+	delta, class, firstOut := a.delta, &a.class, a.firstOut
+	st := uint32(0)
+	for i := 0; i < len(s); i++ {
+		st = delta[st+uint32(class[s[i]])]
+		if st >= firstOut && a.out[(st-firstOut)>>a.shift].word {
+			return true
 		}
 	}
 	return false
@@ -150,50 +140,296 @@ func (sc *scanner) hits(s string, context bool) uint64 {
 // it: the patterns whose keywords occur (set) and whether it holds a run
 // of base64 or hex characters long enough to be an encoded payload.
 func (sc *scanner) survey(s string, context bool) (set uint64, longRun bool) {
-	run := 0
-	n := len(s)
-	if n == 0 {
+	if len(s) < sc.minKeyword && len(s) < minEncoded {
 		return 0, false
 	}
-	prev := lower[s[0]]
-	for i := 0; i < n; i++ {
-		if b64Class[s[i]] {
-			if run++; run >= minEncoded {
-				longRun = true
+	lk := sc.look(s, context)
+	return lk.set, lk.longRun
+}
+
+// look is what one pass over a string tells the sweep.
+type look struct {
+	set     uint64 // the patterns to run (survey's set)
+	longRun bool   // a run of base64 or hex characters of minEncoded or more
+	any     bool   // a keyword or credential word in any context (mayHold)
+	// encodable: some run of minEncoded or more is one encodedKind
+	// accepts (encodedRuns has something to decode).
+	encodable bool
+	flags     uint8 // the forms found (flag...)
+}
+
+const (
+	flagUnicodeEscape = 1 << iota // `\u`
+	flagQuoteEscape               // `\"`
+	flagPercent                   // a percent escape: % and two hex digits
+	flagNewline                   // a line break
+)
+
+// escape reports whether s holds a form escapedForm looks for in its
+// body (`\u`, `\"`, %XX).
+func (l look) escape() bool { return l.flags&(flagUnicodeEscape|flagQuoteEscape|flagPercent) != 0 }
+
+// look makes the pass: one table step per byte for the keywords, the
+// credential words and the escape forms, one more lookup for the runs.
+func (sc *scanner) look(s string, context bool) (l look) {
+	a := sc.ac
+	delta, class, firstOut := a.delta, &a.class, a.firstOut
+	st := uint32(0)
+	run := 0
+	longRun := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		run = (run + 1) & b64Mask[c]
+		st = delta[st+uint32(class[c])]
+		if run >= minEncoded {
+			longRun = true
+			if run == minEncoded && !l.encodable {
+				// Once per long run: could it be an encoding?
+				l.encodable = encodableRun(s, i+1-minEncoded)
 			}
-		} else {
-			run = 0
 		}
-		if i+1 == n {
-			break
+		if st >= firstOut {
+			a.output(&l, s, i, st, context)
 		}
-		c := prev
-		prev = lower[s[i+1]]
-		if !sc.bigram[uint16(c)<<8|uint16(prev)] {
-			continue
+	}
+	l.longRun = longRun
+	return l
+}
+
+// encodableRun reports whether the run of base64 or hex characters that
+// starts at s[i] is one encodedKind accepts as base64 or hex.
+func encodableRun(s string, i int) bool {
+	start := i
+	allHex, std, url, upperOrDigit := true, false, false, false
+	for ; i < len(s) && b64Class[s[i]]; i++ {
+		c := s[i]
+		if '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' {
+			upperOrDigit = true
 		}
-		for _, k := range sc.kw[c] {
-			if !hasPrefixFold(s[i:], k) {
-				continue
-			}
-			assign := -1
-			for _, p := range sc.kwPatterns[k] {
-				if context && sc.patterns[p].name > 0 {
-					if assign < 0 {
-						assign = 0
-						if assignmentContext(s, i, len(k)) {
-							assign = 1
-						}
-					}
-					if assign == 0 {
-						continue
-					}
-				}
-				set |= 1 << uint(p)
+		if !isHex(c) {
+			allHex = false
+			switch c {
+			case '+', '/':
+				std = true
+			case '-', '_':
+				url = true
 			}
 		}
 	}
-	return set, longRun
+	return allHex && (i-start)%2 == 0 || !(std && url) && upperOrDigit && s[start] != '/'
+}
+
+// output adds to l what the words that end at s[i] (in state st) say.
+func (a *automaton) output(l *look, s string, i int, st uint32, context bool) {
+	o := &a.out[(st-a.firstOut)>>a.shift]
+	if o.word {
+		l.any = true
+	}
+	if o.flags != 0 {
+		f := o.flags
+		if f&flagPercent != 0 && !(i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2])) {
+			f &^= flagPercent
+		}
+		if f&flagUnicodeEscape != 0 && s[i] != 'u' { // the pass folds case, \U is no escape
+			f &^= flagUnicodeEscape
+		}
+		l.flags |= f
+	}
+	if !context {
+		l.set |= o.pats | o.ctx
+		return
+	}
+	l.set |= o.pats
+	if o.ctx&^l.set == 0 {
+		return
+	}
+	for _, w := range o.ctxWords {
+		if w.ctx&^l.set != 0 && assignmentContext(s, i+1-w.n, w.n) {
+			l.set |= w.ctx
+		}
+	}
+}
+
+// b64Mask is b64Class as a mask for the run counter.
+var b64Mask = func() (t [256]int) {
+	for i := range t {
+		if b64Class[i] {
+			t[i] = -1
+		}
+	}
+	return t
+}()
+
+// automaton is an Aho–Corasick automaton compiled to a DFA over classes of
+// ASCII-lower-cased bytes: one table step per byte of text finds every
+// occurrence of every word. A state is the offset of its row in delta
+// (its number << shift), so a step is one addition and one load. States
+// at or above firstOut end some word; their outputs (those of the words
+// that end there, and of the words that are suffixes of those) are in
+// out, by number - firstOut>>shift.
+type automaton struct {
+	class    [256]uint8
+	shift    uint32
+	delta    []uint32
+	firstOut uint32
+	out      []acOut
+}
+
+type acWordSpec struct {
+	word      string
+	pats, ctx uint64
+	name      bool
+	flags     uint8
+}
+
+type acOut struct {
+	// pats are patterns that any occurrence wakes; ctx those that one
+	// wakes only in an assignment context, by word (ctxWords).
+	pats, ctx uint64
+	ctxWords  []acCtxWord
+	// word: a keyword or credential word ends here.
+	word  bool
+	flags uint8
+}
+
+type acCtxWord struct {
+	n   int
+	ctx uint64
+}
+
+func newAutomaton(words []acWordSpec) *automaton {
+	a := &automaton{}
+	// Byte classes: one per distinct byte of the words (as written, lower
+	// case), 0 for the rest; text is lower-cased by the class table.
+	var cls [256]uint8
+	n := 1
+	for _, w := range words {
+		for i := 0; i < len(w.word); i++ {
+			if c := w.word[i]; cls[c] == 0 {
+				if n == 256 {
+					panic("redact: too many byte classes")
+				}
+				cls[c] = uint8(n)
+				n++
+			}
+		}
+	}
+	for b := range a.class {
+		a.class[b] = cls[lower[b]]
+	}
+	for 1<<a.shift < n {
+		a.shift++
+	}
+	width := 1 << a.shift
+	// The trie.
+	type node struct {
+		next   []int32 // by class, -1: none
+		fail   int
+		depth  int
+		own    []acWordSpec
+		output acOut
+	}
+	newNode := func(depth int) *node {
+		nd := &node{next: make([]int32, width), depth: depth}
+		for i := range nd.next {
+			nd.next[i] = -1
+		}
+		return nd
+	}
+	nodes := []*node{newNode(0)}
+	for _, w := range words {
+		if w.word == "" {
+			continue
+		}
+		cur := 0
+		for i := 0; i < len(w.word); i++ {
+			c := cls[w.word[i]]
+			if nodes[cur].next[c] < 0 {
+				nodes = append(nodes, newNode(nodes[cur].depth+1))
+				nodes[cur].next[c] = int32(len(nodes) - 1)
+			}
+			cur = int(nodes[cur].next[c])
+		}
+		nodes[cur].own = append(nodes[cur].own, w)
+	}
+	// Failure links and outputs breadth first, then the DFA.
+	order := []int{0}
+	for q := 0; q < len(order); q++ {
+		u := order[q]
+		nu := nodes[u]
+		// Outputs: the node's own words and its failure state's.
+		if u != 0 {
+			o := nodes[nu.fail].output
+			o.ctxWords = slices.Clone(o.ctxWords)
+			for _, w := range nu.own {
+				o.pats |= w.pats
+				o.flags |= w.flags
+				if w.name || w.pats != 0 || w.ctx != 0 {
+					o.word = true
+				}
+				if w.ctx != 0 {
+					o.ctx |= w.ctx
+					merged := false
+					for j := range o.ctxWords {
+						if o.ctxWords[j].n == len(w.word) {
+							o.ctxWords[j].ctx |= w.ctx
+							merged = true
+						}
+					}
+					if !merged {
+						o.ctxWords = append(o.ctxWords, acCtxWord{n: len(w.word), ctx: w.ctx})
+					}
+				}
+			}
+			nu.output = o
+		}
+		for c := 0; c < width; c++ {
+			v := nu.next[c]
+			if v < 0 {
+				if u == 0 {
+					nu.next[c] = 0
+				} else {
+					nu.next[c] = nodes[nu.fail].next[c]
+				}
+				continue
+			}
+			if u == 0 {
+				nodes[v].fail = 0
+			} else {
+				nodes[v].fail = int(nodes[nu.fail].next[c])
+			}
+			order = append(order, int(v))
+		}
+	}
+	// Renumber: states without output first (breadth first, the root is
+	// 0), then those with one, so that the pass tests one comparison.
+	has := func(nd *node) bool {
+		o := &nd.output
+		return o.word || o.flags != 0 || o.pats != 0 || o.ctx != 0
+	}
+	id := make([]uint32, len(nodes))
+	var seq []int
+	for _, u := range order {
+		if !has(nodes[u]) {
+			id[u] = uint32(len(seq))
+			seq = append(seq, u)
+		}
+	}
+	a.firstOut = uint32(len(seq)) << a.shift
+	for _, u := range order {
+		if has(nodes[u]) {
+			id[u] = uint32(len(seq))
+			seq = append(seq, u)
+			a.out = append(a.out, nodes[u].output)
+		}
+	}
+	a.delta = make([]uint32, len(seq)*width)
+	for i, u := range seq {
+		for c, v := range nodes[u].next {
+			a.delta[i*width+c] = id[v] << a.shift
+		}
+	}
+	return a
 }
 
 func isKeyChar(c byte) bool {
@@ -264,7 +500,11 @@ func assignmentContext(s string, i, n int) bool {
 // replaced: no pattern's match can hide another's (a .netrc password
 // followed by a key=value, a flag inside an assignment's value).
 func (sc *scanner) scan(s string, mask func(string) string, keep func(string) bool) (string, int) {
-	set := sc.candidates(s)
+	return sc.scanSet(s, sc.candidates(s), mask, keep)
+}
+
+// scanSet is scan with candidates(s) already known.
+func (sc *scanner) scanSet(s string, set uint64, mask func(string) string, keep func(string) bool) (string, int) {
 	if set == 0 {
 		return s, 0
 	}
@@ -300,6 +540,9 @@ func (sc *scanner) scan(s string, mask func(string) string, keep func(string) bo
 
 // find appends the spans of s that p removes.
 func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2]int) [][2]int {
+	if !p.mayMatch(s) {
+		return spans
+	}
 	groups := p.groups
 	if len(groups) == 0 {
 		groups = []int{0}
@@ -518,4 +761,161 @@ func (sc *scanner) spans(s string, keep func(string) bool) [][2]int {
 		}
 	}
 	return spans
+}
+
+// A pattern's regexp runs only on the strings whose keywords woke it, but
+// a keyword shared by the assignment-like patterns wakes them all, and
+// their unanchored backtracking costs microseconds per string. Each is
+// first asked for what every match of it must contain, read off the
+// parsed regexp: a list of clauses, each a set of literals of which a
+// match contains at least one. A text that fails a clause cannot match.
+
+// reqLit is a literal a match may contain; fold: ASCII case-insensitive.
+type reqLit struct {
+	s    string
+	fold bool
+}
+
+const (
+	maxReqClauses = 8  // clauses kept per pattern
+	maxReqLits    = 16 // literals per clause
+	maxClassRunes = 8  // a character class bigger than this requires nothing
+)
+
+// requiredOf returns the clauses every match of re satisfies (none when
+// nothing is known).
+func requiredOf(re *regexp.Regexp) [][]reqLit {
+	ast, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	cl := required(ast.Simplify(), 0)
+	// The most selective first: longer literals, fewer of them.
+	slices.SortStableFunc(cl, func(a, b []reqLit) int { return reqScore(b) - reqScore(a) })
+	if len(cl) > maxReqClauses {
+		cl = cl[:maxReqClauses]
+	}
+	return cl
+}
+
+func reqScore(c []reqLit) int {
+	m := 1 << 20
+	for _, l := range c {
+		m = min(m, len(l.s))
+	}
+	return m*64 - len(c)
+}
+
+// required returns clauses that every match of re satisfies.
+func required(re *syntax.Regexp, depth int) [][]reqLit {
+	if depth > 32 {
+		return nil
+	}
+	switch re.Op {
+	case syntax.OpLiteral:
+		fold := re.Flags&syntax.FoldCase != 0
+		if fold {
+			for _, r := range re.Rune {
+				if r >= utf8.RuneSelf {
+					return nil // Unicode folding: not for an ASCII check
+				}
+			}
+			return [][]reqLit{{{s: strings.ToLower(string(re.Rune)), fold: true}}}
+		}
+		return [][]reqLit{{{s: string(re.Rune)}}}
+	case syntax.OpCharClass:
+		var c []reqLit
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			lo, hi := re.Rune[i], re.Rune[i+1]
+			if hi-lo >= maxClassRunes || len(c)+int(hi-lo)+1 > maxClassRunes {
+				return nil
+			}
+			for r := lo; r <= hi; r++ {
+				c = append(c, reqLit{s: string(r)})
+			}
+		}
+		if len(c) == 0 {
+			return nil
+		}
+		return [][]reqLit{c}
+	case syntax.OpCapture, syntax.OpPlus:
+		return required(re.Sub[0], depth+1)
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return required(re.Sub[0], depth+1)
+		}
+		return nil
+	case syntax.OpConcat:
+		// Every part's match is in the whole's.
+		var out [][]reqLit
+		for _, sub := range re.Sub {
+			out = append(out, required(sub, depth+1)...)
+		}
+		return out
+	case syntax.OpAlternate:
+		// A match is one branch's: the union of one clause of each.
+		var c []reqLit
+		for _, sub := range re.Sub {
+			cl := required(sub, depth+1)
+			if len(cl) == 0 {
+				return nil
+			}
+			best := cl[0]
+			for _, x := range cl[1:] {
+				if reqScore(x) > reqScore(best) {
+					best = x
+				}
+			}
+			c = append(c, best...)
+			if len(c) > maxReqLits {
+				return nil
+			}
+		}
+		return [][]reqLit{c}
+	}
+	return nil
+}
+
+// mayMatch reports whether s satisfies every clause of p.needs. ASCII
+// case folding is exact only for ASCII text: (?i)k also matches the
+// Kelvin sign, so text with other bytes is always given to the regexp
+// when a folded literal decides.
+func (p *pattern) mayMatch(s string) bool {
+	for _, c := range p.needs {
+		ok := false
+		for _, l := range c {
+			if l.fold {
+				if containsFold(s, l.s) || !isASCII(s) {
+					ok = true
+					break
+				}
+			} else if strings.Contains(s, l.s) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// containsFold is strings.Contains with ASCII case folding; lit is lower
+// case.
+func containsFold(s, lit string) bool {
+	if lit == "" {
+		return true
+	}
+	c0 := lit[0]
+	up := c0
+	if 'a' <= c0 && c0 <= 'z' {
+		up = c0 - 32
+	}
+	for i := 0; i+len(lit) <= len(s); i++ {
+		if (s[i] == c0 || s[i] == up) && hasPrefixFold(s[i:], lit) {
+			return true
+		}
+	}
+	return false
 }

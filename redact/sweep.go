@@ -284,13 +284,20 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 		w.rep.add(KindStrict)
 		return w.mask(s), true
 	}
-	if nv, done := w.structured(s, key, c); done {
-		return nv, nv != nil
+	// One pass says what else looks at s: structured and escaped are
+	// asked only when a form they look for is there.
+	lk := w.r.rules.scanner.look(s, true)
+	if lk.flags&flagNewline != 0 || objectStart(s[0]) || w.annotationKey(key) {
+		if nv, done := w.structured(s, key, c); done {
+			return nv, nv != nil
+		}
 	}
-	if nv, done := w.escaped(s); done {
-		return nv, true
+	if lk.escape() || quotedForm(s) {
+		if nv, done := w.escaped(s); done {
+			return nv, true
+		}
 	}
-	set, longRun := w.r.rules.scanner.survey(s, true)
+	set, longRun := lk.set, lk.longRun
 	if set == 0 && !longRun {
 		return nil, false // the common case: one pass, nothing to look at
 	}
@@ -299,11 +306,16 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 		if nv, done := w.encoded(s); done && nv != nil {
 			return nv, true
 		}
-		if t, ok := w.encodedRuns(s); ok {
-			s, changed = t, true
+		if lk.encodable {
+			if t, ok := w.encodedRuns(s); ok {
+				s, changed = t, true
+			}
 		}
 	}
-	out, n := w.r.rules.scanner.scan(s, w.maskString, w.isMarkerText)
+	if changed {
+		set = w.r.rules.scanner.candidates(s)
+	}
+	out, n := w.r.rules.scanner.scanSet(s, set, w.maskString, w.isMarkerText)
 	if n == 0 && changed {
 		return s, true
 	}
@@ -314,6 +326,17 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 		w.rep.add(KindContent)
 	}
 	return out, true
+}
+
+// objectStart reports whether a string beginning with c may be one that
+// structured parses without a line break in it: JSON, a manifest, a YAML
+// list, or leading space before one.
+func objectStart(c byte) bool {
+	switch c {
+	case '{', '[', 'a', 'k', '-', ' ', '\t', '\r', '\n':
+		return true
+	}
+	return false
 }
 
 // structured parses a string that holds a whole object (JSON, or a YAML
@@ -670,9 +693,12 @@ func unescapeText(s string) (string, bool) {
 // escapedForm reports, without allocating, whether unescapeText could
 // change s.
 func escapedForm(s string) bool {
-	return len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' ||
-		strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || hasPercentEscape(s)
+	return quotedForm(s) || strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || hasPercentEscape(s)
 }
+
+// quotedForm is the part of escapedForm that the scanner's pass does not
+// find (look.escape has the rest).
+func quotedForm(s string) bool { return len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' }
 
 func hasPercentEscape(s string) bool {
 	for i := strings.IndexByte(s, '%'); i >= 0 && i+2 < len(s); {

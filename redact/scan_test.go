@@ -1,0 +1,412 @@
+package redact
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kaudit/kaudit/conf"
+	"github.com/kaudit/kaudit/redact/leakcheck"
+)
+
+// The prefilter (scanner.look: survey, hits, candidates, mayHold and the
+// forms the sweep asks about) is checked against a naive reference: every
+// keyword by strings.Contains and strings.Index on the ASCII-lower-cased
+// text, run lengths by a plain loop. It must agree on every string of the
+// canary, benign and public corpora, the fixtures, the fuzz corpora and
+// random text.
+
+// asciiLower lower-cases ASCII letters only, as the prefilter folds.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+// refSet is survey's set by definition: the patterns one of whose keywords
+// occurs, in an assignment context where the pattern asks for one.
+func refSet(sc *scanner, s, ls string, context bool) uint64 {
+	var set uint64
+	for i, p := range sc.patterns {
+		if i >= maxPatterns {
+			break
+		}
+		for _, k := range p.keywords {
+			for from := 0; from <= len(ls); {
+				j := strings.Index(ls[from:], k)
+				if j < 0 {
+					break
+				}
+				at := from + j
+				if !context || p.name == 0 || assignmentContext(s, at, len(k)) {
+					set |= 1 << uint(i)
+				}
+				from = at + 1
+			}
+		}
+	}
+	return set
+}
+
+func refLongRun(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if isB64Char(s[i]) {
+			run++
+			if run >= minEncoded {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// refNameWord reports whether a credential word occurs in s.
+func refNameWord(sc *scanner, ls string) bool {
+	nm := sc.names
+	for _, set := range []map[string]bool{nm.words, nm.lastWords, nm.whole} {
+		for w := range set {
+			if w != "" && strings.Contains(ls, w) {
+				return true
+			}
+		}
+	}
+	for _, w := range nm.substrings {
+		if w != "" && strings.Contains(ls, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// refEncodable: some maximal run of base64 characters of minEncoded or
+// more is base64 or hex to encodedKind.
+func refEncodable(s string) bool {
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && isB64Char(s[j]) {
+			j++
+		}
+		if j-i >= minEncoded {
+			if b64, hx := encodedKind(s[i:j]); b64 || hx {
+				return true
+			}
+		}
+		i = j + 1
+	}
+	return false
+}
+
+func refPercent(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == '%' && strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i+1])) && strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i+2])) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkPrefilter compares every answer of the prefilter on s with the
+// reference; it reports the first disagreement.
+func checkPrefilter(t *testing.T, sc *scanner, s string) bool {
+	t.Helper()
+	show := s
+	if len(show) > 200 {
+		show = show[:200] + "..."
+	}
+	ls := asciiLower(s)
+	wantRun := refLongRun(s)
+	wantAny := refSet(sc, s, ls, false) != 0 || refNameWord(sc, ls)
+	for _, context := range []bool{true, false} {
+		want := refSet(sc, s, ls, context)
+		if set, run := sc.survey(s, context); set != want || run != wantRun {
+			t.Errorf("survey(%q, %v) = %#x, %v; reference %#x, %v", show, context, set, run, want, wantRun)
+			return false
+		}
+		if got := sc.hits(s, context); got != want {
+			t.Errorf("hits(%q, %v) = %#x; reference %#x", show, context, got, want)
+			return false
+		}
+		if context {
+			if got := sc.candidates(s); got != want {
+				t.Errorf("candidates(%q) = %#x; reference %#x", show, got, want)
+				return false
+			}
+		}
+		l := sc.look(s, context)
+		if l.encodable != refEncodable(s) {
+			t.Errorf("look(%q).encodable = %v; reference %v", show, l.encodable, !l.encodable)
+			return false
+		}
+		if l.set != want || l.longRun != wantRun || l.any != wantAny {
+			t.Errorf("look(%q, %v) = %#x, %v, %v; reference %#x, %v, %v", show, context, l.set, l.longRun, l.any, want, wantRun, wantAny)
+			return false
+		}
+		for _, f := range []struct {
+			flag uint8
+			want bool
+		}{
+			{flagUnicodeEscape, strings.Contains(s, `\u`)},
+			{flagQuoteEscape, strings.Contains(s, `\"`)},
+			{flagPercent, refPercent(s)},
+			{flagNewline, strings.Contains(s, "\n")},
+		} {
+			if got := l.flags&f.flag != 0; got != f.want {
+				t.Errorf("look(%q).flags %#x: %v; reference %v", show, f.flag, got, f.want)
+				return false
+			}
+		}
+		wantEsc := len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' || strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || refPercent(s)
+		if got := quotedForm(s) || l.escape(); got != wantEsc || got != escapedForm(s) {
+			t.Errorf("escape form of %q: %v; reference %v", show, got, wantEsc)
+			return false
+		}
+	}
+	if got := sc.mayHold(s); got != wantAny {
+		t.Errorf("mayHold(%q) = %v; reference %v", show, got, wantAny)
+		return false
+	}
+	return true
+}
+
+// corpusStrings is every string (keys included) of the canary corpus, as
+// written and filled, the benign and public corpora, the fixtures and the
+// fuzz corpora, and the secret forms of the property test.
+func corpusStrings(t *testing.T) []string {
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			out = append(out, x)
+		case map[string]any:
+			for k, e := range x {
+				out = append(out, k)
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	raw, err := os.ReadFile(canaryCorpus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range bytes.Split(raw, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		walk(decodeEvent(t, line))
+		walk(decodeEvent(t, substituteCorpus(t, line, "ref-"+string(rune('a'+i%26)))))
+	}
+	for _, evs := range benignEvents(t) {
+		for _, ev := range evs {
+			walk(ev)
+		}
+	}
+	fixtures, _ := filepath.Glob(filepath.Join(fixtureDir, "*.json"))
+	for _, f := range fixtures {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		walk(decodeEvent(t, substitute(b, newCanary(t))))
+	}
+	fuzz, _ := filepath.Glob("testdata/fuzz/*/*")
+	for _, f := range fuzz {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+		for _, line := range strings.Split(string(b), "\n") {
+			out = append(out, line)
+		}
+	}
+	vals := leakcheck.Values("ref")
+	for _, form := range secretForms {
+		out = append(out, form(vals))
+	}
+	for _, v := range vals {
+		out = append(out, v)
+	}
+	return out
+}
+
+// randomText builds strings from the scanner's own words in random case,
+// cut and joined by separators, escapes, base64 runs and arbitrary bytes:
+// the neighbourhoods where a prefilter goes wrong.
+func randomText(rng *rand.Rand, words []string) string {
+	seps := []string{" ", "=", ": ", ":", "\"", "'", "-", "--", "_", ".", "/", "\n", "\t", "%", "%2F", "%4", `\u`, `\u0022`, `\"`, "{", "}", "[", "]", "<", ">", "</", "\\", "://", "@", ",", ";", "&", "?", "$(", "K", "\u212a", "\xff", "\x00", "é"}
+	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_="
+	var b strings.Builder
+	for n := rng.IntN(12); n >= 0; n-- {
+		switch rng.IntN(6) {
+		case 0, 1:
+			w := words[rng.IntN(len(words))]
+			if rng.IntN(4) == 0 && len(w) > 1 {
+				a := rng.IntN(len(w))
+				w = w[a : a+1+rng.IntN(len(w)-a)]
+			}
+			for i := 0; i < len(w); i++ {
+				c := w[i]
+				if rng.IntN(3) == 0 && 'a' <= c && c <= 'z' {
+					c -= 32
+				}
+				b.WriteByte(c)
+			}
+		case 2, 3:
+			b.WriteString(seps[rng.IntN(len(seps))])
+		case 4:
+			for n := minEncoded - 3 + rng.IntN(6); n > 0; n-- {
+				b.WriteByte(b64[rng.IntN(len(b64))])
+			}
+		case 5:
+			for n := rng.IntN(4); n >= 0; n-- {
+				b.WriteByte(byte(rng.IntN(256)))
+			}
+		}
+	}
+	return b.String()
+}
+
+func scannerWords(sc *scanner) []string {
+	var words []string
+	for _, p := range sc.patterns {
+		words = append(words, p.keywords...)
+	}
+	nm := sc.names
+	for _, set := range []map[string]bool{nm.words, nm.lastWords, nm.whole} {
+		for w := range set {
+			words = append(words, w)
+		}
+	}
+	words = append(words, nm.substrings...)
+	return append(words, "password", "was", "is", "has", "value", "machine", "pass", "mysql")
+}
+
+// randomStrings is how many random texts each configuration is checked on.
+const randomStrings = 20000
+
+func TestPrefilterReference(t *testing.T) {
+	extra := Source{Name: "extra.yaml", Data: []byte(`credential_names:
+  words: [pässwort, "x"]
+patterns:
+  - id: one_byte
+    keywords: ["q", "Zz", "%", "\\u"]
+    regex: 'q[0-9]{30}'
+  - id: one_byte_named
+    keywords: ["j", "pass"]
+    regex: '(j[a-z]+)=(\S+)'
+    name: 1
+    secret: [2]
+`)}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"defaults", Config{}},
+		{"one-byte and non-ASCII words", Config{Rules: []Source{extra}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := defaultRedactor(t, tc.cfg)
+			sc := r.rules.scanner
+			ss := corpusStrings(t)
+			failures := 0
+			check := func(s string) {
+				if !checkPrefilter(t, sc, s) {
+					failures++
+				}
+				if failures > 10 {
+					t.FailNow()
+				}
+			}
+			seen := map[string]bool{}
+			for _, s := range ss {
+				if seen[s] {
+					continue
+				}
+				seen[s] = true
+				check(s)
+				if len(s) > 1 && len(s) <= 512 {
+					check(strings.ToUpper(s))
+					check(s[1:])
+					check(s[:len(s)-1])
+				}
+			}
+			rng := rand.New(rand.NewPCG(1, uint64(len(tc.name))))
+			words := scannerWords(sc)
+			for i := 0; i < randomStrings; i++ {
+				check(randomText(rng, words))
+			}
+			t.Logf("%d distinct corpus strings, %d random", len(seen), randomStrings)
+		})
+	}
+}
+
+// TestPrefilterOneByteKeyword: a one-byte keyword is found anywhere, the
+// last byte included, and marks nothing else.
+func TestPrefilterOneByteKeyword(t *testing.T) {
+	r := defaultRedactor(t, Config{Rules: []Source{{Name: conf.RedactName + "+", Data: []byte("patterns:\n  - id: q\n    keywords: [q]\n    regex: 'q[0-9]{30}'\n")}}})
+	sc := r.rules.scanner
+	bit := uint64(0)
+	for i, p := range sc.patterns {
+		if p.id == "q" {
+			bit = 1 << uint(i)
+		}
+	}
+	if bit == 0 {
+		t.Fatal("pattern q not loaded")
+	}
+	for s, want := range map[string]bool{"q": true, "aQ": true, "qa": true, "abc": false, "": false, "kube-system": false} {
+		if got := sc.candidates(s)&bit != 0; got != want {
+			t.Errorf("candidates(%q) has q: %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestPatternNeeds: a string that a pattern's required literals turn away
+// is one its regexp does not match, on every corpus string and on random
+// text built from the patterns' own words and literals.
+func TestPatternNeeds(t *testing.T) {
+	sc := defaultRedactor(t, Config{}).rules.scanner
+	words := scannerWords(sc)
+	for _, p := range sc.patterns {
+		for _, c := range p.needs {
+			for _, l := range c {
+				words = append(words, l.s, strings.ToUpper(l.s))
+			}
+		}
+		t.Logf("%s: %v", p.id, p.needs)
+	}
+	words = append(words, "Invalid value", "\u212aey", "\u017fecret", `"""`, "'''", "<password>", "</password>", ": |", ": >")
+	ss := corpusStrings(t)
+	rng := rand.New(rand.NewPCG(2, 3))
+	for i := 0; i < randomStrings; i++ {
+		ss = append(ss, randomText(rng, words))
+	}
+	turned := 0
+	for _, s := range ss {
+		for _, p := range sc.patterns {
+			if p.mayMatch(s) {
+				continue
+			}
+			turned++
+			if loc := p.re.FindStringIndex(s); loc != nil {
+				t.Fatalf("%s: needs %v turn away %q, which it matches at %v", p.id, p.needs, s, loc)
+			}
+		}
+	}
+	t.Logf("%d strings, %d pattern runs turned away", len(ss), turned)
+}
