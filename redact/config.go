@@ -85,9 +85,6 @@ type Redactor struct {
 	strictAllow map[string]bool
 	// cleanKeys are long map keys already judged harmless.
 	cleanKeys keySet
-	// needles are the kinds (secret-bearing kinds' and rules') whose last-applied
-	// annotation is worth parsing on a body no secret-bearing kind or rule claims.
-	needles []string
 }
 
 // New validates cfg and returns a Redactor; it is the only place a
@@ -111,7 +108,6 @@ func New(cfg Config) (*Redactor, error) {
 		r.hashKey = append([]byte(nil), cfg.HashKey...)
 		r.hashPrefix = cfg.Marker + hashSep
 	}
-	r.needles = append(append([]string(nil), kindNeedles...), rs.needles...)
 	return r, nil
 }
 
