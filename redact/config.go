@@ -32,9 +32,10 @@ type Config struct {
 	// Marker replaces every removed value and every body whose shape the
 	// redactor does not understand. Empty means DefaultMarker.
 	Marker string
-	// Rules are extra-rule files applied in order (later ones override
-	// rules of the same id); see redact/README.md. The built-in secret-bearing kinds are
-	// not configurable.
+	// Rules are redaction files (rules, credential names, annotations,
+	// patterns, the marker) applied in order after the embedded knowledge:
+	// a later rule or pattern with the same id replaces an earlier one; see
+	// redact/README.md. The secret-bearing kinds cannot be changed.
 	Rules []Source
 	// KeepManagedFields keeps metadata.managedFields, which are removed by
 	// default.
@@ -124,7 +125,7 @@ func NewDefault() *Redactor {
 // Marker returns the effective marker, for logging the effective configuration.
 func (r *Redactor) Marker() string { return r.marker }
 
-// Rules returns the ids of the extra rules in force, for the start-up log.
+// Rules returns the ids of the rules in force, for the start-up log.
 func (r *Redactor) Rules() []string {
 	ids := make([]string, 0, len(r.rules.rules))
 	for _, x := range r.rules.rules {

@@ -1,11 +1,13 @@
 // Package redact removes secrets from Kubernetes audit events before they
 // leave the node.
 //
-// It fails closed: on a secret-bearing resource, a body it does not
-// understand is replaced whole rather than passed through, and what it
-// reports is counts by kind, never key names or values. Events about other
-// resources are judged from objectRef and each body's kind alone, so they
-// cost a few map lookups and no allocation.
+// One engine applies one body of knowledge (conf/redact/): the
+// secret-bearing kinds fail closed, so on their resource a body it does not
+// understand is replaced whole rather than passed through; then a sweep
+// judges every string of the event by where it stands (a rule's field, a
+// credential name), what it is (an object, an encoding) and what it holds
+// (a credential format). What it reports is counts by kind, never key names
+// or values.
 package redact
 
 import (
@@ -55,9 +57,9 @@ func (r *Redactor) RedactValue(v any) (nv any, ok bool, rep Report) {
 // is not the same event).
 const maxEvents = 2
 
-// event redacts one audit event: first the bodies by what objectRef says
-// they are (fail closed on a secret-bearing resource), then the sweep over
-// every member.
+// event redacts one audit event: first the bodies of a secret-bearing
+// resource by what objectRef says they are (fail closed), then the sweep
+// over every member, which applies the resource's rule to its bodies.
 func (w *walker) event(ev map[string]any, nest int) {
 	if ev == nil {
 		return

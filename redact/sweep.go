@@ -18,7 +18,9 @@ import (
 // it) is visited, and a string it cannot show to be harmless is a
 // candidate, wherever it sits:
 //
-//   - under a map key, env-style name/value pair, JSON-patch path or
+//   - at a place a rule names in the object it sits in (a field, a map
+//     whose keys say what holds a credential, a container's env), or
+//     under a map key, env-style name/value pair, JSON-patch path or
 //     command-line flag that names a credential, it is removed;
 //   - if it is a whole object (JSON or YAML: annotations that record an
 //     object, string bodies, webhook patches), it is parsed and redacted as
@@ -29,7 +31,10 @@ import (
 //   - otherwise the content scanner removes what the patterns find.
 //
 // Nested objects are judged by their own kind wherever they sit: a Secret
-// inlined in a custom resource, a policy or a Table row is a Secret.
+// inlined in a custom resource, a policy or a Table row is a Secret, a
+// ConfigMap in a List gets the ConfigMap rule. A body whose own kind says
+// nothing (a merge patch, a JSON patch's values) is judged as the kind of
+// the event's resource.
 
 // sctx is what the sweep knows about where it is.
 type sctx struct {
@@ -124,10 +129,11 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	c.hint = ""
 	list := false
 	var kr *rule
+	var sk *secretKind
 	var op patchOp
 	if kind != "" {
-		if d := secretKindOf(kind); d != nil {
-			w.object(d, m, true)
+		if sk = secretKindOf(kind); sk != nil {
+			w.object(sk, m, true)
 		} else {
 			kr = w.r.rules.forKind(kind)
 		}
@@ -142,12 +148,13 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	switch {
 	case kr != nil:
 		c.at = kr.root()
-	case c.role == roleBody && c.ref != nil && !list && secretKindOf(kind) == nil:
+	case c.role == roleBody && c.ref != nil && !list && sk == nil:
 		c.at = c.ref.root()
 	case c.role == roleOp:
-		op = w.patchOp(m, c.ref)
+		op = w.opValue(m, c.ref)
 	}
-	if kr != nil || c.role == roleBody {
+	// A secret-bearing kind's own annotation is structure's (object).
+	if kr != nil || c.role == roleBody && sk == nil {
 		c.la = laOwner
 	}
 	if c.at.live != 0 {
@@ -188,6 +195,9 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		cc.at = c.at.child(k)
 		cc.ref, cc.role = nil, roleNone
 		cc.la = c.la.next(k)
+		if c.strict && !c.allowed && w.r.strictAllow[k] {
+			cc.allowed = true
+		}
 		switch {
 		case c.role == roleBody && list && k == "items":
 			if w.depth >= maxDepth {
@@ -210,9 +220,6 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 				}
 				continue
 			}
-		}
-		if c.strict && !c.allowed && w.r.strictAllow[k] {
-			cc.allowed = true
 		}
 		if !c.plain && w.credentialKey(m, k, v) {
 			continue
@@ -245,10 +252,10 @@ type patchOp struct {
 	key string
 }
 
-// patchOp judges the value of a JSON-patch operation m where the
+// opValue judges the value of a JSON-patch operation m where the
 // operation puts it, in an object of the event's resource (to which ru,
 // if any, applies): by the rule, and by managedFields removal.
-func (w *walker) patchOp(m map[string]any, ru *rule) patchOp {
+func (w *walker) opValue(m map[string]any, ru *rule) patchOp {
 	o, _ := m["op"].(string)
 	path, ok := m["path"].(string)
 	v, has := m["value"]
