@@ -28,7 +28,10 @@ type fileSpec struct {
 	Rules  []ruleSpec `json:"rules"`
 	// Kinds are the secret-bearing kinds; only the embedded
 	// conf/redact/kubernetes.yaml declares them.
-	Kinds             []kindSpec    `json:"kinds"`
+	Kinds []kindSpec `json:"kinds"`
+	// PodSpecs say where container env lives; only the embedded
+	// conf/redact/kubernetes.yaml declares them.
+	PodSpecs          *podSpecsSpec `json:"pod_specs"`
 	ObjectAnnotations []string      `json:"object_annotations"`
 	SecretAnnotations []string      `json:"secret_annotations"`
 	CredentialNames   *namesSpec    `json:"credential_names"`
@@ -138,6 +141,7 @@ func loadRules(sources []Source) (*ruleSet, error) {
 	where := map[string]string{}
 	rs := &ruleSet{names: newNames(), objectAnnotations: map[string]bool{}, secretAnnotations: map[string]bool{}, strictAllow: map[string]bool{}}
 	var patOrder []string
+	var pods podSpecsSpec
 	patByID := map[string]patternSpec{}
 	for si, src := range append(append([]Source(nil), builtinSources...), sources...) {
 		f, err := parseRulesFile(src.Data)
@@ -147,6 +151,13 @@ func loadRules(sources []Source) (*ruleSet, error) {
 		}
 		if len(f.Kinds) > 0 && si >= len(builtinSources) {
 			errs = append(errs, fmt.Errorf("%s: kinds: secret-bearing kinds are built in; use rules to redact more kinds", src.Name))
+		}
+		if f.PodSpecs != nil {
+			if si >= len(builtinSources) {
+				errs = append(errs, fmt.Errorf("%s: pod_specs: built in", src.Name))
+			} else {
+				pods = *f.PodSpecs
+			}
 		}
 		for _, a := range append(append([]string(nil), f.ObjectAnnotations...), f.SecretAnnotations...) {
 			if !strings.Contains(a, "/") {
@@ -202,7 +213,7 @@ func loadRules(sources []Source) (*ruleSet, error) {
 		if spec.Enabled != nil && !*spec.Enabled {
 			continue
 		}
-		r, err := compileRule(spec)
+		r, err := compileRule(spec, pods)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", where[id], err))
 			continue
@@ -250,7 +261,7 @@ func parseRulesFile(data []byte) (fileSpec, error) {
 	return f, nil
 }
 
-func compileRule(s ruleSpec) (*rule, error) {
+func compileRule(s ruleSpec, pods podSpecsSpec) (*rule, error) {
 	var errs []error
 	bad := func(key, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
@@ -333,15 +344,15 @@ func compileRule(s ruleSpec) (*rule, error) {
 				bad("env.except_names", "%v", err)
 			}
 		}
-		for _, p := range podSpecPaths {
-			for _, ck := range containerKeys {
-				path := append(append([]string(nil), p...), ck, itemStep, "env", itemStep)
+		for _, p := range pods.Paths {
+			for _, ck := range pods.Containers {
+				path := append(strings.Split(p, "."), ck, itemStep, "env", itemStep)
 				r.targets = append(r.targets, target{path: path, env: er})
 			}
 		}
 	}
 	if len(r.targets) > maxTargets {
-		bad("fields", "%d places in all, env counting %d (allowed: at most %d)", len(r.targets), len(podSpecPaths)*len(containerKeys), maxTargets)
+		bad("fields", "%d places in all, env counting %d (allowed: at most %d)", len(r.targets), len(pods.Paths)*len(pods.Containers), maxTargets)
 	}
 	if err := joinErrs(errs); err != nil {
 		return nil, err
@@ -368,16 +379,12 @@ func compileRule(s ruleSpec) (*rule, error) {
 	return r, nil
 }
 
-// podSpecPaths are where a pod spec sits in the kinds that carry one: Pod,
-// workload templates, CronJob's job template, PodTemplate.
-var podSpecPaths = [...][]string{
-	{"spec"},
-	{"spec", "template", "spec"},
-	{"spec", "jobTemplate", "spec", "template", "spec"},
-	{"template", "spec"},
+// podSpecsSpec says where a pod spec sits in the objects that carry one
+// and which of its lists hold containers (conf/redact/kubernetes.yaml).
+type podSpecsSpec struct {
+	Paths      []string `json:"paths"`
+	Containers []string `json:"containers"`
 }
-
-var containerKeys = [...]string{"containers", "initContainers", "ephemeralContainers"}
 
 // joinErrs reports every problem on one line, as Fluent Bit's log shows a
 // start-up error: "a; b; c".

@@ -35,6 +35,7 @@ func TestRulesInvalid(t *testing.T) {
 		{"bad env names", "rules:\n  - {id: a, kinds: [X], env: {names: '['}}\n", "env.names: error parsing regexp"},
 		{"bad marker", "marker: \"a\\nb\"\n", "site.yaml: marker: contains a control character"},
 		{"empty marker", "marker: ''\n", "site.yaml: marker: empty"},
+		{"pod specs", "pod_specs: {paths: [spec.x], containers: [sidecars]}\n", "site.yaml: pod_specs: built in"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(Config{Rules: []Source{{Name: conf.RedactName, Data: conf.Redact}, {Name: "site.yaml", Data: []byte(tc.yaml)}}})
