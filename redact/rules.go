@@ -65,7 +65,7 @@ type envSpec struct {
 // rule is a compiled rule: knowledge about a resource or kind that is not
 // secret-bearing as a whole but often carries credentials. The sweep
 // applies it to every object of the rule's kinds, and to the bodies of an
-// event on one of its resources, as it visits them (ruleAt). Unlike a
+// event on one of its resources, as it visits them (pos). Unlike a
 // secret-bearing kind it never fails closed: a shape it does not recognise
 // is left to the rest of the sweep.
 type rule struct {
