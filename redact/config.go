@@ -32,9 +32,10 @@ type Config struct {
 	// Marker replaces every removed value and every body whose shape the
 	// redactor does not understand. Empty means DefaultMarker.
 	Marker string
-	// Rules are extra-rule files applied in order (later ones override
-	// rules of the same id); see redact/README.md. The built-in secret-bearing kinds are
-	// not configurable.
+	// Rules are redaction files (rules, credential names, annotations,
+	// patterns, the marker) applied in order after the embedded knowledge:
+	// a later rule or pattern with the same id replaces an earlier one; see
+	// redact/README.md. The secret-bearing kinds cannot be changed.
 	Rules []Source
 	// KeepManagedFields keeps metadata.managedFields, which are removed by
 	// default.
@@ -88,9 +89,6 @@ type Redactor struct {
 	// inertKeys are map keys the screen has judged: neither renamed nor
 	// naming a credential nor an annotation of the lists.
 	inertKeys keySet
-	// needles are the kinds (secret-bearing kinds' and rules') whose last-applied
-	// annotation is worth parsing on a body no secret-bearing kind or rule claims.
-	needles []string
 }
 
 // New validates cfg and returns a Redactor; it is the only place a
@@ -114,7 +112,6 @@ func New(cfg Config) (*Redactor, error) {
 		r.hashKey = append([]byte(nil), cfg.HashKey...)
 		r.hashPrefix = cfg.Marker + hashSep
 	}
-	r.needles = append(append([]string(nil), kindNeedles...), rs.needles...)
 	return r, nil
 }
 
@@ -131,7 +128,7 @@ func NewDefault() *Redactor {
 // Marker returns the effective marker, for logging the effective configuration.
 func (r *Redactor) Marker() string { return r.marker }
 
-// Rules returns the ids of the extra rules in force, for the start-up log.
+// Rules returns the ids of the rules in force, for the start-up log.
 func (r *Redactor) Rules() []string {
 	ids := make([]string, 0, len(r.rules.rules))
 	for _, x := range r.rules.rules {

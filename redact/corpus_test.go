@@ -65,7 +65,7 @@ func TestCorpora(t *testing.T) {
 				if rep := r.Redact(forced); !rep.Empty() {
 					t.Errorf("line %d as secret: second pass reported %q", line, rep)
 				}
-				// The shipped defaults (extra rules, managedFields removed).
+				// The shipped defaults (rules, managedFields removed).
 				withRules := copyEvent(orig)
 				full.Redact(withRules)
 				if rep := full.Redact(withRules); !rep.Empty() {

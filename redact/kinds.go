@@ -1,9 +1,8 @@
 package redact
 
 // secretKind is one entry of kinds in conf/redact/kubernetes.yaml, compiled
-// (knowledge.go) once per resource it names: the walker in redact.go
-// interprets it, so a new secret-bearing resource is a new entry in that
-// file.
+// (knowledge.go) once per resource it names, so a new secret-bearing
+// resource is a new entry in that file, not code.
 //
 // A secret-bearing kind is opened in two ways:
 //   - by objectRef: every body of the event belongs to the kind, and any
@@ -103,10 +102,9 @@ func secretKindOf(kind string) *secretKind {
 	return nil
 }
 
-// kindNeedles are the kind kinds; a last-applied annotation on a body no
-// secret-bearing kind or rule claims is parsed only if it contains one of them (or a rule's
-// kind, or a \u escape that could spell one), so the common case costs a
-// substring scan and no allocation. They carry no leading quote:
+// kindNeedles are the secret-bearing kinds' names: an object held in a
+// string that names one is always parsed, and one that names one but does
+// not parse is removed rather than scanned. They carry no leading quote:
 // compact JSON is full of quotes, which would make the scan's first-byte
 // search stop everywhere.
 var kindNeedles = func() []string {

@@ -1,11 +1,13 @@
 // Package redact removes secrets from Kubernetes audit events before they
 // leave the node.
 //
-// It fails closed: on a secret-bearing resource, a body it does not
-// understand is replaced whole rather than passed through, and what it
-// reports is counts by kind, never key names or values. Events about other
-// resources are judged from objectRef and each body's kind alone, so they
-// cost a few map lookups and no allocation.
+// One engine applies one body of knowledge (conf/redact/): the
+// secret-bearing kinds fail closed, so on their resource a body it does not
+// understand is replaced whole rather than passed through; then a sweep
+// judges every string of the event by where it stands (a rule's field, a
+// credential name), what it is (an object, an encoding) and what it holds
+// (a credential format). What it reports is counts by kind, never key names
+// or values.
 package redact
 
 import (
@@ -55,14 +57,15 @@ func (r *Redactor) RedactValue(v any) (nv any, ok bool, rep Report) {
 // is not the same event).
 const maxEvents = 2
 
-// event redacts one audit event: first the bodies by what objectRef says
-// they are (fail closed on a secret-bearing resource), then the sweep over
-// every member.
+// event redacts one audit event: first the bodies of a secret-bearing
+// resource by what objectRef says they are (fail closed), then the sweep
+// over every member, which applies the resource's rule to its bodies.
 func (w *walker) event(ev map[string]any, nest int) {
 	if ev == nil {
 		return
 	}
-	var t target
+	var d *secretKind
+	var ru *rule
 	resolved := false
 	for _, key := range bodyKeys {
 		v, ok := ev[key]
@@ -71,15 +74,18 @@ func (w *walker) event(ev map[string]any, nest int) {
 		}
 		if !resolved {
 			rf, alt := readRefs(ev)
-			if t.d = secretKindForRef(rf); t.d == nil {
-				t.d = secretKindForRef(alt)
+			if d = secretKindForRef(rf); d == nil {
+				d = secretKindForRef(alt)
 			}
-			if t.d == nil {
-				t.ru = w.r.rules.forRef(rf)
+			if d == nil {
+				ru = w.r.rules.forRef(rf)
 			}
 			resolved = true
 		}
-		if nv, ok := w.apply(t, v); ok {
+		if d == nil {
+			continue
+		}
+		if nv, ok := w.owned(d, v); ok {
 			ev[key] = nv
 		}
 	}
@@ -90,7 +96,10 @@ func (w *walker) event(ev map[string]any, nest int) {
 		}
 		switch k {
 		case "requestObject", "responseObject":
-			c := sctx{strict: w.r.strict}
+			c := sctx{strict: w.r.strict, role: roleBody}
+			if d == nil {
+				c.ref = ru
+			}
 			if nv, ok := w.sweepValue(v, k, c); ok {
 				ev[k] = nv
 			}
@@ -104,7 +113,7 @@ func (w *walker) event(ev map[string]any, nest int) {
 			}
 		case "annotations":
 			if m, ok := v.(map[string]any); ok {
-				w.eventAnnotations(m, t)
+				w.eventAnnotations(m, d)
 			}
 		}
 		if s, ok := v.(string); ok && nest < maxEvents {
@@ -158,10 +167,10 @@ const webhookPatchPrefix = "patch.webhook.admission.k8s.io/"
 // eventAnnotations interprets a webhook's recorded patch against the
 // object the event is about (exactly, as a patch request body would be);
 // the sweep then handles everything else in the annotation.
-func (w *walker) eventAnnotations(m map[string]any, t target) {
+func (w *walker) eventAnnotations(m map[string]any, d *secretKind) {
 	for k, v := range m {
 		s, ok := v.(string)
-		if !ok || !strings.HasPrefix(k, webhookPatchPrefix) || t.d == nil {
+		if !ok || !strings.HasPrefix(k, webhookPatchPrefix) || d == nil {
 			continue
 		}
 		rec, ok := parseObject(s)
@@ -174,7 +183,7 @@ func (w *walker) eventAnnotations(m map[string]any, t target) {
 			continue
 		}
 		before := w.rep
-		if !w.jsonPatch(ops, t) {
+		if !w.jsonPatch(ops, d) {
 			rec["patch"] = w.failClosed("")
 		}
 		if w.rep != before {
@@ -185,23 +194,6 @@ func (w *walker) eventAnnotations(m map[string]any, t target) {
 			}
 		}
 	}
-}
-
-// target is what a body belongs to by objectRef: a secret-bearing kind (secret-bearing, so
-// fail closed), an extra rule (redact what it names, leave the rest), or
-// neither (judge each object by its own kind).
-type target struct {
-	d  *secretKind
-	ru *rule
-}
-
-// apply redacts v as a body of t and returns its replacement, if any.
-func (w *walker) apply(t target, v any) (any, bool) {
-	if t.d != nil {
-		return w.owned(t.d, v)
-	}
-	w.generic(t.ru, v, "")
-	return nil, false
 }
 
 // walker carries one event's report and recursion depth. It lives on the
@@ -338,7 +330,7 @@ func (w *walker) owned(d *secretKind, v any) (any, bool) {
 		}
 		return nil, false
 	case []any:
-		if d.patch && w.jsonPatch(b, target{d: d}) {
+		if d.patch && w.jsonPatch(b, d) {
 			return nil, false
 		}
 		return w.replace(v)
@@ -347,65 +339,6 @@ func (w *walker) owned(d *secretKind, v any) (any, bool) {
 	default:
 		return w.replace(v)
 	}
-}
-
-// generic handles a body no secret-bearing kind claims by objectRef. The body's own kind
-// wins: a Secret, TokenRequest or TokenReview is redacted as such wherever
-// it turns up, and a kind an extra rule names gets that rule. Otherwise the
-// objectRef's rule (ru) applies, lists are walked item by item, and the
-// rest is left as it is, apart from managedFields and a last-applied
-// annotation recording a kind worth redacting. hint is the kind implied by
-// an enclosing typed list, whose items carry none.
-func (w *walker) generic(ru *rule, v any, hint string) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		if arr, ok := v.([]any); ok {
-			w.jsonPatch(arr, target{ru: ru})
-		}
-		return
-	}
-	kind, _ := m["kind"].(string)
-	if kind == "" {
-		kind = hint
-	}
-	if kind != "" {
-		if d := secretKindOf(kind); d != nil {
-			w.object(d, m, true)
-			return
-		}
-		if rk := w.r.rules.forKind(kind); rk != nil {
-			w.ruleObject(rk, m)
-			return
-		}
-		if strings.HasSuffix(kind, genericListKind) {
-			w.list(ru, m, strings.TrimSuffix(kind, genericListKind))
-			return
-		}
-	}
-	if ru != nil {
-		w.ruleObject(ru, m)
-		return
-	}
-	w.managed(m)
-	w.foreignLastApplied(m)
-}
-
-// list walks items[] of a list no secret-bearing kind claims; hint is the item kind a
-// typed list implies ("" for a generic List, whose items carry their own).
-func (w *walker) list(ru *rule, m map[string]any, hint string) {
-	arr, ok := m["items"].([]any)
-	if !ok {
-		return
-	}
-	if w.depth >= maxDepth {
-		w.replaceIn(m, "items")
-		return
-	}
-	w.depth++
-	for _, x := range arr {
-		w.generic(ru, x, hint)
-	}
-	w.depth--
 }
 
 // object redacts m as one of d's objects, including any items[] and
@@ -521,117 +454,13 @@ func (w *walker) elements(m map[string]any, key string, each func(map[string]any
 	w.depth--
 }
 
-// ruleObject applies an extra rule to one object. Rules never fail closed:
-// a path whose parent has another shape is taken to be absent.
-func (w *walker) ruleObject(ru *rule, m map[string]any) {
-	w.managed(m)
-	for i := range ru.fields {
-		w.ruleField(m, &ru.fields[i])
-	}
-	if ru.env != nil {
-		w.env(m, ru.env)
-	}
-	w.ruleLastApplied(ru, m)
-}
-
-func (w *walker) ruleField(m map[string]any, f *ruleField) {
-	cur := m
-	last := len(f.path) - 1
-	for i, key := range f.path {
-		v, ok := cur[key]
-		if !ok || v == nil {
-			return
-		}
-		if i < last {
-			if cur, ok = v.(map[string]any); !ok {
-				return
-			}
-			continue
-		}
-		if vals, ok := v.(map[string]any); ok && (f.keys != nil || f.jwt) {
-			for k, x := range vals {
-				if !w.keep(x) && f.matchKey(k, x) {
-					vals[k] = w.mask(x)
-					w.rep.add(KindRuleValue)
-				}
-			}
-			return
-		}
-		if f.keys != nil {
-			return // keys name members of an object; this is none
-		}
-		if s, isStr := v.(string); f.jwt && !(isStr && isJWT(s)) {
-			return
-		}
-		w.remove(cur, key, KindRuleValue)
-	}
-}
-
-// podSpecPaths are where a pod spec sits in the kinds that carry one: Pod,
-// workload templates, CronJob's job template, PodTemplate.
-var podSpecPaths = [...][]string{
-	{"spec"},
-	{"spec", "template", "spec"},
-	{"spec", "jobTemplate", "spec", "template", "spec"},
-	{"template", "spec"},
-}
-
-var containerKeys = [...]string{"containers", "initContainers", "ephemeralContainers"}
-
-// env removes env[].value of every container whose variable name the rule
-// matches. A variable without a name (a JSON patch that sets one value by
-// index) is removed too: what it is cannot be seen.
-func (w *walker) env(m map[string]any, er *envRule) {
-	for _, p := range podSpecPaths {
-		cur := m
-		ok := true
-		for _, k := range p {
-			if cur, ok = cur[k].(map[string]any); !ok {
-				break
-			}
-		}
-		if !ok {
-			continue
-		}
-		for _, ck := range containerKeys {
-			cs, _ := cur[ck].([]any)
-			for _, c := range cs {
-				cm, _ := c.(map[string]any)
-				vars, _ := cm["env"].([]any)
-				for _, x := range vars {
-					if ev, ok := x.(map[string]any); ok {
-						w.envVar(ev, er)
-					}
-				}
-			}
-		}
-	}
-}
-
-func (w *walker) envVar(ev map[string]any, er *envRule) {
-	v := ev["value"]
-	if w.keep(v) {
-		return
-	}
-	name, hasName := ev["name"].(string)
-	s, _ := v.(string)
-	if hasName && !(er.names != nil && er.names.MatchString(name)) && !(er.jwt && isJWT(s)) {
-		return
-	}
-	if hasName && er.except != nil && er.except.MatchString(name) {
-		return
-	}
-	ev["value"] = w.mask(v)
-	w.rep.add(KindRuleValue)
-}
-
-// jsonPatch redacts a JSON patch (RFC 6902) with exact semantics: each
-// op's value is redacted as whatever sits at its path in an object of t,
-// by wrapping it in that path and running the ordinary walk. It reports
-// false, changing nothing, when arr is not a JSON patch. On a secret-bearing kind, an op
-// it cannot interpret (unknown op, path not a JSON pointer, members beyond
+// jsonPatch redacts a JSON patch (RFC 6902) of an object of d with exact
+// semantics: each op's value is redacted as whatever sits at its path, by
+// wrapping it in that path and redacting the result as d's object. It
+// reports false, changing nothing, when arr is not a JSON patch. An op it
+// cannot interpret (unknown op, path not a JSON pointer, members beyond
 // op/path/from/value) has every value removed (fail closed).
-func (w *walker) jsonPatch(arr []any, t target) bool {
+func (w *walker) jsonPatch(arr []any, d *secretKind) bool {
 	for _, x := range arr {
 		op, ok := x.(map[string]any)
 		if !ok {
@@ -641,31 +470,27 @@ func (w *walker) jsonPatch(arr []any, t target) bool {
 			return false
 		}
 	}
-	strict := t.d != nil
 	for _, x := range arr {
 		op := x.(map[string]any)
 		path, pathOK := op["path"].(string)
 		exact := pathOK && knownOps[op["op"].(string)] && (path == "" || path[0] == '/') && w.depth < maxDepth
-		if !strict && t.ru == nil && !(exact && metadataPath(path)) {
-			continue // nothing of a foreign object but its metadata can need removal
-		}
 		for k, v := range op {
 			switch k {
 			case "op":
 			case "path", "from":
-				if _, ok := v.(string); !ok && strict {
+				if _, ok := v.(string); !ok {
 					w.replaceIn(op, k)
 				}
 			case "value":
 				if exact {
-					if nv, ok := w.pointerValue(path, v, t); ok {
+					if nv, ok := w.pointerValue(path, v, d); ok {
 						op[k] = nv
 					}
 					continue
 				}
 				fallthrough
 			default:
-				if strict && !w.keep(v) {
+				if !w.keep(v) {
 					op[k] = w.mask(v)
 					w.rep.add(KindPatchValue)
 				}
@@ -675,20 +500,13 @@ func (w *walker) jsonPatch(arr []any, t target) bool {
 	return true
 }
 
-// metadataPath reports whether a patch path can reach a last-applied
-// annotation or managedFields, the only parts of an object no secret-bearing kind or rule
-// claims that are redacted.
-func metadataPath(path string) bool {
-	return path == "" || path == "/metadata" || strings.HasPrefix(path, "/metadata/annotations") || strings.HasPrefix(path, "/metadata/managedFields")
-}
-
 var knownOps = map[string]bool{"add": true, "replace": true, "test": true, "remove": true, "move": true, "copy": true}
 
-// pointerValue redacts v as the value at JSON pointer path of a body of t.
+// pointerValue redacts v as the value at JSON pointer path of d's object.
 // It builds the object the pointer describes around v (array indices as
 // one-element arrays), walks it, and reads v back; if the walk replaced or
 // removed anything on the way to v, v is gone too.
-func (w *walker) pointerValue(path string, v any, t target) (any, bool) {
+func (w *walker) pointerValue(path string, v any, d *secretKind) (any, bool) {
 	if w.keep(v) {
 		return nil, false // nothing to remove, or removed already
 	}
@@ -696,9 +514,6 @@ func (w *walker) pointerValue(path string, v any, t target) (any, bool) {
 	n := 0
 	for rest := path; rest != ""; {
 		if n == maxPointer {
-			if t.d == nil {
-				return nil, false
-			}
 			w.rep.add(KindPatchValue)
 			return w.mask(v), true
 		}
@@ -720,7 +535,7 @@ func (w *walker) pointerValue(path string, v any, t target) (any, bool) {
 		}
 	}
 	w.depth++
-	if nv, ok := w.apply(t, root); ok {
+	if nv, ok := w.owned(d, root); ok {
 		root = nv
 	}
 	w.depth--
@@ -819,73 +634,6 @@ func (w *walker) lastApplied(d *secretKind, m map[string]any) {
 	}
 	inner := walker{r: w.r, depth: w.depth + 1}
 	inner.object(d, obj, true)
-	w.rewrite(anm, s, obj)
-}
-
-// ruleLastApplied redacts the annotation of an object an extra rule claims,
-// as the kind the annotation itself records.
-func (w *walker) ruleLastApplied(ru *rule, m map[string]any) {
-	anm := w.annotations(m, false)
-	if anm == nil {
-		return
-	}
-	v, ok := anm[lastAppliedKey]
-	if !ok || v == nil || w.isMarker(v) {
-		return
-	}
-	s, ok := v.(string)
-	if !ok {
-		w.replaceIn(anm, lastAppliedKey)
-		return
-	}
-	if !ru.mayHold(s) {
-		// Nothing in it is the rule's; only an unparseable one goes
-		// (json.Valid allocates nothing).
-		if t := strings.TrimLeft(s, " \t\r\n"); !json.Valid([]byte(s)) || t == "" || t[0] != '{' {
-			w.replaceIn(anm, lastAppliedKey)
-		}
-		return
-	}
-	w.parseLastApplied(anm, s)
-}
-
-// foreignLastApplied looks inside the annotation of a body no secret-bearing kind or rule
-// claims, in case it records one they do; only an annotation naming such a
-// kind is parsed, so ordinary bodies stay allocation-free.
-func (w *walker) foreignLastApplied(m map[string]any) {
-	anm := w.annotations(m, false)
-	if anm == nil {
-		return
-	}
-	s, ok := anm[lastAppliedKey].(string)
-	// A \u escape could spell a kind the needles would miss.
-	if !ok || !containsAny(s, w.r.needles) && !strings.Contains(s, `\u`) {
-		return
-	}
-	w.parseLastApplied(anm, s)
-}
-
-// parseLastApplied redacts the annotation as the kind it records and
-// re-serialises it; one that cannot be parsed is removed.
-func (w *walker) parseLastApplied(anm map[string]any, s string) {
-	if w.depth >= maxDepth {
-		w.replaceIn(anm, lastAppliedKey)
-		return
-	}
-	obj, ok := parseObject(s)
-	if !ok {
-		w.replaceIn(anm, lastAppliedKey)
-		return
-	}
-	inner := walker{r: w.r, depth: w.depth + 1}
-	inner.generic(nil, obj, "")
-	// An object a secret-bearing kind or rule claims is always re-serialised, so a
-	// duplicate key the parser dropped cannot smuggle a value through;
-	// any other is rewritten only if something was removed from it.
-	kind, _ := obj["kind"].(string)
-	if inner.rep.Empty() && secretKindOf(kind) == nil && w.r.rules.forKind(kind) == nil {
-		return
-	}
 	w.rewrite(anm, s, obj)
 }
 

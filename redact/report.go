@@ -41,8 +41,9 @@ const (
 	// with Keep_Log, or by Preserve_Key): dropped, since the redacted event
 	// is what is shipped.
 	KindRecordCopy
-	// KindRuleValue counts values removed by the extra rules of the rules
-	// file (ConfigMap keys, container env values, ...).
+	// KindRuleValue counts values removed by a rule of rules:
+	// (conf/redact/default.yaml, redact_file): ConfigMap keys, container env
+	// values, a site's own fields.
 	KindRuleValue
 	// KindSecretData counts values removed from a Secret's data/stringData.
 	KindSecretData

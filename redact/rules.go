@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"regexp"
 	"strings"
 
@@ -27,7 +28,10 @@ type fileSpec struct {
 	Rules  []ruleSpec `json:"rules"`
 	// Kinds are the secret-bearing kinds; only the embedded
 	// conf/redact/kubernetes.yaml declares them.
-	Kinds             []kindSpec    `json:"kinds"`
+	Kinds []kindSpec `json:"kinds"`
+	// PodSpecs say where container env lives; only the embedded
+	// conf/redact/kubernetes.yaml declares them.
+	PodSpecs          *podSpecsSpec `json:"pod_specs"`
 	ObjectAnnotations []string      `json:"object_annotations"`
 	SecretAnnotations []string      `json:"secret_annotations"`
 	CredentialNames   *namesSpec    `json:"credential_names"`
@@ -58,27 +62,42 @@ type envSpec struct {
 	JWT         bool   `json:"jwt"`
 }
 
-// rule is a compiled extra rule. Unlike a secret-bearing kind it never fails closed: the
-// resources it names are not secret-bearing as a whole, so a shape it does
-// not recognise is left alone.
+// rule is a compiled rule: knowledge about a resource or kind that is not
+// secret-bearing as a whole but often carries credentials. The sweep
+// applies it to every object of the rule's kinds, and to the bodies of an
+// event on one of its resources, as it visits them (pos). Unlike a
+// secret-bearing kind it never fails closed: a shape it does not recognise
+// is left to the rest of the sweep.
 type rule struct {
 	id        string
 	resources []ref // group and resource; subresource ignored
 	kinds     []string
-	fields    []ruleField
-	env       *envRule
-	// prefilter says scan can decide from the raw text of a last-applied
-	// annotation that nothing in it is this rule's to remove.
+	// targets are the places, from the object's root, where the rule
+	// removes something; at most maxTargets.
+	targets []target
+	// prefilter says the sweep can decide from the raw text of an object
+	// held in a string that nothing in it is this rule's to remove.
 	prefilter bool
 	scan      []*matcher
-	jwt       bool
-	// otherKinds are the kinds of secret-bearing kinds and of every other rule: an
-	// annotation naming one of them is parsed.
-	otherKinds []string
 }
 
+// target is one place a rule removes values from: a field (the value at
+// path, or the members of the map there) or the env variables of a
+// container list.
+type target struct {
+	path  []string // itemStep stands for any element of an array
+	field *ruleField
+	env   *envRule
+}
+
+// itemStep is the path step into an array element; a rule's own paths
+// cannot contain it (empty segments are refused).
+const itemStep = ""
+
+// maxTargets bounds a rule's targets: positions carry them as a bit set.
+const maxTargets = 64
+
 type ruleField struct {
-	path   []string
 	keys   *matcher // nil: the value at path itself
 	except *matcher
 	jwt    bool // with keys: also any value that is a JWT; without: only JWTs
@@ -98,9 +117,8 @@ var (
 
 // ruleSet is the compiled result of every source.
 type ruleSet struct {
-	marker  *string
-	rules   []*rule
-	needles []string // kinds whose last-applied annotation is worth parsing
+	marker *string
+	rules  []*rule
 
 	names             *names
 	scanner           *scanner
@@ -123,6 +141,7 @@ func loadRules(sources []Source) (*ruleSet, error) {
 	where := map[string]string{}
 	rs := &ruleSet{names: newNames(), objectAnnotations: map[string]bool{}, secretAnnotations: map[string]bool{}, strictAllow: map[string]bool{}}
 	var patOrder []string
+	var pods podSpecsSpec
 	patByID := map[string]patternSpec{}
 	for si, src := range append(append([]Source(nil), builtinSources...), sources...) {
 		f, err := parseRulesFile(src.Data)
@@ -132,6 +151,13 @@ func loadRules(sources []Source) (*ruleSet, error) {
 		}
 		if len(f.Kinds) > 0 && si >= len(builtinSources) {
 			errs = append(errs, fmt.Errorf("%s: kinds: secret-bearing kinds are built in; use rules to redact more kinds", src.Name))
+		}
+		if f.PodSpecs != nil {
+			if si >= len(builtinSources) {
+				errs = append(errs, fmt.Errorf("%s: pod_specs: built in", src.Name))
+			} else {
+				pods = *f.PodSpecs
+			}
 		}
 		for _, a := range append(append([]string(nil), f.ObjectAnnotations...), f.SecretAnnotations...) {
 			if !strings.Contains(a, "/") {
@@ -187,21 +213,12 @@ func loadRules(sources []Source) (*ruleSet, error) {
 		if spec.Enabled != nil && !*spec.Enabled {
 			continue
 		}
-		r, err := compileRule(spec)
+		r, err := compileRule(spec, pods)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", where[id], err))
 			continue
 		}
 		rs.rules = append(rs.rules, r)
-		rs.needles = append(rs.needles, r.kinds...)
-	}
-	for _, r := range rs.rules {
-		r.otherKinds = append([]string(nil), kindNeedles...)
-		for _, o := range rs.rules {
-			if o != r {
-				r.otherKinds = append(r.otherKinds, o.kinds...)
-			}
-		}
 	}
 	var pats []*pattern
 	for _, id := range patOrder {
@@ -244,7 +261,7 @@ func parseRulesFile(data []byte) (fileSpec, error) {
 	return f, nil
 }
 
-func compileRule(s ruleSpec) (*rule, error) {
+func compileRule(s ruleSpec, pods podSpecsSpec) (*rule, error) {
 	var errs []error
 	bad := func(key, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
@@ -282,13 +299,14 @@ func compileRule(s ruleSpec) (*rule, error) {
 	}
 	for i, f := range s.Fields {
 		key := fmt.Sprintf("fields[%d]", i)
-		rf := ruleField{jwt: f.JWT}
+		rf := &ruleField{jwt: f.JWT}
+		var path []string
 		if f.Path == "" {
 			bad(key+".path", "empty")
 		} else {
-			rf.path = strings.Split(f.Path, ".")
-			for _, p := range rf.path {
-				if p == "" {
+			path = strings.Split(f.Path, ".")
+			for _, p := range path {
+				if p == itemStep {
 					bad(key+".path", "%q has an empty segment", f.Path)
 					break
 				}
@@ -308,7 +326,7 @@ func compileRule(s ruleSpec) (*rule, error) {
 				bad(key+".except_keys", "%v", err)
 			}
 		}
-		r.fields = append(r.fields, rf)
+		r.targets = append(r.targets, target{path: path, field: rf})
 	}
 	if e := s.Env; e != nil {
 		er := &envRule{jwt: e.JWT}
@@ -326,31 +344,46 @@ func compileRule(s ruleSpec) (*rule, error) {
 				bad("env.except_names", "%v", err)
 			}
 		}
-		r.env = er
+		for _, p := range pods.Paths {
+			for _, ck := range pods.Containers {
+				path := append(strings.Split(p, "."), ck, itemStep, "env", itemStep)
+				r.targets = append(r.targets, target{path: path, env: er})
+			}
+		}
+	}
+	if len(r.targets) > maxTargets {
+		bad("fields", "%d places in all, env counting %d (allowed: at most %d)", len(r.targets), len(pods.Paths)*len(pods.Containers), maxTargets)
 	}
 	if err := joinErrs(errs); err != nil {
 		return nil, err
 	}
 	r.prefilter = true
-	for _, f := range r.fields {
-		r.jwt = r.jwt || f.jwt
-		if f.keys == nil && !f.jwt || f.keys != nil && !f.keys.fast() {
+	for _, t := range r.targets {
+		var m *matcher
+		switch {
+		case t.field != nil && t.field.keys == nil && !t.field.jwt:
+			r.prefilter = false // the value at a path: any text can be it
+		case t.field != nil:
+			m = t.field.keys
+		default:
+			m = t.env.names
+		}
+		if m == nil || r.scans(m) {
+			continue
+		}
+		r.scan = append(r.scan, m)
+		if !m.fast() {
 			r.prefilter = false
-		}
-		if f.keys != nil && !r.scans(f.keys) {
-			r.scan = append(r.scan, f.keys)
-		}
-	}
-	if e := r.env; e != nil {
-		r.jwt = r.jwt || e.jwt
-		if e.names != nil {
-			r.scan = append(r.scan, e.names)
-			if !e.names.fast() {
-				r.prefilter = false
-			}
 		}
 	}
 	return r, nil
+}
+
+// podSpecsSpec says where a pod spec sits in the objects that carry one
+// and which of its lists hold containers (conf/redact/kubernetes.yaml).
+type podSpecsSpec struct {
+	Paths      []string `json:"paths"`
+	Containers []string `json:"containers"`
 }
 
 // joinErrs reports every problem on one line, as Fluent Bit's log shows a
@@ -401,23 +434,6 @@ func (r *rule) scans(m *matcher) bool {
 	return false
 }
 
-// mayHold reports whether a last-applied annotation's raw text can hold
-// anything this rule removes. It is conservative: any \u escape (which
-// could spell a key or kind), any secret-bearing kind or other rule's kind, any literal of
-// the rule's patterns, any JWT prefix, or a pattern that is not a literal
-// set, means the annotation is parsed.
-func (r *rule) mayHold(s string) bool {
-	if !r.prefilter || strings.Contains(s, `\u`) || containsAny(s, r.otherKinds) || (r.jwt && strings.Contains(s, "eyJ")) {
-		return true
-	}
-	for _, m := range r.scan {
-		if m.MatchString(s) {
-			return true
-		}
-	}
-	return false
-}
-
 // matchKey reports whether a map value under key is removed by f. The
 // exception is checked last: it is usually an anchored pattern, on the
 // regexp engine's slow path, and most keys match nothing anyway.
@@ -457,4 +473,93 @@ func isJWT(s string) bool {
 		}
 	}
 	return dots == 2
+}
+
+// pos is where the sweep stands inside an object a rule applies to: depth
+// steps below its root, with live the targets whose path the steps so far
+// have followed. The zero pos is outside any.
+type pos struct {
+	ru    *rule
+	depth int
+	live  uint64
+}
+
+// root is the position of an object the rule applies to.
+func (r *rule) root() pos {
+	if r == nil {
+		return pos{}
+	}
+	return pos{ru: r, live: 1<<uint(len(r.targets)) - 1}
+}
+
+// child is the position one step (a key, or itemStep) further down.
+func (p pos) child(step string) pos {
+	if p.live == 0 {
+		return pos{}
+	}
+	var live uint64
+	for l := p.live; l != 0; l &= l - 1 {
+		i := bits.TrailingZeros64(l)
+		if t := &p.ru.targets[i]; len(t.path) > p.depth && t.path[p.depth] == step {
+			live |= 1 << uint(i)
+		}
+	}
+	if live == 0 {
+		return pos{}
+	}
+	return pos{ru: p.ru, depth: p.depth + 1, live: live}
+}
+
+// removes reports whether the member k (value v) of an object at p is the
+// rule's to remove. siblings are the object's members: an env variable's
+// name is among them, and a variable without one (a JSON patch that sets
+// one value by index) is removed, since what it is cannot be seen.
+func (p pos) removes(k string, v any, siblings map[string]any) bool {
+	for l := p.live; l != 0; l &= l - 1 {
+		t := &p.ru.targets[bits.TrailingZeros64(l)]
+		switch len(t.path) - p.depth {
+		case 0: // the object is the target
+			if t.env != nil {
+				if k == "value" && t.env.removes(siblings, v) {
+					return true
+				}
+			} else if (t.field.keys != nil || t.field.jwt) && t.field.matchKey(k, v) {
+				return true
+			}
+		case 1: // the member is the target
+			if t.field != nil && t.path[p.depth] == k && t.field.removesValue(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// removesValue reports whether the value at a field's path goes. A map
+// under a field with keys or jwt is not removed whole: its members are
+// judged one by one.
+func (f *ruleField) removesValue(v any) bool {
+	if _, isMap := v.(map[string]any); isMap && (f.keys != nil || f.jwt) {
+		return false
+	}
+	if f.keys != nil {
+		return false // keys name members of an object; this is none
+	}
+	if f.jwt {
+		s, _ := v.(string)
+		return isJWT(s)
+	}
+	return true
+}
+
+func (e *envRule) removes(siblings map[string]any, v any) bool {
+	name, hasName := siblings["name"].(string)
+	if !hasName {
+		return true
+	}
+	s, _ := v.(string)
+	if !(e.names != nil && e.names.MatchString(name)) && !(e.jwt && isJWT(s)) {
+		return false
+	}
+	return e.except == nil || !e.except.MatchString(name)
 }

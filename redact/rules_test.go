@@ -35,6 +35,7 @@ func TestRulesInvalid(t *testing.T) {
 		{"bad env names", "rules:\n  - {id: a, kinds: [X], env: {names: '['}}\n", "env.names: error parsing regexp"},
 		{"bad marker", "marker: \"a\\nb\"\n", "site.yaml: marker: contains a control character"},
 		{"empty marker", "marker: ''\n", "site.yaml: marker: empty"},
+		{"pod specs", "pod_specs: {paths: [spec.x], containers: [sidecars]}\n", "site.yaml: pod_specs: built in"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(Config{Rules: []Source{{Name: conf.RedactName, Data: conf.Redact}, {Name: "site.yaml", Data: []byte(tc.yaml)}}})
@@ -254,5 +255,60 @@ func TestLastAppliedPrefilter(t *testing.T) {
 	ev := cm(`{"apiVersion":"v1","data":{"mode":"fast"},"kind":"ConfigMap"}` + "\n")
 	if n := testing.AllocsPerRun(100, func() { r.Redact(ev) }); n != 0 && !raceEnabled {
 		t.Errorf("a ConfigMap with nothing to remove in its annotation: %v allocs", n)
+	}
+}
+
+// TestRulesWhereverTheObjectIs: a rule applies to its kind's objects
+// wherever the sweep finds them, and to the bodies of an event on its
+// resource whatever their shape: a kindless merge patch, a JSON patch (the
+// value at the rule's path, a member of its map, an env variable set by
+// index), a list's items, an object nested in another one, an annotation
+// that records one.
+func TestRulesWhereverTheObjectIs(t *testing.T) {
+	site := "rules:\n" +
+		"  - id: widget_credentials\n    resources: [widgets.example.com]\n    kinds: [Widget]\n" +
+		"    fields:\n      - path: spec.pin\n      - path: spec.settings\n        keys: '(?i)pin'\n        except_keys: '^pinned$'\n" +
+		"    env:\n      names: '(?i)pin'\n"
+	r := defaultRedactor(t, Config{Rules: []Source{{Name: "site.yaml", Data: []byte(site)}}})
+	onWidgets := func(body any) map[string]any {
+		return map[string]any{"objectRef": map[string]any{"resource": "widgets", "apiGroup": "example.com"}, "requestObject": body}
+	}
+	widget := func() map[string]any {
+		return map[string]any{"kind": "Widget", "spec": map[string]any{"pin": "CANARY-1", "settings": map[string]any{"pinCode": "CANARY-2", "pinned": "kept"}}}
+	}
+	for _, tc := range []struct {
+		name, report, kept string
+		ev                 map[string]any
+	}{
+		{"merge patch", "rule_value=2", "kept", onWidgets(map[string]any{"spec": map[string]any{"pin": "CANARY-1", "settings": map[string]any{"pinCode": "CANARY-2", "pinned": "kept"}}})},
+		{"json patch", "rule_value=4", "", onWidgets([]any{
+			map[string]any{"op": "replace", "path": "/spec/pin", "value": "CANARY-1"},
+			map[string]any{"op": "add", "path": "/spec/settings/pinCode", "value": "CANARY-2"},
+			map[string]any{"op": "add", "path": "/spec/settings", "value": map[string]any{"pinCode": "CANARY-3"}},
+			map[string]any{"op": "replace", "path": "/spec/template/spec/containers/0/env/2/value", "value": "CANARY-4"},
+		})},
+		{"list items", "rule_value=2", "kept", onWidgets(map[string]any{"kind": "WidgetList", "items": []any{map[string]any{"spec": widget()["spec"]}}})},
+		{"nested in another object", "rule_value=2", "kept", map[string]any{"objectRef": map[string]any{"resource": "gadgets", "apiGroup": "example.com"},
+			"requestObject": map[string]any{"kind": "Gadget", "spec": map[string]any{"inline": widget()}}}},
+		{"pod template env", "rule_value=1", "fast", onWidgets(map[string]any{"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{
+			map[string]any{"env": []any{map[string]any{"name": "PIN", "value": "CANARY-1"}, map[string]any{"name": "MODE", "value": "fast"}}}}}}}})},
+		{"recorded in last-applied", "last_applied=1", "kept", map[string]any{"objectRef": map[string]any{"resource": "gadgets"},
+			"requestObject": map[string]any{"kind": "Gadget", "metadata": map[string]any{"annotations": map[string]any{lastAppliedKey: string(mustMarshal(t, widget()))}}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := r.Redact(tc.ev).String(); got != tc.report {
+				t.Errorf("report %q, want %q", got, tc.report)
+			}
+			assertNoLeak(t, tc.ev, "CANARY-")
+			if out := string(mustMarshal(t, tc.ev)); tc.kept != "" && !strings.Contains(out, tc.kept) {
+				t.Errorf("%q not kept: %s", tc.kept, out)
+			}
+		})
+	}
+	// Without the rule, the same names are not credentials: what removes
+	// them above is the rule.
+	ev := onWidgets(map[string]any{"spec": map[string]any{"pin": "1234"}})
+	if rep := defaultRedactor(t, Config{}).Redact(ev); !rep.Empty() {
+		t.Errorf("no rule: report %q", rep)
 	}
 }

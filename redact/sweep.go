@@ -18,7 +18,9 @@ import (
 // it) is visited, and a string it cannot show to be harmless is a
 // candidate, wherever it sits:
 //
-//   - under a map key, env-style name/value pair, JSON-patch path or
+//   - at a place a rule names in the object it sits in (a field, a map
+//     whose keys say what holds a credential, a container's env), or
+//     under a map key, env-style name/value pair, JSON-patch path or
 //     command-line flag that names a credential, it is removed;
 //   - if it is a whole object (JSON or YAML: annotations that record an
 //     object, string bodies, webhook patches), it is parsed and redacted as
@@ -29,7 +31,10 @@ import (
 //   - otherwise the content scanner removes what the patterns find.
 //
 // Nested objects are judged by their own kind wherever they sit: a Secret
-// inlined in a custom resource, a policy or a Table row is a Secret.
+// inlined in a custom resource, a policy or a Table row is a Secret, a
+// ConfigMap in a List gets the ConfigMap rule. A body whose own kind says
+// nothing (a merge patch, a JSON patch's values) is judged as the kind of
+// the event's resource.
 
 // sctx is what the sweep knows about where it is.
 type sctx struct {
@@ -43,7 +48,51 @@ type sctx struct {
 	allowed bool
 	// hint is the kind a typed list implies for its items.
 	hint string
+	// at is where the sweep stands inside an object a rule applies to.
+	at pos
+	// ref is the rule of the event's resource (objectRef), for what role
+	// says is a body of the event: the body itself, the items of a body
+	// that is a list, the operations of a body that is a JSON patch.
+	ref  *rule
+	role role
+	// la follows the way from an object whose structure the sweep applies
+	// (a body, an object a rule claims) to its last-applied annotation.
+	la laStep
 }
+
+// laStep is a step on the way to an object's last-applied annotation.
+type laStep uint8
+
+const (
+	laNone laStep = iota
+	laOwner
+	laMetadata
+	laAnnotations
+	laRecorded // the annotation itself
+)
+
+// next is the step below s through key k.
+func (s laStep) next(k string) laStep {
+	switch {
+	case s == laOwner && k == "metadata":
+		return laMetadata
+	case s == laMetadata && k == "annotations":
+		return laAnnotations
+	case s == laAnnotations && k == lastAppliedKey:
+		return laRecorded
+	}
+	return laNone
+}
+
+// role is what a value is to the event it sits in.
+type role uint8
+
+const (
+	roleNone  role = iota
+	roleBody       // a request or response body, or an item of one that is a list
+	roleItems      // the items of a body that is a list
+	roleOp         // an operation of a body that is a JSON patch
+)
 
 // maxSweepDepth bounds the sweep's recursion (maps, arrays, parsed
 // strings); anything deeper is replaced. Real objects nest far less.
@@ -78,14 +127,42 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		kind = c.hint
 	}
 	c.hint = ""
+	list := false
+	var kr *rule
+	var sk *secretKind
+	var op patchOp
 	if kind != "" {
-		if d := secretKindOf(kind); d != nil {
-			w.object(d, m, true)
-		} else if rk := w.r.rules.forKind(kind); rk != nil {
-			w.ruleObject(rk, m)
+		if sk = secretKindOf(kind); sk != nil {
+			w.object(sk, m, true)
+		} else {
+			kr = w.r.rules.forKind(kind)
 		}
-		if strings.HasSuffix(kind, genericListKind) && kind != genericListKind {
+		list = strings.HasSuffix(kind, genericListKind)
+		if list && kind != genericListKind {
 			c.hint = strings.TrimSuffix(kind, genericListKind)
+		}
+	}
+	// An object's own kind says which rule applies to it; a body (or an
+	// item of one) whose kind no rule or secret-bearing kind claims gets
+	// the rule of the event's resource.
+	switch {
+	case kr != nil:
+		c.at = kr.root()
+	case c.role == roleBody && c.ref != nil && !list && sk == nil:
+		c.at = c.ref.root()
+	case c.role == roleOp:
+		op = w.opValue(m, c.ref)
+	}
+	// A secret-bearing kind's own annotation is structure's (object).
+	if kr != nil || c.role == roleBody && sk == nil {
+		c.la = laOwner
+	}
+	if c.at.live != 0 {
+		for k, v := range m {
+			if !w.keep(v) && c.at.removes(k, v, m) {
+				m[k] = w.mask(v)
+				w.rep.add(KindRuleValue)
+			}
 		}
 	}
 	w.managed(m)
@@ -115,8 +192,34 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		if k != "items" {
 			cc.hint = ""
 		}
+		cc.at = c.at.child(k)
+		cc.ref, cc.role = nil, roleNone
+		cc.la = c.la.next(k)
 		if c.strict && !c.allowed && w.r.strictAllow[k] {
 			cc.allowed = true
+		}
+		switch {
+		case c.role == roleBody && list && k == "items":
+			if w.depth >= maxDepth {
+				w.replaceIn(m, k)
+				continue
+			}
+			cc.ref, cc.role = c.ref, roleItems
+			w.depth++
+			if nv, ok := w.sweepValue(v, k, cc); ok {
+				m[k] = nv
+			}
+			w.depth--
+			continue
+		case op.ok && k == "value":
+			cc.at, cc.la = op.at, op.la
+			if op.key != "" {
+				// A patched annotation is judged as that annotation.
+				if nv, ok := w.sweepValue(v, op.key, cc); ok {
+					m[k] = nv
+				}
+				continue
+			}
 		}
 		if !c.plain && w.credentialKey(m, k, v) {
 			continue
@@ -137,6 +240,78 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		m[nk] = m[k]
 		delete(m, k)
 	}
+}
+
+// patchOp is what an operation of a JSON patch body says about its value:
+// where it lands in an object of the event's resource (at), and the
+// annotation it sets, if that annotation holds an object (key).
+type patchOp struct {
+	ok  bool
+	at  pos
+	la  laStep
+	key string
+}
+
+// opValue judges the value of a JSON-patch operation m where the
+// operation puts it, in an object of the event's resource (to which ru,
+// if any, applies): by the rule, and by managedFields removal.
+func (w *walker) opValue(m map[string]any, ru *rule) patchOp {
+	o, _ := m["op"].(string)
+	path, ok := m["path"].(string)
+	v, has := m["value"]
+	if !ok || !knownOps[o] || !has || path != "" && path[0] != '/' || strings.Count(path, "/") > maxPointer {
+		return patchOp{}
+	}
+	if path == "" {
+		return patchOp{ok: true, at: ru.root(), la: laOwner}
+	}
+	parent, last := ru.root(), ""
+	for rest := path[1:]; ; {
+		tok, after, more := strings.Cut(rest, "/")
+		tok = unescapePointer(tok)
+		if !more {
+			last = tok
+			break
+		}
+		if isIndex(tok) {
+			tok = itemStep
+		}
+		parent, rest = parent.child(tok), after
+	}
+	r := patchOp{ok: true}
+	if !w.keep(v) && parent.removes(last, v, nil) {
+		m["value"] = w.mask(v)
+		w.rep.add(KindRuleValue)
+		return r
+	}
+	if w.r.dropManaged && (path == "/metadata/managedFields" || strings.HasPrefix(path, "/metadata/managedFields/")) {
+		m["value"] = w.r.mark
+		w.rep.add(KindManagedFields)
+		return r
+	}
+	if md, isMap := v.(map[string]any); isMap && path == "/metadata" && w.r.dropManaged {
+		if _, ok := md["managedFields"]; ok {
+			delete(md, "managedFields")
+			w.rep.add(KindManagedFields)
+		}
+	}
+	step := last
+	if isIndex(step) {
+		step = itemStep
+	}
+	r.at = parent.child(step)
+	switch {
+	case path == "/metadata":
+		r.la = laMetadata
+	case path == "/metadata/annotations":
+		r.la = laAnnotations
+	case strings.HasPrefix(path, "/metadata/annotations/") && strings.Count(path, "/") == 3 && w.r.rules.objectAnnotations[last]:
+		r.key = last
+		if last == lastAppliedKey {
+			r.la = laRecorded
+		}
+	}
+	return r
 }
 
 // maxPlainKey is the longest name in plain_maps worth a lookup.
@@ -238,6 +413,15 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 		}
 	}
 	c.plain = false
+	c.at = c.at.child(itemStep)
+	switch c.role {
+	case roleBody:
+		c.role = roleOp
+	case roleItems:
+		c.role = roleBody
+	default:
+		c.role, c.ref = roleNone, nil
+	}
 	var argv map[int]bool
 	if cmd {
 		argv = w.argvSpans(arr)
@@ -392,12 +576,19 @@ func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 	}
 	before := w.rep
 	w.sdepth++
+	// What a string holds starts a new object: no position or role of the
+	// one around it carries over.
 	inner := c
-	inner.hint = ""
+	inner.hint, inner.at, inner.ref, inner.role, inner.la = "", pos{}, nil, roleNone, laNone
 	if nv, ok := w.sweepValue(v, key, inner); ok {
 		v = nv
 	}
 	w.sdepth--
+	if c.la == laRecorded && isJSON {
+		if nv, done := w.recorded(s, v, before); done {
+			return nv, true
+		}
+	}
 	if w.rep == before {
 		// JSON parsed strictly is all there is; YAML can hold comments
 		// the parse drops, so its raw text is scanned as well.
@@ -420,6 +611,73 @@ func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 		return w.failClosed(s), true
 	}
 	return string(b), true
+}
+
+// structural are the kinds of removal that structure (a secret-bearing
+// kind, a rule, managedFields) makes in an object.
+var structural = [...]Kind{KindSecretData, KindToken, KindRuleValue, KindLastApplied, KindManagedFields, KindPatchValue}
+
+// recorded finishes the sweep of a last-applied annotation, which records
+// an object as kubectl applied it. What structure removed in it is
+// reported as one rewrite of the annotation (last_applied), as on the
+// object itself; and when the object is of a kind that structure claims,
+// the annotation is written back re-serialised even if nothing was
+// removed, so a duplicate key the parser dropped cannot carry a value
+// through. done is false when neither applies; nv is nil when the
+// annotation stays as it is.
+func (w *walker) recorded(s string, v any, before Report) (nv any, done bool) {
+	m, _ := v.(map[string]any)
+	kind, _ := m["kind"].(string)
+	claimed := kind != "" && (secretKindOf(kind) != nil || w.r.rules.forKind(kind) != nil)
+	n := 0
+	for _, k := range structural {
+		n += w.rep.n[k] - before.n[k]
+	}
+	if n == 0 && !claimed {
+		return nil, false
+	}
+	out, err := marshalRecorded(s, v)
+	if err != nil {
+		return w.failClosed(s), true
+	}
+	for _, k := range structural {
+		w.rep.n[k] = before.n[k]
+	}
+	switch {
+	case n > 0:
+	case w.rep == before:
+		if out != s {
+			n = 1
+		}
+	default:
+		// Only the rest of the sweep removed something: the rewrite
+		// counts if the annotation was not in kubectl's own encoding.
+		if orig, ok := parseJSON(s); ok {
+			if canon, err := marshalRecorded(s, orig); err == nil && canon != s {
+				n = 1
+			}
+		}
+	}
+	if n > 0 {
+		w.rep.add(KindLastApplied)
+	}
+	if out == s {
+		return nil, true
+	}
+	return out, true
+}
+
+// marshalRecorded encodes v as kubectl writes the annotation s: compact,
+// sorted keys, HTML-escaped, s's trailing newline kept.
+func marshalRecorded(s string, v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	if strings.HasSuffix(s, "\n") {
+		b = append(b, '\n')
+	}
+	return string(b), nil
 }
 
 // mayHold reports whether the raw text of an object could hold anything
@@ -791,7 +1049,7 @@ func (w *walker) cause(m map[string]any) {
 		return
 	}
 	out := quoted.ReplaceAllStringFunc(msg, func(q string) string {
-		if w.keep(q[1:len(q)-1]) {
+		if w.keep(q[1 : len(q)-1]) {
 			return q
 		}
 		w.rep.add(KindCredentialName)
