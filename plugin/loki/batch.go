@@ -28,6 +28,8 @@ type Batch struct {
 	done map[[32]byte]bool
 	// complete is set once Loki answered every request.
 	complete bool
+	// arena holds what Entries.AddTo makes for the entries.
+	arena arena
 }
 
 // Accepted lists the requests Loki accepted before the last failure.
