@@ -90,6 +90,9 @@ func (a *arena) str(v any) string {
 	}
 	switch x := v.(type) {
 	case int64:
+		if x >= 0 && x < int64(len(statusCodes)) {
+			return statusCodes[x]
+		}
 		return a.seal(strconv.AppendInt(a.room(20), x, 10))
 	case uint64:
 		return a.seal(strconv.AppendUint(a.room(20), x, 10))

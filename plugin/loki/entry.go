@@ -199,6 +199,15 @@ func lookup(v any, path []string) any {
 	return v
 }
 
+// statusCodes are responseStatus.code's values, rendered once: every entry
+// carries one, and strconv allocates for numbers of three digits.
+var statusCodes = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
 // str renders scalars; objects and arrays are not metadata.
 func str(v any) string {
 	switch x := v.(type) {
@@ -207,6 +216,9 @@ func str(v any) string {
 	case json.Number:
 		return string(x)
 	case int64:
+		if x >= 0 && x < int64(len(statusCodes)) {
+			return statusCodes[x]
+		}
 		return strconv.FormatInt(x, 10)
 	case uint64:
 		return strconv.FormatUint(x, 10)
