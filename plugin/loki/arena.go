@@ -27,8 +27,9 @@ const (
 	textBlock  = 4 << 10
 )
 
-// take returns an empty slice with room for n pairs, in the current block
-// when it has it. A nil arena allocates, as Build does.
+// take hands out room for n pairs: the caller appends at most n, so the
+// pairs land in the block, never in a slice of their own. A nil arena
+// (Build, whose caller may keep the entry) allocates.
 func (a *arena) take(n int) push.LabelsAdapter {
 	if a == nil {
 		return make(push.LabelsAdapter, 0, n)
@@ -54,7 +55,9 @@ func (a *arena) keep(m push.LabelsAdapter) push.LabelsAdapter {
 	return m
 }
 
-// room returns the text block with n bytes free after its length.
+// room returns the text block with n bytes free, starting a new block
+// rather than growing this one: growing would copy, and strings already
+// handed out must keep pointing at bytes nobody writes again.
 func (a *arena) room(n int) []byte {
 	if cap(a.text)-len(a.text) < n {
 		a.text = make([]byte, 0, max(textBlock, n))
@@ -73,7 +76,7 @@ func (a *arena) seal(b []byte) string {
 	return unsafe.String(&b[start], len(b)-start)
 }
 
-// join returns x + "/" + y.
+// join is x + "/" + y (resource/subresource) without a string of its own.
 func (a *arena) join(x, y string) string {
 	if a == nil {
 		return x + "/" + y
@@ -83,7 +86,7 @@ func (a *arena) join(x, y string) string {
 	return a.seal(b)
 }
 
-// str is str with numbers written into the arena.
+// str is str, with numbers written into the block instead of allocated.
 func (a *arena) str(v any) string {
 	if a == nil {
 		return str(v)

@@ -28,7 +28,8 @@ type Batch struct {
 	done map[[32]byte]bool
 	// complete is set once Loki answered every request.
 	complete bool
-	// arena holds what Entries.AddTo makes for the entries.
+	// arena holds the structured metadata Entries.AddTo makes: it lives
+	// as long as the entries that point into it, which is this Batch.
 	arena arena
 }
 
