@@ -28,6 +28,12 @@ type Record struct {
 	// part of it: what lets an event that nothing changes be passed on or
 	// rendered from its input bytes instead of from Body.
 	Raw, RawBody string
+	// Exact is set when Body and Metadata hold everything Raw does: no
+	// key was dropped (duplicate, or of a type JSON cannot carry) and no
+	// extension value became nil. Redaction sees only Body and Metadata,
+	// so Raw may stand for a record only when this holds: otherwise a
+	// secret could sit in the part nothing looked at.
+	Exact bool
 }
 
 // ErrMalformedRecord matches (errors.Is) a *RecordError: one record was
@@ -214,6 +220,7 @@ func (d *Decoder) record(s string) (rec Record, marker bool, err error) {
 		return rec, false, fmt.Errorf("body: %w", err)
 	}
 	rec.Raw, rec.RawBody = s, s[bodyStart:r.p]
+	rec.Exact = !r.lossy
 	return rec, marker, nil
 }
 

@@ -503,3 +503,32 @@ func TestAppendInt(t *testing.T) {
 		}
 	}
 }
+
+// Exact holds only when nothing of the record's bytes was left out of Body
+// and Metadata: a consumer that passes Raw on relies on redaction having
+// seen all of it.
+func TestExact(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rec  []byte
+		want bool
+	}{
+		{"plain", v2(fixext8(1, 0), mmap(mstr("m"), mstr("x")), mmap(mstr("a"), mmap(mstr("b"), marr(mstr("c"), mint(1))))), true},
+		{"int and bin keys", legacy(mint(1), mmap(mint(5), mstr("x"), mbin("k"), mbin("v"))), true},
+		{"nested eventtime", legacy(mint(1), mmap(mstr("t"), fixext8(1, 2))), true},
+		{"duplicate key", legacy(mint(1), mmap(mstr("a"), mstr("secret"), mstr("a"), mstr("x"))), false},
+		{"duplicate nested key", legacy(mint(1), mmap(mstr("o"), mmap(mstr("a"), mstr("secret"), mstr("a"), mstr("x")))), false},
+		{"int and string key alike", legacy(mint(1), mmap(mint(5), mstr("secret"), mstr("5"), mstr("x"))), false},
+		{"skipped key", legacy(mint(1), mmap(marr(mstr("k")), mstr("secret"), mstr("a"), mstr("x"))), false},
+		{"other ext", legacy(mint(1), mmap(mstr("e"), []byte{0xd4, 0x05, 0x01})), false},
+		{"metadata duplicate", v2(fixext8(1, 0), mmap(mstr("m"), mstr("secret"), mstr("m"), mstr("x")), mmap(mstr("a"), mstr("b"))), false},
+	} {
+		recs, bad, err := collect(t, tc.rec)
+		if err != io.EOF || len(bad) != 0 || len(recs) != 1 {
+			t.Fatalf("%s: %d records, bad %v, err %v", tc.name, len(recs), bad, err)
+		}
+		if recs[0].Exact != tc.want {
+			t.Errorf("%s: Exact = %v, want %v", tc.name, recs[0].Exact, tc.want)
+		}
+	}
+}

@@ -186,6 +186,8 @@ type reader struct {
 	s      string
 	p      int
 	intern *internTable
+	// lossy is set once the values built leave out part of s (Record.Exact).
+	lossy bool
 }
 
 // arrayLen consumes an array header; ok is false (and nothing is consumed)
@@ -247,6 +249,7 @@ func (r *reader) readMap(n, depth int) (map[string]any, error) {
 			if r.p, err = skip(r.s, r.p); err != nil {
 				return nil, err
 			}
+			r.lossy = true
 			continue
 		}
 		v, err := r.value(depth + 1)
@@ -254,6 +257,9 @@ func (r *reader) readMap(n, depth int) (map[string]any, error) {
 			return nil, err
 		}
 		m[k] = v
+	}
+	if len(m) != n { // a duplicate key: the earlier value is gone
+		r.lossy = true
 	}
 	return m, nil
 }
@@ -398,6 +404,7 @@ func (r *reader) value(depth int) (any, error) {
 			// An EventTime nested in a record; keep it readable as text.
 			return eventTime(data).Format(time.RFC3339Nano), nil
 		}
+		r.lossy = true
 		return nil, nil
 	case 0xca:
 		if err := r.need(4); err != nil {

@@ -73,6 +73,9 @@ func kauditFilterInit(fIns unsafe.Pointer, logLevel C.int) (id C.longlong) {
 // kauditFilterChunk filters one chunk into a malloc'ed buffer that Fluent
 // Bit frees. Whatever goes wrong, the answer is MODIFIED with what was
 // processed, possibly nothing: NOTOUCH would pass the input on unredacted.
+// NOTOUCH is answered only when instance.Filter says the records it wrote
+// are the input byte for byte, every one of them an event the pipeline
+// reported unchanged: then Fluent Bit keeps its own copy of exactly that.
 //
 //export kauditFilterChunk
 func kauditFilterChunk(id C.longlong, data unsafe.Pointer, size C.size_t, tag *C.char, tagLen C.int, outBuf *unsafe.Pointer, outBytes *C.size_t) (rc C.int) {
@@ -95,7 +98,7 @@ func kauditFilterChunk(id C.longlong, data unsafe.Pointer, size C.size_t, tag *C
 	}
 	// Fluent Bit's memory, valid during this call only; decoding copies.
 	chunk := unsafe.Slice((*byte)(data), int(size))
-	in.Chunk(chunk, C.GoStringN(tag, tagLen), func(out []byte) {
+	same := in.Filter(chunk, C.GoStringN(tag, tagLen), func(out []byte) {
 		if len(out) == 0 {
 			return
 		}
@@ -107,6 +110,9 @@ func kauditFilterChunk(id C.longlong, data unsafe.Pointer, size C.size_t, tag *C
 		copy(unsafe.Slice((*byte)(p), len(out)), out)
 		*outBuf, *outBytes = p, C.size_t(len(out))
 	})
+	if same {
+		return notouch
+	}
 	return modified
 }
 

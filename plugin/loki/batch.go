@@ -28,6 +28,9 @@ type Batch struct {
 	done map[[32]byte]bool
 	// complete is set once Loki answered every request.
 	complete bool
+	// arena holds the structured metadata Entries.AddTo makes: it lives
+	// as long as the entries that point into it, which is this Batch.
+	arena arena
 }
 
 // Accepted lists the requests Loki accepted before the last failure.

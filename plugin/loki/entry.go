@@ -46,6 +46,19 @@ func (b *Entries) OnCut(f func()) { b.cutHook = f }
 
 // Build returns the tenant, the rendered stream labels and the entry.
 func (b *Entries) Build(ev *pipeline.Event) (tenant, labels string, e push.Entry) {
+	return b.build(ev, nil)
+}
+
+// AddTo renders ev into bt as Build would and adds it. The entry's
+// structured metadata, and the values it makes up, are carved from bt's
+// arena rather than allocated one by one: a flush's entries live and die
+// with its Batch, so one block serves many of them (TestDeliveryAllocs).
+func (b *Entries) AddTo(bt *Batch, ev *pipeline.Event) {
+	bt.Add(b.build(ev, &bt.arena))
+}
+
+// build is Build; a is where metadata is kept, nil to allocate it.
+func (b *Entries) build(ev *pipeline.Event, a *arena) (tenant, labels string, e push.Entry) {
 	line := ev.Line
 	if line == "" {
 		line = pipeline.Line(ev.Event)
@@ -64,11 +77,11 @@ func (b *Entries) Build(ev *pipeline.Event) (tenant, labels string, e push.Entry
 		labels = b.detectionLabels(ev)
 	}
 	if b.mode != config.MetadataOff {
-		e.StructuredMetadata = b.metadata(ev)
+		m := b.metadata(ev, a)
 		if cut != "" {
-			e.StructuredMetadata = append(e.StructuredMetadata, push.LabelAdapter{Name: "cut", Value: cut})
+			m = append(m, push.LabelAdapter{Name: "cut", Value: cut})
 		}
-		e.StructuredMetadata = fitMetadata(e.StructuredMetadata)
+		e.StructuredMetadata = a.keep(fitMetadata(m))
 	}
 	return b.tenant(ev), labels, e
 }
@@ -115,12 +128,14 @@ func (b *Entries) tenant(ev *pipeline.Event) string {
 	return b.tenantID
 }
 
-// metadata carries the per-event facts an investigator filters on.
-func (b *Entries) metadata(ev *pipeline.Event) push.LabelsAdapter {
+// metadata carries the per-event facts an investigator filters on. Room
+// is taken for every pair it may add and a `cut`, so nothing appended
+// leaves a's block.
+func (b *Entries) metadata(ev *pipeline.Event, a *arena) push.LabelsAdapter {
 	if ev.Unrecognized {
-		return append(b.extra(ev, make(push.LabelsAdapter, 0, 1+len(b.meta))), push.LabelAdapter{Name: "kaudit_error", Value: "unrecognized"})
+		return append(b.extra(ev, a, a.take(2+len(b.meta))), push.LabelAdapter{Name: "kaudit_error", Value: "unrecognized"})
 	}
-	m := make(push.LabelsAdapter, 0, 12+len(b.meta))
+	m := a.take(13 + len(b.meta))
 	add := func(name, value string) {
 		if value != "" {
 			m = append(m, push.LabelAdapter{Name: name, Value: value})
@@ -134,7 +149,7 @@ func (b *Entries) metadata(ev *pipeline.Event) push.LabelsAdapter {
 	add("verb", str(e["verb"]))
 	resource := str(obj["resource"])
 	if sub := str(obj["subresource"]); sub != "" && resource != "" {
-		resource += "/" + sub
+		resource = a.join(resource, sub)
 	}
 	add("resource", resource)
 	add("namespace", str(obj["namespace"]))
@@ -147,7 +162,7 @@ func (b *Entries) metadata(ev *pipeline.Event) push.LabelsAdapter {
 		add("source_ip", str(ips[len(ips)-1]))
 	}
 	if rs, ok := e["responseStatus"].(map[string]any); ok {
-		add("code", str(rs["code"]))
+		add("code", a.str(rs["code"]))
 	}
 	if ev.Detect.Severity > 0 {
 		add("detections", pipeline.Summary(ev.Detect))
@@ -160,14 +175,14 @@ func (b *Entries) metadata(ev *pipeline.Event) push.LabelsAdapter {
 	} else if ev.PriorRedacted != "" {
 		add("redacted", ev.PriorRedacted)
 	}
-	return b.extra(ev, m)
+	return b.extra(ev, a, m)
 }
 
-func (b *Entries) extra(ev *pipeline.Event, m push.LabelsAdapter) push.LabelsAdapter {
+func (b *Entries) extra(ev *pipeline.Event, a *arena, m push.LabelsAdapter) push.LabelsAdapter {
 	for _, f := range b.meta {
 		v := f.Value
 		if f.Path != nil {
-			v = str(lookup(ev.Event, f.Path))
+			v = a.str(lookup(ev.Event, f.Path))
 		}
 		if v != "" {
 			m = append(m, push.LabelAdapter{Name: f.Name, Value: v})
@@ -187,6 +202,15 @@ func lookup(v any, path []string) any {
 	return v
 }
 
+// statusCodes are responseStatus.code's values, rendered once: every entry
+// carries one, and strconv allocates for numbers of three digits.
+var statusCodes = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
 // str renders scalars; objects and arrays are not metadata.
 func str(v any) string {
 	switch x := v.(type) {
@@ -195,6 +219,9 @@ func str(v any) string {
 	case json.Number:
 		return string(x)
 	case int64:
+		if x >= 0 && x < int64(len(statusCodes)) {
+			return statusCodes[x]
+		}
 		return strconv.FormatInt(x, 10)
 	case uint64:
 		return strconv.FormatUint(x, 10)

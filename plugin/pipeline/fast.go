@@ -42,7 +42,7 @@ func (p *Pipeline) fastLine(rec *decode.Record, shape decode.Shape, e map[string
 	defer fastStates.Put(st)
 	switch shape {
 	case decode.Raw:
-		if rec.RawBody == "" {
+		if rec.RawBody == "" || !rec.Exact {
 			return "", rep, false
 		}
 		st.mp.Reset(rec.RawBody)

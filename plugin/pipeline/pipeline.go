@@ -88,6 +88,13 @@ type Event struct {
 	// Unrecognized is set when the record carried no audit event and
 	// PassUnrecognized is on: Event is then the record body as it came.
 	Unrecognized bool
+	// Unchanged is set only when Record.Raw is this event, metadata
+	// included, exactly as it is now: the record was the event (or passed
+	// whole), decoding kept all of it (Record.Exact), it carried no
+	// kaudit mark, the policy stored it as it came and redaction removed
+	// nothing. A packaging may then pass Raw on instead of re-encoding.
+	// Any doubt leaves it false: Raw is the input, unredacted.
+	Unchanged bool
 }
 
 // ChunkReport summarises one chunk for the caller's single log line.
@@ -168,8 +175,9 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 				if p.s.PassUnrecognized {
 					// Passed on, but not unredacted: the sweep sees every
 					// string of the record as it would in an event.
-					red := p.redactRecord(&rec)
+					red, touched := p.redactRecord(&rec)
 					ev = Event{Event: rec.Body, Time: rec.Time, Record: rec, Unrecognized: true, Redacted: red}
+					ev.Unchanged = !touched && red.Empty() && rec.Exact
 					emit(&ev)
 					rep.Events++
 				}
@@ -194,6 +202,8 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 				rep.PolicyDropped++
 				continue
 			}
+			// Only a record that is the event itself can stand for it.
+			ev.Unchanged = ev.Unchanged && shape == decode.Raw && len(events) == 1 && rec.Exact
 			emit(&ev)
 			rep.Events++
 		}
@@ -256,6 +266,7 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Sha
 		}
 	}
 	var d policy.Decision
+	var altered bool // by the policy
 	if p.s.Policy != nil {
 		d = p.s.Policy.Evaluate(e)
 		if d.Drop() {
@@ -281,7 +292,7 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Sha
 	}
 	if !fast {
 		if p.s.Policy != nil {
-			policy.Store(e, d)
+			altered = policy.Store(e, d)
 		}
 		// e is the whole record when the event sat at its top level
 		// (Merge_Log, Preserve_Key): Redact sweeps every key of it, and
@@ -304,14 +315,16 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Sha
 		m.Redacted(red)
 	}
 	*out = Event{Event: e, Line: line, Time: decode.EventTime(e, rec.Time), Record: rec, Detect: det, Redacted: red, PriorRedacted: prior}
+	// A line from the input may lack what the policy omits from the tree.
+	out.Unchanged = !fast && !marked && !altered && red.Empty() // the caller adds what it knows of the record
 	return true, nil
 }
 
 // redactRecord redacts a record passed on with `unrecognized pass`, body
-// and metadata.
-func (p *Pipeline) redactRecord(rec *decode.Record) redact.Report {
-	var rep redact.Report
+// and metadata; touched is set when the body was replaced.
+func (p *Pipeline) redactRecord(rec *decode.Record) (rep redact.Report, touched bool) {
 	if nv, ok, r := p.s.Redactor.RedactValue(rec.Body); ok {
+		touched = true
 		if m, isMap := nv.(map[string]any); isMap {
 			rec.Body = m
 		} else {
@@ -325,7 +338,7 @@ func (p *Pipeline) redactRecord(rec *decode.Record) redact.Report {
 		_, _, r := p.s.Redactor.RedactValue(rec.Metadata)
 		rep.Add(r)
 	}
-	return rep
+	return rep, touched
 }
 
 // Detector is the rule engine the pipeline runs.

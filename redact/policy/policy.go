@@ -222,23 +222,35 @@ func (p *Policy) Evaluate(ev map[string]any) Decision {
 // have written it: no responseObject below RequestResponse, no requestObject
 // below Request, managedFields removed when asked. The event's `level` is
 // set to the stored level when that is lower than the one it arrived with.
-func Store(ev map[string]any, d Decision) {
+// changed reports whether it altered the event at all, so a caller may pass
+// an event nothing else touched on from its input bytes.
+func Store(ev map[string]any, d Decision) (changed bool) {
 	if d.Level < RequestResponse {
-		delete(ev, "responseObject")
+		changed = remove(ev, "responseObject") || changed
 	}
 	if d.Level < Request {
-		delete(ev, "requestObject")
+		changed = remove(ev, "requestObject") || changed
 	}
 	if d.OmitManagedFields {
 		for _, k := range [...]string{"requestObject", "responseObject"} {
 			if o, ok := ev[k].(map[string]any); ok {
-				dropManagedFields(o)
+				changed = dropManagedFields(o) || changed
 			}
 		}
 	}
 	if d.Level < d.Arrived { // an absent or unknown level counts as RequestResponse
-		ev["level"] = d.Level.String()
+		if l := d.Level.String(); ev["level"] != l {
+			ev["level"] = l
+			changed = true
+		}
 	}
+	return changed
+}
+
+func remove(m map[string]any, k string) bool {
+	_, ok := m[k]
+	delete(m, k)
+	return ok
 }
 
 // Trims reports whether Store would do more to ev than omit managedFields:
@@ -255,19 +267,20 @@ func Trims(ev map[string]any, d Decision) bool {
 
 // dropManagedFields removes managedFields from an object and, for lists,
 // from each item, as the API server's copyWithoutManagedFields does.
-func dropManagedFields(o map[string]any) {
+func dropManagedFields(o map[string]any) (changed bool) {
 	if m, ok := o["metadata"].(map[string]any); ok {
-		delete(m, "managedFields")
+		changed = remove(m, "managedFields")
 	}
 	if items, ok := o["items"].([]any); ok {
 		for _, it := range items {
 			if im, ok := it.(map[string]any); ok {
 				if m, ok := im["metadata"].(map[string]any); ok {
-					delete(m, "managedFields")
+					changed = remove(m, "managedFields") || changed
 				}
 			}
 		}
 	}
+	return changed
 }
 
 // request is what the API server evaluated the policy against

@@ -363,3 +363,49 @@ func TestSeedVerbatim(t *testing.T) {
 		t.Errorf("tiered.yaml differs from the article:\n got %q\nwant %q", got, want)
 	}
 }
+
+// Store's changed is what a caller relies on to pass an event on from its
+// input bytes: it must be true whenever the event differs afterwards, and
+// false only when it is the same.
+func TestStoreReportsChange(t *testing.T) {
+	obj := func(mf bool) map[string]any {
+		md := map[string]any{"name": "p"}
+		if mf {
+			md["managedFields"] = []any{map[string]any{"manager": "kubectl"}}
+		}
+		return map[string]any{"kind": "Pod", "metadata": md}
+	}
+	events := []func() map[string]any{
+		func() map[string]any { return map[string]any{"level": "Metadata", "verb": "get"} },
+		func() map[string]any { return map[string]any{"verb": "get"} },
+		func() map[string]any {
+			return map[string]any{"level": "RequestResponse", "requestObject": obj(false), "responseObject": obj(false)}
+		},
+		func() map[string]any {
+			return map[string]any{"level": "RequestResponse", "requestObject": obj(true), "responseObject": map[string]any{"kind": "PodList", "items": []any{obj(false), obj(true)}}}
+		},
+		func() map[string]any { return map[string]any{"level": "Request", "requestObject": obj(false)} },
+		func() map[string]any { return map[string]any{"level": "Bogus", "requestObject": "x"} },
+	}
+	n := 0
+	for i, mk := range events {
+		for arrived := None; arrived <= RequestResponse; arrived++ {
+			for level := None; level <= RequestResponse; level++ {
+				for _, omf := range []bool{false, true} {
+					ev, before := mk(), mk()
+					d := Decision{Level: min(level, arrived), Arrived: arrived, OmitManagedFields: omf}
+					changed := Store(ev, d)
+					if differs := !reflect.DeepEqual(ev, before); changed != differs {
+						t.Errorf("event %d, %+v: changed = %t, event differs = %t", i, d, changed, differs)
+					}
+					if !changed {
+						n++
+					}
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no case left an event as it was")
+	}
+}

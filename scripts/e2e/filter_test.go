@@ -361,6 +361,67 @@ func TestFilterThenOutput(t *testing.T) {
 	}
 }
 
+// A chunk of routine events kaudit leaves as they came is answered NOTOUCH
+// through the C loader path, and Fluent Bit keeps it byte for byte; one
+// secret read in the chunk makes it MODIFIED, with the secret gone.
+func TestFilterNotTouched(t *testing.T) {
+	need(t)
+	dir, out := t.TempDir(), t.TempDir()
+	s := Generate(400, 9, time.Now(), time.Hour)
+	var leases, secrets []map[string]any
+	for _, ev := range s.Events {
+		ref, _ := ev["objectRef"].(map[string]any)
+		switch {
+		case s.Planted[ev["auditID"].(string)] != "":
+		case ref["resource"] == "leases":
+			leases = append(leases, ev)
+		case ref["resource"] == "secrets" && ev["responseObject"] != nil:
+			secrets = append(secrets, ev)
+		}
+	}
+	if len(leases) < 10 || len(secrets) == 0 {
+		t.Fatalf("%d lease updates, %d secret reads: the sample no longer tests this", len(leases), len(secrets))
+	}
+	opts := chunk.Options{Format: chunk.FormatV2, Time: chunk.TimeEventTime, Metadata: filterMeta}
+	clean, err := WriteChunks(dir, "clean", leases, len(leases), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed, err := WriteChunks(dir, "mixed", append(append([]map[string]any(nil), leases...), secrets[0]), len(leases)+1, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := art.RunFilter("", []map[string]string{{"match": "*"}}, append(clean, mixed...), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Exit != 0 || len(run.RC) != 2 {
+		t.Fatalf("host: exit=%d rc=%v\n%s", run.Exit, run.RC, run.Stderr)
+	}
+	if run.RC[0] != "NOTOUCH" {
+		t.Errorf("routine chunk: rc=%s, want NOTOUCH", run.RC[0])
+	}
+	want, _ := os.ReadFile(clean[0])
+	if got, _ := os.ReadFile(run.Out[clean[0]]); string(got) != string(want) {
+		t.Errorf("routine chunk: %d bytes out, not the %d bytes in", len(got), len(want))
+	}
+	if run.RC[1] != "MODIFIED" {
+		t.Errorf("chunk with a secret read: rc=%s, want MODIFIED", run.RC[1])
+	}
+	if b, _ := os.ReadFile(run.Out[mixed[0]]); ContainsCanary(string(b)) {
+		t.Error("a canary secret left the filter")
+	}
+	recs := readChunk(t, run.Out[mixed[0]])
+	if len(recs) != len(leases)+1 {
+		t.Errorf("chunk with a secret read: %d records out, want %d", len(recs), len(leases)+1)
+	}
+	for _, rec := range recs {
+		if _, ok := rec.Body["kaudit"]; !ok && rec.Body["auditID"] == secrets[0]["auditID"] {
+			t.Error("the secret read is not marked redacted")
+		}
+	}
+}
+
 // The filter's twin of TestMisspeltKeyRefusedAtStart: on Fluent Bit 5.0.3 to
 // 5.1.x the filter registers a config map of its keys (the C constructor in
 // plugin/filter/shim.c asks the host's --version), so the host refuses a

@@ -5,6 +5,7 @@
 package instance
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -76,16 +77,33 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &
 // becomes one record per event, an envelope the event it carries. A record
 // that cannot be processed is dropped, never passed on unredacted.
 func (in *Instance) Chunk(data []byte, tag string, use func(out []byte)) {
+	if in.Filter(data, tag, use) {
+		use(data)
+	}
+}
+
+// Filter is Chunk for a caller that can keep its input: when the records it
+// would write are the input, byte for byte, it returns true and does not
+// call use, so Fluent Bit can be told NOTOUCH and spared a copy. That holds
+// only when every record came out as one event the pipeline positively
+// reports unchanged (pipeline.Event.Unchanged) with nothing to mark, each
+// written as its input bytes, and nothing else was dropped or added (a
+// malformed record, a group marker, an event below min_severity): anything
+// else is written out, so an unredacted input is never what passes.
+func (in *Instance) Filter(data []byte, tag string, use func(out []byte)) (same bool) {
 	bp := bufPool.Get().(*[]byte)
 	out := (*bp)[:0]
 	min := in.Config.MinSeverity
 	var dropped int
+	verbatim := true
 	rep := in.Pipeline.Chunk(data, func(ev *pipeline.Event) {
 		if !ev.Unrecognized && ev.Detect.Severity < min {
 			dropped++
 			return
 		}
-		out = appendRecord(out, ev)
+		var as bool
+		out, as = appendEvent(out, ev)
+		verbatim = verbatim && as
 	})
 	if dropped > 0 {
 		in.Dropped.Add(int64(dropped))
@@ -94,11 +112,28 @@ func (in *Instance) Chunk(data []byte, tag string, use func(out []byte)) {
 		in.Logf(pipeline.LogWarn, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
 	}
-	use(out)
+	// Equal lengths would not prove it: a skipped group marker and a
+	// re-encoded record can cancel out. The comparison is a memcmp.
+	same = verbatim && bytes.Equal(out, data)
+	if !same {
+		use(out)
+	}
 	if cap(out) <= 4<<20 { // keep one oversized chunk from pinning memory
 		*bp = out[:0]
 		bufPool.Put(bp)
 	}
+	return same
+}
+
+// appendEvent writes ev's record: its input bytes when nothing was
+// redacted, policy-cut or taken out of a carrier (Unchanged) and there is
+// no mark to add, which spares re-encoding the whole event; else
+// appendRecord's. asCame reports the former.
+func appendEvent(b []byte, ev *pipeline.Event) (_ []byte, asCame bool) {
+	if ev.Unchanged && ev.Redacted.Empty() && ev.Detect.Severity == detect.None && ev.Record.Raw != "" {
+		return append(b, ev.Record.Raw...), true
+	}
+	return appendRecord(b, ev), false
 }
 
 // appendRecord writes [[ts, metadata], body] (or [ts, body] when the record

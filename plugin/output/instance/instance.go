@@ -154,7 +154,7 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 		replay, _ = in.detections.Get(*key)
 	}
 	var b loki.Batch
-	rep, dets := in.Pipeline.ChunkReplay(chunk, replay, func(ev *pipeline.Event) { b.Add(in.entries.Build(ev)) })
+	rep, dets := in.Pipeline.ChunkReplay(chunk, replay, func(ev *pipeline.Event) { in.entries.AddTo(&b, ev) })
 	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 { // policy drops are expected volume, counted in Stats, not logged
 		in.logf(pipeline.LogWarn, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
 			tag, rep.Records, rep.Events, rep.Unrecognized, rep.Malformed, rep.Failed, rep.FirstErr)
@@ -184,7 +184,7 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 // flush sends: the one path shared by the plugin and the kaudit command.
 func (in *Instance) Batch(chunk []byte) (*loki.Batch, pipeline.ChunkReport) {
 	var b loki.Batch
-	rep := in.Process(chunk, b.Add)
+	rep := in.Pipeline.Chunk(chunk, func(ev *pipeline.Event) { in.entries.AddTo(&b, ev) })
 	return &b, rep
 }
 

@@ -1,0 +1,111 @@
+package loki
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kaudit/kaudit/plugin/config"
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
+	"github.com/kaudit/kaudit/plugin/pipeline"
+	"github.com/kaudit/kaudit/scripts/e2e"
+)
+
+// routineEvents are the e2e generator's mix as the pipeline emits them.
+func routineEvents(t testing.TB, c *config.Config, n int) []pipeline.Event {
+	t.Helper()
+	p, err := pipeline.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e2e.Generate(n, 11, time.Now(), time.Hour)
+	var buf bytes.Buffer
+	if err := chunk.Encode(&buf, s.Events, chunk.Options{Format: chunk.FormatV2}); err != nil {
+		t.Fatal(err)
+	}
+	var evs []pipeline.Event
+	p.Chunk(buf.Bytes(), func(ev *pipeline.Event) { evs = append(evs, *ev) })
+	if len(evs) != n {
+		t.Fatalf("%d events of %d", len(evs), n)
+	}
+	return evs
+}
+
+// deliveryBodies renders evs into a Batch with add and encodes every
+// request a flush sends: the routine path from event to bytes on the wire.
+func deliveryBodies(c *config.Config, evs []pipeline.Event, add func(*Batch, *pipeline.Event)) [][]byte {
+	var b Batch
+	for i := range evs {
+		add(&b, &evs[i])
+	}
+	var bodies [][]byte
+	for _, r := range b.split(c.MaxRequestBytes) {
+		bodies = append(bodies, encodeBody(r.streams))
+	}
+	return bodies
+}
+
+// maxAllocsPerEvent pins the delivery path's allocations: the line (a
+// string of its own), and what a batch's blocks, slice growth and the
+// requests themselves come to spread over their events.
+const maxAllocsPerEvent = 2
+
+func TestDeliveryAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	c, err := config.Parse(config.MapGetter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := routineEvents(t, c, 1000)
+	en := NewEntries(c)
+	run := func() { deliveryBodies(c, evs, en.AddTo) }
+	run() // the encoders' pool
+	if per := testing.AllocsPerRun(5, run) / float64(len(evs)); per > maxAllocsPerEvent {
+		t.Errorf("%.2f allocations per event from event to request bodies, want at most %d", per, maxAllocsPerEvent)
+	} else {
+		t.Logf("%.2f allocations per event", per)
+	}
+}
+
+// AddTo renders exactly what Build does, and a retried chunk the same
+// bytes again: its arena changes where entries live, not what they say.
+func TestAddToIsBuild(t *testing.T) {
+	for _, props := range []config.MapGetter{
+		{},
+		{"structured_metadata": "req=$requestObject.kind,code=$responseStatus.code,ro=$objectRef.resource,static=x", "labels": "job=audit"},
+		{"max_line_bytes": "4K", "max_request_bytes": "8K"},
+		{"structured_metadata_mode": "off"},
+	} {
+		c, err := config.Parse(props)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := routineEvents(t, c, 600)
+		if c.MaxLineBytes < 8<<10 { // some of every kind cut to fit
+			for i := range evs {
+				if i%50 == 0 {
+					evs[i].Event["annotations"] = map[string]any{"big": strings.Repeat("x", 6<<10)}
+				}
+			}
+		}
+		en := NewEntries(c)
+		built := deliveryBodies(c, evs, func(b *Batch, ev *pipeline.Event) { b.Add(en.Build(ev)) })
+		for attempt := 0; attempt < 2; attempt++ {
+			added := deliveryBodies(c, evs, en.AddTo)
+			if len(added) != len(built) {
+				t.Fatalf("%v: %d requests, Build makes %d", props, len(added), len(built))
+			}
+			if c.MaxLineBytes < 8<<10 && en.Cut.Load() == 0 {
+				t.Fatal("no line was cut")
+			}
+			for i := range built {
+				if !bytes.Equal(added[i], built[i]) {
+					t.Fatalf("%v attempt %d: request %d differs from Build's", props, attempt, i)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package loki
+
+import (
+	"strconv"
+	"unsafe"
+
+	"github.com/grafana/loki/pkg/push"
+)
+
+// arena holds the structured metadata of one Batch's entries: the pair
+// slices are windows of one block, and the values made up for them
+// (resource/subresource, numbers) substrings of another. Without it each
+// entry costs a slice and a string or two of its own; with it, a block
+// per hundred or so entries. Blocks are only ever appended to and never
+// reused, so what was handed out stays valid and unchanged for as long
+// as anything holds it, past the Batch if need be; nothing is pooled
+// across flushes, which is what keeps that simple.
+type arena struct {
+	labels push.LabelsAdapter
+	text   []byte
+}
+
+// Block sizes: 32 KiB of pairs (about a hundred entries' metadata) and
+// 4 KiB of made-up values.
+const (
+	labelBlock = 1024
+	textBlock  = 4 << 10
+)
+
+// take hands out room for n pairs: the caller appends at most n, so the
+// pairs land in the block, never in a slice of their own. A nil arena
+// (Build, whose caller may keep the entry) allocates.
+func (a *arena) take(n int) push.LabelsAdapter {
+	if a == nil {
+		return make(push.LabelsAdapter, 0, n)
+	}
+	if cap(a.labels)-len(a.labels) < n {
+		a.labels = make(push.LabelsAdapter, 0, max(labelBlock, n))
+	}
+	return a.labels[len(a.labels):len(a.labels)]
+}
+
+// keep claims the pairs m holds from the block take handed it out of, so
+// the next entry's start after them, and caps m so an append to it can
+// never write into a neighbour's pairs.
+func (a *arena) keep(m push.LabelsAdapter) push.LabelsAdapter {
+	m = m[:len(m):len(m)]
+	if a == nil || len(m) == 0 {
+		return m
+	}
+	start := len(a.labels)
+	if start+len(m) <= cap(a.labels) && &a.labels[:start+1][start] == &m[0] {
+		a.labels = a.labels[:start+len(m)]
+	}
+	return m
+}
+
+// room returns the text block with n bytes free, starting a new block
+// rather than growing this one: growing would copy, and strings already
+// handed out must keep pointing at bytes nobody writes again.
+func (a *arena) room(n int) []byte {
+	if cap(a.text)-len(a.text) < n {
+		a.text = make([]byte, 0, max(textBlock, n))
+	}
+	return a.text
+}
+
+// seal returns what was appended to b (room's block) since the block's
+// length as a string sharing b's bytes: they are never written again.
+func (a *arena) seal(b []byte) string {
+	start := len(a.text)
+	a.text = b
+	if len(b) == start {
+		return ""
+	}
+	return unsafe.String(&b[start], len(b)-start)
+}
+
+// join is x + "/" + y (resource/subresource) without a string of its own.
+func (a *arena) join(x, y string) string {
+	if a == nil {
+		return x + "/" + y
+	}
+	b := a.room(len(x) + 1 + len(y))
+	b = append(append(append(b, x...), '/'), y...)
+	return a.seal(b)
+}
+
+// str is str, with numbers written into the block instead of allocated.
+func (a *arena) str(v any) string {
+	if a == nil {
+		return str(v)
+	}
+	switch x := v.(type) {
+	case int64:
+		if x >= 0 && x < int64(len(statusCodes)) {
+			return statusCodes[x]
+		}
+		return a.seal(strconv.AppendInt(a.room(20), x, 10))
+	case uint64:
+		return a.seal(strconv.AppendUint(a.room(20), x, 10))
+	case float64:
+		return a.seal(strconv.AppendFloat(a.room(32), x, 'f', -1, 64))
+	}
+	return str(v)
+}
