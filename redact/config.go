@@ -89,6 +89,7 @@ type Redactor struct {
 	// inertKeys are map keys the screen has judged: neither renamed nor
 	// naming a credential nor an annotation of the lists.
 	inertKeys keySet
+	verdicts  *verdicts
 }
 
 // New validates cfg and returns a Redactor; it is the only place a
@@ -107,7 +108,7 @@ func New(cfg Config) (*Redactor, error) {
 	if cfg.Marker == "" {
 		cfg.Marker = DefaultMarker
 	}
-	r := &Redactor{marker: cfg.Marker, mark: cfg.Marker, dropManaged: !cfg.KeepManagedFields, rules: rs, strict: cfg.Mode == Strict, strictAllow: rs.strictAllow}
+	r := &Redactor{marker: cfg.Marker, mark: cfg.Marker, dropManaged: !cfg.KeepManagedFields, rules: rs, strict: cfg.Mode == Strict, strictAllow: rs.strictAllow, verdicts: newVerdicts()}
 	if len(cfg.HashKey) > 0 {
 		r.hashKey = append([]byte(nil), cfg.HashKey...)
 		r.hashPrefix = cfg.Marker + hashSep

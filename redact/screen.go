@@ -29,12 +29,25 @@ type Screen struct {
 	// bodies' top objects and list items before redaction sees them.
 	policyOmits bool
 	failed      bool
+	// argv is scratch for command lines, reused across arrays.
+	argv []any
 }
 
 type frame struct {
 	isMap bool
 	under string // the key this container is the value of
 	key   string // maps: the current member's key
+	// What the members read so far say about their siblings, settled at
+	// Close: a name/key/type naming a credential beside a value (env,
+	// settings, credential pairs), a JSON-patch path naming one beside op
+	// and value, a Status cause's field naming one beside a message that
+	// quotes. credKey: the current member's key names a credential.
+	credKey, pairName, hasValue, pathCred, hasOp, credField, quotedMsg bool
+	// Arrays: cred when under a credential key; prevFlag when the last
+	// element was a flag naming a credential; argv holds a command line's
+	// elements, judged as a whole when one of them needs it.
+	cred, prevFlag, isArgv, argvSuspect bool
+	argv                                []any
 }
 
 const screenDepth = 64
@@ -51,8 +64,9 @@ func (r *Redactor) Screen(ev map[string]any, policyOmitsManaged bool) Screen {
 }
 
 // screenable checks what the tokens alone cannot show: a body under an
-// objectRef the structural redactor owns (a secret-bearing kind, an extra
-// rule), and a body that is a patch.
+// objectRef of a secret-bearing kind, and a body that is a patch. The
+// rules of rules: are judged per key and name wherever they sit (inertKey,
+// ruleName), which is more than they claim: a superset is safe.
 func (r *Redactor) screenable(ev map[string]any) bool {
 	body := false
 	for _, k := range bodyKeys {
@@ -68,7 +82,7 @@ func (r *Redactor) screenable(ev map[string]any) bool {
 		return true
 	}
 	rf, alt := readRefs(ev)
-	return secretKindForRef(rf) == nil && secretKindForRef(alt) == nil && r.rules.forRef(rf) == nil
+	return secretKindForRef(rf) == nil && secretKindForRef(alt) == nil
 }
 
 // OK reports whether everything fed so far passed.
@@ -84,18 +98,49 @@ func (s *Screen) Open(isMap bool) {
 		s.failed = true
 		return
 	}
-	under := ""
+	var nf frame
+	nf.isMap = isMap
 	if s.depth > 0 {
-		under = s.current()
+		p := &s.frames[s.depth-1]
+		nf.under = s.current()
+		nf.cred = !isMap && p.isMap && p.credKey
+		p.prevFlag = false
 	}
-	s.frames[s.depth] = frame{isMap: isMap, under: under}
+	if !isMap && argKeys[nf.under] {
+		nf.isArgv, nf.argv = true, s.argv[:0]
+	}
+	s.frames[s.depth] = nf
 	s.depth++
 }
 
-// Close leaves the innermost container.
+// Close leaves the innermost container, settling what its members said
+// about each other.
 func (s *Screen) Close() {
-	if s.depth > 0 {
-		s.depth--
+	if s.depth == 0 {
+		return
+	}
+	s.depth--
+	f := &s.frames[s.depth]
+	if s.failed {
+		return
+	}
+	if f.isMap {
+		if f.hasValue && (f.pairName || f.pathCred && f.hasOp) || f.credField && f.quotedMsg {
+			s.failed = true
+		}
+		return
+	}
+	if f.argvSuspect {
+		// The sweep's own judgement of the command line as a whole.
+		w := walker{r: s.r}
+		arr := append([]any(nil), f.argv...)
+		w.sweepArray(arr, f.under, sctx{})
+		if !w.rep.Empty() {
+			s.failed = true
+		}
+	}
+	if f.isArgv {
+		s.argv = f.argv[:0]
 	}
 }
 
@@ -121,7 +166,8 @@ func (s *Screen) Key(k string) (drop bool) {
 	if s.failed {
 		return false
 	}
-	if k == "managedFields" && s.depth >= 3 && s.frames[s.depth-1].under == "metadata" {
+	f.credKey = false
+	if k == "managedFields" && s.depth >= 3 && f.under == "metadata" && s.frames[s.depth-2].isMap {
 		if s.policyOmitted() {
 			return true
 		}
@@ -133,6 +179,7 @@ func (s *Screen) Key(k string) (drop bool) {
 	if !s.r.inertKey(k) {
 		s.failed = true
 	}
+	f.credKey = s.r.rules.names.credential(k)
 	return false
 }
 
@@ -164,48 +211,72 @@ func (s *Screen) String(v string) {
 		s.failed = true
 		return
 	}
+	r := s.r
 	f := &s.frames[s.depth-1]
+	keep := v == "" || v == r.marker
 	if f.isMap {
-		if s.depth == 1 && f.key == "requestURI" {
-			if !s.r.inertURI(v) {
+		key := f.key
+		if s.depth == 1 && key == "requestURI" {
+			if !r.inertURI(v) {
 				s.failed = true
 			}
 			return
 		}
-		if !s.r.inertValue(f.key, v) {
+		if f.credKey && !keep || !r.inertValue(key, v) {
 			s.failed = true
+			return
+		}
+		nm := r.rules.names
+		switch key {
+		case "name", "key", "type":
+			if nm.credential(v) || key == "name" && r.ruleName(v) {
+				f.pairName = true
+			}
+		case "value":
+			f.hasValue = f.hasValue || !keep
+		case "op":
+			f.hasOp = true
+		case "path":
+			last := unescapePointer(v[strings.LastIndexByte(v, '/')+1:])
+			f.pathCred = nm.credential(last) || r.rules.secretAnnotations[last] || envValuePath(v)
+		case "field":
+			f.credField = nm.credential(v)
+		case "message":
+			f.quotedMsg = !keep && strings.IndexByte(v, '"') >= 0
 		}
 		return
 	}
-	if !s.r.inertElement(f.under, v) {
+	if f.cred && !keep || !r.inertValue(f.under, v) {
 		s.failed = true
+		return
+	}
+	flag := strings.HasPrefix(v, "-")
+	if f.prevFlag && !flag && !keep {
+		s.failed = true
+		return
+	}
+	f.prevFlag = flag && !strings.Contains(v, "=") && r.rules.names.credential(v)
+	if f.isArgv {
+		f.argv = append(f.argv, v)
+		if strings.HasPrefix(v, "-p") || f.prevFlag || r.rules.scanner.hits(v, false) != 0 {
+			f.argvSuspect = true
+		}
 	}
 }
 
-// inertKey: a map key the sweep leaves as it is, and whose value it would
-// not remove for the key's sake.
+// inertKey: a map key the sweep leaves as it is and no rule of rules:
+// looks at (what a key naming a credential does to its value is judged
+// with the value).
 func (r *Redactor) inertKey(k string) bool {
 	if r.inertKeys.has(k) {
 		return true
 	}
-	nm := r.rules.names
-	if nm.credential(k) || len(k) >= minKeyScan && !r.inertValue("", k) {
+	if len(k) >= minKeyScan && !r.inertValue("", k) || r.ruleKey(k) {
 		return false
-	}
-	if r.rules.annotationNoSlash || strings.IndexByte(k, '/') >= 0 {
-		if r.rules.secretAnnotations[k] || r.rules.objectAnnotations[k] {
-			return false
-		}
 	}
 	r.inertKeys.add(k)
 	return true
 }
-
-// pairKeys name the members whose string names a sibling value (env
-// name/value, settings key/value, credential type/value, a Status cause's
-// field, a JSON-patch path), and kind, which selects the structural
-// redaction of the object it sits in.
-var pairKeys = map[string]bool{"name": true, "key": true, "type": true, "field": true, "path": true, "kind": true}
 
 // inertValue: a string under key that the sweep would leave as it is,
 // judged on its own: by the cheap checks when they suffice, else by the
@@ -214,31 +285,32 @@ func (r *Redactor) inertValue(key, v string) bool {
 	if v == "" || v == r.marker {
 		return true
 	}
-	if !r.plainText(key, v) && !r.sweepKeeps(key, v) {
+	if !r.plainText(key, v) && !r.sweepKeeps(key, v) || isJWT(v) {
 		return false
 	}
-	if pairKeys[key] {
-		switch key {
-		case "kind":
-			return r.plainKind(v)
-		case "path":
-			if strings.Contains(v, "~") || envValuePath(v) {
-				return false
-			}
-			last := v[strings.LastIndexByte(v, '/')+1:]
-			return !r.rules.names.credential(last) && !r.rules.secretAnnotations[last]
-		}
-		return !r.rules.names.credential(v)
+	if key == "kind" {
+		return r.plainKind(v)
 	}
 	return true
 }
 
 // sweepKeeps runs the sweep's judgement of one string and reports whether
-// it leaves it as it is.
+// it leaves it as it is; harmless verdicts on long strings are remembered.
 func (r *Redactor) sweepKeeps(key, v string) bool {
+	var h uint64
+	if len(v) >= minVerdictLen {
+		h = r.verdicts.hash(key, v)
+		if r.verdicts.harmless(h) {
+			return true
+		}
+	}
 	w := walker{r: r}
 	_, changed := w.sweepString(v, key, sctx{})
-	return !changed && w.rep.Empty()
+	keeps := !changed && w.rep.Empty()
+	if keeps && h != 0 {
+		r.verdicts.remember(h)
+	}
+	return keeps
 }
 
 // plainText: a string the sweep cannot change: not under an annotation
@@ -281,54 +353,76 @@ func hexDash(s string) bool {
 // plainKind: a kind the structural redactor has nothing for, itself or as
 // the item kind of a list.
 func (r *Redactor) plainKind(kind string) bool {
-	if secretKindOf(kind) != nil || r.rules.forKind(kind) != nil {
+	if secretKindOf(kind) != nil {
 		return false
 	}
 	if item, ok := strings.CutSuffix(kind, genericListKind); ok && item != "" {
-		return secretKindOf(item) == nil && r.rules.forKind(item) == nil
+		return secretKindOf(item) == nil
 	}
 	return true
 }
 
-// inertElement: an array element under key. Any array can be a command
-// line, where a flag names the element after it; command lines proper can
-// also hold credentials split across elements and mysql's -p<password>.
-func (r *Redactor) inertElement(key, v string) bool {
-	if !r.inertValue(key, v) {
-		return false
+// ruleKey reports whether some rule of rules: could remove the value
+// under a member named k, in an object it applies to: its key pattern
+// matches k, or k is the last step of a path it removes.
+func (r *Redactor) ruleKey(k string) bool {
+	for _, ru := range r.rules.rules {
+		for _, t := range ru.targets {
+			f := t.field
+			if f == nil {
+				continue
+			}
+			if f.keys != nil {
+				if f.keys.MatchString(k) && (f.except == nil || !f.except.MatchString(k)) {
+					return true
+				}
+				continue
+			}
+			for i := len(t.path) - 1; i >= 0; i-- {
+				if t.path[i] != itemStep {
+					if t.path[i] == k {
+						return true
+					}
+					break
+				}
+			}
+		}
 	}
-	if strings.HasPrefix(v, "-") && r.rules.names.credential(v) {
-		return false
+	return false
+}
+
+// ruleName reports whether an env-style name could be one whose value a
+// rule removes.
+func (r *Redactor) ruleName(v string) bool {
+	for _, ru := range r.rules.rules {
+		for _, t := range ru.targets {
+			if e := t.env; e != nil && e.names != nil && e.names.MatchString(v) && (e.except == nil || !e.except.MatchString(v)) {
+				return true
+			}
+		}
 	}
-	if argKeys[key] && (strings.HasPrefix(v, "-p") || r.rules.scanner.hits(v, false) != 0) {
-		return false
-	}
-	return true
+	return false
 }
 
 // inertURI: a requestURI whose path and query parameters are each inert,
 // with no parameter naming a credential, no exec command line and nothing
-// percent-encoded.
+// percent-encoded; any other is judged by the sweep's own uri step.
 func (r *Redactor) inertURI(v string) bool {
 	path, query, _ := strings.Cut(v, "?")
-	if !r.inertValue("", path) {
-		return false
-	}
-	if query == "" {
-		return true
-	}
-	if strings.ContainsAny(query, "%+") || !r.plainText("", query) {
-		w := walker{r: r}
-		_, changed := w.uri(v)
-		return !changed && w.rep.Empty()
-	}
-	for query != "" {
-		var p string
-		p, query, _ = strings.Cut(query, "&")
-		k, val, _ := strings.Cut(p, "=")
-		if k == "command" || r.rules.names.credential(k) || !r.inertValue(k, val) {
-			return false
+	cheap := r.inertValue("", path)
+	if cheap && query != "" {
+		cheap = !strings.ContainsAny(query, "%+") && r.plainText("", query)
+		for q := query; cheap && q != ""; {
+			var p string
+			p, q, _ = strings.Cut(q, "&")
+			k, val, _ := strings.Cut(p, "=")
+			cheap = k != "command" && !r.rules.names.credential(k) && r.inertValue(k, val)
 		}
 	}
-	return true
+	if cheap {
+		return true
+	}
+	w := walker{r: r}
+	_, changed := w.uri(v)
+	return !changed && w.rep.Empty()
 }

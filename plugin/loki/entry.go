@@ -2,6 +2,7 @@ package loki
 
 import (
 	"encoding/json"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -156,8 +157,10 @@ func (b *Entries) metadata(ev *pipeline.Event, a *arena) push.LabelsAdapter {
 	add("name", str(obj["name"]))
 	// The client address as the rules saw it: the connection's address,
 	// stepping back over trusted proxies, never a client-written header.
-	if ev.Detect.SourceIP != "" {
-		add("source_ip", ev.Detect.SourceIP)
+	// The rules saw the event before redaction: what they took for an
+	// address leaves only if it is one.
+	if ip := ev.Detect.SourceIP; ip != "" && isAddr(ip) {
+		add("source_ip", ip)
 	} else if ips, ok := e["sourceIPs"].([]any); ok && len(ips) > 0 {
 		add("source_ip", str(ips[len(ips)-1]))
 	}
@@ -261,4 +264,9 @@ func fitMetadata(m push.LabelsAdapter) push.LabelsAdapter {
 		}
 	}
 	return m
+}
+
+func isAddr(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +18,7 @@ import (
 	"github.com/kaudit/kaudit/plugin/loki"
 	. "github.com/kaudit/kaudit/plugin/pipeline"
 	"github.com/kaudit/kaudit/redact"
+	"github.com/kaudit/kaudit/redact/leakcheck"
 	"github.com/kaudit/kaudit/redact/policy"
 	"github.com/kaudit/kaudit/scripts/e2e"
 	"github.com/kaudit/kaudit/testdata"
@@ -145,7 +148,7 @@ func TestFastLineIsTheFullPath(t *testing.T) {
 					t.Errorf("%s/%s: event %d: screen reports %q, full path %q", pc.name, form.name, i, fast[i].redacted, full[i].redacted)
 				}
 				if !sameJSON(t, fast[i].line, full[i].line) {
-					t.Errorf("%s/%s: event %d: line from input differs from the full path's:\n%s\n%s", pc.name, form.name, i, fast[i].line, full[i].line)
+					t.Errorf("%s/%s: event %d: line from input differs from the full path's:\n%.400s\n%.400s", pc.name, form.name, i, fast[i].line, full[i].line)
 				}
 			}
 			if n == 0 {
@@ -167,4 +170,107 @@ func sameJSON(t *testing.T, a, b string) bool {
 		return false
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// plantForms render a secret the way the redaction property test does,
+// each with a canary marker.
+var plantForms = []func(v map[string]string) string{
+	func(v map[string]string) string { return v["{{JWT}}"] },
+	func(v map[string]string) string { return "Authorization: Bearer " + v["{{JWT}}"] },
+	func(v map[string]string) string { return v["{{GHP}}"] },
+	func(v map[string]string) string { return v["{{AKIA}}"] },
+	func(v map[string]string) string { return v["{{SLACK_HOOK}}"] },
+	func(v map[string]string) string { return v["{{PEM}}"] },
+	func(v map[string]string) string { return "postgres://app:" + v["{{CANARY}}"] + "@db:5432/app" },
+	func(v map[string]string) string { return "db_password=" + v["{{CANARY}}"] },
+	func(v map[string]string) string { return "--api-token " + v["{{CANARY}}"] },
+	func(v map[string]string) string { return v["{{B64_PROPS}}"] },
+	func(v map[string]string) string { return v["{{GZ_B64_PROPS}}"] },
+}
+
+// TestFastLinePlantedSecrets plants a secret at a random string position
+// of the routine events the screen passes, in both record
+// forms, and requires that no form of it reaches a Loki line or its
+// metadata: the screen must notice what it is there to prove absent.
+func TestFastLinePlantedSecrets(t *testing.T) {
+	base := e2e.Generate(400, 3, time.Now(), time.Hour).Events
+	seed := rand.Uint64()
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var planted []map[string]any
+	var secrets []string
+	for i := 0; i < 600; i++ {
+		ev := roundTrip(t, base[rng.IntN(len(base))])
+		var slots []func(string)
+		plantSlots(ev, &slots)
+		vals := leakcheck.Values(fmt.Sprintf("fast%d", i))
+		secret := plantForms[rng.IntN(len(plantForms))](vals)
+		slots[rng.IntN(len(slots))](secret)
+		planted = append(planted, ev)
+		secrets = append(secrets, vals["{{CANARY}}"])
+	}
+	find := leakcheck.New(leakcheck.Markers...)
+	p := newPipeline(t, false)
+	c, _ := config.Parse(config.MapGetter{})
+	b := loki.NewEntries(c)
+	for _, form := range []string{"parsed", "rawline"} {
+		records := planted
+		if form == "rawline" {
+			records = make([]map[string]any, len(planted))
+			for i, ev := range planted {
+				line, _ := json.Marshal(ev)
+				records[i] = map[string]any{"log": string(line)}
+			}
+		}
+		p.Chunk(chunk(t, records, fbchunk.Options{}), func(ev *Event) {
+			_, labels, e := b.Build(ev)
+			out := labels + "\n" + e.Line
+			for _, m := range e.StructuredMetadata {
+				out += "\n" + m.Value
+			}
+			if f := find.Find(out); f != "" {
+				where := "metadata or labels"
+				if find.Find(e.Line) != "" {
+					where = "line"
+				}
+				t.Errorf("seed %d, %s: %s left in the %s of %v (from its input: %v)", seed, form, f, where, ev.Event["auditID"], ev.Line != "")
+				if testing.Verbose() {
+					t.Logf("%.2000s", out)
+				}
+			}
+		})
+	}
+}
+
+func roundTrip(t *testing.T, ev map[string]any) map[string]any {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// plantSlots lists every string value of v as a place to put a secret.
+func plantSlots(v any, slots *[]func(string)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if _, ok := e.(string); ok {
+				*slots = append(*slots, func(s string) { x[k] = s })
+				continue
+			}
+			plantSlots(e, slots)
+		}
+	case []any:
+		for i, e := range x {
+			if _, ok := e.(string); ok {
+				*slots = append(*slots, func(s string) { x[i] = s })
+				continue
+			}
+			plantSlots(e, slots)
+		}
+	}
 }

@@ -1,0 +1,42 @@
+package redact
+
+import (
+	"hash/maphash"
+	"sync/atomic"
+)
+
+// verdicts remembers the strings that the sweep had to judge in full (a
+// JSON annotation, a message or command line with a keyword in it) and
+// found harmless, under the key they sat under: such strings come back
+// event after event (the last-applied configuration of an object updated
+// every minute, a controller's user agent), and judging them costs a parse
+// or a regular expression each time. Only harmless verdicts are kept, as a
+// keyed 64-bit hash in a fixed table: lookups are one atomic load, a
+// collision needs the process's random seed, and memory stays bounded
+// whatever the input.
+type verdicts struct {
+	seed  maphash.Seed
+	slots [verdictSlots]atomic.Uint64
+}
+
+const (
+	verdictSlots = 1 << 14
+	// minVerdictLen: shorter strings are judged faster than hashed.
+	minVerdictLen = 32
+)
+
+func newVerdicts() *verdicts { return &verdicts{seed: maphash.MakeSeed()} }
+
+func (c *verdicts) hash(key, v string) uint64 {
+	hk := maphash.String(c.seed, key)
+	hv := maphash.String(c.seed, v)
+	return (hk*0x9e3779b97f4a7c15 ^ hv) | 1 // 0 marks an empty slot
+}
+
+func (c *verdicts) harmless(h uint64) bool {
+	return c.slots[h%verdictSlots].Load() == h
+}
+
+func (c *verdicts) remember(h uint64) {
+	c.slots[h%verdictSlots].Store(h)
+}
