@@ -87,7 +87,7 @@ type Redactor struct {
 	// cleanKeys are long map keys already judged harmless.
 	cleanKeys keySet
 	// inertKeys are map keys the screen has judged: neither renamed nor
-	// naming a credential nor an annotation of the lists.
+	// naming a credential nor looked at by a rule.
 	inertKeys keySet
 	verdicts  *verdicts
 }

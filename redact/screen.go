@@ -52,15 +52,14 @@ type frame struct {
 
 const screenDepth = 64
 
-// Screen starts the proof for one event. It is nil-safe to ignore: a
-// Redactor whose mode needs every string rewritten (strict) or that has
-// no knowledge loaded returns a Screen that has already failed.
-func (r *Redactor) Screen(ev map[string]any, policyOmitsManaged bool) Screen {
-	s := Screen{r: r, policyOmits: policyOmitsManaged}
+// Reset starts the proof for one event. A Redactor whose mode rewrites
+// every string (strict) fails every screen. The frames are not cleared:
+// Open writes each before use, so a pooled Screen costs nothing to reuse.
+func (s *Screen) Reset(r *Redactor, ev map[string]any, policyOmitsManaged bool) {
+	s.r, s.rep, s.depth, s.policyOmits, s.failed = r, Report{}, 0, policyOmitsManaged, false
 	if r.strict || r.rules == nil || !r.screenable(ev) {
 		s.failed = true
 	}
-	return s
 }
 
 // screenable checks what the tokens alone cannot show: a body under an
@@ -176,6 +175,9 @@ func (s *Screen) Key(k string) (drop bool) {
 			return true
 		}
 	}
+	if s.r.inertKeys.has(k) {
+		return false // the common case: one lookup
+	}
 	if !s.r.inertKey(k) {
 		s.failed = true
 	}
@@ -266,15 +268,14 @@ func (s *Screen) String(v string) {
 
 // inertKey: a map key the sweep leaves as it is and no rule of rules:
 // looks at (what a key naming a credential does to its value is judged
-// with the value).
+// with the value). Keys that are also no credential name are remembered.
 func (r *Redactor) inertKey(k string) bool {
-	if r.inertKeys.has(k) {
-		return true
-	}
 	if len(k) >= minKeyScan && !r.inertValue("", k) || r.ruleKey(k) {
 		return false
 	}
-	r.inertKeys.add(k)
+	if !r.rules.names.credential(k) {
+		r.inertKeys.add(k)
+	}
 	return true
 }
 
@@ -323,22 +324,28 @@ func (r *Redactor) plainText(key, v string) bool {
 			return false
 		}
 	}
-	if r.hashPrefix != "" && strings.HasPrefix(v, r.hashPrefix) {
+	if r.hashPrefix != "" && strings.HasPrefix(v, r.hashPrefix) || quotedForm(v) {
 		return false
 	}
 	i := 0
 	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r') {
 		i++
 	}
-	if i < len(v) && (v[i] == '{' || v[i] == '[') {
-		return false
+	if t := v[i:]; t != "" && (t[0] == '{' || t[0] == '[' || t[0] == '-' && strings.HasPrefix(t, "---") ||
+		t[0] == 'a' && strings.HasPrefix(t, "apiVersion:") || t[0] == 'k' && strings.HasPrefix(t, "kind:")) {
+		return false // JSON or a manifest
 	}
-	if strings.IndexByte(v, '\n') >= 0 || looksLikeManifest(v[i:]) || escapedForm(v) {
-		return false
+	sc := r.rules.scanner
+	if len(v) < sc.minKeyword && len(v) < minEncoded {
+		// Too short for a keyword or a run: only an escape could hide
+		// one.
+		return strings.IndexAny(v, "\\%\n") < 0
 	}
-	set, longRun := r.rules.scanner.survey(v, true)
-	// A UUID is one long run the encoded-value check skips by shape.
-	return set == 0 && (!longRun || isUUID(v) && hexDash(v))
+	// One pass: keywords where the scanner would look, escapes, line
+	// breaks (YAML, multi-line text) and encoded runs; a UUID is one long
+	// run the encoded-value check skips by shape.
+	lk := sc.look(v, true)
+	return lk.set == 0 && lk.flags == 0 && (!lk.longRun || isUUID(v) && hexDash(v))
 }
 
 func hexDash(s string) bool {

@@ -27,6 +27,7 @@ type tokenSource interface {
 type fastState struct {
 	mp  decode.MsgpackTokens
 	js  decode.JSONTokens
+	sc  redact.Screen
 	buf []byte
 }
 
@@ -58,11 +59,12 @@ func (p *Pipeline) fastLine(rec *decode.Record, shape decode.Shape, e map[string
 	default:
 		return "", rep, false
 	}
-	sc := p.s.Redactor.Screen(e, omitManaged)
+	sc := &st.sc
+	sc.Reset(p.s.Redactor, e, omitManaged)
 	if !sc.OK() {
 		return "", rep, false
 	}
-	b, top, id, ok := writeScreened(st.buf[:0], src, &sc)
+	b, top, id, ok := writeScreened(st.buf[:0], src, sc)
 	if cap(b) <= 1<<20 {
 		st.buf = b[:0]
 	}
