@@ -29,6 +29,7 @@ type Screen struct {
 	// bodies' top objects and list items before redaction sees them.
 	policyOmits bool
 	failed      bool
+	dropped     int
 	// argv is scratch for command lines, reused across arrays.
 	argv []any
 }
@@ -56,7 +57,7 @@ const screenDepth = 64
 // every string (strict) fails every screen. The frames are not cleared:
 // Open writes each before use, so a pooled Screen costs nothing to reuse.
 func (s *Screen) Reset(r *Redactor, ev map[string]any, policyOmitsManaged bool) {
-	s.r, s.rep, s.depth, s.policyOmits, s.failed = r, Report{}, 0, policyOmitsManaged, false
+	s.r, s.rep, s.depth, s.policyOmits, s.failed, s.dropped = r, Report{}, 0, policyOmitsManaged, false, 0
 	if r.strict || r.rules == nil || !r.screenable(ev) {
 		s.failed = true
 	}
@@ -89,6 +90,10 @@ func (s *Screen) OK() bool { return !s.failed }
 
 // Report is what the screen removed itself (managedFields).
 func (s *Screen) Report() Report { return s.rep }
+
+// Dropped is the number of members the caller was told to leave out,
+// reported or omitted by the policy.
+func (s *Screen) Dropped() int { return s.dropped }
 
 // Open enters an object or array that is the value of the current key (or
 // element of the current array).
@@ -168,10 +173,12 @@ func (s *Screen) Key(k string) (drop bool) {
 	f.credKey = false
 	if k == "managedFields" && s.depth >= 3 && f.under == "metadata" && s.frames[s.depth-2].isMap {
 		if s.policyOmitted() {
+			s.dropped++
 			return true
 		}
 		if s.r.dropManaged {
 			s.rep.add(KindManagedFields)
+			s.dropped++
 			return true
 		}
 	}

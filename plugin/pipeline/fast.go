@@ -38,13 +38,39 @@ var fastStates = sync.Pool{New: func() any { return &fastState{buf: make([]byte,
 // must then take the full path. omitManaged is the policy's
 // omitManagedFields for this event.
 func (p *Pipeline) fastLine(rec *decode.Record, shape decode.Shape, e map[string]any, omitManaged bool) (line string, rep redact.Report, ok bool) {
-	var src tokenSource
 	st := fastStates.Get().(*fastState)
 	defer fastStates.Put(st)
+	b, ok := p.screen(st, rec, shape, e, omitManaged, true)
+	if !ok {
+		return "", rep, false
+	}
+	if max := p.s.MaxLine; max > 0 && len(b) > max {
+		return "", rep, false // cutting to fit works on the redacted tree
+	}
+	return string(b), st.sc.Report(), true
+}
+
+// unchanged reports whether the record's tokens prove that redaction
+// would leave e exactly as it came (nothing removed, managedFields
+// included): a packaging that writes records back passes it on as it is.
+func (p *Pipeline) unchanged(rec *decode.Record, shape decode.Shape, e map[string]any) bool {
+	if shape != decode.Raw {
+		return false
+	}
+	st := fastStates.Get().(*fastState)
+	defer fastStates.Put(st)
+	_, ok := p.screen(st, rec, shape, e, false, false)
+	return ok && st.sc.Report().Empty() && st.sc.Dropped() == 0
+}
+
+// screen feeds the record's tokens to the redactor's screen, writing the
+// line into st.buf when write is set.
+func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape, e map[string]any, omitManaged, write bool) ([]byte, bool) {
+	var src tokenSource
 	switch shape {
 	case decode.Raw:
 		if rec.RawBody == "" || !rec.Exact {
-			return "", rep, false
+			return nil, false
 		}
 		st.mp.Reset(rec.RawBody)
 		src = &st.mp
@@ -52,37 +78,31 @@ func (p *Pipeline) fastLine(rec *decode.Record, shape decode.Shape, e map[string
 		// Only the line tail reads without a parser: {"log": "<event>"}.
 		s, isStr := rec.Body["log"].(string)
 		if !isStr || len(rec.Body) != 1 {
-			return "", rep, false
+			return nil, false
 		}
 		st.js.Reset(s)
 		src = &st.js
 	default:
-		return "", rep, false
+		return nil, false
 	}
 	sc := &st.sc
 	sc.Reset(p.s.Redactor, e, omitManaged)
 	if !sc.OK() {
-		return "", rep, false
+		return nil, false
 	}
-	b, top, id, ok := writeScreened(st.buf[:0], src, sc)
+	b, top, id, ok := writeScreened(st.buf[:0], src, sc, write)
 	if cap(b) <= 1<<20 {
 		st.buf = b[:0]
 	}
 	// The tokens must be the event the tree holds, not a wrapper around
 	// it or a text with members the tree lost to a repeated key.
-	if !ok || !sc.OK() || top != len(e) || id != e["auditID"] {
-		return "", rep, false
-	}
-	if max := p.s.MaxLine; max > 0 && len(b) > max {
-		return "", rep, false // cutting to fit works on the redacted tree
-	}
-	return string(b), sc.Report(), true
+	return b, ok && sc.OK() && top == len(e) && id == e["auditID"]
 }
 
 // writeScreened writes the value src reads as compact JSON while feeding
 // the screen, and stops at the first thing the screen refuses. top is the
 // number of members of the outer object and id its auditID.
-func writeScreened(b []byte, src tokenSource, sc *redact.Screen) (out []byte, top int, id any, ok bool) {
+func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (out []byte, top int, id any, ok bool) {
 	// first[d] is set while container d has had no member yet; closers[d]
 	// ends it.
 	var first [64]bool
@@ -104,10 +124,12 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen) (out []byte, to
 			}
 			depth--
 			sc.Close()
-			b = append(b, closers[depth])
+			if write {
+				b = append(b, closers[depth])
+			}
 			continue
 		}
-		if depth > 0 && !key && !first[depth-1] {
+		if write && depth > 0 && !key && !first[depth-1] {
 			b = append(b, ',')
 		}
 		if depth > 0 {
@@ -123,10 +145,12 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen) (out []byte, to
 			sc.Open(tok.Kind == decode.TokMap)
 			first[depth] = true
 			depth++
-			if tok.Kind == decode.TokMap {
-				b, closers[depth-1] = append(b, '{'), '}'
-			} else {
-				b, closers[depth-1] = append(b, '['), ']'
+			if write {
+				if tok.Kind == decode.TokMap {
+					b, closers[depth-1] = append(b, '{'), '}'
+				} else {
+					b, closers[depth-1] = append(b, '['), ']'
+				}
 			}
 		case decode.TokKey:
 			if depth == 1 {
@@ -141,37 +165,53 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen) (out []byte, to
 					return b, 0, nil, false
 				}
 				// Nothing was written for the member: its comma too.
-				if len(b) > 0 && b[len(b)-1] == ',' {
+				if write && len(b) > 0 && b[len(b)-1] == ',' {
 					b = b[:len(b)-1]
 				} else {
 					first[depth-1] = true
 				}
 				continue
 			}
-			b = appendString(b, tok.Str)
-			b = append(b, ':')
+			if write {
+				b = appendString(b, tok.Str)
+				b = append(b, ':')
+			}
 			key = true
 		case decode.TokString:
 			sc.String(tok.Str)
 			if depth == 1 && wasKey && auditID {
 				id = tok.Str
 			}
-			b = appendString(b, tok.Str)
+			if write {
+				b = appendString(b, tok.Str)
+			}
 		case decode.TokInt:
-			b = strconv.AppendInt(b, tok.Int, 10)
-		case decode.TokUint:
-			b = strconv.AppendUint(b, tok.Uint, 10)
-		case decode.TokFloat:
-			b = appendFloat(b, tok.Float)
-		case decode.TokNumber:
-			b = append(b, tok.Str...)
-		case decode.TokBool:
-			b = strconv.AppendBool(b, tok.Bool)
-		case decode.TokNull:
-			b = append(b, "null"...)
+			if write {
+				b = strconv.AppendInt(b, tok.Int, 10)
+			}
+		default:
+			if write {
+				b = appendScalar(b, tok)
+			}
 		}
 		if !sc.OK() {
 			return b, 0, nil, false
 		}
 	}
+}
+
+func appendScalar(b []byte, tok decode.Token) []byte {
+	switch tok.Kind {
+	case decode.TokUint:
+		return strconv.AppendUint(b, tok.Uint, 10)
+	case decode.TokFloat:
+		return appendFloat(b, tok.Float)
+	case decode.TokNumber:
+		return append(b, tok.Str...)
+	case decode.TokBool:
+		return strconv.AppendBool(b, tok.Bool)
+	case decode.TokNull:
+		return append(b, "null"...)
+	}
+	return b
 }

@@ -286,11 +286,17 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Sha
 	}
 	var line string
 	var red redact.Report
-	fast := false
-	if p.s.Lines && !marked && rec.Metadata == nil && (p.s.Policy == nil || !policy.Trims(e, d)) {
-		line, red, fast = p.fastLine(&rec, shape, e, p.s.Policy != nil && d.OmitManagedFields)
+	fast, asCame := false, false
+	if !marked && rec.Metadata == nil && (p.s.Policy == nil || !policy.Trims(e, d)) {
+		if p.s.Lines {
+			line, red, fast = p.fastLine(&rec, shape, e, p.s.Policy != nil && d.OmitManagedFields)
+		} else {
+			// The tree is what leaves: skip redacting it only when nothing
+			// in it, managedFields included, would change.
+			asCame = p.unchanged(&rec, shape, e)
+		}
 	}
-	if !fast {
+	if !fast && !asCame {
 		if p.s.Policy != nil {
 			altered = policy.Store(e, d)
 		}
