@@ -97,22 +97,18 @@ func (t *MsgpackTokens) Next() (tok Token, ok bool, err error) {
 	case c >= 0xe0:
 		t.p++
 		return Token{Kind: TokInt, Int: int64(int8(c))}, true, nil
-	case c <= 0x8f || c == 0xde || c == 0xdf:
-		r := reader{s: t.s, p: t.p}
-		n, ok := r.mapLen()
-		if !ok {
-			return Token{}, false, errTruncated
-		}
-		t.p = r.p
-		return t.open(n, true)
-	case c <= 0x9f || c == 0xdc || c == 0xdd:
+	case c <= 0x9f || c >= 0xdc && c <= 0xdf:
+		isMap := c <= 0x8f || c >= 0xde
 		r := reader{s: t.s, p: t.p}
 		n, ok := r.arrayLen()
+		if isMap {
+			n, ok = r.mapLen()
+		}
 		if !ok {
 			return Token{}, false, errTruncated
 		}
 		t.p = r.p
-		return t.open(n, false)
+		return t.open(n, isMap)
 	case c == 0xc0:
 		t.p++
 		return Token{Kind: TokNull}, true, nil
@@ -341,7 +337,7 @@ func (t *JSONTokens) value() (Token, bool, error) {
 		for sc.p < len(sc.s) && numberByte(sc.s[sc.p]) {
 			sc.p++
 		}
-		if !validJSONNumber(sc.s[start:sc.p]) {
+		if !ValidNumber(sc.s[start:sc.p]) {
 			return Token{}, false, ErrNotPlain
 		}
 		return Token{Kind: TokNumber, Str: sc.s[start:sc.p]}, true, nil
@@ -390,8 +386,9 @@ func (t *JSONTokens) Skip() error {
 	}
 }
 
-// validJSONNumber reports whether s is a number under RFC 8259.
-func validJSONNumber(s string) bool {
+// ValidNumber reports whether s is a number under RFC 8259: what a JSON
+// writer may copy as it is.
+func ValidNumber(s string) bool {
 	if s != "" && s[0] == '-' {
 		s = s[1:]
 	}

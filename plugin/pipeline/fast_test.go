@@ -201,7 +201,7 @@ func TestFastLinePlantedSecrets(t *testing.T) {
 	for i := 0; i < 600; i++ {
 		ev := roundTrip(t, base[rng.IntN(len(base))])
 		var slots []func(string)
-		plantSlots(ev, &slots)
+		stringSlots(ev, &slots)
 		vals := leakcheck.Values(fmt.Sprintf("fast%d", i))
 		secret := plantForms[rng.IntN(len(plantForms))](vals)
 		slots[rng.IntN(len(slots))](secret)
@@ -253,24 +253,71 @@ func roundTrip(t *testing.T, ev map[string]any) map[string]any {
 	return m
 }
 
-// plantSlots lists every string value of v as a place to put a secret.
-func plantSlots(v any, slots *[]func(string)) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			if _, ok := e.(string); ok {
-				*slots = append(*slots, func(s string) { x[k] = s })
-				continue
+// FuzzFastLine holds the screen to the full path on arbitrary events: an
+// event whose line is written from its input must carry what the full
+// path ships for it, with the same report, whatever its strings and
+// shape. Seeds are events of every corpus, secret-bearing ones included.
+func FuzzFastLine(f *testing.F) {
+	for _, dir := range []string{"benign", "heldout"} {
+		files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", dir, "*.jsonl"))
+		for _, file := range files {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
 			}
-			plantSlots(e, slots)
-		}
-	case []any:
-		for i, e := range x {
-			if _, ok := e.(string); ok {
-				*slots = append(*slots, func(s string) { x[i] = s })
-				continue
+			for i, line := range bytes.Split(raw, []byte("\n")) {
+				if i%25 == 0 && len(line) > 0 {
+					f.Add(string(line))
+				}
 			}
-			plantSlots(e, slots)
 		}
 	}
+	canaries, err := e2e.CanaryCorpus(time.Now())
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i, ev := range canaries {
+		if i%10 == 0 {
+			b, _ := json.Marshal(ev)
+			f.Add(string(b))
+		}
+	}
+	det, err := LoadRules(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	red, err := redact.New(redact.Config{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	full, err := New(Settings{Redactor: red, Detector: det})
+	if err != nil {
+		f.Fatal(err)
+	}
+	fast, err := New(Settings{Redactor: red, Detector: det, Lines: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		var ev map[string]any
+		if json.Unmarshal([]byte(line), &ev) != nil {
+			return
+		}
+		var b bytes.Buffer
+		if fbchunk.Encode(&b, []map[string]any{ev, {"log": line}}, fbchunk.Options{}) != nil {
+			return
+		}
+		a, c := ship(t, full, b.Bytes()), ship(t, fast, b.Bytes())
+		if len(a) != len(c) {
+			t.Fatalf("%d events on the full path, %d with lines", len(a), len(c))
+		}
+		for i := range c {
+			if !c[i].fast {
+				continue
+			}
+			if c[i].redacted != a[i].redacted || !sameJSON(t, c[i].line, a[i].line) {
+				t.Fatalf("record %d: from input %q (%s), full path %q (%s)", i, c[i].line, c[i].redacted, a[i].line, a[i].redacted)
+			}
+		}
+	})
 }

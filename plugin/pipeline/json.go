@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/kaudit/kaudit/plugin/decode"
 )
 
 // appendJSON writes v as compact JSON, byte for byte what encoding/json
@@ -44,7 +46,7 @@ func appendJSON(b []byte, v any) []byte {
 	case float64:
 		return appendFloat(b, x)
 	case json.Number:
-		if !validNumber(string(x)) {
+		if !decode.ValidNumber(string(x)) {
 			// The JSON-string decoder is lenient ("00" passes); a line must
 			// stay valid JSON for LogQL's `| json`, so keep the text quoted.
 			return appendString(b, string(x))
@@ -172,44 +174,4 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-// validNumber reports whether s is a JSON number (RFC 8259 grammar).
-func validNumber(s string) bool {
-	if s == "" {
-		return false
-	}
-	if s[0] == '-' {
-		s = s[1:]
-		if s == "" {
-			return false
-		}
-	}
-	switch {
-	case s[0] == '0':
-		s = s[1:]
-	case '1' <= s[0] && s[0] <= '9':
-		for s = s[1:]; s != "" && '0' <= s[0] && s[0] <= '9'; s = s[1:] {
-		}
-	default:
-		return false
-	}
-	if len(s) >= 2 && s[0] == '.' && '0' <= s[1] && s[1] <= '9' {
-		for s = s[2:]; s != "" && '0' <= s[0] && s[0] <= '9'; s = s[1:] {
-		}
-	}
-	if len(s) >= 2 && (s[0] == 'e' || s[0] == 'E') {
-		s = s[1:]
-		if s[0] == '+' || s[0] == '-' {
-			if s = s[1:]; s == "" {
-				return false
-			}
-		}
-		if s[0] < '0' || s[0] > '9' {
-			return false
-		}
-		for ; s != "" && '0' <= s[0] && s[0] <= '9'; s = s[1:] {
-		}
-	}
-	return s == ""
 }

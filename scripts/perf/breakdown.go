@@ -24,7 +24,7 @@ var stages = []struct {
 	{"detect", []string{"github.com/kaudit/kaudit/detect."}},
 	{"policy", []string{"github.com/kaudit/kaudit/redact/policy."}},
 	{"redact", []string{"github.com/kaudit/kaudit/redact."}},
-	{"line encoding (event → JSON)", []string{"github.com/kaudit/kaudit/plugin/pipeline.Line", "github.com/kaudit/kaudit/plugin/pipeline.append"}},
+	{"line encoding (event → JSON)", []string{"github.com/kaudit/kaudit/plugin/pipeline.Line", "github.com/kaudit/kaudit/plugin/pipeline.append", "github.com/kaudit/kaudit/plugin/pipeline.writeScreened"}},
 	{"entries (labels, metadata)", []string{"github.com/kaudit/kaudit/plugin/loki.(*Entries)", "github.com/kaudit/kaudit/plugin/loki.(*Batch).Add"}},
 	{"pipeline glue", []string{"github.com/kaudit/kaudit/plugin/pipeline."}},
 	{"filter re-encoding (msgpack out)", []string{"github.com/kaudit/kaudit/plugin/filter/instance."}},
