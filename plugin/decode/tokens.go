@@ -3,6 +3,7 @@ package decode
 import (
 	"errors"
 	"math"
+	"unicode/utf8"
 )
 
 // TokenKind names what a Token is.
@@ -288,7 +289,7 @@ func (t *JSONTokens) Next() (tok Token, ok bool, err error) {
 			return Token{}, false, ErrNotPlain
 		}
 		k, ok := sc.str()
-		if !ok {
+		if !ok || !utf8.ValidString(k) {
 			return Token{}, false, ErrNotPlain
 		}
 		sc.ws()
@@ -314,8 +315,10 @@ func (t *JSONTokens) value() (Token, bool, error) {
 	case c == '[':
 		return t.open(false)
 	case c == '"':
+		// Invalid UTF-8 is left to the tree decoder, whose reading the
+		// rest of the pipeline shares.
 		s, ok := sc.str()
-		if !ok {
+		if !ok || !utf8.ValidString(s) {
 			return Token{}, false, ErrNotPlain
 		}
 		return Token{Kind: TokString, Str: s}, true, nil
