@@ -82,6 +82,15 @@ func (n *names) credential(name string) bool {
 	return v
 }
 
+// judgeName is credential for names that rarely repeat (object names
+// beside an env-style value): judged, not remembered.
+func (n *names) judgeName(name string) bool {
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	return n.judge(name)
+}
+
 func (n *names) judge(name string) bool {
 	hit := false
 	for i := 0; i < len(name); i++ {

@@ -43,7 +43,11 @@ type frame struct {
 	// settings, credential pairs), a JSON-patch path naming one beside op
 	// and value, a Status cause's field naming one beside a message that
 	// quotes. credKey: the current member's key names a credential.
-	credKey, pairName, hasValue, pathCred, hasOp, credField, quotedMsg bool
+	credKey, hasValue, hasOp, quotedMsg bool
+	// The strings judged at Close, and only then if their sibling is
+	// there: names are mostly object names, too many to remember.
+	pairNames      [3]string // name, key, type
+	path, causeFld string
 	// Arrays: cred when under a credential key; prevFlag when the last
 	// element was a flag naming a credential; argv holds a command line's
 	// elements, judged as a whole when one of them needs it.
@@ -129,7 +133,7 @@ func (s *Screen) Close() {
 		return
 	}
 	if f.isMap {
-		if f.hasValue && (f.pairName || f.pathCred && f.hasOp) || f.credField && f.quotedMsg {
+		if s.r.siblingsName(f) {
 			s.failed = true
 		}
 		return
@@ -235,21 +239,21 @@ func (s *Screen) String(v string) {
 			s.failed = true
 			return
 		}
-		nm := r.rules.names
 		switch key {
-		case "name", "key", "type":
-			if nm.credential(v) || key == "name" && r.ruleName(v) {
-				f.pairName = true
-			}
+		case "name":
+			f.pairNames[0] = v
+		case "key":
+			f.pairNames[1] = v
+		case "type":
+			f.pairNames[2] = v
 		case "value":
 			f.hasValue = f.hasValue || !keep
 		case "op":
 			f.hasOp = true
 		case "path":
-			last := unescapePointer(v[strings.LastIndexByte(v, '/')+1:])
-			f.pathCred = nm.credential(last) || r.rules.secretAnnotations[last] || envValuePath(v)
+			f.path = v
 		case "field":
-			f.credField = nm.credential(v)
+			f.causeFld = v
 		case "message":
 			f.quotedMsg = !keep && strings.IndexByte(v, '"') >= 0
 		}
@@ -271,6 +275,29 @@ func (s *Screen) String(v string) {
 			f.argvSuspect = true
 		}
 	}
+}
+
+// siblingsName reports whether members of one object name a credential
+// for another: a name, key or type naming one beside a value (env,
+// settings, credential pairs; a rule's env names), a JSON-patch path
+// naming one beside op and value, a Status cause's field naming one beside
+// a message that quotes.
+func (r *Redactor) siblingsName(f *frame) bool {
+	nm := r.rules.names
+	if f.hasValue {
+		for i, n := range f.pairNames {
+			if n != "" && (nm.judgeName(n) || i == 0 && r.ruleName(n)) {
+				return true
+			}
+		}
+		if f.hasOp && f.path != "" {
+			last := unescapePointer(f.path[strings.LastIndexByte(f.path, '/')+1:])
+			if nm.judgeName(last) || r.rules.secretAnnotations[last] || envValuePath(f.path) {
+				return true
+			}
+		}
+	}
+	return f.quotedMsg && f.causeFld != "" && nm.judgeName(f.causeFld)
 }
 
 // inertKey: a map key the sweep leaves as it is and no rule of rules:
