@@ -315,23 +315,13 @@ func (r *Redactor) inertKey(k string) bool {
 
 // inertValue: a string under key that the sweep would leave as it is,
 // judged on its own: by the cheap checks when they suffice, else by the
-// sweep's own judgement of the string.
+// sweep's own judgement of the string. Harmless verdicts on all but short
+// strings are remembered: most strings of routine events (names, users,
+// user agents, messages, annotations) come back event after event.
 func (r *Redactor) inertValue(key, v string) bool {
 	if v == "" || v == r.marker {
 		return true
 	}
-	if !r.plainText(key, v) && !r.sweepKeeps(key, v) || isJWT(v) {
-		return false
-	}
-	if key == "kind" {
-		return r.plainKind(v)
-	}
-	return true
-}
-
-// sweepKeeps runs the sweep's judgement of one string and reports whether
-// it leaves it as it is; harmless verdicts on long strings are remembered.
-func (r *Redactor) sweepKeeps(key, v string) bool {
 	var h uint64
 	if len(v) >= minVerdictLen {
 		h = r.verdicts.hash(key, v)
@@ -339,13 +329,24 @@ func (r *Redactor) sweepKeeps(key, v string) bool {
 			return true
 		}
 	}
-	w := walker{r: r}
-	_, changed := w.sweepString(v, key, sctx{})
-	keeps := !changed && w.rep.Empty()
-	if keeps && h != 0 {
+	if !r.plainText(key, v) && !r.sweepKeeps(key, v) || isJWT(v) {
+		return false
+	}
+	if key == "kind" && !r.plainKind(v) {
+		return false
+	}
+	if h != 0 {
 		r.verdicts.remember(h)
 	}
-	return keeps
+	return true
+}
+
+// sweepKeeps runs the sweep's judgement of one string and reports whether
+// it leaves it as it is.
+func (r *Redactor) sweepKeeps(key, v string) bool {
+	w := walker{r: r}
+	_, changed := w.sweepString(v, key, sctx{})
+	return !changed && w.rep.Empty()
 }
 
 // plainText: a string the sweep cannot change: not under an annotation

@@ -5,15 +5,14 @@ import (
 	"sync/atomic"
 )
 
-// verdicts remembers the strings that the sweep had to judge in full (a
-// JSON annotation, a message or command line with a keyword in it) and
-// found harmless, under the key they sat under: such strings come back
-// event after event (the last-applied configuration of an object updated
-// every minute, a controller's user agent), and judging them costs a parse
-// or a regular expression each time. Only harmless verdicts are kept, as a
-// keyed 64-bit hash in a fixed table: lookups are one atomic load, a
-// collision needs the process's random seed, and memory stays bounded
-// whatever the input.
+// verdicts remembers the strings the screen found harmless under the key
+// they sat under: such strings come back event after event (a
+// controller's user agent, an object's name, the last-applied
+// configuration of an object updated every minute), and judging one costs
+// a pass over its bytes, and for some a parse or a regular expression.
+// Only harmless verdicts are kept, as a keyed 64-bit hash in a fixed
+// table: lookups are one atomic load, a collision needs the process's
+// random seed, and memory stays bounded whatever the input.
 type verdicts struct {
 	seed  maphash.Seed
 	slots [verdictSlots]atomic.Uint64
@@ -21,8 +20,8 @@ type verdicts struct {
 
 const (
 	verdictSlots = 1 << 14
-	// minVerdictLen: shorter strings are judged faster than hashed.
-	minVerdictLen = 32
+	// minVerdictLen: shorter strings are judged about as fast as hashed.
+	minVerdictLen = 16
 )
 
 func newVerdicts() *verdicts { return &verdicts{seed: maphash.MakeSeed()} }
