@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -22,12 +24,7 @@ func AppendValue(b []byte, v any) []byte {
 	case string:
 		return AppendString(b, x)
 	case map[string]any:
-		b = AppendMapHeader(b, len(x))
-		for k, e := range x {
-			b = AppendString(b, k)
-			b = AppendValue(b, e)
-		}
-		return b
+		return AppendMapEntries(AppendMapHeader(b, len(x)), x)
 	case []any:
 		b = AppendArrayHeader(b, len(x))
 		for _, e := range x {
@@ -135,4 +132,27 @@ func AppendEventTime(b []byte, t time.Time) []byte {
 	b = append(b, 0xd7, 0x00)
 	b = binary.BigEndian.AppendUint32(b, uint32(t.Unix()))
 	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
+}
+
+var keyBufs = sync.Pool{New: func() any { s := make([]string, 0, 32); return &s }}
+
+// AppendMapEntries writes m's keys and values, keys in order (the header
+// is the caller's): a record written from a tree is then a function of the
+// tree, so what a filter writes, and the line an output renders from it in
+// the record's order, are the same from run to run.
+func AppendMapEntries(b []byte, m map[string]any) []byte {
+	kp := keyBufs.Get().(*[]string)
+	keys := (*kp)[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b = AppendString(b, k)
+		b = AppendValue(b, m[k])
+	}
+	clear(keys)
+	*kp = keys[:0]
+	keyBufs.Put(kp)
+	return b
 }

@@ -160,11 +160,7 @@ func appendRecord(b []byte, ev *pipeline.Event) []byte {
 	if mark {
 		n++
 	}
-	b = decode.AppendMapHeader(b, n)
-	for k, v := range ev.Event {
-		b = decode.AppendString(b, k)
-		b = decode.AppendValue(b, v)
-	}
+	b = decode.AppendMapEntries(decode.AppendMapHeader(b, n), ev.Event)
 	if mark {
 		b = appendMark(b, ev)
 	}
