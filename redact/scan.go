@@ -494,16 +494,12 @@ func assignmentContext(s string, i, n int) bool {
 	return false
 }
 
-// scan returns s with every credential the patterns find replaced by
-// mask(found), and how many were replaced. Every pattern looks at the
-// original text and the spans they find are merged before anything is
-// replaced: no pattern's match can hide another's (a .netrc password
-// followed by a key=value, a flag inside an assignment's value).
-func (sc *scanner) scan(s string, mask func(string) string, keep func(string) bool) (string, int) {
-	return sc.scanSet(s, sc.candidates(s), mask, keep)
-}
-
-// scanSet is scan with candidates(s) already known.
+// scanSet returns s with every credential the patterns of set (the
+// candidates of s) find replaced by mask(found), and how many were
+// replaced. Every pattern looks at the original text and the spans they
+// find are merged before anything is replaced: no pattern's match can hide
+// another's (a .netrc password followed by a key=value, a flag inside an
+// assignment's value).
 func (sc *scanner) scanSet(s string, set uint64, mask func(string) string, keep func(string) bool) (string, int) {
 	if set == 0 {
 		return s, 0

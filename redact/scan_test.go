@@ -230,9 +230,7 @@ func corpusStrings(t *testing.T) []string {
 			t.Fatal(err)
 		}
 		out = append(out, string(b))
-		for _, line := range strings.Split(string(b), "\n") {
-			out = append(out, line)
-		}
+		out = append(out, strings.Split(string(b), "\n")...)
 	}
 	vals := leakcheck.Values("ref")
 	for _, form := range secretForms {

@@ -374,7 +374,7 @@ func (r *Redactor) plainText(key, v string) bool {
 	if len(v) < sc.minKeyword && len(v) < minEncoded {
 		// Too short for a keyword or a run: only an escape could hide
 		// one.
-		return strings.IndexAny(v, "\\%\n") < 0
+		return !strings.ContainsAny(v, "\\%\n")
 	}
 	// One pass: keywords where the scanner would look, escapes, line
 	// breaks (YAML, multi-line text) and encoded runs; a UUID is one long
