@@ -99,10 +99,6 @@ func TestFastLineIsTheFullPath(t *testing.T) {
 		}
 		lines[i] = map[string]any{"log": string(b)}
 	}
-	det, err := LoadRules(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, pc := range []struct {
 		name, policy string
 		keepManaged  bool
@@ -123,6 +119,12 @@ func TestFastLineIsTheFullPath(t *testing.T) {
 			}
 		}
 		mk := func(lines bool) *Pipeline {
+			// A detector of its own: stateful rules must see each event
+			// once per path.
+			det, err := LoadRules(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
 			p, err := New(Settings{Redactor: red, Detector: det, Policy: pol, PolicyKeep: detect.High, Lines: lines})
 			if err != nil {
 				t.Fatal(err)
@@ -280,19 +282,23 @@ func FuzzFastLine(f *testing.F) {
 			f.Add(string(b))
 		}
 	}
-	det, err := LoadRules(nil)
-	if err != nil {
-		f.Fatal(err)
-	}
 	red, err := redact.New(redact.Config{})
 	if err != nil {
 		f.Fatal(err)
 	}
-	full, err := New(Settings{Redactor: red, Detector: det})
+	// Each path with a detector of its own: stateful rules see each event
+	// once per path.
+	dets := [2]*detect.Engine{}
+	for i := range dets {
+		if dets[i], err = LoadRules(nil); err != nil {
+			f.Fatal(err)
+		}
+	}
+	full, err := New(Settings{Redactor: red, Detector: dets[0]})
 	if err != nil {
 		f.Fatal(err)
 	}
-	fast, err := New(Settings{Redactor: red, Detector: det, Lines: true})
+	fast, err := New(Settings{Redactor: red, Detector: dets[1], Lines: true})
 	if err != nil {
 		f.Fatal(err)
 	}
