@@ -69,23 +69,8 @@ func BenchmarkRedactRoutineMix(b *testing.B) {
 func BenchmarkScannerRoutineStrings(b *testing.B) {
 	r := defaultRedactor(b, Config{})
 	var ss []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case string:
-			ss = append(ss, x)
-		case map[string]any:
-			for _, e := range x {
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		}
-	}
 	for _, ev := range routineMix(b) {
-		walk(ev)
+		collectStrings(ev, false, &ss)
 	}
 	w := walker{r: r}
 	b.ReportAllocs()
@@ -100,26 +85,30 @@ func BenchmarkScannerRoutineStrings(b *testing.B) {
 // routineStrings is every string of the routine mix, keys included.
 func routineStrings(b *testing.B) []string {
 	var ss []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case string:
-			ss = append(ss, x)
-		case map[string]any:
-			for k, e := range x {
-				ss = append(ss, k)
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
-		}
-	}
 	for _, ev := range routineMix(b) {
-		walk(ev)
+		collectStrings(ev, true, &ss)
 	}
 	return ss
+}
+
+// collectStrings appends every string value of v to out, and with keys
+// every map key too.
+func collectStrings(v any, keys bool, out *[]string) {
+	switch x := v.(type) {
+	case string:
+		*out = append(*out, x)
+	case map[string]any:
+		for k, e := range x {
+			if keys {
+				*out = append(*out, k)
+			}
+			collectStrings(e, keys, out)
+		}
+	case []any:
+		for _, e := range x {
+			collectStrings(e, keys, out)
+		}
+	}
 }
 
 // BenchmarkScannerSurvey is the keyword prefilter alone (survey, as the
