@@ -104,8 +104,12 @@ fuzz:
 	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzDecoder -fuzztime $(FUZZTIME)
 	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzEvents -fuzztime $(FUZZTIME)
 	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzScanObject -fuzztime $(FUZZTIME)
+	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzJSONTokens -fuzztime $(FUZZTIME)
+	$(GO) test ./plugin/decode -run '^$$' -fuzz FuzzMsgpackTokens -fuzztime $(FUZZTIME)
+	$(GO) test ./plugin/pipeline -run '^$$' -fuzz FuzzFastLine -fuzztime $(FUZZTIME)
 	$(GO) test ./plugin/loki -run '^$$' -fuzz FuzzMarshal -fuzztime $(FUZZTIME)
 	$(GO) test ./redact -run '^$$' -fuzz FuzzRedact -fuzztime $(FUZZTIME)
+	$(GO) test ./redact -run '^$$' -fuzz FuzzScanner -fuzztime $(FUZZTIME)
 	$(GO) test ./detect -run '^$$' -fuzz FuzzDetect -fuzztime $(FUZZTIME)
 
 # The images of conf/image/Dockerfile: the Fluent Bit image with kaudit, and
