@@ -229,11 +229,20 @@ func (s *Screen) String(v string) {
 	keep := v == "" || v == r.marker
 	if f.isMap {
 		key := f.key
-		if s.depth == 1 && key == "requestURI" {
-			if !r.inertURI(v) {
-				s.failed = true
+		if s.depth == 1 {
+			if key == "requestURI" {
+				if !r.inertURI(v) {
+					s.failed = true
+				}
+				return
 			}
-			return
+			// A member of the record beside the event that holds an
+			// event (Merge_Log's and Preserve_Key's copy under log, or
+			// another one) is dropped or redacted as an event by Redact.
+			if strings.HasPrefix(strings.TrimLeft(v, " \t\r\n"), "{") {
+				s.failed = true
+				return
+			}
 		}
 		if f.credKey && !keep || !r.inertValue(key, v) {
 			s.failed = true

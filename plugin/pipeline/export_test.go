@@ -10,3 +10,7 @@ import (
 func (p *Pipeline) SetPolicy(pol *policy.Policy, keep detect.Severity) {
 	p.s.Policy, p.s.PolicyKeep = pol, keep
 }
+
+// FullPathOnly turns the screen off, for tests that hold what it passes to
+// what the full path ships.
+func (p *Pipeline) FullPathOnly() { p.fullPath = true }
