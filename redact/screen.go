@@ -5,15 +5,15 @@ import "strings"
 // A Screen proves, from an event's tokens as they are read from the input,
 // that Redact would change nothing in it (apart from dropping
 // managedFields, which the screen does itself), so the event can leave
-// without a tree walk: the content judgements are the sweep's own
-// (scanner, credential names, annotation lists), applied to every key and
-// string; only the decision is coarser. A string whose treatment depends
-// on more than itself and the key it sits under (a structured or encoded
-// value, a name of an env pair that names a credential, a command line
-// with a keyword, a kind or reference the structural redactor owns) fails
-// the screen, and the caller redacts the tree as before. Failing is always
-// safe; passing must imply that Redact finds nothing, which the tests
-// check on every corpus.
+// without a tree walk. The judgements are the sweep's own (scanner,
+// credential names, rules, annotation lists) on every key and string; what
+// depends on siblings (a name beside a value, a patch path, a command
+// line) is settled when their container closes; a string the cheap checks
+// cannot clear is put to the sweep itself. What the tokens cannot show (a
+// body under a secret-bearing objectRef, a patch body, a record member
+// that holds an event) fails the screen, and the caller redacts the tree
+// as before. Failing is always safe; passing must imply that Redact finds
+// nothing, which the tests check on every corpus against the full path.
 //
 // Feed it Open/Close for containers, Key for member names and String for
 // string values, in document order; other scalars need no call. A Screen
@@ -30,8 +30,6 @@ type Screen struct {
 	policyOmits bool
 	failed      bool
 	dropped     int
-	// argv is scratch for command lines, reused across arrays.
-	argv []any
 }
 
 type frame struct {
@@ -114,9 +112,7 @@ func (s *Screen) Open(isMap bool) {
 		nf.cred = !isMap && p.isMap && p.credKey
 		p.prevFlag = false
 	}
-	if !isMap && argKeys[nf.under] {
-		nf.isArgv, nf.argv = true, s.argv[:0]
-	}
+	nf.isArgv = !isMap && argKeys[nf.under]
 	s.frames[s.depth] = nf
 	s.depth++
 }
@@ -139,16 +135,13 @@ func (s *Screen) Close() {
 		return
 	}
 	if f.argvSuspect {
-		// The sweep's own judgement of the command line as a whole.
+		// The sweep's own judgement of the command line as a whole (on
+		// its own copy: the sweep writes into what it judges).
 		w := walker{r: s.r}
-		arr := append([]any(nil), f.argv...)
-		w.sweepArray(arr, f.under, sctx{})
+		w.sweepArray(f.argv, f.under, sctx{})
 		if !w.rep.Empty() {
 			s.failed = true
 		}
-	}
-	if f.isArgv {
-		s.argv = f.argv[:0]
 	}
 }
 
