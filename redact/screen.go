@@ -368,9 +368,8 @@ func (r *Redactor) plainText(key, v string) bool {
 	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r') {
 		i++
 	}
-	if t := v[i:]; t != "" && (t[0] == '{' || t[0] == '[' || t[0] == '-' && strings.HasPrefix(t, "---") ||
-		t[0] == 'a' && strings.HasPrefix(t, "apiVersion:") || t[0] == 'k' && strings.HasPrefix(t, "kind:")) {
-		return false // JSON or a manifest
+	if t := v[i:]; t != "" && (t[0] == '{' || t[0] == '[' || manifestStart(t)) {
+		return false // JSON or a manifest (one across lines fails on its line break below)
 	}
 	sc := r.rules.scanner
 	if len(v) < sc.minKeyword && len(v) < minEncoded {

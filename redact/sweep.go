@@ -734,8 +734,12 @@ func (w *walker) mentionsSecretKind(s string) bool {
 // looksLikeManifest reports whether text is a YAML object of the API (a
 // server-side apply body sent as YAML, a manifest in a Helm release).
 func looksLikeManifest(t string) bool {
-	return (strings.HasPrefix(t, "apiVersion:") || strings.HasPrefix(t, "kind:") || strings.HasPrefix(t, "---")) ||
-		(strings.Contains(t, "\napiVersion:") && strings.Contains(t, "\nkind:"))
+	return manifestStart(t) || (strings.Contains(t, "\napiVersion:") && strings.Contains(t, "\nkind:"))
+}
+
+// manifestStart reports whether t begins as a YAML manifest or stream does.
+func manifestStart(t string) bool {
+	return strings.HasPrefix(t, "apiVersion:") || strings.HasPrefix(t, "kind:") || strings.HasPrefix(t, "---")
 }
 
 func parseJSON(s string) (any, bool) {
