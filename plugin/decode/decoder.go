@@ -106,6 +106,8 @@ type Decoder struct {
 	groups    int
 	err       error
 	intern    *internTable
+	pool      *treePool
+	boxes     *boxes
 }
 
 // NewDecoder returns a Decoder reading chunk. The chunk is not retained past
@@ -120,12 +122,20 @@ func NewDecoder(chunk []byte) *Decoder {
 // Reset starts decoding a new chunk, keeping the interned strings of earlier
 // chunks so a long-lived Decoder allocates less.
 func (d *Decoder) Reset(chunk []byte) {
-	intern := d.intern
+	intern, pool, bx := d.intern, d.pool, d.boxes
 	if intern == nil {
-		intern = newInternTable()
+		intern, pool, bx = newInternTable(), &treePool{}, &boxes{}
 	}
-	*d = Decoder{buf: chunk, intern: intern}
+	pool.forget()
+	*d = Decoder{buf: chunk, intern: intern, pool: pool, boxes: bx}
 }
+
+// Recycle hands the maps of the record Next returned last back to d, to
+// build the next records in. The caller must hold nothing of that
+// record's Body or Metadata any more (no map of it, no list, no value
+// taken from a map it reads again), and must call Recycle before the
+// next call to Next; strings taken from the record stay valid.
+func (d *Decoder) Recycle() { d.pool.recycle() }
 
 // Records is the number of records returned so far.
 func (d *Decoder) Records() int { return d.records }
@@ -144,6 +154,7 @@ func (d *Decoder) Groups() int { return d.groups }
 // Fluent Bit group markers (timestamps -1 and -2, used by OpenTelemetry
 // inputs) are not events and are skipped.
 func (d *Decoder) Next() (Record, error) {
+	d.pool.forget()
 	for {
 		if d.err != nil {
 			return Record{}, d.err
@@ -186,7 +197,7 @@ func (d *Decoder) corrupt(off int, err error) error {
 
 // record decodes one delimited record: [ts, body] or [[ts, metadata], body].
 func (d *Decoder) record(s string) (rec Record, marker bool, err error) {
-	r := reader{s: s, intern: d.intern}
+	r := reader{s: s, intern: d.intern, pool: d.pool, boxes: d.boxes}
 	n, _ := r.arrayLen()
 	if n != 2 {
 		return rec, false, fmt.Errorf("record array has %d elements, want 2", n)

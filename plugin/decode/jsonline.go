@@ -34,6 +34,9 @@ type scanner struct {
 	depth int
 	keys  []string
 	vals  []any
+	// pool and bx, when set, are a Decoder's (see reuse.go).
+	pool *treePool
+	bx   *boxes
 }
 
 var scanners = sync.Pool{New: func() any { return &scanner{keys: make([]string, 0, 64), vals: make([]any, 0, 64)} }}
@@ -41,9 +44,15 @@ var scanners = sync.Pool{New: func() any { return &scanner{keys: make([]string, 
 // scanObject parses s, which starts with '{', as one JSON object. ok is
 // false when the scanner cannot vouch for the result; the caller then asks
 // jsoniter.
-func scanObject(s string) (m map[string]any, ok bool) {
+func scanObject(s string) (m map[string]any, ok bool) { return scanObjectIn(s, nil) }
+
+// scanObjectIn is scanObject building in d's maps (d may be nil).
+func scanObjectIn(s string, d *Decoder) (m map[string]any, ok bool) {
 	sc := scanners.Get().(*scanner)
 	sc.s, sc.p, sc.depth = s, 0, 0
+	if d != nil {
+		sc.pool, sc.bx = d.pool, d.boxes
+	}
 	m, ok = sc.object()
 	if ok {
 		sc.ws()
@@ -52,6 +61,7 @@ func scanObject(s string) (m map[string]any, ok bool) {
 	clear(sc.vals[:cap(sc.vals)]) // drop references into s
 	clear(sc.keys[:cap(sc.keys)])
 	sc.s, sc.keys, sc.vals = "", sc.keys[:0], sc.vals[:0]
+	sc.pool, sc.bx = nil, nil
 	scanners.Put(sc)
 	if !ok {
 		return nil, false
@@ -112,7 +122,12 @@ func (sc *scanner) object() (map[string]any, bool) {
 			break
 		}
 	}
-	m := make(map[string]any, len(sc.keys)-kb)
+	var m map[string]any
+	if sc.pool != nil {
+		m = sc.pool.get(len(sc.keys) - kb)
+	} else {
+		m = make(map[string]any, len(sc.keys)-kb)
+	}
 	for i := range len(sc.keys) - kb {
 		m[sc.keys[kb+i]] = sc.vals[vb+i] // a repeated key: the last wins, as in jsoniter
 	}
@@ -203,6 +218,9 @@ func (sc *scanner) value() (any, bool) {
 	switch c := sc.s[sc.p]; {
 	case c == '"':
 		s, ok := sc.str()
+		if sc.bx != nil {
+			return sc.bx.box(s), ok
+		}
 		return s, ok
 	case c == '{':
 		m, ok := sc.object()

@@ -186,6 +186,9 @@ type reader struct {
 	s      string
 	p      int
 	intern *internTable
+	// pool and boxes, when set, are the Decoder's (see reuse.go).
+	pool  *treePool
+	boxes *boxes
 	// lossy is set once the values built leave out part of s (Record.Exact).
 	lossy bool
 }
@@ -239,7 +242,12 @@ func (r *reader) readMap(n, depth int) (map[string]any, error) {
 	if n > (len(r.s)-r.p)/2 {
 		return nil, errTruncated
 	}
-	m := make(map[string]any, n)
+	var m map[string]any
+	if r.pool != nil {
+		m = r.pool.get(n)
+	} else {
+		m = make(map[string]any, n)
+	}
 	for i := 0; i < n; i++ {
 		k, ok, err := r.key()
 		if err != nil {
@@ -337,6 +345,9 @@ func (r *reader) strValue(n int) (any, error) {
 		return nil, err
 	}
 	if len(s) > maxInternLen || r.intern == nil {
+		if r.boxes != nil {
+			return r.boxes.box(s), nil
+		}
 		return s, nil
 	}
 	return r.intern.box(s), nil

@@ -76,7 +76,18 @@ const maxNesting = 3
 // a *SkippedError (entries of a batch that are not events were dropped, the
 // others appended; possibly none).
 func Events(body map[string]any, dst []map[string]any) ([]map[string]any, Shape, error) {
-	out, shape, b, ok := events(body, dst, 0)
+	return eventsIn(body, dst, nil)
+}
+
+// Events is the package's Events for a record d returned: an event
+// carried as a JSON string is built in d's maps, which Recycle hands
+// back with the record's own.
+func (d *Decoder) Events(body map[string]any, dst []map[string]any) ([]map[string]any, Shape, error) {
+	return eventsIn(body, dst, d)
+}
+
+func eventsIn(body map[string]any, dst []map[string]any, d *Decoder) ([]map[string]any, Shape, error) {
+	out, shape, b, ok := events(body, dst, 0, d)
 	if !ok {
 		return dst, Unknown, ErrUnrecognized
 	}
@@ -88,7 +99,7 @@ func Events(body map[string]any, dst []map[string]any) ([]map[string]any, Shape,
 
 type batch struct{ skipped, total int }
 
-func events(body map[string]any, dst []map[string]any, depth int) ([]map[string]any, Shape, batch, bool) {
+func events(body map[string]any, dst []map[string]any, depth int, d *Decoder) ([]map[string]any, Shape, batch, bool) {
 	if body == nil {
 		return dst, Unknown, batch{}, false
 	}
@@ -118,11 +129,11 @@ func events(body map[string]any, dst []map[string]any, depth int) ([]map[string]
 		return dst, Unknown, batch{}, false
 	}
 	for _, key := range [...]string{"log", "message"} {
-		inner, ok := object(body[key])
+		inner, ok := objectIn(body[key], d)
 		if !ok {
 			continue
 		}
-		if out, _, b, ok := events(inner, dst, depth+1); ok {
+		if out, _, b, ok := events(inner, dst, depth+1, d); ok {
 			return out, JSONString, b, true
 		}
 	}
@@ -195,12 +206,15 @@ func aksEvent(rec map[string]any) (map[string]any, bool) {
 }
 
 // object returns v as a JSON object, parsing it if it is a string.
-func object(v any) (map[string]any, bool) {
+func object(v any) (map[string]any, bool) { return objectIn(v, nil) }
+
+// objectIn is object building in d's maps (d may be nil).
+func objectIn(v any, d *Decoder) (map[string]any, bool) {
 	switch v := v.(type) {
 	case map[string]any:
 		return v, true
 	case string:
-		return parseObject(v)
+		return parseObjectIn(v, d)
 	}
 	return nil, false
 }
@@ -209,7 +223,10 @@ func object(v any) (map[string]any, bool) {
 // ("<time> stdout F ") is stripped: tail without a parser on containerd
 // logs delivers it. Text that cannot be an object is rejected before the
 // JSON parser is involved, since most log lines are not JSON.
-func parseObject(s string) (map[string]any, bool) {
+func parseObject(s string) (map[string]any, bool) { return parseObjectIn(s, nil) }
+
+// parseObjectIn is parseObject building in d's maps (d may be nil).
+func parseObjectIn(s string, d *Decoder) (map[string]any, bool) {
 	s = strings.TrimLeft(s, " \t\r\n")
 	if s == "" {
 		return nil, false
@@ -220,7 +237,7 @@ func parseObject(s string) (map[string]any, bool) {
 			return nil, false
 		}
 	}
-	if m, ok := scanObject(s); ok {
+	if m, ok := scanObjectIn(s, d); ok {
 		return m, true
 	}
 	var m map[string]any

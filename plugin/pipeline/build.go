@@ -89,3 +89,9 @@ func (p *Pipeline) SetMetrics(m *metrics.Pipeline) { p.s.Metrics = m }
 // ShipLines tells the pipeline its packaging sends Event.Line when set
 // (Settings.Lines).
 func (p *Pipeline) ShipLines() { p.s.Lines = true }
+
+// ReuseTrees tells the pipeline its packaging's emit keeps nothing of an
+// Event's tree (no map, list or Record.Body) past its return: the maps of
+// each record are then reused to decode the records after it, which
+// spares most of what decoding costs (Settings.Reuse).
+func (p *Pipeline) ReuseTrees() { p.s.Reuse = true }

@@ -14,3 +14,6 @@ func (p *Pipeline) SetPolicy(pol *policy.Policy, keep detect.Severity) {
 // FullPathOnly turns the screen off, for tests that hold what it passes to
 // what the full path ships.
 func (p *Pipeline) FullPathOnly() { p.fullPath = true }
+
+// NoReuse makes p decode every record into maps of its own.
+func (p *Pipeline) NoReuse() { p.s.Reuse = false }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -44,6 +45,10 @@ type Settings struct {
 	// (max_line_bytes; 0: no limit). A longer event takes the full path,
 	// whose redacted tree the cut works on.
 	MaxLine int
+	// Reuse is set by a packaging whose emit keeps nothing of an Event's
+	// tree past its return (ReuseTrees): a record's maps are then handed
+	// back to the decoder for the next records once its events are done.
+	Reuse bool
 }
 
 // Stats are counters since start, safe to read concurrently.
@@ -114,6 +119,9 @@ const MarkKey = "kaudit"
 // redactSummary is the form of redact.Report.String().
 var redactSummary = regexp.MustCompile(`^[a-z_]{1,32}=[0-9]{1,9}(,[a-z_]{1,32}=[0-9]{1,9}){0,15}$`)
 
+// decoders keep their intern tables and reusable maps across chunks.
+var decoders = sync.Pool{New: func() any { return decode.NewDecoder(nil) }}
+
 // Pipeline is safe for concurrent use: Fluent Bit may flush several chunks of
 // one instance at once (`workers`).
 type Pipeline struct {
@@ -152,7 +160,12 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 		replay.next = 0
 	}
 	var rep ChunkReport
-	dec := decode.NewDecoder(data)
+	dec := decoders.Get().(*decode.Decoder)
+	dec.Reset(data)
+	defer func() {
+		dec.Reset(nil)
+		decoders.Put(dec)
+	}()
 	var events []map[string]any
 	var ev Event
 	for {
@@ -170,7 +183,7 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 		}
 		rep.Records++
 		var shape decode.Shape
-		events, shape, err = decode.Events(rec.Body, events[:0])
+		events, shape, err = dec.Events(rec.Body, events[:0])
 		if err != nil && len(events) == 0 {
 			if errors.Is(err, decode.ErrUnrecognized) {
 				rep.Unrecognized++
@@ -209,6 +222,12 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 			ev.Unchanged = ev.Unchanged && shape == decode.Raw && len(events) == 1 && rec.Exact
 			emit(&ev)
 			rep.Events++
+		}
+		if p.s.Reuse {
+			// Nothing holds the record now: not the emitted events (the
+			// packaging promised), not the pipeline (ev and events are
+			// overwritten before they are read again), not the rules.
+			dec.Recycle()
 		}
 	}
 	p.Stats.Records.Add(int64(rep.Records + rep.Malformed))

@@ -51,6 +51,7 @@ func NewWith(g config.Getter, version string, logLevel int) (*Instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	pipe.ReuseTrees() // each emit encodes its record into the output and returns
 	in := &Instance{Name: name, Config: c, Pipeline: pipe, verbosity: logLevel}
 	in.Logf(pipeline.LogInfo, "kaudit %s filter started: unrecognized=%s min_severity=%s rules=%d rules_files=%d audit_policy_file=%q",
 		version, [...]string{"drop", "pass"}[c.Unrecognized], c.MinSeverity, len(pipe.Detector().Rules()), len(c.RulesFiles), c.AuditPolicyFile)

@@ -102,6 +102,7 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	met := metrics.New(name, det.Rules())
 	pipe.SetMetrics(met.Pipeline)
 	pipe.ShipLines()
+	pipe.ReuseTrees() // every emit below renders the event into strings and returns
 	var rejected *loki.Rejected
 	if c.RejectedPath != "" {
 		if rejected, err = loki.OpenRejected(c.RejectedPath, c.RejectedMaxBytes); err != nil {

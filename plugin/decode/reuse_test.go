@@ -1,0 +1,129 @@
+package decode
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"reflect"
+	"testing"
+
+	"github.com/kaudit/kaudit/plugin/decode/chunk"
+)
+
+// decodeAll returns every record's body, metadata and events, each
+// rendered as JSON (a recycled tree cannot be kept, only what was read of
+// it), reading chunk with d and recycling after every record when
+// recycle is set.
+func decodeAll(t *testing.T, d *Decoder, data []byte, recycle bool) []string {
+	t.Helper()
+	d.Reset(data)
+	var out []string
+	var evs []map[string]any
+	for {
+		rec, err := d.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			out = append(out, "error: "+err.Error())
+			continue
+		}
+		var shape Shape
+		evs, shape, err = d.Events(rec.Body, evs[:0])
+		out = append(out, render(t, rec.Body), render(t, rec.Metadata), shape.String(), errString(err))
+		for _, ev := range evs {
+			out = append(out, render(t, ev))
+		}
+		if recycle {
+			d.Recycle()
+		}
+	}
+}
+
+func render(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v) // keys sorted
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// A decoder building records in the maps of records it was handed back
+// reads every corpus record, parsed and as a raw line, in both chunk
+// formats, exactly as a fresh decoder does: no member of an earlier event
+// survives in a reused map, and reused maps of either size serve records
+// of any size. The records alternate between large and small events so
+// maps change hands between them.
+func TestRecycleDecodesTheSame(t *testing.T) {
+	lines := corpusLines(t)
+	var recs []map[string]any
+	for i, l := range lines {
+		body := corpusBody(t, l)
+		recs = append(recs, body, map[string]any{"log": mustQuoteObj(t, body)})
+		// A small record between large ones, with metadata-like nesting.
+		recs = append(recs, map[string]any{"n": int64(i), "m": map[string]any{"k": "v"}})
+	}
+	for _, format := range []chunk.Format{chunk.FormatLegacy, chunk.FormatV2} {
+		var buf bytes.Buffer
+		if err := chunk.Encode(&buf, recs, chunk.Options{Format: format}); err != nil {
+			t.Fatal(err)
+		}
+		want := decodeAll(t, NewDecoder(nil), buf.Bytes(), false)
+		d := NewDecoder(nil)
+		for round := 0; round < 2; round++ { // the second starts with a full pool
+			got := decodeAll(t, d, buf.Bytes(), true)
+			if !reflect.DeepEqual(got, want) {
+				for i := range min(len(got), len(want)) {
+					if got[i] != want[i] {
+						t.Fatalf("format %v round %d: item %d:\n got %.300s\nwant %.300s", format, round, i, got[i], want[i])
+					}
+				}
+				t.Fatalf("format %v round %d: %d items, want %d", format, round, len(got), len(want))
+			}
+		}
+		if n := len(d.pool.free[0]) + len(d.pool.free[1]); n == 0 {
+			t.Fatalf("format %v: no map was handed back", format)
+		}
+	}
+}
+
+// Recycling drops the decoder's view of maps it did not get back: a
+// record decoded after one that was kept leaves the kept one alone.
+func TestKeptRecordIsNotReused(t *testing.T) {
+	recs := []map[string]any{
+		{"a": "first", "m": map[string]any{"k": "one"}},
+		{"a": "second", "m": map[string]any{"k": "two"}},
+	}
+	var buf bytes.Buffer
+	if err := chunk.Encode(&buf, recs, chunk.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(buf.Bytes())
+	kept, err := d.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not recycled: the caller keeps it.
+	next, err := d.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Recycle()
+	if _, err := d.Next(); err != io.EOF {
+		t.Fatal(err)
+	}
+	if got := render(t, kept.Body); got != `{"a":"first","m":{"k":"one"}}` {
+		t.Errorf("kept record changed: %s", got)
+	}
+	if len(next.Body) != 0 {
+		t.Errorf("the recycled record was not emptied: %v", next.Body)
+	}
+}
