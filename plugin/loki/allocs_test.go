@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/kaudit/kaudit/plugin/config"
 	"github.com/kaudit/kaudit/plugin/decode/chunk"
@@ -107,5 +108,55 @@ func TestAddToIsBuild(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A line the pipeline wrote from its input lives in a buffer it reuses for
+// the next event: what AddTo and Build keep must be copies.
+func TestLinesAreCopied(t *testing.T) {
+	c, err := config.Parse(config.MapGetter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := NewEntries(c)
+	evs := routineEvents(t, c, 200)
+	buf := make([]byte, 0, 4096)
+	var b Batch
+	var built []string
+	for i := range evs {
+		ev := evs[i]
+		buf = append(buf[:0], pipeline.Line(ev.Event)...)
+		ev.Line = unsafe.String(&buf[0], len(buf))
+		en.AddTo(&b, &ev)
+		_, _, e := en.Build(&ev)
+		built = append(built, e.Line)
+	}
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	// Entries are grouped by stream: compare as sets of lines.
+	want := map[string]int{}
+	for i := range evs {
+		want[pipeline.Line(evs[i].Event)]++
+	}
+	for i, l := range built {
+		if want[l] == 0 {
+			t.Fatalf("Build's line %d changed with the buffer it came from: %.200s", i, l)
+		}
+	}
+	n := 0
+	for _, r := range b.split(c.MaxRequestBytes) {
+		for _, s := range r.streams {
+			for _, e := range s.Entries {
+				if want[e.Line] == 0 {
+					t.Fatalf("AddTo's line changed with the buffer it came from: %.200s", e.Line)
+				}
+				want[e.Line]--
+				n++
+			}
+		}
+	}
+	if n != len(evs) {
+		t.Fatalf("%d entries of %d", n, len(evs))
 	}
 }

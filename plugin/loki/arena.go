@@ -2,6 +2,7 @@ package loki
 
 import (
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/grafana/loki/pkg/push"
@@ -18,6 +19,9 @@ import (
 type arena struct {
 	labels push.LabelsAdapter
 	text   []byte
+	// lines holds copies of the lines a packaging hands over in a buffer
+	// of its own (pipeline.Event.Line), many to a block.
+	lines []byte
 }
 
 // Block sizes: 32 KiB of pairs (about a hundred entries' metadata) and
@@ -25,6 +29,10 @@ type arena struct {
 const (
 	labelBlock = 1024
 	textBlock  = 4 << 10
+	// lineBlock holds about fifty routine lines; a line of more than a
+	// quarter of it gets a block of its own, so a block is never mostly
+	// waste.
+	lineBlock = 64 << 10
 )
 
 // take hands out room for n pairs: the caller appends at most n, so the
@@ -74,6 +82,23 @@ func (a *arena) seal(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[start], len(b)-start)
+}
+
+// line returns a copy of s that stays valid as long as the arena's
+// Batch: a line in a block shared with its neighbours.
+func (a *arena) line(s string) string {
+	if s == "" {
+		return ""
+	}
+	if a == nil || len(s) > lineBlock/4 {
+		return strings.Clone(s)
+	}
+	if cap(a.lines)-len(a.lines) < len(s) {
+		a.lines = make([]byte, 0, lineBlock)
+	}
+	start := len(a.lines)
+	a.lines = append(a.lines, s...)
+	return unsafe.String(&a.lines[start], len(s))
 }
 
 // join is x + "/" + y (resource/subresource) without a string of its own.

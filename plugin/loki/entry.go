@@ -60,7 +60,9 @@ func (b *Entries) AddTo(bt *Batch, ev *pipeline.Event) {
 
 // build is Build; a is where metadata is kept, nil to allocate it.
 func (b *Entries) build(ev *pipeline.Event, a *arena) (tenant, labels string, e push.Entry) {
-	line := ev.Line
+	// A line from the input is the pipeline's buffer, reused for the next
+	// event: the entry keeps a copy.
+	line := a.line(ev.Line)
 	if line == "" {
 		line = pipeline.Line(ev.Event)
 	}

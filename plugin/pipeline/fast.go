@@ -3,6 +3,7 @@ package pipeline
 import (
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"github.com/kaudit/kaudit/plugin/decode"
 	"github.com/kaudit/kaudit/redact"
@@ -36,10 +37,10 @@ var fastStates = sync.Pool{New: func() any { return &fastState{buf: make([]byte,
 // fastLine returns e's Loki line and what the screen removed when the
 // record's tokens prove e needs no redaction; ok is false otherwise, and e
 // must then take the full path. omitManaged is the policy's
-// omitManagedFields for this event.
-func (p *Pipeline) fastLine(rec *decode.Record, shape decode.Shape, e map[string]any, omitManaged bool) (line string, rep redact.Report, ok bool) {
-	st := fastStates.Get().(*fastState)
-	defer fastStates.Put(st)
+// omitManagedFields for this event. The line is st's buffer, valid until
+// st screens the next event: the emitted Event's Line, which a packaging
+// copies if it keeps it.
+func (p *Pipeline) fastLine(st *fastState, rec *decode.Record, shape decode.Shape, e map[string]any, omitManaged bool) (line string, rep redact.Report, ok bool) {
 	b, ok := p.screen(st, rec, shape, e, omitManaged, true)
 	if !ok {
 		return "", rep, false
@@ -47,18 +48,19 @@ func (p *Pipeline) fastLine(rec *decode.Record, shape decode.Shape, e map[string
 	if max := p.s.MaxLine; max > 0 && len(b) > max {
 		return "", rep, false // cutting to fit works on the redacted tree
 	}
-	return string(b), st.sc.Report(), true
+	if len(b) == 0 {
+		return "", rep, false
+	}
+	return unsafe.String(&b[0], len(b)), st.sc.Report(), true
 }
 
 // unchanged reports whether the record's tokens prove that redaction
 // would leave e exactly as it came (nothing removed, managedFields
 // included): a packaging that writes records back passes it on as it is.
-func (p *Pipeline) unchanged(rec *decode.Record, shape decode.Shape, e map[string]any) bool {
+func (p *Pipeline) unchanged(st *fastState, rec *decode.Record, shape decode.Shape, e map[string]any) bool {
 	if shape != decode.Raw {
 		return false
 	}
-	st := fastStates.Get().(*fastState)
-	defer fastStates.Put(st)
 	_, ok := p.screen(st, rec, shape, e, false, false)
 	return ok && st.sc.Report().Empty() && st.sc.Dropped() == 0
 }
@@ -93,6 +95,9 @@ func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape,
 	b, top, id, ok := writeScreened(st.buf[:0], src, sc, write)
 	if cap(b) <= 1<<20 {
 		st.buf = b[:0]
+	} else {
+		// Kept until the line is used, not past it.
+		st.buf = make([]byte, 0, 4096)
 	}
 	// The tokens must be the event the tree holds, not a wrapper around
 	// it or a text with members the tree lost to a repeated key.

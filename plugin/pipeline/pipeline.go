@@ -79,7 +79,8 @@ type Event struct {
 	// Line, when set, is the event's Loki line, written from the input
 	// because the redactor's screen proved nothing in it needs removing
 	// (Event is then the tree as decoded: every string in it passed the
-	// screen). Empty when the line is to be rendered from Event.
+	// screen). Empty when the line is to be rendered from Event. Its bytes
+	// are reused for the next event: a packaging that keeps it copies it.
 	Line     string
 	Time     time.Time     // the event's own time, else the record's
 	Record   decode.Record // the Fluent Bit record that carried it
@@ -162,9 +163,13 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 	var rep ChunkReport
 	dec := decoders.Get().(*decode.Decoder)
 	dec.Reset(data)
+	// One screen per chunk: a line written from the input lives in its
+	// buffer until the next event's.
+	st := fastStates.Get().(*fastState)
 	defer func() {
 		dec.Reset(nil)
 		decoders.Put(dec)
+		fastStates.Put(st)
 	}()
 	var events []map[string]any
 	var ev Event
@@ -208,7 +213,7 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 			rep.note(fmt.Errorf("record %d (%s): %w", rep.Records, shape, err))
 		}
 		for _, e := range events {
-			keep, perr := p.process(e, rec, shape, &ev, d)
+			keep, perr := p.process(e, rec, shape, &ev, d, st)
 			if perr != nil {
 				rep.Failed++
 				rep.note(perr)
@@ -254,7 +259,7 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 // even when the policy stores pods at Metadata, and dropped events still
 // count. A panic here drops the event: redaction that did not finish must
 // never let its input through.
-func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Shape, out *Event, dt *detector) (keep bool, err error) {
+func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Shape, out *Event, dt *detector, st *fastState) (keep bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			keep, err = false, fmt.Errorf("event dropped: processing panicked: %v", r)
@@ -311,11 +316,11 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Sha
 	fast, asCame := false, false
 	if !p.fullPath && !marked && rec.Metadata == nil && (p.s.Policy == nil || !policy.Trims(e, d)) {
 		if p.s.Lines {
-			line, red, fast = p.fastLine(&rec, shape, e, p.s.Policy != nil && d.OmitManagedFields)
+			line, red, fast = p.fastLine(st, &rec, shape, e, p.s.Policy != nil && d.OmitManagedFields)
 		} else {
 			// The tree is what leaves: skip redacting it only when nothing
 			// in it, managedFields included, would change.
-			asCame = p.unchanged(&rec, shape, e)
+			asCame = p.unchanged(st, &rec, shape, e)
 		}
 	}
 	if !fast && !asCame {

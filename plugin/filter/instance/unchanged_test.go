@@ -187,7 +187,7 @@ func BenchmarkWrite(b *testing.B) {
 	}{{"mixed", e2e.Shapes(s.Events)}, {"raw", s.Events}} {
 		in := newInstance(b, config.MapGetter{})
 		var evs []pipeline.Event
-		in.Pipeline.Chunk(encodeChunk(b, mix.records, chunk.Options{Format: chunk.FormatV2}), func(ev *pipeline.Event) { evs = append(evs, *ev) })
+		keeping(b, in).Chunk(encodeChunk(b, mix.records, chunk.Options{Format: chunk.FormatV2}), func(ev *pipeline.Event) { evs = append(evs, *ev) })
 		for _, w := range []struct {
 			name  string
 			write func([]byte, *pipeline.Event) []byte
