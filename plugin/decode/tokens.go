@@ -56,8 +56,12 @@ type MsgpackTokens struct {
 	done  bool
 }
 
-// Reset starts reading the value at the start of s.
-func (t *MsgpackTokens) Reset(s string) { *t = MsgpackTokens{s: s} }
+// Reset starts reading the value at the start of s. The per-depth arrays
+// are only read below depth, each entry written when its container
+// opens, so they are not cleared: that would be 4 KiB per value.
+func (t *MsgpackTokens) Reset(s string) {
+	t.s, t.p, t.depth, t.done = s, 0, 0, false
+}
 
 // Next returns the next token; at the end of the value it returns
 // ok == false with a nil error.
@@ -238,8 +242,9 @@ type JSONTokens struct {
 // Reset starts reading the JSON text s, which must be one object with
 // nothing but white space around it.
 func (t *JSONTokens) Reset(s string) {
-	*t = JSONTokens{}
-	t.sc.s = s
+	// inMap is only read below depth (see MsgpackTokens.Reset).
+	t.sc = scanner{s: s, keys: t.sc.keys[:0], vals: t.sc.vals[:0]}
+	t.first, t.val, t.depth, t.done = false, false, 0, false
 }
 
 // Next is MsgpackTokens.Next for JSON.
