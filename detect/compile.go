@@ -80,7 +80,7 @@ func (c *compiler) block(node any, path string) matcher {
 				if f.costly {
 					order += 2
 				}
-				parts = append(parts, part{order, key, &fieldMatch{f: f, arg: arg, t: t}})
+				parts = append(parts, part{order, key, &fieldMatch{f: f, arg: arg, t: t, slot: -1}})
 			}
 		}
 	}

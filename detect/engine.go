@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -31,7 +32,13 @@ type Engine struct {
 	resIdx      map[string]int
 	nRes        int
 	table       [][]*rule
+	// nSlots is the number of distinct fields the rules read, each with
+	// its slot in an evaluation (evalCtx).
+	nSlots int
 }
+
+// evalCtxs are pooled: an evaluation's slots are sized to the engine.
+var evalCtxs = sync.Pool{New: func() any { return new(evalCtx) }}
 
 type rule struct {
 	info  Rule
@@ -144,6 +151,12 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 	}
 	var now time.Time
 	code, codeRead, codeOK := 0.0, false, false
+	c := evalCtxs.Get().(*evalCtx)
+	c.start(ev, e.nSlots)
+	defer func() {
+		c.done()
+		evalCtxs.Put(c)
+	}()
 	for _, r := range e.table[vi*e.nRes+ri] {
 		if r.codeGate != nil {
 			if !codeRead {
@@ -154,7 +167,7 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 				continue
 			}
 		}
-		if !r.cond.match(ev) || (r.exc != nil && r.exc.match(ev)) {
+		if !r.cond.match(c) || (r.exc != nil && r.exc.match(c)) {
 			continue
 		}
 		if r.state != nil {
@@ -212,6 +225,7 @@ func (e *Engine) buildIndex() {
 	for _, r := range e.rules {
 		r.codeGate = e.gate(r.cond)
 	}
+	e.assignSlots()
 	e.verbIdx, e.resIdx = map[string]int{}, map[string]int{}
 	for _, r := range e.rules {
 		if r.info.Enabled {
@@ -231,6 +245,48 @@ func (e *Engine) buildIndex() {
 				e.table[slot] = append(e.table[slot], r)
 			}
 		}
+	}
+}
+
+// assignSlots gives every field the rules read, with its argument, one
+// slot in an evaluation, shared by every rule that reads it.
+func (e *Engine) assignSlots() {
+	type key struct {
+		f   *field
+		arg string
+	}
+	slots := map[key]int32{}
+	for _, r := range e.rules {
+		for _, m := range []matcher{r.cond, r.exc} {
+			eachField(m, func(fm *fieldMatch) {
+				k := key{fm.f, fm.arg}
+				i, ok := slots[k]
+				if !ok {
+					i = int32(len(slots))
+					slots[k] = i
+				}
+				fm.slot = i
+			})
+		}
+	}
+	e.nSlots = len(slots)
+}
+
+// eachField calls fn for every field test in m.
+func eachField(m matcher, fn func(*fieldMatch)) {
+	switch t := m.(type) {
+	case allOf:
+		for _, x := range t {
+			eachField(x, fn)
+		}
+	case anyOf:
+		for _, x := range t {
+			eachField(x, fn)
+		}
+	case notOf:
+		eachField(t.m, fn)
+	case *fieldMatch:
+		fn(t)
 	}
 }
 

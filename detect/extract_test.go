@@ -87,10 +87,10 @@ func TestBodyPath(t *testing.T) {
 		map[string]any{"clientConfig": map[string]any{"service": map[string]any{"namespace": "istio-system"}}},
 		map[string]any{"clientConfig": map[string]any{"url": "https://x"}}}}}
 	v := bodyPath(deep, "webhooks.clientConfig.service.namespace")
-	if !(elems{newGlobLeaf([]string{"istio-system"})}).test(v) || (elems{newGlobLeaf([]string{"x"})}).test(v) {
+	if !(elems{newGlobLeaf([]string{"istio-system"})}).test(&v) || (elems{newGlobLeaf([]string{"x"})}).test(&v) {
 		t.Errorf("webhooks.clientConfig.service.namespace: %+v", v)
 	}
-	if v := bodyPath(ev, "subjects.x.y"); (elems{newGlobLeaf([]string{"*"})}).test(v) {
+	if v := bodyPath(ev, "subjects.x.y"); (elems{newGlobLeaf([]string{"*"})}).test(&v) {
 		t.Errorf("subjects.x.y holds for no element, got %+v", v)
 	}
 	if v := bodyPath(ev, "data"); v.kind != kindWalk {

@@ -8,16 +8,16 @@ import (
 // matcher is a compiled condition. Conditions are data compiled once at load
 // into a tree of matchers; a different condition language (CEL, say) only
 // has to produce another implementation. match must not allocate or retain
-// ev, and must be safe for concurrent use.
+// the event, and must be safe for concurrent use.
 type matcher interface {
-	match(ev map[string]any) bool
+	match(c *evalCtx) bool
 }
 
 type allOf []matcher
 
-func (a allOf) match(ev map[string]any) bool {
+func (a allOf) match(c *evalCtx) bool {
 	for _, m := range a {
-		if !m.match(ev) {
+		if !m.match(c) {
 			return false
 		}
 	}
@@ -26,9 +26,9 @@ func (a allOf) match(ev map[string]any) bool {
 
 type anyOf []matcher
 
-func (a anyOf) match(ev map[string]any) bool {
+func (a anyOf) match(c *evalCtx) bool {
 	for _, m := range a {
-		if m.match(ev) {
+		if m.match(c) {
 			return true
 		}
 	}
@@ -37,20 +37,80 @@ func (a anyOf) match(ev map[string]any) bool {
 
 type notOf struct{ m matcher }
 
-func (n notOf) match(ev map[string]any) bool { return !n.m.match(ev) }
+func (n notOf) match(c *evalCtx) bool { return !n.m.match(c) }
 
 // fieldMatch applies one value test to one field.
 type fieldMatch struct {
 	f   *field
 	arg string
 	t   test
+	// slot is where an evaluation keeps this field's value for the other
+	// rules that read it (Engine.assignSlots); -1: read it each time.
+	slot int32
 }
 
-func (fm *fieldMatch) match(ev map[string]any) bool { return fm.t.test(fm.f.get(ev, fm.arg)) }
+func (fm *fieldMatch) match(c *evalCtx) bool { return fm.t.test(c.get(fm)) }
+
+// evalCtx is one event's evaluation. A routine event is tested by a
+// score of rules, most of which read the same few fields (the user, the
+// client address, the response code): each field is read from the event
+// once and its value kept in a slot for the rest. gen tells this event's
+// slots from an earlier one's, so nothing is cleared between events but
+// the slots that were filled, whose values may point into the event.
+type evalCtx struct {
+	ev     map[string]any
+	gen    uint32
+	slots  []slotValue
+	filled []int32
+}
+
+type slotValue struct {
+	gen uint32
+	v   value
+}
+
+// newEvalCtx evaluates ev without slots: every field is read when tested.
+func newEvalCtx(ev map[string]any) *evalCtx { return &evalCtx{ev: ev} }
+
+func (c *evalCtx) get(fm *fieldMatch) *value {
+	if fm.slot < 0 || int(fm.slot) >= len(c.slots) {
+		v := fm.f.get(c.ev, fm.arg)
+		return &v
+	}
+	sv := &c.slots[fm.slot]
+	if sv.gen != c.gen {
+		sv.v, sv.gen = fm.f.get(c.ev, fm.arg), c.gen
+		c.filled = append(c.filled, fm.slot)
+	}
+	return &sv.v
+}
+
+// start readies c for ev with n slots.
+func (c *evalCtx) start(ev map[string]any, n int) {
+	if len(c.slots) < n {
+		c.slots = make([]slotValue, n)
+	}
+	c.ev = ev
+	if c.gen++; c.gen == 0 { // wrapped: no slot may look filled
+		for i := range c.slots {
+			c.slots[i].gen = 0
+		}
+		c.gen = 1
+	}
+}
+
+// done drops what c holds of the event.
+func (c *evalCtx) done() {
+	for _, i := range c.filled {
+		c.slots[i].v = value{}
+	}
+	c.filled = c.filled[:0]
+	c.ev = nil
+}
 
 // test judges a whole field value (absent, scalar or list).
 type test interface {
-	test(v value) bool
+	test(v *value) bool
 }
 
 // leaf judges one scalar; elems lifts it to lists with "any element" meaning.
@@ -60,7 +120,7 @@ type leaf interface {
 
 type elems struct{ l leaf }
 
-func (e elems) test(v value) bool {
+func (e elems) test(v *value) bool {
 	switch v.kind {
 	case kindAbsent:
 		return false
@@ -94,20 +154,20 @@ func (e elems) test(v value) bool {
 	case kindQuery:
 		return queryAny(v.s, v.key, e.l)
 	}
-	return e.l.leaf(v)
+	return e.l.leaf(*v)
 }
 
 type absentTest bool
 
-func (a absentTest) test(v value) bool { return (v.kind == kindAbsent) == bool(a) }
+func (a absentTest) test(v *value) bool { return (v.kind == kindAbsent) == bool(a) }
 
 type notTest struct{ t test }
 
-func (n notTest) test(v value) bool { return !n.t.test(v) }
+func (n notTest) test(v *value) bool { return !n.t.test(v) }
 
 type andTest []test
 
-func (a andTest) test(v value) bool {
+func (a andTest) test(v *value) bool {
 	for _, t := range a {
 		if !t.test(v) {
 			return false

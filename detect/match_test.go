@@ -141,7 +141,7 @@ func TestOperators(t *testing.T) {
 		{`{"requestObject.kind": {"absent": true}}`, true},
 	} {
 		m := compileCond(t, tc.cond, lists)
-		if got := m.match(ev); got != tc.want {
+		if got := m.match(newEvalCtx(ev)); got != tc.want {
 			t.Errorf("%s = %v, want %v", tc.cond, got, tc.want)
 		}
 	}
@@ -174,12 +174,12 @@ func TestHostileEvents(t *testing.T) {
 						t.Errorf("%s on event %d panicked: %v", cond, i, r)
 					}
 				}()
-				m.match(ev)
+				m.match(newEvalCtx(ev))
 			}()
 		}
 	}
 	// The nested verbs list with a non-string element still finds "bind".
-	if !compileCond(t, `{"rbac.verbs": "bind"}`, nil).match(evs[6]) {
+	if !compileCond(t, `{"rbac.verbs": "bind"}`, nil).match(newEvalCtx(evs[6])) {
 		t.Error("rbac.verbs should skip junk elements and find bind")
 	}
 }
@@ -249,7 +249,7 @@ func TestRBACVerbs(t *testing.T) {
 		{"kindless non-role", map[string]any{"objectRef": map[string]any{"resource": "configmaps"}, "requestObject": map[string]any{"rules": rules}}, false},
 		{"read-only role", map[string]any{"requestObject": map[string]any{"kind": "Role", "rules": []any{map[string]any{"verbs": []any{"get", "list"}}}}}, false},
 	} {
-		if got := m.match(tc.ev); got != tc.want {
+		if got := m.match(newEvalCtx(tc.ev)); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}

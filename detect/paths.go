@@ -113,9 +113,9 @@ type everyTest struct{ t test }
 
 type failLeaf struct{ t test }
 
-func (f failLeaf) leaf(v value) bool { return !f.t.test(v) }
+func (f failLeaf) leaf(v value) bool { return !f.t.test(&v) }
 
-func (e everyTest) test(v value) bool {
+func (e everyTest) test(v *value) bool {
 	switch v.kind {
 	case kindAbsent:
 		return false
