@@ -24,14 +24,35 @@ const (
 )
 
 // Token is one step of a value read in document order. Str aliases the
-// input (or, for a JSON string with escapes, a decoded copy).
+// input (or, for a JSON string with escapes, a decoded copy); a number or
+// bool is in bits, read with the method of its kind. Four words: the
+// readers return tokens in registers, once per token of every event.
 type Token struct {
-	Kind  TokenKind
-	Str   string
-	Int   int64
-	Uint  uint64
-	Float float64
-	Bool  bool
+	Kind TokenKind
+	Str  string
+	bits uint64
+}
+
+// Int is a TokInt's value.
+func (t Token) Int() int64 { return int64(t.bits) }
+
+// Uint is a TokUint's value.
+func (t Token) Uint() uint64 { return t.bits }
+
+// Float is a TokFloat's value.
+func (t Token) Float() float64 { return math.Float64frombits(t.bits) }
+
+// Bool is a TokBool's value.
+func (t Token) Bool() bool { return t.bits != 0 }
+
+func intToken(i int64) Token     { return Token{Kind: TokInt, bits: uint64(i)} }
+func floatToken(f float64) Token { return Token{Kind: TokFloat, bits: math.Float64bits(f)} }
+
+func boolToken(b bool) Token {
+	if b {
+		return Token{Kind: TokBool, bits: 1}
+	}
+	return Token{Kind: TokBool}
 }
 
 // ErrNotPlain reports a value the token readers do not carry (msgpack bin,
@@ -98,10 +119,10 @@ func (t *MsgpackTokens) Next() (tok Token, ok bool, err error) {
 	switch {
 	case c <= 0x7f:
 		t.p++
-		return Token{Kind: TokInt, Int: int64(c)}, true, nil
+		return intToken(int64(c)), true, nil
 	case c >= 0xe0:
 		t.p++
-		return Token{Kind: TokInt, Int: int64(int8(c))}, true, nil
+		return intToken(int64(int8(c))), true, nil
 	case c <= 0x9f || c >= 0xdc && c <= 0xdf:
 		isMap := c <= 0x8f || c >= 0xde
 		r := reader{s: t.s, p: t.p}
@@ -119,7 +140,7 @@ func (t *MsgpackTokens) Next() (tok Token, ok bool, err error) {
 		return Token{Kind: TokNull}, true, nil
 	case c == 0xc2 || c == 0xc3:
 		t.p++
-		return Token{Kind: TokBool, Bool: c == 0xc3}, true, nil
+		return boolToken(c == 0xc3), true, nil
 	case c >= 0xca && c <= 0xd3:
 		return t.number(c)
 	}
@@ -188,24 +209,24 @@ func (t *MsgpackTokens) number(c byte) (Token, bool, error) {
 	}
 	switch c {
 	case 0xca:
-		return Token{Kind: TokFloat, Float: float64(math.Float32frombits(uint32(u)))}, true, nil
+		return floatToken(float64(math.Float32frombits(uint32(u)))), true, nil
 	case 0xcb:
-		return Token{Kind: TokFloat, Float: math.Float64frombits(u)}, true, nil
+		return floatToken(math.Float64frombits(u)), true, nil
 	case 0xcc, 0xcd, 0xce:
-		return Token{Kind: TokInt, Int: int64(u)}, true, nil
+		return intToken(int64(u)), true, nil
 	case 0xcf:
 		if u > math.MaxInt64 {
-			return Token{Kind: TokUint, Uint: u}, true, nil
+			return Token{Kind: TokUint, bits: u}, true, nil
 		}
-		return Token{Kind: TokInt, Int: int64(u)}, true, nil
+		return intToken(int64(u)), true, nil
 	case 0xd0:
-		return Token{Kind: TokInt, Int: int64(int8(u))}, true, nil
+		return intToken(int64(int8(u))), true, nil
 	case 0xd1:
-		return Token{Kind: TokInt, Int: int64(int16(u))}, true, nil
+		return intToken(int64(int16(u))), true, nil
 	case 0xd2:
-		return Token{Kind: TokInt, Int: int64(int32(u))}, true, nil
+		return intToken(int64(int32(u))), true, nil
 	}
-	return Token{Kind: TokInt, Int: int64(u)}, true, nil
+	return intToken(int64(u)), true, nil
 }
 
 // Skip skips the value that follows the key just returned (or the next
@@ -337,7 +358,7 @@ func (t *JSONTokens) value() (Token, bool, error) {
 				if lit == "null" {
 					return Token{Kind: TokNull}, true, nil
 				}
-				return Token{Kind: TokBool, Bool: lit == "true"}, true, nil
+				return boolToken(lit == "true"), true, nil
 			}
 		}
 	case c == '-' || '0' <= c && c <= '9':

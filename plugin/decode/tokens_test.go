@@ -73,15 +73,15 @@ func build(src tokenSource, tok Token) (any, error) {
 	case TokString:
 		return tok.Str, nil
 	case TokInt:
-		return tok.Int, nil
+		return tok.Int(), nil
 	case TokUint:
-		return tok.Uint, nil
+		return tok.Uint(), nil
 	case TokFloat:
-		return tok.Float, nil
+		return tok.Float(), nil
 	case TokNumber:
 		return json.Number(tok.Str), nil
 	case TokBool:
-		return tok.Bool, nil
+		return tok.Bool(), nil
 	case TokNull:
 		return nil, nil
 	}

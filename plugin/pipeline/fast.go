@@ -116,13 +116,13 @@ func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape,
 	}
 	// The tokens must be the event the tree holds, not a wrapper around
 	// it or a text with members the tree lost to a repeated key.
-	return b, ok && sc.OK() && top == len(e) && id == e["auditID"]
+	return b, ok && sc.OK() && top == len(e) && sameID(id, e["auditID"])
 }
 
 // writeScreened writes the value src reads as compact JSON while feeding
 // the screen, and stops at the first thing the screen refuses. top is the
 // number of members of the outer object and id its auditID.
-func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (out []byte, top int, id any, ok bool) {
+func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (out []byte, top int, id tokenID, ok bool) {
 	// first[d] is set while container d has had no member yet; closers[d]
 	// ends it.
 	var first [64]bool
@@ -133,14 +133,14 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (ou
 	for {
 		tok, more, err := src.Next()
 		if err != nil {
-			return b, 0, nil, false
+			return b, 0, id, false
 		}
 		if !more {
 			return b, top, id, depth == 0
 		}
 		if tok.Kind == decode.TokEnd {
 			if depth == 0 {
-				return b, 0, nil, false
+				return b, 0, id, false
 			}
 			depth--
 			sc.Close()
@@ -160,7 +160,7 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (ou
 		switch tok.Kind {
 		case decode.TokMap, decode.TokArray:
 			if depth >= len(first) {
-				return b, 0, nil, false
+				return b, 0, id, false
 			}
 			sc.Open(tok.Kind == decode.TokMap)
 			first[depth] = true
@@ -182,7 +182,7 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (ou
 					top--
 				}
 				if err := src.Skip(); err != nil {
-					return b, 0, nil, false
+					return b, 0, id, false
 				}
 				// Nothing was written for the member: its comma too.
 				if write && len(b) > 0 && b[len(b)-1] == ',' {
@@ -200,14 +200,14 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (ou
 		case decode.TokString:
 			sc.String(tok.Str)
 			if depth == 1 && wasKey && auditID {
-				id = tok.Str
+				id = tokenID{tok.Str, true}
 			}
 			if write {
 				b = appendString(b, tok.Str)
 			}
 		case decode.TokInt:
 			if write {
-				b = strconv.AppendInt(b, tok.Int, 10)
+				b = strconv.AppendInt(b, tok.Int(), 10)
 			}
 		default:
 			if write {
@@ -215,21 +215,38 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (ou
 			}
 		}
 		if !sc.OK() {
-			return b, 0, nil, false
+			return b, 0, id, false
 		}
 	}
+}
+
+// tokenID is the string the tokens held under auditID, if any.
+type tokenID struct {
+	s   string
+	set bool
+}
+
+// sameID reports whether the tokens' auditID is the tree's: the same
+// string, or none in either (a member of another type is none in the
+// tokens, and not nil in the tree).
+func sameID(id tokenID, tree any) bool {
+	if !id.set {
+		return tree == nil
+	}
+	s, ok := tree.(string)
+	return ok && s == id.s
 }
 
 func appendScalar(b []byte, tok decode.Token) []byte {
 	switch tok.Kind {
 	case decode.TokUint:
-		return strconv.AppendUint(b, tok.Uint, 10)
+		return strconv.AppendUint(b, tok.Uint(), 10)
 	case decode.TokFloat:
-		return appendFloat(b, tok.Float)
+		return appendFloat(b, tok.Float())
 	case decode.TokNumber:
 		return append(b, tok.Str...)
 	case decode.TokBool:
-		return strconv.AppendBool(b, tok.Bool)
+		return strconv.AppendBool(b, tok.Bool())
 	case decode.TokNull:
 		return append(b, "null"...)
 	}
