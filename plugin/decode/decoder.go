@@ -105,7 +105,6 @@ type Decoder struct {
 	malformed int
 	groups    int
 	err       error
-	intern    *internTable
 	pool      *treePool
 	boxes     *boxes
 }
@@ -119,15 +118,15 @@ func NewDecoder(chunk []byte) *Decoder {
 	return d
 }
 
-// Reset starts decoding a new chunk, keeping the interned strings of earlier
-// chunks so a long-lived Decoder allocates less.
+// Reset starts decoding a new chunk, keeping the maps handed back and the
+// string blocks of earlier chunks so a long-lived Decoder allocates less.
 func (d *Decoder) Reset(chunk []byte) {
-	intern, pool, bx := d.intern, d.pool, d.boxes
-	if intern == nil {
-		intern, pool, bx = newInternTable(), &treePool{}, &boxes{}
+	pool, bx := d.pool, d.boxes
+	if pool == nil {
+		pool, bx = &treePool{}, &boxes{}
 	}
 	pool.forget()
-	*d = Decoder{buf: chunk, intern: intern, pool: pool, boxes: bx}
+	*d = Decoder{buf: chunk, pool: pool, boxes: bx}
 }
 
 // Recycle hands the maps of the record Next returned last back to d, to
@@ -197,7 +196,7 @@ func (d *Decoder) corrupt(off int, err error) error {
 
 // record decodes one delimited record: [ts, body] or [[ts, metadata], body].
 func (d *Decoder) record(s string) (rec Record, marker bool, err error) {
-	r := reader{s: s, intern: d.intern, pool: d.pool, boxes: d.boxes}
+	r := reader{s: s, pool: d.pool, boxes: d.boxes}
 	n, _ := r.arrayLen()
 	if n != 2 {
 		return rec, false, fmt.Errorf("record array has %d elements, want 2", n)

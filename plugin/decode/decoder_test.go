@@ -375,7 +375,7 @@ func TestGroupMarkersAreSkipped(t *testing.T) {
 }
 
 func TestValuesDoNotAliasChunk(t *testing.T) {
-	chunk := legacy(fixext8(1, 0), mmap(mstr("key"), mstr("a value longer than the intern limit"), mstr("b"), mbin("bin")))
+	chunk := legacy(fixext8(1, 0), mmap(mstr("key"), mstr("a value of some length"), mstr("b"), mbin("bin")))
 	rec, err := NewDecoder(chunk).Next()
 	if err != nil {
 		t.Fatal(err)
@@ -383,7 +383,7 @@ func TestValuesDoNotAliasChunk(t *testing.T) {
 	for i := range chunk {
 		chunk[i] = 'Z'
 	}
-	if rec.Body["key"] != "a value longer than the intern limit" || rec.Body["b"] != "bin" {
+	if rec.Body["key"] != "a value of some length" || rec.Body["b"] != "bin" {
 		t.Fatalf("values changed with the chunk: %v", rec.Body)
 	}
 }
@@ -406,10 +406,12 @@ func TestForgedLengthsAllocateLittle(t *testing.T) {
 	}
 }
 
-func TestInterningCollisions(t *testing.T) {
+// Strings boxed in shared blocks stay each their own across many blocks
+// and records.
+func TestBoxedStrings(t *testing.T) {
 	d := NewDecoder(nil)
 	var chunk []byte
-	for i := 0; i < 3*internSlots; i++ {
+	for i := 0; i < 3*boxBlock; i++ {
 		chunk = append(chunk, legacy(fixext8(1, 0), mmap(mstr("v"), mint(int64(i)), mstr("s"), mstr(strings.Repeat("x", i%20)+string(rune('a'+i%26))+itoa(i))))...)
 	}
 	d.Reset(chunk)
@@ -428,7 +430,7 @@ func TestInterningCollisions(t *testing.T) {
 		}
 		n++
 	}
-	if n != 3*internSlots {
+	if n != 3*boxBlock {
 		t.Fatalf("n=%d", n)
 	}
 }

@@ -3,49 +3,14 @@ package decode
 import (
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 )
 
 // maxDepth bounds recursion while building values so that a forged chunk of
 // nested one-element arrays cannot exhaust the goroutine stack.
 const maxDepth = 512
-
-// Interning short string values saves the allocation that boxing a string
-// into an interface costs; audit events repeat the same short values (verbs,
-// levels, stages, group names) in every record. Long values (UIDs,
-// timestamps) are mostly unique, so they are not worth a lookup. The table
-// is direct-mapped: a Go map lookup costs about as much as the allocation
-// it saves, a hash and one comparison do not.
-const (
-	maxInternLen = 24
-	internSlots  = 1024 // power of two
-)
-
-type internTable struct {
-	seed  maphash.Seed
-	slots [internSlots]struct {
-		s string
-		v any
-	}
-}
-
-func newInternTable() *internTable { return &internTable{seed: maphash.MakeSeed()} }
-
-// box returns s boxed in an interface, shared with earlier equal strings.
-func (t *internTable) box(s string) any {
-	e := &t.slots[maphash.String(t.seed, s)&(internSlots-1)]
-	if e.v != nil && e.s == s {
-		return e.v
-	}
-	// Clone so the table does not pin the record the string came from.
-	e.s = strings.Clone(s)
-	e.v = e.s
-	return e.v
-}
 
 var (
 	errTruncated = errors.New("truncated value")
@@ -185,7 +150,6 @@ func be64(s string, p int) uint64 {
 type reader struct {
 	s      string
 	p      int
-	intern *internTable
 	// pool and boxes, when set, are the Decoder's (see reuse.go).
 	pool  *treePool
 	boxes *boxes
@@ -337,20 +301,17 @@ func (r *reader) str(n int) (string, error) {
 	return r.s[r.p-n : r.p], nil
 }
 
-// strValue returns a string boxed in an interface, from the intern table when
-// the value is short.
+// strValue returns a string boxed in an interface, in the Decoder's
+// blocks when it has them.
 func (r *reader) strValue(n int) (any, error) {
 	s, err := r.str(n)
 	if err != nil {
 		return nil, err
 	}
-	if len(s) > maxInternLen || r.intern == nil {
-		if r.boxes != nil {
-			return r.boxes.box(s), nil
-		}
-		return s, nil
+	if r.boxes != nil {
+		return r.boxes.box(s), nil
 	}
-	return r.intern.box(s), nil
+	return s, nil
 }
 
 func (r *reader) need(n int) error {

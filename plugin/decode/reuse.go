@@ -3,7 +3,7 @@ package decode
 import "unsafe"
 
 // Building a record's tree is mostly allocation: a routine audit event
-// is half a dozen maps and as many strings too long to intern, and the
+// is half a dozen maps and a dozen strings, each boxed in an interface, and the
 // maps cost more to make than to fill. A caller that is done with a
 // record's values, and kept none of them, hands its maps back with
 // Recycle; the next records are built in them. Nothing is reused that

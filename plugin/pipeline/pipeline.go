@@ -120,7 +120,7 @@ const MarkKey = "kaudit"
 // redactSummary is the form of redact.Report.String().
 var redactSummary = regexp.MustCompile(`^[a-z_]{1,32}=[0-9]{1,9}(,[a-z_]{1,32}=[0-9]{1,9}){0,15}$`)
 
-// decoders keep their intern tables and reusable maps across chunks.
+// decoders keep their reusable maps and string blocks across chunks.
 var decoders = sync.Pool{New: func() any { return decode.NewDecoder(nil) }}
 
 // Pipeline is safe for concurrent use: Fluent Bit may flush several chunks of
