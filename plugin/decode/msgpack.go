@@ -148,8 +148,8 @@ func be64(s string, p int) uint64 {
 // in the result is a substring of that copy: one allocation per record
 // instead of one per string, and nothing points into Fluent Bit's buffer.
 type reader struct {
-	s      string
-	p      int
+	s string
+	p int
 	// pool and boxes, when set, are the Decoder's (see reuse.go).
 	pool  *treePool
 	boxes *boxes
