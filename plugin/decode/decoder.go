@@ -107,6 +107,10 @@ type Decoder struct {
 	err       error
 	pool      *treePool
 	boxes     *boxes
+	// tape holds the tokens of the JSON text tapeOf, scanned for the
+	// record Next returned last (see TapeFor).
+	tape   *Tape
+	tapeOf string
 }
 
 // NewDecoder returns a Decoder reading chunk. The chunk is not retained past
@@ -121,12 +125,12 @@ func NewDecoder(chunk []byte) *Decoder {
 // Reset starts decoding a new chunk, keeping the maps handed back and the
 // string blocks of earlier chunks so a long-lived Decoder allocates less.
 func (d *Decoder) Reset(chunk []byte) {
-	pool, bx := d.pool, d.boxes
+	pool, bx, tape := d.pool, d.boxes, d.tape
 	if pool == nil {
-		pool, bx = &treePool{}, &boxes{}
+		pool, bx, tape = &treePool{}, &boxes{}, &Tape{}
 	}
 	pool.forget()
-	*d = Decoder{buf: chunk, pool: pool, boxes: bx}
+	*d = Decoder{buf: chunk, pool: pool, boxes: bx, tape: tape}
 }
 
 // Recycle hands the maps of the record Next returned last back to d, to
@@ -154,6 +158,7 @@ func (d *Decoder) Groups() int { return d.groups }
 // inputs) are not events and are skipped.
 func (d *Decoder) Next() (Record, error) {
 	d.pool.forget()
+	d.tapeOf = ""
 	for {
 		if d.err != nil {
 			return Record{}, d.err

@@ -34,9 +34,11 @@ type scanner struct {
 	depth int
 	keys  []string
 	vals  []any
-	// pool and bx, when set, are a Decoder's (see reuse.go).
+	// pool, bx and tape, when set, are a Decoder's (see reuse.go,
+	// tape.go).
 	pool *treePool
 	bx   *boxes
+	tape *Tape
 }
 
 var scanners = sync.Pool{New: func() any { return &scanner{keys: make([]string, 0, 64), vals: make([]any, 0, 64)} }}
@@ -51,7 +53,9 @@ func scanObjectIn(s string, d *Decoder) (m map[string]any, ok bool) {
 	sc := scanners.Get().(*scanner)
 	sc.s, sc.p, sc.depth = s, 0, 0
 	if d != nil {
-		sc.pool, sc.bx = d.pool, d.boxes
+		sc.pool, sc.bx, sc.tape = d.pool, d.boxes, d.tape
+		d.tapeOf = ""
+		d.tape.toks, d.tape.ok = d.tape.toks[:0], true
 	}
 	m, ok = sc.object()
 	if ok {
@@ -61,7 +65,7 @@ func scanObjectIn(s string, d *Decoder) (m map[string]any, ok bool) {
 	clear(sc.vals[:cap(sc.vals)]) // drop references into s
 	clear(sc.keys[:cap(sc.keys)])
 	sc.s, sc.keys, sc.vals = "", sc.keys[:0], sc.vals[:0]
-	sc.pool, sc.bx = nil, nil
+	sc.pool, sc.bx, sc.tape = nil, nil, nil
 	scanners.Put(sc)
 	if !ok {
 		return nil, false
@@ -85,6 +89,7 @@ func (sc *scanner) object() (map[string]any, bool) {
 		return nil, false
 	}
 	sc.p++ // '{'
+	sc.record(Token{Kind: TokMap})
 	// Keys and values have their own stacks: an enclosing array keeps
 	// its items on the value stack only.
 	kb, vb := len(sc.keys), len(sc.vals)
@@ -92,6 +97,7 @@ func (sc *scanner) object() (map[string]any, bool) {
 	if sc.p < len(sc.s) && sc.s[sc.p] == '}' {
 		sc.p++
 		sc.depth--
+		sc.record(Token{Kind: TokEnd})
 		return map[string]any{}, true
 	}
 	for {
@@ -103,6 +109,7 @@ func (sc *scanner) object() (map[string]any, bool) {
 		if !ok {
 			return nil, false
 		}
+		sc.recordString(TokKey, k)
 		sc.ws()
 		if sc.p >= len(sc.s) || sc.s[sc.p] != ':' {
 			return nil, false
@@ -122,6 +129,7 @@ func (sc *scanner) object() (map[string]any, bool) {
 			break
 		}
 	}
+	sc.record(Token{Kind: TokEnd})
 	var m map[string]any
 	if sc.pool != nil {
 		m = sc.pool.get(len(sc.keys) - kb)
@@ -160,11 +168,13 @@ func (sc *scanner) array() ([]any, bool) {
 		return nil, false
 	}
 	sc.p++ // '['
+	sc.record(Token{Kind: TokArray})
 	base := len(sc.vals)
 	sc.ws()
 	if sc.p < len(sc.s) && sc.s[sc.p] == ']' {
 		sc.p++
 		sc.depth--
+		sc.record(Token{Kind: TokEnd})
 		return []any{}, true
 	}
 	for {
@@ -181,6 +191,7 @@ func (sc *scanner) array() ([]any, bool) {
 			break
 		}
 	}
+	sc.record(Token{Kind: TokEnd})
 	a := make([]any, len(sc.vals)-base)
 	copy(a, sc.vals[base:])
 	clear(sc.vals[base:])
@@ -218,6 +229,7 @@ func (sc *scanner) value() (any, bool) {
 	switch c := sc.s[sc.p]; {
 	case c == '"':
 		s, ok := sc.str()
+		sc.recordString(TokString, s)
 		if sc.bx != nil {
 			return sc.bx.box(s), ok
 		}
@@ -229,10 +241,13 @@ func (sc *scanner) value() (any, bool) {
 		a, ok := sc.array()
 		return a, ok
 	case c == 't':
+		sc.record(boolToken(true))
 		return sc.lit("true", true)
 	case c == 'f':
+		sc.record(boolToken(false))
 		return sc.lit("false", false)
 	case c == 'n':
+		sc.record(Token{Kind: TokNull})
 		return sc.lit("null", nil)
 	case c == '-' || c >= '0' && c <= '9':
 		return sc.number()
@@ -277,7 +292,27 @@ func (sc *scanner) number() (any, bool) {
 		}
 	}
 	sc.p = p
+	sc.record(Token{Kind: TokNumber, Str: s[start:p]})
 	return json.Number(s[start:p]), sc.delimited()
+}
+
+// record adds tok to the Decoder's tape, when there is one. A scan that
+// fails leaves a tape nobody reads (TapeFor).
+func (sc *scanner) record(tok Token) {
+	if sc.tape != nil {
+		sc.tape.record(tok)
+	}
+}
+
+// recordString records a key or string, marking the tape unusable for a
+// line when s is not valid UTF-8.
+func (sc *scanner) recordString(k TokenKind, s string) {
+	if sc.tape != nil {
+		sc.tape.record(Token{Kind: k, Str: s})
+		if sc.tape.ok && !utf8.ValidString(s) {
+			sc.tape.ok = false
+		}
+	}
 }
 
 // str reads a string at p (on its opening quote). Without escapes it is a

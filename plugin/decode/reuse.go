@@ -112,3 +112,5 @@ func (b *boxes) box(s string) any {
 	e := eface{typ: stringType, data: unsafe.Pointer(&b.block[len(b.block)-1])}
 	return *(*any)(unsafe.Pointer(&e))
 }
+
+func unsafeStringData(s string) *byte { return unsafe.StringData(s) }

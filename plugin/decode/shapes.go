@@ -226,18 +226,24 @@ func objectIn(v any, d *Decoder) (map[string]any, bool) {
 func parseObject(s string) (map[string]any, bool) { return parseObjectIn(s, nil) }
 
 // parseObjectIn is parseObject building in d's maps (d may be nil).
-func parseObjectIn(s string, d *Decoder) (map[string]any, bool) {
-	s = strings.TrimLeft(s, " \t\r\n")
+func parseObjectIn(text string, d *Decoder) (map[string]any, bool) {
+	s := strings.TrimLeft(text, " \t\r\n")
 	if s == "" {
 		return nil, false
 	}
-	if s[0] != '{' {
+	cri := s[0] != '{'
+	if cri {
 		var ok bool
 		if s, ok = stripCRI(s); !ok {
 			return nil, false
 		}
 	}
 	if m, ok := scanObjectIn(s, d); ok {
+		if d != nil && !cri {
+			// The text, white space around the object aside, is the
+			// object the tape holds.
+			d.tapeOf = text
+		}
 		return m, true
 	}
 	var m map[string]any

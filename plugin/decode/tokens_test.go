@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/kaudit/kaudit/plugin/decode/chunk"
@@ -103,6 +104,7 @@ func TestJSONTokensAgreeWithEncodingJSON(t *testing.T) {
 // as encoding/json reads it.
 func checkJSONTokens(t *testing.T, s string) {
 	t.Helper()
+	checkTape(t, s)
 	var jt JSONTokens
 	jt.Reset(s)
 	got, err := fromTokens(&jt)
@@ -123,6 +125,112 @@ func checkJSONTokens(t *testing.T, s string) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%q: tokens give %#v, encoding/json %#v", s, got, want)
+	}
+}
+
+// checkTape: a tape the decoder recorded while building s's tree holds
+// exactly the tokens JSONTokens reads from s, and exists only where
+// JSONTokens reads s to its end; skipping agrees too.
+func checkTape(t *testing.T, s string) {
+	t.Helper()
+	d := NewDecoder(nil)
+	parseObjectIn(s, d)
+	tape, ok := d.TapeFor(s)
+	if !ok {
+		return
+	}
+	var jt JSONTokens
+	jt.Reset(s)
+	for i := 0; ; i++ {
+		want, wmore, werr := jt.Next()
+		got, gmore, gerr := tape.Next()
+		if werr != nil || gerr != nil || want != got || wmore != gmore {
+			t.Fatalf("%q: token %d: tape %+v %v %v, JSONTokens %+v %v %v", s, i, got, gmore, gerr, want, wmore, werr)
+		}
+		if !wmore {
+			break
+		}
+	}
+	// Skipping each top-level member's value in turn lands on the same
+	// keys.
+	tape.Rewind()
+	jt.Reset(s)
+	tape.Next()
+	jt.Next()
+	for {
+		a, _, _ := tape.Next()
+		b, _, _ := jt.Next()
+		if a != b {
+			t.Fatalf("%q: after skips, tape %+v, JSONTokens %+v", s, a, b)
+		}
+		if a.Kind != TokKey {
+			return
+		}
+		if e1, e2 := tape.Skip(), jt.Skip(); (e1 == nil) != (e2 == nil) {
+			t.Fatalf("%q: skip: tape %v, JSONTokens %v", s, e1, e2)
+		}
+	}
+}
+
+// Every corpus event's JSON text, compact and indented, has a tape that
+// JSONTokens agrees with.
+func TestTapeCorpora(t *testing.T) {
+	n := 0
+	for _, l := range corpusLines(t) {
+		for _, s := range []string{l.line, mustIndent(t, l.line)} {
+			checkTape(t, s)
+			d := NewDecoder(nil)
+			parseObjectIn(s, d)
+			if _, ok := d.TapeFor(s); ok {
+				n++
+			}
+		}
+	}
+	if n < 500 {
+		t.Fatalf("only %d corpus texts had a tape", n)
+	}
+}
+
+func mustIndent(t *testing.T, s string) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, []byte(s), "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// A tape is recorded for the text the decoder scanned, and for no other
+// string, however equal.
+func TestTapeIsForItsText(t *testing.T) {
+	d := NewDecoder(nil)
+	s := ` {"a":[1,"x",{"b":null,"c":true}]}` + "\n"
+	if _, ok := parseObjectIn(s, d); !ok {
+		t.Fatal("not parsed")
+	}
+	if _, ok := d.TapeFor(s); !ok {
+		t.Fatal("no tape for the text scanned")
+	}
+	if _, ok := d.TapeFor(strings.Clone(s)); ok {
+		t.Fatal("a tape for an equal copy")
+	}
+	bad := `{"a":"` + "\xff" + `"}`
+	if _, ok := parseObjectIn(bad, d); !ok {
+		t.Fatal("invalid UTF-8 not parsed")
+	}
+	if _, ok := d.TapeFor(s); ok {
+		t.Fatal("the tape outlived the next scan")
+	}
+	if _, ok := d.TapeFor(bad); ok {
+		t.Fatal("a tape for invalid UTF-8, which JSONTokens refuses")
+	}
+	// CRI-prefixed lines are objects after the prefix: JSONTokens does
+	// not read them, so no tape.
+	cri := `2024-01-01T00:00:00.000000000Z stdout F {"a":1}`
+	if _, ok := parseObjectIn(cri, d); !ok {
+		t.Fatal("CRI line not parsed")
+	}
+	if _, ok := d.TapeFor(cri); ok {
+		t.Fatal("a tape for a CRI line")
 	}
 }
 

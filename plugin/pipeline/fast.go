@@ -19,28 +19,39 @@ import (
 // passes nothing the full path would have changed.
 
 // tokenSource is a record read as tokens: msgpack as Fluent Bit sent it
-// (mp), or the JSON line tail read without a parser (js). A struct, not
-// an interface: the calls are direct, once per token.
+// (mp), or the JSON line tail read without a parser, from the tape its
+// scan recorded (tp) or scanned again (js). A struct, not an interface:
+// the calls are direct, once per token.
 type tokenSource struct {
 	mp *decode.MsgpackTokens
+	tp *decode.Tape
 	js *decode.JSONTokens
 }
 
 func (s tokenSource) Next() (decode.Token, bool, error) {
-	if s.mp != nil {
+	switch {
+	case s.mp != nil:
 		return s.mp.Next()
+	case s.tp != nil:
+		return s.tp.Next()
 	}
 	return s.js.Next()
 }
 
 func (s tokenSource) Skip() error {
-	if s.mp != nil {
+	switch {
+	case s.mp != nil:
 		return s.mp.Skip()
+	case s.tp != nil:
+		return s.tp.Skip()
 	}
 	return s.js.Skip()
 }
 
 type fastState struct {
+	// dec is the chunk's decoder, whose tape may hold a JSON line's
+	// tokens.
+	dec *decode.Decoder
 	mp  decode.MsgpackTokens
 	js  decode.JSONTokens
 	sc  redact.Screen
@@ -97,8 +108,12 @@ func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape,
 		if !isStr || len(rec.Body) != 1 {
 			return nil, false
 		}
-		st.js.Reset(s)
-		src.js = &st.js
+		if tp, ok := st.dec.TapeFor(s); ok {
+			src.tp = tp
+		} else {
+			st.js.Reset(s)
+			src.js = &st.js
+		}
 	default:
 		return nil, false
 	}

@@ -166,7 +166,9 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 	// One screen per chunk: a line written from the input lives in its
 	// buffer until the next event's.
 	st := fastStates.Get().(*fastState)
+	st.dec = dec
 	defer func() {
+		st.dec = nil
 		dec.Reset(nil)
 		decoders.Put(dec)
 		fastStates.Put(st)
