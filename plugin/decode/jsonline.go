@@ -192,7 +192,12 @@ func (sc *scanner) array() ([]any, bool) {
 		}
 	}
 	sc.record(Token{Kind: TokEnd})
-	a := make([]any, len(sc.vals)-base)
+	var a []any
+	if sc.pool != nil {
+		a = sc.pool.list(len(sc.vals) - base)
+	} else {
+		a = make([]any, len(sc.vals)-base)
+	}
 	copy(a, sc.vals[base:])
 	clear(sc.vals[base:])
 	sc.vals = sc.vals[:base]
@@ -293,6 +298,9 @@ func (sc *scanner) number() (any, bool) {
 	}
 	sc.p = p
 	sc.record(Token{Kind: TokNumber, Str: s[start:p]})
+	if sc.bx != nil {
+		return sc.bx.number(s[start:p]), sc.delimited()
+	}
 	return json.Number(s[start:p]), sc.delimited()
 }
 

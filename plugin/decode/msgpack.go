@@ -243,7 +243,12 @@ func (r *reader) readArray(n, depth int) ([]any, error) {
 	if n > len(r.s)-r.p {
 		return nil, errTruncated
 	}
-	a := make([]any, n)
+	var a []any
+	if r.pool != nil {
+		a = r.pool.list(n)
+	} else {
+		a = make([]any, n)
+	}
 	for i := range a {
 		v, err := r.value(depth + 1)
 		if err != nil {

@@ -1,6 +1,9 @@
 package decode
 
-import "unsafe"
+import (
+	"encoding/json"
+	"unsafe"
+)
 
 // Building a record's tree is mostly allocation: a routine audit event
 // is half a dozen maps and a dozen strings, each boxed in an interface, and the
@@ -17,6 +20,9 @@ import "unsafe"
 type treePool struct {
 	free [2][]map[string]any
 	made [2][]map[string]any
+	// Lists, by capacity: up to 2, 4, 8 and 16 elements.
+	freeLists [listClasses][][]any
+	madeLists [listClasses][][]any
 	// made overflowed: the record's maps are not all known, so none is
 	// reused (a record of thousands of maps is not the routine case).
 	lost bool
@@ -55,12 +61,44 @@ func (p *treePool) get(n int) map[string]any {
 	return m
 }
 
+const listClasses = 4
+
+// list returns a list of n elements, reused when one is free. Lists of
+// more than 16 are rare and made afresh.
+func (p *treePool) list(n int) []any {
+	c := 0
+	for c < listClasses && n > 2<<c {
+		c++
+	}
+	if c == listClasses {
+		return make([]any, n)
+	}
+	var l []any
+	if f := p.freeLists[c]; len(f) > 0 {
+		l = f[len(f)-1][:n]
+		f[len(f)-1] = nil
+		p.freeLists[c] = f[:len(f)-1]
+	} else {
+		l = make([]any, n, 2<<c)
+	}
+	if len(p.madeLists[c]) < poolMaps {
+		p.madeLists[c] = append(p.madeLists[c], l)
+	} else {
+		p.lost = true
+	}
+	return l
+}
+
 // forget drops the last record's maps from the pool's view: they stay
 // with whoever holds them.
 func (p *treePool) forget() {
 	for c := range p.made {
 		clear(p.made[c])
 		p.made[c] = p.made[c][:0]
+	}
+	for c := range p.madeLists {
+		clear(p.madeLists[c])
+		p.madeLists[c] = p.madeLists[c][:0]
 	}
 	p.lost = false
 }
@@ -81,6 +119,16 @@ func (p *treePool) recycle() {
 		}
 		p.made[c] = p.made[c][:0]
 	}
+	for c := range p.madeLists {
+		for i, l := range p.madeLists[c] {
+			clear(l[:cap(l)])
+			if len(p.freeLists[c]) < poolMaps {
+				p.freeLists[c] = append(p.freeLists[c], l)
+			}
+			p.madeLists[c][i] = nil
+		}
+		p.madeLists[c] = p.madeLists[c][:0]
+	}
 }
 
 // boxes puts strings into interfaces without an allocation each: the
@@ -99,17 +147,25 @@ type eface struct {
 	typ, data unsafe.Pointer
 }
 
-var stringType = func() unsafe.Pointer {
-	var x any = ""
-	return (*eface)(unsafe.Pointer(&x)).typ
-}()
+func typeOf(x any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&x)).typ }
 
-func (b *boxes) box(s string) any {
+// The types boxed: both are a string header.
+var (
+	stringType = typeOf("")
+	numberType = typeOf(json.Number(""))
+)
+
+func (b *boxes) box(s string) any { return b.boxAs(stringType, s) }
+
+// number boxes a JSON number's text as the json.Number it is.
+func (b *boxes) number(s string) any { return b.boxAs(numberType, s) }
+
+func (b *boxes) boxAs(typ unsafe.Pointer, s string) any {
 	if len(b.block) == cap(b.block) {
 		b.block = make([]string, 0, boxBlock)
 	}
 	b.block = append(b.block, s)
-	e := eface{typ: stringType, data: unsafe.Pointer(&b.block[len(b.block)-1])}
+	e := eface{typ: typ, data: unsafe.Pointer(&b.block[len(b.block)-1])}
 	return *(*any)(unsafe.Pointer(&e))
 }
 
