@@ -1,6 +1,9 @@
 package redact
 
-import "strings"
+import (
+	"strings"
+	"unsafe"
+)
 
 // A Screen proves, from an event's tokens as they are read from the input,
 // that Redact would change nothing in it (apart from dropping
@@ -30,7 +33,77 @@ type Screen struct {
 	policyOmits bool
 	failed      bool
 	dropped     int
+	// seen remembers what this Screen cleared, for the next events.
+	seen seen
 }
+
+// seen is a Screen's own memory of the map keys it found harmless: the
+// vocabulary of audit events (field names), which the Redactor's shared
+// memory holds behind a hash lookup. It is exact (whole keys are
+// compared), belongs to one goroutine, and forgets everything when its
+// Redactor changes or its copies fill a block, so it holds no input and
+// stays a fixed size. (Short values, remembered the same way, cost more
+// than they saved: names and addresses rarely come back.)
+type seen struct {
+	r     *Redactor
+	keys  [seenKeys]string
+	block []byte
+}
+
+const (
+	seenKeys  = 512
+	seenBlock = 8 << 10
+)
+
+// spot is a cheap index: length and three bytes tell most keys apart,
+// and a clash only costs a lookup.
+func spot(s string) uint {
+	n := uint(len(s))
+	if n == 0 {
+		return 0
+	}
+	return n*0x9e37 ^ uint(s[0])<<3 ^ uint(s[n-1])<<7 ^ uint(s[n/2])*0x2d
+}
+
+func (c *seen) use(r *Redactor) {
+	if c.r != r {
+		c.forget()
+		c.r = r
+	}
+}
+
+func (c *seen) forget() {
+	c.keys = [seenKeys]string{}
+	c.block = nil
+}
+
+// keep returns a copy of s in the block; ok is false when the block was
+// full and everything was forgotten.
+func (c *seen) keep(s string) (string, bool) {
+	if len(s) > cap(c.block)-len(c.block) {
+		full := c.block != nil
+		c.forget()
+		c.block = make([]byte, 0, seenBlock)
+		if full {
+			return "", false
+		}
+	}
+	start := len(c.block)
+	c.block = append(c.block, s...)
+	return unsafe.String(unsafe.SliceData(c.block[start:]), len(s)), true
+}
+
+func (c *seen) hasKey(k string) bool { return c.keys[spot(k)%seenKeys] == k }
+
+func (c *seen) addKey(k string) {
+	if len(k) > 64 {
+		return
+	}
+	if kk, ok := c.keep(k); ok {
+		c.keys[spot(k)%seenKeys] = kk
+	}
+}
+
 
 type frame struct {
 	isMap bool
@@ -60,6 +133,7 @@ const screenDepth = 64
 // Open writes each before use, so a pooled Screen costs nothing to reuse.
 func (s *Screen) Reset(r *Redactor, ev map[string]any, policyOmitsManaged bool) {
 	s.r, s.rep, s.depth, s.policyOmits, s.failed, s.dropped = r, Report{}, 0, policyOmitsManaged, false, 0
+	s.seen.use(r)
 	if r.strict || r.rules == nil || !r.screenable(ev) {
 		s.failed = true
 	}
@@ -179,8 +253,12 @@ func (s *Screen) Key(k string) (drop bool) {
 			return true
 		}
 	}
+	if s.seen.hasKey(k) {
+		return false // the common case: no hash
+	}
 	if s.r.inertKeys.has(k) {
-		return false // the common case: one lookup
+		s.seen.addKey(k)
+		return false
 	}
 	if !s.r.inertKey(k) {
 		s.failed = true
