@@ -99,7 +99,11 @@ func (e *CorruptError) Is(target error) bool { return target == ErrCorruptChunk 
 //		...
 //	}
 type Decoder struct {
-	buf       []byte
+	buf []byte
+	// s is the Decoder's own copy of buf, made at the first Next: every
+	// string of every record is a substring of it, so nothing points into
+	// Fluent Bit's buffer, at the price of one allocation a chunk.
+	s         string
 	off       int
 	records   int
 	malformed int
@@ -164,7 +168,7 @@ func (d *Decoder) Next() (Record, error) {
 			return Record{}, d.err
 		}
 		if d.off >= len(d.buf) {
-			d.buf = nil
+			d.buf, d.s = nil, ""
 			d.err = io.EOF
 			return Record{}, d.err
 		}
@@ -174,16 +178,22 @@ func (d *Decoder) Next() (Record, error) {
 		if c := d.buf[start]; !(c >= 0x90 && c <= 0x9f) && c != 0xdc && c != 0xdd {
 			return Record{}, d.corrupt(start, fmt.Errorf("record is not an array (type byte 0x%02x)", c))
 		}
-		end, err := skip(d.buf, start)
-		if err != nil {
-			return Record{}, d.corrupt(start, err)
+		if d.s == "" {
+			d.s = string(d.buf)
 		}
-		d.off = end
-		rec, marker, err := d.record(string(d.buf[start:end]))
+		// A record that decodes ends where decoding stopped; one that does
+		// not is delimited by skip, which only a corrupt chunk defeats.
+		rec, marker, n, err := d.record(d.s[start:])
 		if err != nil {
+			end, serr := skip(d.s, start)
+			if serr != nil {
+				return Record{}, d.corrupt(start, serr)
+			}
+			d.off = end
 			d.malformed++
 			return Record{}, &RecordError{Index: d.records + d.malformed + d.groups - 1, Offset: start, Err: err}
 		}
+		d.off = start + n
 		if marker {
 			d.groups++
 			continue
@@ -195,48 +205,48 @@ func (d *Decoder) Next() (Record, error) {
 
 func (d *Decoder) corrupt(off int, err error) error {
 	d.err = &CorruptError{Offset: off, Size: len(d.buf), Records: d.records, Malformed: d.malformed, Err: err}
-	d.buf = nil
+	d.buf, d.s = nil, ""
 	return d.err
 }
 
-// record decodes one delimited record: [ts, body] or [[ts, metadata], body].
-func (d *Decoder) record(s string) (rec Record, marker bool, err error) {
+// record decodes the record at the start of s: [ts, body] or [[ts,
+// metadata], body]; n is its length.
+func (d *Decoder) record(s string) (rec Record, marker bool, n int, err error) {
 	r := reader{s: s, pool: d.pool, boxes: d.boxes}
-	n, _ := r.arrayLen()
-	if n != 2 {
-		return rec, false, fmt.Errorf("record array has %d elements, want 2", n)
+	if an, _ := r.arrayLen(); an != 2 {
+		return rec, false, 0, fmt.Errorf("record array has %d elements, want 2", an)
 	}
 	if hn, ok := r.arrayLen(); ok {
 		if hn != 2 {
-			return rec, false, fmt.Errorf("v2 header array has %d elements, want 2", hn)
+			return rec, false, 0, fmt.Errorf("v2 header array has %d elements, want 2", hn)
 		}
 		rec.V2 = true
 		if rec.Time, marker, err = r.timestamp(); err != nil {
-			return rec, false, err
+			return rec, false, 0, err
 		}
 		mn, ok := r.mapLen()
 		if !ok {
-			return rec, false, fmt.Errorf("metadata is %s, want map", typeName(s, r.p))
+			return rec, false, 0, fmt.Errorf("metadata is %s, want map", typeName(s, r.p))
 		}
 		if mn > 0 {
 			if rec.Metadata, err = r.readMap(mn, 1); err != nil {
-				return rec, false, fmt.Errorf("metadata: %w", err)
+				return rec, false, 0, fmt.Errorf("metadata: %w", err)
 			}
 		}
 	} else if rec.Time, marker, err = r.timestamp(); err != nil {
-		return rec, false, err
+		return rec, false, 0, err
 	}
 	bodyStart := r.p
 	bn, ok := r.mapLen()
 	if !ok {
-		return rec, false, fmt.Errorf("body is %s, want map", typeName(s, r.p))
+		return rec, false, 0, fmt.Errorf("body is %s, want map", typeName(s, r.p))
 	}
 	if rec.Body, err = r.readMap(bn, 1); err != nil {
-		return rec, false, fmt.Errorf("body: %w", err)
+		return rec, false, 0, fmt.Errorf("body: %w", err)
 	}
-	rec.Raw, rec.RawBody = s, s[bodyStart:r.p]
+	rec.Raw, rec.RawBody = s[:r.p], s[bodyStart:r.p]
 	rec.Exact = !r.lossy
-	return rec, marker, nil
+	return rec, marker, r.p, nil
 }
 
 // timestamp reads an event timestamp. Seconds of -1 and -2 mark Fluent Bit

@@ -1,6 +1,10 @@
 package pipeline
 
-import "github.com/kaudit/kaudit/detect"
+import (
+	"strings"
+
+	"github.com/kaudit/kaudit/detect"
+)
 
 // Detections are the detection results of one chunk's events, in the order
 // the pipeline met them, recorded on the first attempt at the chunk and
@@ -25,6 +29,9 @@ func (d *Detections) Weight() int { return len(d.res) + 1 }
 
 func (d *Detections) record(r detect.Result) {
 	if r.Severity > detect.None || len(r.Matches) > 0 || r.CountedIDs() != "" {
+		// Kept past the chunk's flush: its own copy, not a substring of
+		// the decoder's copy of the whole chunk.
+		r.SourceIP = strings.Clone(r.SourceIP)
 		d.idx = append(d.idx, int32(d.events))
 		d.res = append(d.res, r)
 	}
