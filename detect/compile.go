@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kaudit/kaudit/redact/literal"
 )
 
 // compiler turns the decoded YAML of one condition into matchers, collecting
@@ -211,7 +213,7 @@ func (c *compiler) op(op string, arg any, path string, f *field) test {
 				c.errorf(path, "bad regex %q: %v", v, err)
 				continue
 			}
-			r = append(r, re)
+			r = append(r, regexTest{re, literal.Required(re)})
 		}
 		if len(r) != len(vals) {
 			return nil

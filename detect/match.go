@@ -3,6 +3,8 @@ package detect
 import (
 	"regexp"
 	"strings"
+
+	"github.com/kaudit/kaudit/redact/literal"
 )
 
 // matcher is a compiled condition. Conditions are data compiled once at load
@@ -314,12 +316,22 @@ func (p prefixLeaf) leaf(v value) bool {
 	return false
 }
 
-type regexLeaf []*regexp.Regexp
+// regexLeaf holds when any of its regexps matches. Each first asks what
+// every match of it contains (literal.Needs): a rule's regex over a
+// ConfigMap's data would otherwise run Go's engine, a few megabytes a
+// second for the usual (?i)(^|[^a-z])pass(word|wd) shapes, over every
+// value of every ConfigMap written.
+type regexLeaf []regexTest
+
+type regexTest struct {
+	re    *regexp.Regexp
+	needs literal.Needs
+}
 
 func (r regexLeaf) leaf(v value) bool {
 	s := v.str()
-	for _, re := range r {
-		if re.MatchString(s) {
+	for _, t := range r {
+		if t.needs.MayMatch(s) && t.re.MatchString(s) {
 			return true
 		}
 	}

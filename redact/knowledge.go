@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kaudit/kaudit/conf"
+	"github.com/kaudit/kaudit/redact/literal"
 )
 
 // kindSpec declares a secret-bearing kind (conf/redact/kubernetes.yaml).
@@ -129,7 +130,7 @@ func buildPattern(s patternSpec) (*pattern, error) {
 	}
 	p := &pattern{id: s.ID, re: re, groups: s.Secret, name: s.Name, sep: s.Separator}
 	for _, k := range s.Keywords {
-		if k == "" || !isASCII(k) {
+		if k == "" || !literal.IsASCII(k) {
 			return nil, fmt.Errorf("%s: keywords: %q must be non-empty ASCII", at, k)
 		}
 		p.keywords = append(p.keywords, strings.ToLower(k))

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+
+	"github.com/kaudit/kaudit/redact/literal"
 )
 
 // matcher is a compiled rule pattern. Patterns that are a finite set of
@@ -69,7 +71,7 @@ func literals(re *syntax.Regexp, fold *int, depth int) ([]string, bool) {
 		}
 		*fold = f
 		s := string(re.Rune)
-		if !isASCII(s) {
+		if !literal.IsASCII(s) {
 			return nil, false
 		}
 		if f == 1 {
@@ -122,18 +124,9 @@ func literals(re *syntax.Regexp, fold *int, depth int) ([]string, bool) {
 	return nil, false
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
 // MatchString reports whether s contains a match of the pattern.
 func (m *matcher) MatchString(s string) bool {
-	if m.lits == nil || !isASCII(s) {
+	if m.lits == nil || !literal.IsASCII(s) {
 		return m.re.MatchString(s)
 	}
 	if m.empty {
@@ -145,7 +138,7 @@ func (m *matcher) MatchString(s string) bool {
 		}
 		for _, l := range m.lits {
 			if m.fold {
-				if hasPrefixFold(s[i:], l) {
+				if literal.HasPrefixFold(s[i:], l) {
 					return true
 				}
 			} else if strings.HasPrefix(s[i:], l) {
@@ -159,21 +152,3 @@ func (m *matcher) MatchString(s string) bool {
 // fast reports whether MatchString on a whole text is a sound prefilter for
 // its parts: true for literal sets, whose matches are substrings.
 func (m *matcher) fast() bool { return m.lits != nil }
-
-// hasPrefixFold is strings.HasPrefix with ASCII case folding; lit is
-// lower case.
-func hasPrefixFold(s, lit string) bool {
-	if len(s) < len(lit) {
-		return false
-	}
-	for j := 0; j < len(lit); j++ {
-		c := s[j]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lit[j] {
-			return false
-		}
-	}
-	return true
-}

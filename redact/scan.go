@@ -7,10 +7,11 @@ import (
 	"encoding/hex"
 	"io"
 	"regexp"
-	"regexp/syntax"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kaudit/kaudit/redact/literal"
 )
 
 // pattern is one compiled credential format (conf/redact/patterns.yaml).
@@ -26,9 +27,9 @@ type pattern struct {
 	// a space-separated form, which counts only for flags and bare
 	// password words.
 	sep int
-	// needs is what every match of re contains (see requiredOf): a text
+	// needs is what every match of re contains (literal.Required): a text
 	// without it is not given to the regexp.
-	needs [][]reqLit
+	needs literal.Needs
 }
 
 // scanner is the content scanner: a keyword prefilter in front of the
@@ -59,7 +60,7 @@ func newScanner(ps []*pattern, nm *names) *scanner {
 		if i >= maxPatterns {
 			break // refused by the caller
 		}
-		p.needs = requiredOf(p.re)
+		p.needs = literal.Required(p.re)
 		for _, k := range p.keywords {
 			ws := acWordSpec{word: k}
 			if p.name > 0 {
@@ -536,7 +537,7 @@ func (sc *scanner) scanSet(s string, set uint64, mask func(string) string, keep 
 
 // find appends the spans of s that p removes.
 func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2]int) [][2]int {
-	if !p.mayMatch(s) {
+	if !p.needs.MayMatch(s) {
 		return spans
 	}
 	groups := p.groups
@@ -757,161 +758,4 @@ func (sc *scanner) spans(s string, keep func(string) bool) [][2]int {
 		}
 	}
 	return spans
-}
-
-// A pattern's regexp runs only on the strings whose keywords woke it, but
-// a keyword shared by the assignment-like patterns wakes them all, and
-// their unanchored backtracking costs microseconds per string. Each is
-// first asked for what every match of it must contain, read off the
-// parsed regexp: a list of clauses, each a set of literals of which a
-// match contains at least one. A text that fails a clause cannot match.
-
-// reqLit is a literal a match may contain; fold: ASCII case-insensitive.
-type reqLit struct {
-	s    string
-	fold bool
-}
-
-const (
-	maxReqClauses = 8  // clauses kept per pattern
-	maxReqLits    = 16 // literals per clause
-	maxClassRunes = 8  // a character class bigger than this requires nothing
-)
-
-// requiredOf returns the clauses every match of re satisfies (none when
-// nothing is known).
-func requiredOf(re *regexp.Regexp) [][]reqLit {
-	ast, err := syntax.Parse(re.String(), syntax.Perl)
-	if err != nil {
-		return nil
-	}
-	cl := required(ast.Simplify(), 0)
-	// The most selective first: longer literals, fewer of them.
-	slices.SortStableFunc(cl, func(a, b []reqLit) int { return reqScore(b) - reqScore(a) })
-	if len(cl) > maxReqClauses {
-		cl = cl[:maxReqClauses]
-	}
-	return cl
-}
-
-func reqScore(c []reqLit) int {
-	m := 1 << 20
-	for _, l := range c {
-		m = min(m, len(l.s))
-	}
-	return m*64 - len(c)
-}
-
-// required returns clauses that every match of re satisfies.
-func required(re *syntax.Regexp, depth int) [][]reqLit {
-	if depth > 32 {
-		return nil
-	}
-	switch re.Op {
-	case syntax.OpLiteral:
-		fold := re.Flags&syntax.FoldCase != 0
-		if fold {
-			for _, r := range re.Rune {
-				if r >= utf8.RuneSelf {
-					return nil // Unicode folding: not for an ASCII check
-				}
-			}
-			return [][]reqLit{{{s: strings.ToLower(string(re.Rune)), fold: true}}}
-		}
-		return [][]reqLit{{{s: string(re.Rune)}}}
-	case syntax.OpCharClass:
-		var c []reqLit
-		for i := 0; i+1 < len(re.Rune); i += 2 {
-			lo, hi := re.Rune[i], re.Rune[i+1]
-			if hi-lo >= maxClassRunes || len(c)+int(hi-lo)+1 > maxClassRunes {
-				return nil
-			}
-			for r := lo; r <= hi; r++ {
-				c = append(c, reqLit{s: string(r)})
-			}
-		}
-		if len(c) == 0 {
-			return nil
-		}
-		return [][]reqLit{c}
-	case syntax.OpCapture, syntax.OpPlus:
-		return required(re.Sub[0], depth+1)
-	case syntax.OpRepeat:
-		if re.Min >= 1 {
-			return required(re.Sub[0], depth+1)
-		}
-		return nil
-	case syntax.OpConcat:
-		// Every part's match is in the whole's.
-		var out [][]reqLit
-		for _, sub := range re.Sub {
-			out = append(out, required(sub, depth+1)...)
-		}
-		return out
-	case syntax.OpAlternate:
-		// A match is one branch's: the union of one clause of each.
-		var c []reqLit
-		for _, sub := range re.Sub {
-			cl := required(sub, depth+1)
-			if len(cl) == 0 {
-				return nil
-			}
-			best := cl[0]
-			for _, x := range cl[1:] {
-				if reqScore(x) > reqScore(best) {
-					best = x
-				}
-			}
-			c = append(c, best...)
-			if len(c) > maxReqLits {
-				return nil
-			}
-		}
-		return [][]reqLit{c}
-	}
-	return nil
-}
-
-// mayMatch reports whether s satisfies every clause of p.needs. ASCII
-// case folding is exact only for ASCII text: (?i)k also matches the
-// Kelvin sign, so text with other bytes is always given to the regexp
-// when a folded literal decides.
-func (p *pattern) mayMatch(s string) bool {
-	for _, c := range p.needs {
-		ok := false
-		for _, l := range c {
-			if l.fold {
-				if containsFold(s, l.s) || !isASCII(s) {
-					ok = true
-					break
-				}
-			} else if strings.Contains(s, l.s) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// containsFold is strings.Contains with ASCII case folding; lit is lower
-// case.
-func containsFold(s, lit string) bool {
-	if lit == "" {
-		return true
-	}
-	c0 := lit[0]
-	up := c0
-	if 'a' <= c0 && c0 <= 'z' {
-		up = c0 - 32
-	}
-	for i := 0; i+len(lit) <= len(s); i++ {
-		if (s[i] == c0 || s[i] == up) && hasPrefixFold(s[i:], lit) {
-			return true
-		}
-	}
-	return false
 }

@@ -383,7 +383,7 @@ func TestPatternNeeds(t *testing.T) {
 	for _, p := range sc.patterns {
 		for _, c := range p.needs {
 			for _, l := range c {
-				words = append(words, l.s, strings.ToUpper(l.s))
+				words = append(words, l.S, strings.ToUpper(l.S))
 			}
 		}
 		t.Logf("%s: %v", p.id, p.needs)
@@ -397,7 +397,7 @@ func TestPatternNeeds(t *testing.T) {
 	turned := 0
 	for _, s := range ss {
 		for _, p := range sc.patterns {
-			if p.mayMatch(s) {
+			if p.needs.MayMatch(s) {
 				continue
 			}
 			turned++

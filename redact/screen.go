@@ -104,7 +104,6 @@ func (c *seen) addKey(k string) {
 	}
 }
 
-
 type frame struct {
 	isMap bool
 	under string // the key this container is the value of
