@@ -1,11 +1,6 @@
 package detect
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -17,30 +12,7 @@ import (
 // agree on every event the repository holds (benign traffic, planted and
 // held-out attacks, the public corpora), in order, counters included.
 func TestSlotsChangeNothing(t *testing.T) {
-	var evs []map[string]any
-	for _, pat := range []string{"benign/*.jsonl", "heldout/*.jsonl", "corpora/*.jsonl"} {
-		files, _ := filepath.Glob(filepath.Join(testdata.Dir(t), pat))
-		for _, f := range files {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sc := bufio.NewScanner(bytes.NewReader(raw))
-			sc.Buffer(nil, 16<<20)
-			for sc.Scan() {
-				var ev map[string]any
-				d := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-				d.UseNumber()
-				if d.Decode(&ev) != nil {
-					continue
-				}
-				if inner, ok := ev["event"].(map[string]any); ok {
-					ev = inner
-				}
-				evs = append(evs, ev)
-			}
-		}
-	}
+	evs := testdata.Events(t, "benign/*.jsonl", "heldout/*.jsonl", "corpora/*.jsonl")
 	if len(evs) < 1000 {
 		t.Fatalf("only %d events", len(evs))
 	}

@@ -1,42 +1,16 @@
 package redact
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/kaudit/kaudit/testdata"
 )
 
 // routineMix is the realistic traffic the benchmarks replay: the benign
 // corpus (controllers, kubelets, GitOps, Helm, cert-manager, admins) and the
 // public corpora, none of it secret-bearing.
 func routineMix(b *testing.B) []map[string]any {
-	files := []string{"../testdata/benign/events.jsonl"}
-	more, _ := filepath.Glob("../testdata/corpora/*.jsonl")
-	var evs []map[string]any
-	for _, f := range append(files, more...) {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(raw))
-		sc.Buffer(nil, 16<<20)
-		for sc.Scan() {
-			dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-			dec.UseNumber()
-			var ev map[string]any
-			if dec.Decode(&ev) != nil {
-				continue
-			}
-			if inner, ok := ev["event"].(map[string]any); ok {
-				ev = inner
-			}
-			evs = append(evs, ev)
-		}
-	}
-	return evs
+	return testdata.Events(b, "benign/events.jsonl", "corpora/*.jsonl")
 }
 
 // BenchmarkRedactRoutineMix is the cost per event of the routine mix, each

@@ -1,9 +1,7 @@
 package redact
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/kaudit/kaudit/redact/leakcheck"
+	"github.com/kaudit/kaudit/testdata"
 )
 
 // benignFiles are events without secrets: testdata/benign (controllers,
@@ -19,29 +18,14 @@ import (
 // test) and the public corpora in testdata/corpora (real captures).
 func benignEvents(t testing.TB) map[string][]map[string]any {
 	t.Helper()
-	files := []string{"../testdata/benign/events.jsonl"}
-	more, _ := filepath.Glob("../testdata/corpora/*.jsonl")
-	files = append(files, more...)
+	files := []string{"benign/events.jsonl"}
+	more, _ := filepath.Glob(filepath.Join(testdata.Dir(t), "corpora", "*.jsonl"))
+	for _, f := range more {
+		files = append(files, "corpora/"+filepath.Base(f))
+	}
 	out := map[string][]map[string]any{}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		sc.Buffer(nil, 16<<20)
-		for sc.Scan() {
-			dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-			dec.UseNumber()
-			var ev map[string]any
-			if err := dec.Decode(&ev); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if inner, ok := ev["event"].(map[string]any); ok {
-				ev = inner // Panther rule tests wrap the event
-			}
-			out[filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f)] = append(out[filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f)], ev)
-		}
+		out[f] = testdata.Events(t, f)
 	}
 	return out
 }

@@ -5,6 +5,9 @@
 package testdata
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -95,4 +98,43 @@ func Corpus(t testing.TB, name string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// Events reads the JSON-lines files under testdata/ that match the glob
+// patterns (relative to testdata/, e.g. "corpora/*.jsonl") as audit events,
+// numbers kept as json.Number; an event wrapped as {"event": {...}} (the
+// Panther rule tests) is unwrapped.
+func Events(t testing.TB, patterns ...string) []map[string]any {
+	t.Helper()
+	var evs []map[string]any
+	for _, pat := range patterns {
+		files, err := filepath.Glob(filepath.Join(Dir(t), pat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(bytes.NewReader(raw))
+			sc.Buffer(nil, 16<<20)
+			for n := 1; sc.Scan(); n++ {
+				if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+					continue
+				}
+				d := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+				d.UseNumber()
+				var ev map[string]any
+				if err := d.Decode(&ev); err != nil {
+					t.Fatalf("%s:%d: %v", f, n, err)
+				}
+				if inner, ok := ev["event"].(map[string]any); ok {
+					ev = inner
+				}
+				evs = append(evs, ev)
+			}
+		}
+	}
+	return evs
 }

@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -29,33 +28,7 @@ import (
 // (every one secret-bearing) and the generator's routine mix.
 func fastCorpus(t *testing.T) []map[string]any {
 	t.Helper()
-	var files []string
-	for _, pat := range []string{"benign/*.jsonl", "heldout/*.jsonl", "corpora/*.jsonl"} {
-		m, err := filepath.Glob(filepath.Join(testdata.Dir(t), pat))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, m...)
-	}
-	var evs []map[string]any
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(bytes.NewReader(raw))
-		sc.Buffer(nil, 16<<20)
-		for sc.Scan() {
-			var ev map[string]any
-			if json.Unmarshal(sc.Bytes(), &ev) != nil {
-				continue
-			}
-			if inner, ok := ev["event"].(map[string]any); ok {
-				ev = inner
-			}
-			evs = append(evs, ev)
-		}
-	}
+	evs := testdata.Events(t, "benign/*.jsonl", "heldout/*.jsonl", "corpora/*.jsonl")
 	canaries, err := e2e.CanaryCorpus(time.Now())
 	if err != nil {
 		t.Fatal(err)
