@@ -33,6 +33,8 @@ const (
 	// poolMaps bounds each list: what one large event needs, far more
 	// than a routine one.
 	poolMaps = 512
+	// maxPooledMembers: larger maps are not kept for reuse.
+	maxPooledMembers = 64
 )
 
 func sizeClass(n int) int {
@@ -111,8 +113,10 @@ func (p *treePool) recycle() {
 	}
 	for c := range p.made {
 		for i, m := range p.made[c] {
-			clear(m)
-			if len(p.free[c]) < poolMaps {
+			// A map keeps the room it grew to: one of a large body's
+			// (a ConfigMap's thousand keys) is left to the collector.
+			if len(m) <= maxPooledMembers && len(p.free[c]) < poolMaps {
+				clear(m)
 				p.free[c] = append(p.free[c], m)
 			}
 			p.made[c][i] = nil

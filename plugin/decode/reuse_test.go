@@ -127,3 +127,24 @@ func TestKeptRecordIsNotReused(t *testing.T) {
 		t.Errorf("the recycled record was not emptied: %v", next.Body)
 	}
 }
+
+// A map that grew large (a body's thousand keys) is not kept: the pool
+// would hold the room it grew to for good.
+func TestLargeMapsAreNotKept(t *testing.T) {
+	big := map[string]any{}
+	for i := range maxPooledMembers + 1 {
+		big[string(rune('a'+i%26))+string(rune('a'+i/26))] = "v"
+	}
+	var buf bytes.Buffer
+	if err := chunk.Encode(&buf, []map[string]any{{"big": big}}, chunk.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(buf.Bytes())
+	if _, err := d.Next(); err != nil {
+		t.Fatal(err)
+	}
+	d.Recycle()
+	if len(d.pool.free[0]) != 1 || len(d.pool.free[1]) != 0 {
+		t.Fatalf("free maps: %d small, %d large; want the record's own map only", len(d.pool.free[0]), len(d.pool.free[1]))
+	}
+}
