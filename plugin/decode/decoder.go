@@ -79,9 +79,9 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 func (e *CorruptError) Is(target error) bool { return target == ErrCorruptChunk }
 
 // Decoder iterates over the records of one chunk. It is not safe for
-// concurrent use; what it returns is independent of it and of the chunk
-// (short strings are shared between records, which is safe as strings are
-// immutable).
+// concurrent use. What it returns does not alias the chunk (strings are
+// substrings of the Decoder's copy of it) and stays the caller's, unless
+// the caller hands a record's maps back with Recycle.
 //
 // Typical use:
 //
