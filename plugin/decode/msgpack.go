@@ -143,10 +143,11 @@ func be64(s string, p int) uint64 {
 	return uint64(be32(s, p))<<32 | uint64(be32(s, p+4))
 }
 
-// reader builds values from one record that skip has already delimited. It
-// reads from a string holding a private copy of the record, so every string
-// in the result is a substring of that copy: one allocation per record
-// instead of one per string, and nothing points into Fluent Bit's buffer.
+// reader builds values from msgpack in a string: the Decoder's private
+// copy of the chunk, so every string in the result is a substring of that
+// copy (one allocation per chunk instead of one per string, and nothing
+// points into Fluent Bit's buffer). Every declared length is checked
+// against what remains of the string, never trusted.
 type reader struct {
 	s string
 	p int
