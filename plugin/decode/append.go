@@ -136,11 +136,10 @@ func AppendEventTime(b []byte, t time.Time) []byte {
 
 var keyBufs = sync.Pool{New: func() any { s := make([]string, 0, 32); return &s }}
 
-// AppendMapEntries writes m's keys and values, keys in order (the header
-// is the caller's): a record written from a tree is then a function of the
-// tree, so what a filter writes, and the line an output renders from it in
-// the record's order, are the same from run to run.
-func AppendMapEntries(b []byte, m map[string]any) []byte {
+// EachSorted calls fn for m's members in key order: what a record or a
+// line written from a tree holds is then a function of the tree, the same
+// from run to run. The keys are sorted in a pooled slice.
+func EachSorted(m map[string]any, fn func(k string, v any)) {
 	kp := keyBufs.Get().(*[]string)
 	keys := (*kp)[:0]
 	for k := range m {
@@ -148,11 +147,20 @@ func AppendMapEntries(b []byte, m map[string]any) []byte {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		b = AppendString(b, k)
-		b = AppendValue(b, m[k])
+		fn(k, m[k])
 	}
 	clear(keys)
 	*kp = keys[:0]
 	keyBufs.Put(kp)
+}
+
+// AppendMapEntries writes m's keys and values, keys in order (the header
+// is the caller's), so that what a filter writes, and the line an output
+// renders from it in the record's order, are the same from run to run.
+func AppendMapEntries(b []byte, m map[string]any) []byte {
+	EachSorted(m, func(k string, v any) {
+		b = AppendString(b, k)
+		b = AppendValue(b, v)
+	})
 	return b
 }

@@ -3,9 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"math"
-	"slices"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/kaudit/kaudit/plugin/decode"
@@ -56,27 +54,18 @@ func appendJSON(b []byte, v any) []byte {
 	return append(b, "null"...)
 }
 
-var keyPool = sync.Pool{New: func() any { s := make([]string, 0, 32); return &s }}
-
 func appendObject(b []byte, m map[string]any) []byte {
-	kp := keyPool.Get().(*[]string)
-	keys := (*kp)[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
+	first := true
+	decode.EachSorted(m, func(k string, v any) {
+		if !first {
 			b = append(b, ',')
 		}
+		first = false
 		b = appendString(b, k)
 		b = append(b, ':')
-		b = appendJSON(b, m[k])
-	}
-	clear(keys)
-	*kp = keys
-	keyPool.Put(kp)
+		b = appendJSON(b, v)
+	})
 	return append(b, '}')
 }
 
