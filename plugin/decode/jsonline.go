@@ -1,7 +1,6 @@
 package decode
 
 import (
-	"encoding/json"
 	"strconv"
 	"sync"
 	"unicode/utf16"
@@ -130,12 +129,7 @@ func (sc *scanner) object() (map[string]any, bool) {
 		}
 	}
 	sc.record(Token{Kind: TokEnd})
-	var m map[string]any
-	if sc.pool != nil {
-		m = sc.pool.get(len(sc.keys) - kb)
-	} else {
-		m = make(map[string]any, len(sc.keys)-kb)
-	}
+	m := sc.pool.get(len(sc.keys) - kb)
 	for i := range len(sc.keys) - kb {
 		m[sc.keys[kb+i]] = sc.vals[vb+i] // a repeated key: the last wins, as in jsoniter
 	}
@@ -192,12 +186,7 @@ func (sc *scanner) array() ([]any, bool) {
 		}
 	}
 	sc.record(Token{Kind: TokEnd})
-	var a []any
-	if sc.pool != nil {
-		a = sc.pool.list(len(sc.vals) - base)
-	} else {
-		a = make([]any, len(sc.vals)-base)
-	}
+	a := sc.pool.list(len(sc.vals) - base)
 	copy(a, sc.vals[base:])
 	clear(sc.vals[base:])
 	sc.vals = sc.vals[:base]
@@ -235,10 +224,7 @@ func (sc *scanner) value() (any, bool) {
 	case c == '"':
 		s, ok := sc.str()
 		sc.recordString(TokString, s)
-		if sc.bx != nil {
-			return sc.bx.box(s), ok
-		}
-		return s, ok
+		return sc.bx.box(s), ok
 	case c == '{':
 		m, ok := sc.object()
 		return m, ok
@@ -298,10 +284,7 @@ func (sc *scanner) number() (any, bool) {
 	}
 	sc.p = p
 	sc.record(Token{Kind: TokNumber, Str: s[start:p]})
-	if sc.bx != nil {
-		return sc.bx.number(s[start:p]), sc.delimited()
-	}
-	return json.Number(s[start:p]), sc.delimited()
+	return sc.bx.number(s[start:p]), sc.delimited()
 }
 
 // record adds tok to the Decoder's tape, when there is one. A scan that

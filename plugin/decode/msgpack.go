@@ -207,12 +207,7 @@ func (r *reader) readMap(n, depth int) (map[string]any, error) {
 	if n > (len(r.s)-r.p)/2 {
 		return nil, errTruncated
 	}
-	var m map[string]any
-	if r.pool != nil {
-		m = r.pool.get(n)
-	} else {
-		m = make(map[string]any, n)
-	}
+	m := r.pool.get(n)
 	for i := 0; i < n; i++ {
 		k, ok, err := r.key()
 		if err != nil {
@@ -244,12 +239,7 @@ func (r *reader) readArray(n, depth int) ([]any, error) {
 	if n > len(r.s)-r.p {
 		return nil, errTruncated
 	}
-	var a []any
-	if r.pool != nil {
-		a = r.pool.list(n)
-	} else {
-		a = make([]any, n)
-	}
+	a := r.pool.list(n)
 	for i := range a {
 		v, err := r.value(depth + 1)
 		if err != nil {
@@ -314,10 +304,7 @@ func (r *reader) strValue(n int) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.boxes != nil {
-		return r.boxes.box(s), nil
-	}
-	return s, nil
+	return r.boxes.box(s), nil
 }
 
 func (r *reader) need(n int) error {

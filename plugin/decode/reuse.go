@@ -44,8 +44,12 @@ func sizeClass(n int) int {
 	return 0
 }
 
-// get returns an empty map for n members, reused when one is free.
+// get returns an empty map for n members, reused when one is free; a nil
+// pool (a caller that keeps its trees) makes a new one.
 func (p *treePool) get(n int) map[string]any {
+	if p == nil {
+		return make(map[string]any, n)
+	}
 	c := sizeClass(n)
 	var m map[string]any
 	if f := p.free[c]; len(f) > 0 {
@@ -66,8 +70,11 @@ func (p *treePool) get(n int) map[string]any {
 const listClasses = 4
 
 // list returns a list of n elements, reused when one is free. Lists of
-// more than 16 are rare and made afresh.
+// more than 16 are rare and made afresh, as are all without a pool.
 func (p *treePool) list(n int) []any {
+	if p == nil {
+		return make([]any, n)
+	}
 	c := 0
 	for c < listClasses && n > 2<<c {
 		c++
@@ -164,7 +171,15 @@ func (b *boxes) box(s string) any { return b.boxAs(stringType, s) }
 // number boxes a JSON number's text as the json.Number it is.
 func (b *boxes) number(s string) any { return b.boxAs(numberType, s) }
 
+// boxAs boxes s as a value of typ; without blocks (a nil b) it is the
+// interface conversion itself.
 func (b *boxes) boxAs(typ unsafe.Pointer, s string) any {
+	if b == nil {
+		if typ == numberType {
+			return json.Number(s)
+		}
+		return s
+	}
 	if len(b.block) == cap(b.block) {
 		b.block = make([]string, 0, boxBlock)
 	}
@@ -172,5 +187,3 @@ func (b *boxes) boxAs(typ unsafe.Pointer, s string) any {
 	e := eface{typ: typ, data: unsafe.Pointer(&b.block[len(b.block)-1])}
 	return *(*any)(unsafe.Pointer(&e))
 }
-
-func unsafeStringData(s string) *byte { return unsafe.StringData(s) }

@@ -1,5 +1,7 @@
 package decode
 
+import "unsafe"
+
 // A JSON line read without a parser is scanned once for its tree; the
 // redactor's screen and the line writer then want the same text again as
 // tokens. The scanner records the tokens it meets on a Tape as it builds
@@ -56,7 +58,7 @@ func (t *Tape) record(tok Token) { t.toks = append(t.toks, tok) }
 // has one: s was scanned without jsoniter's help and holds valid UTF-8.
 func (d *Decoder) TapeFor(s string) (*Tape, bool) {
 	if d.tape == nil || !d.tape.ok || len(d.tapeOf) != len(s) || len(s) == 0 ||
-		unsafeStringData(d.tapeOf) != unsafeStringData(s) {
+		unsafe.StringData(d.tapeOf) != unsafe.StringData(s) {
 		return nil, false
 	}
 	d.tape.Rewind()
