@@ -293,26 +293,13 @@ func eachField(m matcher, fn func(*fieldMatch)) {
 // vocabulary collects the values equality tests on f compare against,
 // anywhere in the tree; every other value shares the last ("other") slot.
 func vocabulary(m matcher, f *field, idx map[string]int) {
-	switch t := m.(type) {
-	case *fieldMatch:
-		if eq := plainEq(t, f); eq != nil {
-			for _, s := range eq {
-				if _, ok := idx[s]; !ok {
-					idx[s] = len(idx)
-				}
+	eachField(m, func(fm *fieldMatch) {
+		for _, s := range plainEq(fm, f) {
+			if _, ok := idx[s]; !ok {
+				idx[s] = len(idx)
 			}
 		}
-	case allOf:
-		for _, c := range t {
-			vocabulary(c, f, idx)
-		}
-	case anyOf:
-		for _, c := range t {
-			vocabulary(c, f, idx)
-		}
-	case notOf:
-		vocabulary(t.m, f, idx)
-	}
+	})
 }
 
 // cover marks the (verb, resource) slots in which m can possibly hold. It
