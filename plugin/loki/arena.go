@@ -10,7 +10,8 @@ import (
 
 // arena holds the structured metadata of one Batch's entries: the pair
 // slices are windows of one block, and the values made up for them
-// (resource/subresource, numbers) substrings of another. Without it each
+// (resource/subresource, numbers) and the copies of lines handed over in
+// a buffer the pipeline reuses substrings of another. Without it each
 // entry costs a slice and a string or two of its own; with it, a block
 // per hundred or so entries. Blocks are only ever appended to and never
 // reused, so what was handed out stays valid and unchanged for as long
@@ -19,20 +20,13 @@ import (
 type arena struct {
 	labels push.LabelsAdapter
 	text   []byte
-	// lines holds copies of the lines a packaging hands over in a buffer
-	// of its own (pipeline.Event.Line), many to a block.
-	lines []byte
 }
 
 // Block sizes: 32 KiB of pairs (about a hundred entries' metadata) and
-// 4 KiB of made-up values.
+// 64 KiB of text (about fifty routine lines with their made-up values).
 const (
 	labelBlock = 1024
-	textBlock  = 4 << 10
-	// lineBlock holds about fifty routine lines; a line of more than a
-	// quarter of it gets a block of its own, so a block is never mostly
-	// waste.
-	lineBlock = 64 << 10
+	textBlock  = 64 << 10
 )
 
 // take hands out room for n pairs: the caller appends at most n, so the
@@ -85,20 +79,17 @@ func (a *arena) seal(b []byte) string {
 }
 
 // line returns a copy of s that stays valid as long as the arena's
-// Batch: a line in a block shared with its neighbours.
+// Batch: a line in the text block, shared with its neighbours. A line of
+// more than a quarter of a block gets a string of its own, so a block is
+// never mostly waste.
 func (a *arena) line(s string) string {
 	if s == "" {
 		return ""
 	}
-	if a == nil || len(s) > lineBlock/4 {
+	if a == nil || len(s) > textBlock/4 {
 		return strings.Clone(s)
 	}
-	if cap(a.lines)-len(a.lines) < len(s) {
-		a.lines = make([]byte, 0, lineBlock)
-	}
-	start := len(a.lines)
-	a.lines = append(a.lines, s...)
-	return unsafe.String(&a.lines[start], len(s))
+	return a.seal(append(a.room(len(s)), s...))
 }
 
 // join is x + "/" + y (resource/subresource) without a string of its own.
