@@ -3,6 +3,8 @@ package loki
 import (
 	"strconv"
 	"strings"
+	"sync"
+	"testing"
 	"unsafe"
 
 	"github.com/grafana/loki/pkg/push"
@@ -13,13 +15,18 @@ import (
 // (resource/subresource, numbers) and the copies of lines handed over in
 // a buffer the pipeline reuses substrings of another. Without it each
 // entry costs a slice and a string or two of its own; with it, a block
-// per hundred or so entries. Blocks are only ever appended to and never
-// reused, so what was handed out stays valid and unchanged for as long
-// as anything holds it, past the Batch if need be; nothing is pooled
-// across flushes, which is what keeps that simple.
+// per hundred or so entries. Within a Batch, blocks are only ever
+// appended to, so what was handed out stays unchanged while the Batch
+// lives. A flush that is done with its Batch releases it: the blocks go
+// back to a pool and the next flush writes its entries into them, so a
+// steady stream of flushes allocates no blocks at all.
 type arena struct {
 	labels push.LabelsAdapter
 	text   []byte
+	// taken are the pooled blocks handed out so far, the current ones
+	// included; release returns them.
+	taken      []*[]byte
+	takenPairs []*push.LabelsAdapter
 }
 
 // Block sizes: 32 KiB of pairs (about a hundred entries' metadata) and
@@ -37,7 +44,13 @@ func (a *arena) take(n int) push.LabelsAdapter {
 		return make(push.LabelsAdapter, 0, n)
 	}
 	if cap(a.labels)-len(a.labels) < n {
-		a.labels = make(push.LabelsAdapter, 0, max(labelBlock, n))
+		if n > labelBlock {
+			a.labels = make(push.LabelsAdapter, 0, n)
+		} else {
+			p := pairBlocks.Get().(*push.LabelsAdapter)
+			a.takenPairs = append(a.takenPairs, p)
+			a.labels = (*p)[:0]
+		}
 	}
 	return a.labels[len(a.labels):len(a.labels)]
 }
@@ -62,7 +75,13 @@ func (a *arena) keep(m push.LabelsAdapter) push.LabelsAdapter {
 // handed out must keep pointing at bytes nobody writes again.
 func (a *arena) room(n int) []byte {
 	if cap(a.text)-len(a.text) < n {
-		a.text = make([]byte, 0, max(textBlock, n))
+		if n > textBlock {
+			a.text = make([]byte, 0, n)
+		} else {
+			p := textBlocks.Get().(*[]byte)
+			a.taken = append(a.taken, p)
+			a.text = (*p)[:0]
+		}
 	}
 	return a.text
 }
@@ -119,4 +138,43 @@ func (a *arena) str(v any) string {
 		return a.seal(strconv.AppendFloat(a.room(32), x, 'f', -1, 64))
 	}
 	return str(v)
+}
+
+var (
+	textBlocks = sync.Pool{New: func() any { b := make([]byte, 0, textBlock); return &b }}
+	pairBlocks = sync.Pool{New: func() any { b := make(push.LabelsAdapter, 0, labelBlock); return &b }}
+)
+
+// poisonReleased makes release overwrite what it pools, in test
+// binaries: an entry read after its Batch was released then says so,
+// rather than quietly showing a later flush's line.
+var poisonReleased = testing.Testing()
+
+// release hands the arena's blocks back to the pools. Nothing handed out
+// of them may be used afterwards. Pair blocks are cleared so a pooled
+// block keeps no chunk alive.
+func (a *arena) release() {
+	for _, p := range a.taken {
+		b := (*p)[:cap(*p)]
+		if poisonReleased {
+			for i := range b {
+				b[i] = '#'
+			}
+		}
+		*p = b[:0]
+		textBlocks.Put(p)
+	}
+	for _, p := range a.takenPairs {
+		b := (*p)[:cap(*p)]
+		if poisonReleased {
+			for i := range b {
+				b[i] = push.LabelAdapter{Name: "released", Value: "released"}
+			}
+		} else {
+			clear(b)
+		}
+		*p = b[:0]
+		pairBlocks.Put(p)
+	}
+	*a = arena{}
 }

@@ -33,6 +33,16 @@ type Batch struct {
 	arena arena
 }
 
+// Release hands the memory of the Batch's entries back for the next
+// flush to reuse. Call it once the Batch is done with (delivered, or
+// given up on); neither the Batch nor any entry, line or metadata value
+// taken from it may be used afterwards.
+func (b *Batch) Release() {
+	b.arena.release()
+	b.tenants, b.index = nil, nil
+	b.entries = 0
+}
+
 // Accepted lists the requests Loki accepted before the last failure.
 func (b *Batch) Accepted() [][32]byte {
 	ids := make([][32]byte, 0, len(b.done))

@@ -155,6 +155,9 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 		replay, _ = in.detections.Get(*key)
 	}
 	var b loki.Batch
+	// Nothing of the entries outlives the flush: a retry builds them
+	// again from the chunk.
+	defer b.Release()
 	rep, dets := in.Pipeline.ChunkReplay(chunk, replay, func(ev *pipeline.Event) { in.entries.AddTo(&b, ev) })
 	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 { // policy drops are expected volume, counted in Stats, not logged
 		in.logf(pipeline.LogWarn, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",
