@@ -99,12 +99,12 @@ func podPrivileged(ev map[string]any) value {
 		if !ok {
 			return value{}
 		}
-		return boolValue(specPrivileged(spec))
+		return value{scalar: boolValue(specPrivileged(spec))}
 	case []any:
 		if podKindForResource(resource) == "" {
 			return value{}
 		}
-		return boolValue(patchPrivileged(b, resource))
+		return value{scalar: boolValue(patchPrivileged(b, resource))}
 	}
 	return value{}
 }
@@ -221,7 +221,7 @@ func rbacField(ev map[string]any, key string) value {
 	if len(rules) == 0 {
 		return value{}
 	}
-	return value{kind: kindNested, list: rules, key: key}
+	return value{scalar: scalar{kind: kindNested}, list: rules, key: key}
 }
 
 // rbacPatchWalker returns the walker of one key (verbs, resources) over the
@@ -245,7 +245,7 @@ func walkPatchRules(ev map[string]any, key string, l leaf) bool {
 	each := func(list any) bool {
 		xs, _ := list.([]any)
 		for _, x := range xs {
-			if v := scalarOf(x); v.kind != kindAbsent && l.leaf(v) {
+			if v := scalarIn(x); v.kind != kindAbsent && l.leaf(v) {
 				return true
 			}
 		}
@@ -271,7 +271,7 @@ func walkPatchRules(ev map[string]any, key string, l leaf) bool {
 				return true
 			}
 		case o.parent == key:
-			if v := scalarOf(o.val); v.kind != kindAbsent && l.leaf(v) {
+			if v := scalarIn(o.val); v.kind != kindAbsent && l.leaf(v) {
 				return true
 			}
 		}

@@ -28,20 +28,20 @@ func walkValue(m map[string]any, w walker) value {
 	if m == nil || !w(m, anyLeaf{}) {
 		return value{}
 	}
-	return value{kind: kindWalk, m: m, walk: w}
+	return value{scalar: scalar{kind: kindWalk}, m: m, walk: w}
 }
 
 // anyLeaf holds for every element: it tells a walker's emptiness.
 type anyLeaf struct{}
 
-func (anyLeaf) leaf(value) bool { return true }
+func (anyLeaf) leaf(scalar) bool { return true }
 
 func walkImages(spec map[string]any, l leaf) bool {
 	for _, k := range containerLists {
 		cs, _ := spec[k].([]any)
 		for _, c := range cs {
 			m, _ := c.(map[string]any)
-			if v := scalarOf(m["image"]); v.kind == kindString && l.leaf(v) {
+			if v := scalarIn(m["image"]); v.kind == kindString && l.leaf(v) {
 				return true
 			}
 		}
@@ -67,7 +67,7 @@ func walkImageRepos(spec map[string]any, l leaf) bool {
 		for _, c := range cs {
 			m, _ := c.(map[string]any)
 			img, _ := m["image"].(string)
-			if r := imageRepo(img); r != "" && l.leaf(value{kind: kindString, s: r}) {
+			if r := imageRepo(img); r != "" && l.leaf(scalar{kind: kindString, s: r}) {
 				return true
 			}
 		}
@@ -82,7 +82,7 @@ func walkCapabilities(spec map[string]any, l leaf) bool {
 			m, _ := c.(map[string]any)
 			add, _ := obj(obj(m, "securityContext"), "capabilities")["add"].([]any)
 			for _, a := range add {
-				if v := scalarOf(a); v.kind == kindString && l.leaf(v) {
+				if v := scalarIn(a); v.kind == kindString && l.leaf(v) {
 					return true
 				}
 			}
@@ -95,7 +95,7 @@ func walkHostPaths(spec map[string]any, l leaf) bool {
 	vols, _ := spec["volumes"].([]any)
 	for _, x := range vols {
 		m, _ := x.(map[string]any)
-		if v := scalarOf(obj(m, "hostPath")["path"]); v.kind == kindString && l.leaf(v) {
+		if v := scalarIn(obj(m, "hostPath")["path"]); v.kind == kindString && l.leaf(v) {
 			return true
 		}
 	}
@@ -106,10 +106,10 @@ func walkHostPaths(spec map[string]any, l leaf) bool {
 // how rules search ConfigMap data or labels.
 func walkMapping(m map[string]any, l leaf) bool {
 	for k, x := range m {
-		if k != "" && l.leaf(value{kind: kindString, s: k}) {
+		if k != "" && l.leaf(scalar{kind: kindString, s: k}) {
 			return true
 		}
-		if v := scalarOf(x); v.kind != kindAbsent && l.leaf(v) {
+		if v := scalarIn(x); v.kind != kindAbsent && l.leaf(v) {
 			return true
 		}
 	}
@@ -131,7 +131,7 @@ func bodyPath(ev map[string]any, path string) value {
 			if len(c) == 0 {
 				return value{}
 			}
-			return value{kind: kindNested, list: c, key: path}
+			return value{scalar: scalar{kind: kindNested}, list: c, key: path}
 		default:
 			return value{}
 		}
@@ -161,7 +161,7 @@ func queryValue(ev map[string]any, param string) value {
 	if q == "" || !queryAny(q, param, anyLeaf{}) {
 		return value{}
 	}
-	return value{kind: kindQuery, s: q, key: param}
+	return value{scalar: scalar{kind: kindQuery, s: q}, key: param}
 }
 
 // queryAny reports whether l holds for a decoded value of param in the raw
@@ -179,7 +179,7 @@ func queryAny(q, param string, l leaf) bool {
 				v = d
 			}
 		}
-		if v != "" && l.leaf(value{kind: kindString, s: v}) {
+		if v != "" && l.leaf(scalar{kind: kindString, s: v}) {
 			return true
 		}
 	}
@@ -200,7 +200,7 @@ func execCommand(ev map[string]any) value {
 // cidrLeaf holds for an address inside any of its prefixes.
 type cidrLeaf []netip.Prefix
 
-func (c cidrLeaf) leaf(v value) bool {
+func (c cidrLeaf) leaf(v scalar) bool {
 	if len(c) == 0 {
 		return false // an empty user list (threat_source_ips) costs nothing
 	}
@@ -239,7 +239,7 @@ var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
 // routable on the internet; text that is no address never holds.
 type publicLeaf bool
 
-func (p publicLeaf) leaf(v value) bool {
+func (p publicLeaf) leaf(v scalar) bool {
 	a, err := netip.ParseAddr(v.str())
 	if err != nil {
 		return false
@@ -254,14 +254,14 @@ func (p publicLeaf) leaf(v value) bool {
 // runAsNonRoot) of the pod and of every container, since a container's
 // setting overrides the pod's.
 func walkSecurityField(spec map[string]any, key string, l leaf) bool {
-	if v := scalarOf(obj(spec, "securityContext")[key]); v.kind != kindAbsent && l.leaf(v) {
+	if v := scalarIn(obj(spec, "securityContext")[key]); v.kind != kindAbsent && l.leaf(v) {
 		return true
 	}
 	for _, k := range containerLists {
 		cs, _ := spec[k].([]any)
 		for _, c := range cs {
 			m, _ := c.(map[string]any)
-			if v := scalarOf(obj(m, "securityContext")[key]); v.kind != kindAbsent && l.leaf(v) {
+			if v := scalarIn(obj(m, "securityContext")[key]); v.kind != kindAbsent && l.leaf(v) {
 				return true
 			}
 		}

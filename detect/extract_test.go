@@ -42,7 +42,7 @@ func TestQueryValues(t *testing.T) {
 // collect is a leaf that records every element and never holds.
 type collect struct{ out *[]string }
 
-func (c collect) leaf(v value) bool { *c.out = append(*c.out, v.str()); return false }
+func (c collect) leaf(v scalar) bool { *c.out = append(*c.out, v.str()); return false }
 
 func TestPublicAndCIDR(t *testing.T) {
 	pub := publicLeaf(true)
@@ -52,18 +52,18 @@ func TestPublicAndCIDR(t *testing.T) {
 		"100.64.0.1": false, "169.254.169.254": false, "fd00::1": false, "::1": false,
 		"::ffff:10.0.0.1": false, "not-an-ip": false, "": false,
 	} {
-		if got := pub.leaf(value{kind: kindString, s: ip}); got != want {
+		if got := pub.leaf(scalar{kind: kindString, s: ip}); got != want {
 			t.Errorf("public(%q) = %v, want %v", ip, got, want)
 		}
 	}
-	if publicLeaf(false).leaf(value{kind: kindString, s: "not-an-ip"}) {
+	if publicLeaf(false).leaf(scalar{kind: kindString, s: "not-an-ip"}) {
 		t.Error("public: false must not hold on text that is no address")
 	}
 	p1, _ := parseCIDR("10.0.0.0/8")
 	p2, _ := parseCIDR("192.0.2.7")
 	c := cidrLeaf{p1, p2}
 	for ip, want := range map[string]bool{"10.1.2.3": true, "192.0.2.7": true, "192.0.2.8": false, "::ffff:10.0.0.1": true, "x": false} {
-		if got := c.leaf(value{kind: kindString, s: ip}); got != want {
+		if got := c.leaf(scalar{kind: kindString, s: ip}); got != want {
 			t.Errorf("cidr(%q) = %v, want %v", ip, got, want)
 		}
 	}
@@ -107,11 +107,11 @@ func TestGlobLeafShapes(t *testing.T) {
 		"exact": true, "exactly": false, "prefix": true, "xmidx": true, "mid": true, "abxc": true, "xxsuf": true,
 		"nothing": false, "a": false,
 	} {
-		if got := g.leaf(value{kind: kindString, s: s}); got != want {
+		if got := g.leaf(scalar{kind: kindString, s: s}); got != want {
 			t.Errorf("%q: %v, want %v", s, got, want)
 		}
 	}
-	if !newGlobLeaf([]string{"*"}).leaf(value{kind: kindString, s: "anything"}) {
+	if !newGlobLeaf([]string{"*"}).leaf(scalar{kind: kindString, s: "anything"}) {
 		t.Error(`"*" must match everything`)
 	}
 }

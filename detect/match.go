@@ -117,7 +117,7 @@ type test interface {
 
 // leaf judges one scalar; elems lifts it to lists with "any element" meaning.
 type leaf interface {
-	leaf(v value) bool
+	leaf(v scalar) bool
 }
 
 type elems struct{ l leaf }
@@ -128,7 +128,7 @@ func (e elems) test(v *value) bool {
 		return false
 	case kindList:
 		for _, x := range v.list {
-			if s := scalarOf(x); s.kind != kindAbsent && e.l.leaf(s) {
+			if s := scalarIn(x); s.kind != kindAbsent && e.l.leaf(s) {
 				return true
 			}
 		}
@@ -139,13 +139,13 @@ func (e elems) test(v *value) bool {
 			y := nestedGet(m, v.key)
 			l, isList := y.([]any)
 			if !isList {
-				if s := scalarOf(y); s.kind != kindAbsent && e.l.leaf(s) {
+				if s := scalarIn(y); s.kind != kindAbsent && e.l.leaf(s) {
 					return true
 				}
 				continue
 			}
 			for _, y := range l {
-				if s := scalarOf(y); s.kind != kindAbsent && e.l.leaf(s) {
+				if s := scalarIn(y); s.kind != kindAbsent && e.l.leaf(s) {
 					return true
 				}
 			}
@@ -156,7 +156,7 @@ func (e elems) test(v *value) bool {
 	case kindQuery:
 		return queryAny(v.s, v.key, e.l)
 	}
-	return e.l.leaf(*v)
+	return e.l.leaf(v.scalar)
 }
 
 type absentTest bool
@@ -189,7 +189,7 @@ type eqLeaf struct {
 func newEqLeaf(vals []string) *eqLeaf {
 	e := &eqLeaf{}
 	for _, s := range vals {
-		if v := (value{kind: kindString, s: s}); looksNumeric(s) {
+		if v := (scalar{kind: kindString, s: s}); looksNumeric(s) {
 			if n, ok := v.num(); ok {
 				e.nums = append(e.nums, n)
 			}
@@ -206,7 +206,7 @@ func newEqLeaf(vals []string) *eqLeaf {
 	return e
 }
 
-func (e *eqLeaf) leaf(v value) bool {
+func (e *eqLeaf) leaf(v scalar) bool {
 	if v.kind == kindNumber {
 		n, ok := v.num()
 		if !ok {
@@ -274,7 +274,7 @@ func newGlobLeaf(patterns []string) *globLeaf {
 	return g
 }
 
-func (g *globLeaf) leaf(v value) bool {
+func (g *globLeaf) leaf(v scalar) bool {
 	if g.all {
 		return true
 	}
@@ -306,7 +306,7 @@ func (g *globLeaf) leaf(v value) bool {
 
 type prefixLeaf []string
 
-func (p prefixLeaf) leaf(v value) bool {
+func (p prefixLeaf) leaf(v scalar) bool {
 	s := v.str()
 	for _, x := range p {
 		if strings.HasPrefix(s, x) {
@@ -328,7 +328,7 @@ type regexTest struct {
 	needs literal.Needs
 }
 
-func (r regexLeaf) leaf(v value) bool {
+func (r regexLeaf) leaf(v scalar) bool {
 	s := v.str()
 	for _, t := range r {
 		if t.needs.MayMatch(s) && t.re.MatchString(s) {
@@ -352,7 +352,7 @@ type cmpLeaf struct {
 	n  float64
 }
 
-func (c cmpLeaf) leaf(v value) bool {
+func (c cmpLeaf) leaf(v scalar) bool {
 	n, ok := v.num()
 	if !ok {
 		return false

@@ -192,7 +192,7 @@ func TestPodPrivileged(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		ev   map[string]any
-		want value
+		want scalar
 	}{
 		{"pod", map[string]any{"requestObject": map[string]any{"kind": "Pod", "spec": spec("containers", priv)}}, valueTrue},
 		{"pod init", map[string]any{"requestObject": map[string]any{"kind": "Pod", "spec": spec("initContainers", priv)}}, valueTrue},
@@ -208,9 +208,9 @@ func TestPodPrivileged(t *testing.T) {
 		{"pod spec at wrong depth for kind", map[string]any{"requestObject": map[string]any{"kind": "Deployment", "spec": spec("containers", priv)}}, valueFalse},
 		{"response when no request", map[string]any{"responseObject": map[string]any{"kind": "Pod", "spec": spec("ephemeralContainers", priv)}}, valueTrue},
 		{"request wins over response", map[string]any{"requestObject": map[string]any{"kind": "Pod", "spec": spec("containers", plain)}, "responseObject": map[string]any{"kind": "Pod", "spec": spec("containers", priv)}}, valueFalse},
-		{"delete options", map[string]any{"objectRef": map[string]any{"resource": "pods"}, "requestObject": map[string]any{"kind": "DeleteOptions"}}, value{}},
-		{"configmap", map[string]any{"objectRef": map[string]any{"resource": "configmaps"}, "requestObject": map[string]any{"data": map[string]any{"privileged": true}}}, value{}},
-		{"no body", map[string]any{"objectRef": map[string]any{"resource": "pods"}}, value{}},
+		{"delete options", map[string]any{"objectRef": map[string]any{"resource": "pods"}, "requestObject": map[string]any{"kind": "DeleteOptions"}}, scalar{}},
+		{"configmap", map[string]any{"objectRef": map[string]any{"resource": "configmaps"}, "requestObject": map[string]any{"data": map[string]any{"privileged": true}}}, scalar{}},
+		{"no body", map[string]any{"objectRef": map[string]any{"resource": "pods"}}, scalar{}},
 		{"json patch privileged flag", jsonPatch("pods", "/spec/containers/0/securityContext/privileged", true), valueTrue},
 		{"json patch privileged false", jsonPatch("pods", "/spec/containers/0/securityContext/privileged", false), valueFalse},
 		{"json patch container", jsonPatch("deployments", "/spec/template/spec/initContainers/-", priv), valueTrue},
@@ -220,7 +220,7 @@ func TestPodPrivileged(t *testing.T) {
 		{"json patch root", jsonPatch("pods", "", map[string]any{"kind": "Pod", "spec": spec("containers", priv)}), valueTrue},
 		{"json patch remove", map[string]any{"objectRef": map[string]any{"resource": "pods"}, "requestObject": []any{map[string]any{"op": "remove", "path": "/spec/containers/0/securityContext/privileged", "value": true}}}, valueFalse},
 		{"json patch unrelated", jsonPatch("deployments", "/spec/replicas", json.Number("3")), valueFalse},
-		{"json patch on configmap", jsonPatch("configmaps", "/data/privileged", true), value{}},
+		{"json patch on configmap", jsonPatch("configmaps", "/data/privileged", true), scalar{}},
 	} {
 		if got := podPrivileged(tc.ev); got.kind != tc.want.kind || got.s != tc.want.s {
 			t.Errorf("%s: got kind %d %q, want kind %d %q", tc.name, got.kind, got.s, tc.want.kind, tc.want.s)

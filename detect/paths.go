@@ -44,7 +44,7 @@ func bodyPaths(ev map[string]any) value {
 			l = append(l, s)
 		}
 	}
-	return value{kind: kindList, list: l}
+	return value{scalar: scalar{kind: kindList}, list: l}
 }
 
 func collectPaths(x any, prefix string, out *[]string) {
@@ -84,9 +84,9 @@ func objectKey(ev map[string]any) value {
 		return value{}
 	}
 	if ns, _ := o["namespace"].(string); ns != "" {
-		return value{kind: kindString, s: ns + "/" + name}
+		return value{scalar: scalar{kind: kindString, s: ns + "/" + name}}
 	}
-	return value{kind: kindString, s: name}
+	return value{scalar: scalar{kind: kindString, s: name}}
 }
 
 // ownMirrorPod backs pod.ownNodeMirror: the body is a mirror pod (the
@@ -104,7 +104,7 @@ func ownMirrorPod(ev map[string]any) value {
 	user, _ := obj(ev, "user")["username"].(string)
 	node, isNode := strings.CutPrefix(user, "system:node:")
 	nodeName, _ := spec["nodeName"].(string)
-	return boolValue(mirror && isNode && node != "" && nodeName == node)
+	return value{scalar: boolValue(mirror && isNode && node != "" && nodeName == node)}
 }
 
 // everyTest holds when the value is present and every element passes t
@@ -113,7 +113,7 @@ type everyTest struct{ t test }
 
 type failLeaf struct{ t test }
 
-func (f failLeaf) leaf(v value) bool { return !f.t.test(&v) }
+func (f failLeaf) leaf(v scalar) bool { return !f.t.test(&value{scalar: v}) }
 
 func (e everyTest) test(v *value) bool {
 	switch v.kind {

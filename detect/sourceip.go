@@ -59,7 +59,7 @@ func (p sourceProxies) sourceIP(ev map[string]any) value {
 func (p sourceProxies) forwarded(ev map[string]any) value {
 	ips, _ := ev["sourceIPs"].([]any)
 	if i := p.clientIndex(ips); i > 0 {
-		return value{kind: kindList, list: ips[:i]}
+		return value{scalar: scalar{kind: kindList}, list: ips[:i]}
 	}
 	return value{}
 }

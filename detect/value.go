@@ -30,60 +30,69 @@ type walker func(m map[string]any, l leaf) bool
 // boxed, so evaluating a rule that does not match allocates nothing. Numbers
 // keep their text (json.Number) or their float, converted only on demand.
 type value struct {
-	kind kind
-	hasN bool
-	s    string
-	n    float64
+	scalar
 	list []any
 	key  string
 	m    map[string]any
 	walk walker
 }
 
+// scalar is the part of a value a leaf test reads: small enough to be
+// passed in registers, which a whole value is not.
+type scalar struct {
+	kind kind
+	hasN bool
+	s    string
+	n    float64
+}
+
 var (
-	valueTrue  = value{kind: kindBool, s: "true"}
-	valueFalse = value{kind: kindBool, s: "false"}
+	valueTrue  = scalar{kind: kindBool, s: "true"}
+	valueFalse = scalar{kind: kindBool, s: "false"}
 )
 
-func boolValue(b bool) value {
+func boolValue(b bool) scalar {
 	if b {
 		return valueTrue
 	}
 	return valueFalse
 }
 
-// scalarOf normalises one decoded JSON/msgpack value. Maps, slices and
+// scalarOf is scalarIn as a field's value.
+func scalarOf(x any) value { return value{scalar: scalarIn(x)} }
+
+// scalarIn normalises one decoded JSON/msgpack value. Maps, slices and
 // anything unexpected are absent: a scalar test cannot hold on them.
-func scalarOf(x any) value {
+func scalarIn(x any) scalar {
 	switch t := x.(type) {
 	case string:
 		if t == "" {
-			return value{}
+			return scalar{}
 		}
-		return value{kind: kindString, s: t}
+		return scalar{kind: kindString, s: t}
 	case json.Number:
 		if t == "" {
-			return value{}
+			return scalar{}
 		}
-		return value{kind: kindNumber, s: string(t)}
+		return scalar{kind: kindNumber, s: string(t)}
 	case bool:
 		return boolValue(t)
 	case int64:
-		return value{kind: kindNumber, hasN: true, n: float64(t)}
+		return scalar{kind: kindNumber, hasN: true, n: float64(t)}
 	case uint64:
-		return value{kind: kindNumber, hasN: true, n: float64(t)}
+		return scalar{kind: kindNumber, hasN: true, n: float64(t)}
 	case float64:
-		return value{kind: kindNumber, hasN: true, n: t}
+		return scalar{kind: kindNumber, hasN: true, n: t}
 	case int:
-		return value{kind: kindNumber, hasN: true, n: float64(t)}
+		return scalar{kind: kindNumber, hasN: true, n: float64(t)}
 	case int32:
-		return value{kind: kindNumber, hasN: true, n: float64(t)}
+		return scalar{kind: kindNumber, hasN: true, n: float64(t)}
 	case uint32:
-		return value{kind: kindNumber, hasN: true, n: float64(t)}
+		return scalar{kind: kindNumber, hasN: true, n: float64(t)}
 	case float32:
-		return value{kind: kindNumber, hasN: true, n: float64(t)}
+		return scalar{kind: kindNumber, hasN: true, n: float64(t)}
 	}
-	return value{}
+	return scalar{}
 }
 
 // listOf treats a lone scalar as a one-element list, because partial events
@@ -93,7 +102,7 @@ func listOf(x any) value {
 		if len(l) == 0 {
 			return value{}
 		}
-		return value{kind: kindList, list: l}
+		return value{scalar: scalar{kind: kindList}, list: l}
 	}
 	return scalarOf(x)
 }
@@ -101,7 +110,7 @@ func listOf(x any) value {
 // str is the text form used by glob, prefix and regex. Only numbers decoded
 // as native ints/floats need formatting (and so allocate); json.Number and
 // strings are returned as they are.
-func (v value) str() string {
+func (v scalar) str() string {
 	if v.kind == kindNumber && v.s == "" && v.hasN {
 		return strconv.FormatFloat(v.n, 'f', -1, 64)
 	}
@@ -109,7 +118,7 @@ func (v value) str() string {
 }
 
 // num returns the numeric form for gt/gte/lt/lte and numeric equality.
-func (v value) num() (float64, bool) {
+func (v scalar) num() (float64, bool) {
 	if v.hasN {
 		return v.n, true
 	}
