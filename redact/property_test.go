@@ -118,3 +118,19 @@ func collectSlots(v any, slots *[]slot) {
 		}
 	}
 }
+
+// opensObject is the TrimLeft and HasPrefix it stands for.
+func TestOpensObject(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte{' ', '\t', '\r', '\n', '{', '[', 'a', '"', 0xc2, 0xa0, '\v', '\f'}
+	for range 20000 {
+		b := make([]byte, rng.IntN(6))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		s := string(b)
+		if got, want := opensObject(s), strings.HasPrefix(strings.TrimLeft(s, " \t\r\n"), "{"); got != want {
+			t.Fatalf("opensObject(%q) = %t, want %t", s, got, want)
+		}
+	}
+}

@@ -146,8 +146,7 @@ func (w *walker) event(ev map[string]any, nest int) {
 
 // eventString parses s when it is the JSON of an audit event.
 func eventString(s string) (map[string]any, bool) {
-	t := strings.TrimLeft(s, " \t\r\n")
-	if t == "" || t[0] != '{' || !strings.Contains(s, "auditID") {
+	if !opensObject(s) || !strings.Contains(s, "auditID") {
 		return nil, false
 	}
 	v, ok := parseJSON(s)

@@ -309,7 +309,7 @@ func (s *Screen) String(v string) {
 			// A member of the record beside the event that holds an
 			// event (Merge_Log's and Preserve_Key's copy under log, or
 			// another one) is dropped or redacted as an event by Redact.
-			if strings.HasPrefix(strings.TrimLeft(v, " \t\r\n"), "{") {
+			if opensObject(v) {
 				s.failed = true
 				return
 			}
@@ -545,4 +545,20 @@ func (r *Redactor) inertURI(v string) bool {
 	w := walker{r: r}
 	_, changed := w.uri(v)
 	return !changed && w.rep.Empty()
+}
+
+// opensObject reports whether v starts with '{' after blanks: what
+// strings.TrimLeft and HasPrefix say, without the cutset TrimLeft builds
+// on every call.
+func opensObject(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{':
+			return true
+		}
+		return false
+	}
+	return false
 }
