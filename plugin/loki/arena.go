@@ -157,9 +157,7 @@ func (a *arena) release() {
 	for _, p := range a.taken {
 		b := (*p)[:cap(*p)]
 		if poisonReleased {
-			for i := range b {
-				b[i] = '#'
-			}
+			fill(b, '#')
 		}
 		*p = b[:0]
 		textBlocks.Put(p)
@@ -167,9 +165,7 @@ func (a *arena) release() {
 	for _, p := range a.takenPairs {
 		b := (*p)[:cap(*p)]
 		if poisonReleased {
-			for i := range b {
-				b[i] = push.LabelAdapter{Name: "released", Value: "released"}
-			}
+			fill(b, push.LabelAdapter{Name: "released", Value: "released"})
 		} else {
 			clear(b)
 		}
@@ -177,4 +173,16 @@ func (a *arena) release() {
 		pairBlocks.Put(p)
 	}
 	*a = arena{}
+}
+
+// fill sets every element of b to x by doubling copies, so poisoning
+// costs test binaries, benchmarks among them, about a memmove.
+func fill[T any](b []T, x T) {
+	if len(b) == 0 {
+		return
+	}
+	b[0] = x
+	for n := 1; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
+	}
 }
