@@ -38,6 +38,9 @@ type scanner struct {
 	pool *treePool
 	bx   *boxes
 	tape *Tape
+	// ascii is set when the last string str read was plain ASCII, and
+	// so valid UTF-8 without a second look.
+	ascii bool
 }
 
 var scanners = sync.Pool{New: func() any { return &scanner{keys: make([]string, 0, 64), vals: make([]any, 0, 64)} }}
@@ -300,7 +303,7 @@ func (sc *scanner) record(tok Token) {
 func (sc *scanner) recordString(k TokenKind, s string) {
 	if sc.tape != nil {
 		sc.tape.record(Token{Kind: k, Str: s})
-		if sc.tape.ok && !utf8.ValidString(s) {
+		if sc.tape.ok && !sc.ascii && !utf8.ValidString(s) {
 			sc.tape.ok = false
 		}
 	}
@@ -311,15 +314,19 @@ func (sc *scanner) recordString(k TokenKind, s string) {
 func (sc *scanner) str() (string, bool) {
 	s := sc.s
 	start := sc.p + 1
-	for i := start; i < len(s); i++ {
+	sc.ascii = true
+	for i := start + PlainPrefix(s[start:]); i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '"':
 			sc.p = i + 1
 			return s[start:i], true
 		case c == '\\':
+			sc.ascii = false // what the escapes stand for is not looked at
 			return sc.unescape(start, i)
 		case c < 0x20:
 			return "", false
+		case c >= 0x80:
+			sc.ascii = false
 		}
 	}
 	return "", false

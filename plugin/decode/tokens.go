@@ -315,7 +315,7 @@ func (t *JSONTokens) Next() (tok Token, ok bool, err error) {
 			return Token{}, false, ErrNotPlain
 		}
 		k, ok := sc.str()
-		if !ok || !utf8.ValidString(k) {
+		if !ok || !sc.ascii && !utf8.ValidString(k) {
 			return Token{}, false, ErrNotPlain
 		}
 		sc.ws()
@@ -344,7 +344,7 @@ func (t *JSONTokens) value() (Token, bool, error) {
 		// Invalid UTF-8 is left to the tree decoder, whose reading the
 		// rest of the pipeline shares.
 		s, ok := sc.str()
-		if !ok || !utf8.ValidString(s) {
+		if !ok || !sc.ascii && !utf8.ValidString(s) {
 			return Token{}, false, ErrNotPlain
 		}
 		return Token{Kind: TokString, Str: s}, true, nil

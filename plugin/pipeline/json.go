@@ -91,15 +91,6 @@ func appendFloat(b []byte, f float64) []byte {
 
 const hex = "0123456789abcdef"
 
-// plainJSON marks the bytes a JSON string carries as they are: printable
-// ASCII other than the quote and the backslash.
-var plainJSON = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // appendString escapes as encoding/json does without HTML escaping:
 // quotes, backslashes and control characters, invalid UTF-8 as U+FFFD, and
 // U+2028/U+2029, which break JavaScript parsers.
@@ -107,10 +98,7 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	// Most strings need no escape at all: find the first byte that may,
 	// and copy everything before it at once.
-	i := 0
-	for i < len(s) && plainJSON[s[i]] {
-		i++
-	}
+	i := decode.PlainPrefix(s)
 	if i == len(s) {
 		b = append(b, s...)
 		return append(b, '"')

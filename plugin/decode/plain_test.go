@@ -1,0 +1,43 @@
+package decode
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// PlainPrefix, eight bytes at a time, stops where the byte table does.
+func TestPlainPrefix(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	alphabet := []byte{'a', 'Z', ' ', '~', '"', '\\', 0x1f, 0x00, '\n', 0x7f, 0x80, 0xe2, 0xff, '!', '#', '[', ']', 0x5b, 0x5d}
+	for range 50000 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			if rng.IntN(6) == 0 {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				b[i] = byte(0x20 + rng.IntN(0x60))
+			}
+		}
+		s := string(b)
+		want := 0
+		for want < len(s) && plainJSON[s[want]] {
+			want++
+		}
+		if got := PlainPrefix(s); got != want {
+			t.Fatalf("PlainPrefix(%q) = %d, want %d", s, got, want)
+		}
+	}
+	for c := 0; c < 256; c++ { // every byte, in every lane
+		for at := 0; at < 16; at++ {
+			b := []byte("abcdefghijklmnopqrstuvwx")
+			b[at] = byte(c)
+			want := len(b)
+			if !plainJSON[c] {
+				want = at
+			}
+			if got := PlainPrefix(string(b)); got != want {
+				t.Fatalf("byte %#x at %d: plainPrefix = %d, want %d", c, at, got, want)
+			}
+		}
+	}
+}
