@@ -82,7 +82,8 @@ func (c *compiler) block(node any, path string) matcher {
 				if f.costly {
 					order += 2
 				}
-				parts = append(parts, part{order, key, &fieldMatch{f: f, arg: arg, t: t, slot: -1}})
+				spec := fmt.Sprintf("%s\x00%#v", key, sub)
+				parts = append(parts, part{order, key, &fieldMatch{f: f, arg: arg, t: t, slot: -1, spec: spec, res: -1}})
 			}
 		}
 	}

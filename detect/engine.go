@@ -35,6 +35,8 @@ type Engine struct {
 	// nSlots is the number of distinct fields the rules read, each with
 	// its slot in an evaluation (evalCtx).
 	nSlots int
+	// nResults is the number of tests more than one rule makes.
+	nResults int
 }
 
 // evalCtxs are pooled: an evaluation's slots are sized to the engine.
@@ -152,7 +154,7 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 	var now time.Time
 	code, codeRead, codeOK := 0.0, false, false
 	c := evalCtxs.Get().(*evalCtx)
-	c.start(ev, e.nSlots)
+	c.start(ev, e.nSlots, e.nResults)
 	defer func() {
 		c.done()
 		evalCtxs.Put(c)
@@ -270,6 +272,24 @@ func (e *Engine) assignSlots() {
 		}
 	}
 	e.nSlots = len(slots)
+	// A test several rules make is made once an event; one only a single
+	// rule makes keeps no result, which would only cost.
+	uses := map[string][]*fieldMatch{}
+	for _, r := range e.rules {
+		for _, m := range []matcher{r.cond, r.exc} {
+			eachField(m, func(fm *fieldMatch) { uses[fm.spec] = append(uses[fm.spec], fm) })
+		}
+	}
+	e.nResults = 0
+	for _, fms := range uses {
+		if len(fms) < 2 {
+			continue
+		}
+		for _, fm := range fms {
+			fm.res = int32(e.nResults)
+		}
+		e.nResults++
+	}
 }
 
 // eachField calls fn for every field test in m.

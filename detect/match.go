@@ -49,9 +49,24 @@ type fieldMatch struct {
 	// slot is where an evaluation keeps this field's value for the other
 	// rules that read it (Engine.assignSlots); -1: read it each time.
 	slot int32
+	// spec is the test as written (field, argument and operand), the
+	// same for two tests exactly when they hold for the same events;
+	// res is where an evaluation keeps the outcome for the other rules
+	// that make the same test, -1 when no other rule does.
+	spec string
+	res  int32
 }
 
-func (fm *fieldMatch) match(c *evalCtx) bool { return fm.t.test(c.get(fm)) }
+func (fm *fieldMatch) match(c *evalCtx) bool {
+	if fm.res < 0 || int(fm.res) >= len(c.results) {
+		return fm.t.test(c.get(fm))
+	}
+	r := &c.results[fm.res]
+	if r.gen != c.gen {
+		r.held, r.gen = fm.t.test(c.get(fm)), c.gen
+	}
+	return r.held
+}
 
 // evalCtx is one event's evaluation. A routine event is tested by a
 // score of rules, most of which read the same few fields (the user, the
@@ -60,10 +75,17 @@ func (fm *fieldMatch) match(c *evalCtx) bool { return fm.t.test(c.get(fm)) }
 // slots from an earlier one's, so nothing is cleared between events but
 // the slots that were filled, whose values may point into the event.
 type evalCtx struct {
-	ev     map[string]any
-	gen    uint32
-	slots  []slotValue
-	filled []int32
+	ev      map[string]any
+	gen     uint32
+	slots   []slotValue
+	filled  []int32
+	results []result
+}
+
+// result is the outcome of a test several rules make, for one event.
+type result struct {
+	gen  uint32
+	held bool
 }
 
 type slotValue struct {
@@ -87,15 +109,21 @@ func (c *evalCtx) get(fm *fieldMatch) *value {
 	return &sv.v
 }
 
-// start readies c for ev with n slots.
-func (c *evalCtx) start(ev map[string]any, n int) {
+// start readies c for ev with n slots and nRes results.
+func (c *evalCtx) start(ev map[string]any, n, nRes int) {
 	if len(c.slots) < n {
 		c.slots = make([]slotValue, n)
+	}
+	if len(c.results) < nRes {
+		c.results = make([]result, nRes)
 	}
 	c.ev = ev
 	if c.gen++; c.gen == 0 { // wrapped: no slot may look filled
 		for i := range c.slots {
 			c.slots[i].gen = 0
+		}
+		for i := range c.results {
+			c.results[i].gen = 0
 		}
 		c.gen = 1
 	}

@@ -7,8 +7,9 @@ import (
 	"github.com/kaudit/kaudit/testdata"
 )
 
-// Keeping each field's value for the other rules that read it changes no
-// result: two engines, one reading every field afresh for every test,
+// Keeping each field's value, and each shared test's outcome, for the
+// other rules that read or make them changes no result: two engines, one
+// reading every field afresh and making every test itself,
 // agree on every event the repository holds (benign traffic, planted and
 // held-out attacks, the public corpora), in order, counters included.
 func TestSlotsChangeNothing(t *testing.T) {
@@ -17,12 +18,12 @@ func TestSlotsChangeNothing(t *testing.T) {
 		t.Fatalf("only %d events", len(evs))
 	}
 	slotted, plain := loadDefaultInternal(t), loadDefaultInternal(t)
-	if slotted.nSlots < 10 {
-		t.Fatalf("%d slots: the rules share no field?", slotted.nSlots)
+	if slotted.nSlots < 10 || slotted.nResults < 10 {
+		t.Fatalf("%d slots, %d results: the rules share no field and no test?", slotted.nSlots, slotted.nResults)
 	}
 	for _, r := range plain.rules {
 		for _, m := range []matcher{r.cond, r.exc} {
-			eachField(m, func(fm *fieldMatch) { fm.slot = -1 })
+			eachField(m, func(fm *fieldMatch) { fm.slot, fm.res = -1, -1 })
 		}
 	}
 	matched := 0
@@ -38,5 +39,5 @@ func TestSlotsChangeNothing(t *testing.T) {
 	if matched < 100 {
 		t.Errorf("only %d of %d events matched a rule: the comparison says little", matched, len(evs))
 	}
-	t.Logf("%d events, %d with matches, %d slots", len(evs), matched, slotted.nSlots)
+	t.Logf("%d events, %d with matches, %d slots, %d shared tests", len(evs), matched, slotted.nSlots, slotted.nResults)
 }
