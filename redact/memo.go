@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -47,7 +48,9 @@ func (m *memo) put(k string, v bool) {
 			next[key] = val
 		}
 	}
-	next[k] = v
+	// A copy: k may be a substring of a whole chunk's text, which a
+	// remembered key would keep alive for as long as the Redactor.
+	next[strings.Clone(k)] = v
 	m.p.Store(&next)
 }
 
