@@ -196,3 +196,71 @@ func TestReleaseReusesBlocks(t *testing.T) {
 		t.Fatalf("released metadata still reads %v", kept.StructuredMetadata[0])
 	}
 }
+
+// A flush's entries outlive the chunk they came from: with ReuseTrees the
+// decoder's text of a chunk is overwritten once its events are emitted
+// (test binaries fill it with '#' right then), so every string an entry
+// took from an event must be its own. Each entry's metadata must still
+// name its event.
+func TestEntriesOutliveTheirChunk(t *testing.T) {
+	c, err := config.Parse(config.MapGetter{"structured_metadata": "ua=$userAgent,uid=$user.uid", "tenant_id_key": "annotations.tenant"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ShipLines()
+	p.ReuseTrees()
+	s := e2e.Generate(400, 13, time.Now(), time.Hour)
+	byID := map[string]map[string]any{}
+	for i, ev := range s.Events {
+		if i%3 == 0 {
+			ev["annotations"].(map[string]any)["tenant"] = "team-" + ev["auditID"].(string)[:4]
+		}
+		byID[ev["auditID"].(string)] = ev
+	}
+	var buf bytes.Buffer
+	if err := chunk.Encode(&buf, s.Events, chunk.Options{Format: chunk.FormatV2}); err != nil {
+		t.Fatal(err)
+	}
+	en := NewEntries(c)
+	var b Batch
+	p.Chunk(buf.Bytes(), func(ev *pipeline.Event) { en.AddTo(&b, ev) })
+	// Another chunk through the same pipeline reuses the text again.
+	p.Chunk(buf.Bytes()[:len(buf.Bytes())/2], func(*pipeline.Event) {})
+	n := 0
+	for _, r := range b.split(c.MaxRequestBytes) {
+		for _, st := range r.streams {
+			for _, e := range st.Entries {
+				n++
+				md := map[string]string{}
+				for _, kv := range e.StructuredMetadata {
+					md[kv.Name] = kv.Value
+				}
+				ev := byID[md["audit_id"]]
+				if ev == nil {
+					t.Fatalf("audit_id %q names no event (line %.80s)", md["audit_id"], e.Line)
+				}
+				user := ev["user"].(map[string]any)
+				if md["user"] != user["username"] || md["verb"] != ev["verb"] || md["ua"] != str(ev["userAgent"]) || md["uid"] != str(user["uid"]) {
+					t.Fatalf("metadata %v does not match event %v", md, ev["auditID"])
+				}
+				if !strings.Contains(e.Line, md["audit_id"]) {
+					t.Fatalf("line %.80s is not event %s", e.Line, md["audit_id"])
+				}
+				want := c.TenantID
+				if ten, ok := ev["annotations"].(map[string]any)["tenant"].(string); ok {
+					want = ten
+				}
+				if r.tenant != want {
+					t.Fatalf("tenant %q, want %q", r.tenant, want)
+				}
+			}
+		}
+	}
+	if n != len(s.Events) {
+		t.Fatalf("%d entries of %d", n, len(s.Events))
+	}
+}

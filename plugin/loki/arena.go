@@ -97,11 +97,14 @@ func (a *arena) seal(b []byte) string {
 	return unsafe.String(&b[start], len(b)-start)
 }
 
-// line returns a copy of s that stays valid as long as the arena's
-// Batch: a line in the text block, shared with its neighbours. A line of
-// more than a quarter of a block gets a string of its own, so a block is
-// never mostly waste.
-func (a *arena) line(s string) string {
+// own returns a copy of s that stays valid as long as the arena's Batch:
+// in the text block, shared with its neighbours. The pipeline's line
+// buffer and the decoder's text of a chunk are both reused once the
+// flush's events are rendered, so every string an entry takes from an
+// event, its line and its metadata, is owned this way. A string of more
+// than a quarter of a block gets one of its own, so a block is never
+// mostly waste.
+func (a *arena) own(s string) string {
 	if s == "" {
 		return ""
 	}
@@ -121,10 +124,11 @@ func (a *arena) join(x, y string) string {
 	return a.seal(b)
 }
 
-// str is str, with numbers written into the block instead of allocated.
+// str is str, with numbers written into the block instead of allocated
+// and text owned.
 func (a *arena) str(v any) string {
 	if a == nil {
-		return str(v)
+		return strings.Clone(str(v))
 	}
 	switch x := v.(type) {
 	case int64:
@@ -137,7 +141,7 @@ func (a *arena) str(v any) string {
 	case float64:
 		return a.seal(strconv.AppendFloat(a.room(32), x, 'f', -1, 64))
 	}
-	return str(v)
+	return a.own(str(v))
 }
 
 var (

@@ -62,7 +62,7 @@ func (b *Entries) AddTo(bt *Batch, ev *pipeline.Event) {
 func (b *Entries) build(ev *pipeline.Event, a *arena) (tenant, labels string, e push.Entry) {
 	// A line from the input is the pipeline's buffer, reused for the next
 	// event: the entry keeps a copy.
-	line := a.line(ev.Line)
+	line := a.own(ev.Line)
 	if line == "" {
 		line = pipeline.Line(ev.Event)
 	}
@@ -86,7 +86,7 @@ func (b *Entries) build(ev *pipeline.Event, a *arena) (tenant, labels string, e 
 		}
 		e.StructuredMetadata = a.keep(fitMetadata(m))
 	}
-	return b.tenant(ev), labels, e
+	return b.tenant(ev, a), labels, e
 }
 
 func (b *Entries) detectionLabels(ev *pipeline.Event) string {
@@ -119,13 +119,13 @@ func renderLabels(ls []config.Label) string {
 	return sb.String()
 }
 
-func (b *Entries) tenant(ev *pipeline.Event) string {
+func (b *Entries) tenant(ev *pipeline.Event, a *arena) string {
 	if b.tenantKey != nil {
 		if s, ok := lookup(ev.Record.Body, b.tenantKey).(string); ok && s != "" {
-			return s
+			return a.own(s)
 		}
 		if s, ok := lookup(ev.Event, b.tenantKey).(string); ok && s != "" {
-			return s
+			return a.own(s)
 		}
 	}
 	return b.tenantID
@@ -139,7 +139,14 @@ func (b *Entries) metadata(ev *pipeline.Event, a *arena) push.LabelsAdapter {
 		return append(b.extra(ev, a, a.take(2+len(b.meta))), push.LabelAdapter{Name: "kaudit_error", Value: "unrecognized"})
 	}
 	m := a.take(13 + len(b.meta))
+	// Values are owned (arena.own): most are the event's strings, which
+	// live in the decoder's text of the chunk, reused for the next one.
 	add := func(name, value string) {
+		if value != "" {
+			m = append(m, push.LabelAdapter{Name: name, Value: a.own(value)})
+		}
+	}
+	addOwned := func(name, value string) {
 		if value != "" {
 			m = append(m, push.LabelAdapter{Name: name, Value: value})
 		}
@@ -152,9 +159,10 @@ func (b *Entries) metadata(ev *pipeline.Event, a *arena) push.LabelsAdapter {
 	add("verb", str(e["verb"]))
 	resource := str(obj["resource"])
 	if sub := str(obj["subresource"]); sub != "" && resource != "" {
-		resource = a.join(resource, sub)
+		addOwned("resource", a.join(resource, sub))
+	} else {
+		add("resource", resource)
 	}
-	add("resource", resource)
 	add("namespace", str(obj["namespace"]))
 	add("name", str(obj["name"]))
 	// The client address as the rules saw it: the connection's address,
@@ -167,7 +175,7 @@ func (b *Entries) metadata(ev *pipeline.Event, a *arena) push.LabelsAdapter {
 		add("source_ip", str(ips[len(ips)-1]))
 	}
 	if rs, ok := e["responseStatus"].(map[string]any); ok {
-		add("code", a.str(rs["code"]))
+		addOwned("code", a.str(rs["code"]))
 	}
 	if ev.Detect.Severity > 0 {
 		add("detections", pipeline.Summary(ev.Detect))
