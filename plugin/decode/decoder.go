@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"testing"
 	"time"
+	"unsafe"
 )
 
 // Record is one Fluent Bit log event.
@@ -115,6 +117,10 @@ type Decoder struct {
 	// record Next returned last (see TapeFor).
 	tape   *Tape
 	tapeOf string
+	// text, with reuseText, is the buffer s is copied into, kept for the
+	// next chunk (ReuseText).
+	text      []byte
+	reuseText bool
 }
 
 // NewDecoder returns a Decoder reading chunk. The chunk is not retained past
@@ -129,12 +135,58 @@ func NewDecoder(chunk []byte) *Decoder {
 // Reset starts decoding a new chunk, keeping the maps handed back and the
 // string blocks of earlier chunks so a long-lived Decoder allocates less.
 func (d *Decoder) Reset(chunk []byte) {
-	pool, bx, tape := d.pool, d.boxes, d.tape
+	pool, bx, tape, text, reuse := d.pool, d.boxes, d.tape, d.text, d.reuseText
 	if pool == nil {
 		pool, bx, tape = &treePool{}, &boxes{}, &Tape{}
 	}
 	pool.forget()
-	*d = Decoder{buf: chunk, pool: pool, boxes: bx, tape: tape}
+	if reuse && poisonText {
+		fill(text[:cap(text)], '#')
+	}
+	if cap(text) > maxKeptText {
+		text = nil // an outsized chunk's buffer is not kept for the routine ones
+	}
+	bx.rewind()
+	*d = Decoder{buf: chunk, pool: pool, boxes: bx, tape: tape, text: text, reuseText: reuse}
+}
+
+// ReuseText makes d copy each chunk into the buffer of the chunk before
+// it rather than into a new string: the strings of a chunk's records are
+// then valid only until the next Reset, which overwrites them; and the
+// interfaces holding a record's strings are made again for the next
+// record once it is recycled. For a
+// caller that keeps no string of a chunk past it (the pipeline whose
+// packaging promised as much, Pipeline.ReuseTrees); it spares the
+// collector a chunk-sized allocation per chunk, most of what a flush
+// allocates. Off by default: decoded strings stay valid.
+func (d *Decoder) ReuseText(on bool) {
+	d.reuseText = on
+	if !on {
+		d.text = nil
+	}
+	if d.boxes.rewinds != on {
+		*d.boxes = boxes{rewinds: on}
+	}
+}
+
+// maxKeptText is the largest text buffer a Decoder keeps for the next
+// chunk: Fluent Bit's chunks are about 2 MB.
+const maxKeptText = 4 << 20
+
+// poisonText makes Reset overwrite the text it is about to reuse in test
+// binaries, so a string kept past its chunk reads '#' rather than quietly
+// a later chunk's bytes.
+var poisonText = testing.Testing()
+
+// fill sets every element of b to c by doubling copies.
+func fill[T any](b []T, c T) {
+	if len(b) == 0 {
+		return
+	}
+	b[0] = c
+	for n := 1; n < len(b); n *= 2 {
+		copy(b[n:], b[:n])
+	}
 }
 
 // Recycle hands the maps of the record Next returned last back to d, to
@@ -142,7 +194,10 @@ func (d *Decoder) Reset(chunk []byte) {
 // record's Body or Metadata any more (no map of it, no list, no value
 // taken from a map it reads again), and must call Recycle before the
 // next call to Next; strings taken from the record stay valid.
-func (d *Decoder) Recycle() { d.pool.recycle() }
+func (d *Decoder) Recycle() {
+	d.pool.recycle()
+	d.boxes.rewind()
+}
 
 // Records is the number of records returned so far.
 func (d *Decoder) Records() int { return d.records }
@@ -179,7 +234,7 @@ func (d *Decoder) Next() (Record, error) {
 			return Record{}, d.corrupt(start, fmt.Errorf("record is not an array (type byte 0x%02x)", c))
 		}
 		if d.s == "" {
-			d.s = string(d.buf)
+			d.s = d.own(d.buf)
 		}
 		// A record that decodes ends where decoding stopped; one that does
 		// not is delimited by skip, which only a corrupt chunk defeats.
@@ -201,6 +256,21 @@ func (d *Decoder) Next() (Record, error) {
 		d.records++
 		return rec, nil
 	}
+}
+
+// own is d's copy of the chunk: a string of its own, or with ReuseText
+// the reused buffer (grown by a quarter when a chunk outgrows it, so a
+// run of growing chunks does not reallocate each time).
+func (d *Decoder) own(b []byte) string {
+	if !d.reuseText {
+		return string(b)
+	}
+	if cap(d.text) < len(b) {
+		d.text = make([]byte, len(b), len(b)+len(b)/4)
+	}
+	t := d.text[:len(b)]
+	copy(t, b)
+	return unsafe.String(unsafe.SliceData(t), len(t))
 }
 
 func (d *Decoder) corrupt(off int, err error) error {

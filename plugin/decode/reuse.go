@@ -146,9 +146,57 @@ func (p *treePool) recycle() {
 // string headers live in blocks of a slice and each interface points at
 // its own element. A block is never written again once an element is
 // handed out, and is freed by the collector with the last interface
-// pointing into it, exactly like the header convTstring would allocate.
+// pointing into it, exactly like the header convTstring would allocate;
+// unless its Decoder reuses text, when the blocks are written again once
+// the record they served is recycled (rewind).
 type boxes struct {
 	block []string
+	// With rewind (a Decoder under ReuseText), the blocks handed out
+	// since the last rewind are kept in blocks, and used[:n] of them are
+	// handed out again after it; without, nothing is kept.
+	rewinds bool
+	blocks  [][]string
+	n       int
+}
+
+// rewind makes every block handed out since the last rewind available
+// again: the caller holds none of the interfaces made from them (the
+// record they were made for has been recycled). Test binaries fill the
+// elements with '#' first, so an interface kept past its record reads
+// that rather than quietly another record's string.
+func (b *boxes) rewind() {
+	if b == nil || !b.rewinds {
+		return
+	}
+	if poisonText && b.n > 0 {
+		// The elements handed out: every block before the current one
+		// is full.
+		for _, blk := range b.blocks[:b.n-1] {
+			fill(blk[:cap(blk)], "#")
+		}
+		fill(b.block, "#")
+	}
+	if len(b.blocks) > maxKeptBoxBlocks { // an outsized record's
+		clear(b.blocks[maxKeptBoxBlocks:])
+		b.blocks = b.blocks[:maxKeptBoxBlocks]
+	}
+	b.n, b.block = 0, nil
+}
+
+// maxKeptBoxBlocks bounds what rewind keeps: a routine record boxes a
+// few dozen strings, a 10 MB ConfigMap a hundred thousand.
+const maxKeptBoxBlocks = 64
+
+func (b *boxes) fresh() []string {
+	if !b.rewinds {
+		return make([]string, 0, boxBlock)
+	}
+	if b.n == len(b.blocks) {
+		b.blocks = append(b.blocks, make([]string, 0, boxBlock))
+	}
+	blk := b.blocks[b.n][:0]
+	b.n++
+	return blk
 }
 
 const boxBlock = 128
@@ -181,7 +229,7 @@ func (b *boxes) boxAs(typ unsafe.Pointer, s string) any {
 		return s
 	}
 	if len(b.block) == cap(b.block) {
-		b.block = make([]string, 0, boxBlock)
+		b.block = b.fresh()
 	}
 	b.block = append(b.block, s)
 	e := eface{typ: typ, data: unsafe.Pointer(&b.block[len(b.block)-1])}

@@ -77,21 +77,67 @@ func TestRecycleDecodesTheSame(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := decodeAll(t, NewDecoder(nil), buf.Bytes(), false)
-		d := NewDecoder(nil)
-		for round := 0; round < 2; round++ { // the second starts with a full pool
-			got := decodeAll(t, d, buf.Bytes(), true)
-			if !reflect.DeepEqual(got, want) {
-				for i := range min(len(got), len(want)) {
-					if got[i] != want[i] {
-						t.Fatalf("format %v round %d: item %d:\n got %.300s\nwant %.300s", format, round, i, got[i], want[i])
+		for _, reuseText := range []bool{false, true} {
+			d := NewDecoder(nil)
+			d.ReuseText(reuseText)
+			for round := 0; round < 2; round++ { // the second starts with a full pool
+				got := decodeAll(t, d, buf.Bytes(), true)
+				if !reflect.DeepEqual(got, want) {
+					for i := range min(len(got), len(want)) {
+						if got[i] != want[i] {
+							t.Fatalf("format %v text reused %t round %d: item %d:\n got %.300s\nwant %.300s", format, reuseText, round, i, got[i], want[i])
+						}
 					}
+					t.Fatalf("format %v text reused %t round %d: %d items, want %d", format, reuseText, round, len(got), len(want))
 				}
-				t.Fatalf("format %v round %d: %d items, want %d", format, round, len(got), len(want))
+			}
+			if n := len(d.pool.free[0]) + len(d.pool.free[1]); n == 0 {
+				t.Fatalf("format %v: no map was handed back", format)
+			}
+			if reuseText && (d.boxes.n == 0 && len(d.boxes.blocks) == 0 || cap(d.text) == 0) {
+				t.Fatalf("format %v: text reused, but no box block or text buffer kept", format)
 			}
 		}
-		if n := len(d.pool.free[0]) + len(d.pool.free[1]); n == 0 {
-			t.Fatalf("format %v: no map was handed back", format)
-		}
+	}
+}
+
+// With ReuseText, a string or a boxed value kept past its record's
+// Recycle and its chunk's Reset is overwritten (in test binaries, with
+// '#'): what the pipeline's packagings promise not to do shows.
+func TestReusedTextIsOverwritten(t *testing.T) {
+	var buf bytes.Buffer
+	if err := chunk.Encode(&buf, []map[string]any{{"verb": "get", "user": "alice"}}, chunk.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	d := NewDecoder(nil)
+	d.ReuseText(true)
+	d.Reset(buf.Bytes())
+	rec, err := d.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	boxed := rec.Body["verb"]
+	s := rec.Body["user"].(string)
+	if boxed != "get" || s != "alice" {
+		t.Fatalf("decoded %v %q", boxed, s)
+	}
+	d.Recycle()
+	if boxed != "#" {
+		t.Errorf("a boxed value kept past Recycle reads %v", boxed)
+	}
+	d.Reset(nil)
+	if s != "#####" {
+		t.Errorf("a string kept past Reset reads %q", s)
+	}
+	// Without ReuseText both stay as they were.
+	d.ReuseText(false)
+	d.Reset(buf.Bytes())
+	rec, _ = d.Next()
+	boxed, s = rec.Body["verb"], rec.Body["user"].(string)
+	d.Recycle()
+	d.Reset(nil)
+	if boxed != "get" || s != "alice" {
+		t.Errorf("without ReuseText, kept values read %v %q", boxed, s)
 	}
 }
 

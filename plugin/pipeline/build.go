@@ -91,7 +91,9 @@ func (p *Pipeline) SetMetrics(m *metrics.Pipeline) { p.s.Metrics = m }
 func (p *Pipeline) ShipLines() { p.s.Lines = true }
 
 // ReuseTrees tells the pipeline its packaging's emit keeps nothing of an
-// Event's tree (no map, list or Record.Body) past its return: the maps of
-// each record are then reused to decode the records after it, which
-// spares most of what decoding costs (Settings.Reuse).
+// Event past its return: no map, list or Record.Body, and no string (a
+// packaging that keeps one, a Loki entry's metadata, copies it). The maps
+// of each record are then reused to decode the records after it, and one
+// buffer holds every chunk's text in turn, which spares most of what
+// decoding costs and allocates (Settings.Reuse).
 func (p *Pipeline) ReuseTrees() { p.s.Reuse = true }

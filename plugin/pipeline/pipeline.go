@@ -45,9 +45,11 @@ type Settings struct {
 	// (max_line_bytes; 0: no limit). A longer event takes the full path,
 	// whose redacted tree the cut works on.
 	MaxLine int
-	// Reuse is set by a packaging whose emit keeps nothing of an Event's
-	// tree past its return (ReuseTrees): a record's maps are then handed
-	// back to the decoder for the next records once its events are done.
+	// Reuse is set by a packaging whose emit keeps nothing of an Event
+	// past its return, not a map, a list or a string of it (ReuseTrees):
+	// a record's maps are then handed back to the decoder for the next
+	// records once its events are done, and the decoder's copy of a
+	// chunk's text is overwritten by the next chunk's.
 	Reuse bool
 }
 
@@ -163,6 +165,7 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 	var rep ChunkReport
 	dec := decoders.Get().(*decode.Decoder)
 	dec.Reset(data)
+	dec.ReuseText(p.s.Reuse)
 	// One screen per chunk: a line written from the input lives in its
 	// buffer until the next event's.
 	st := fastStates.Get().(*fastState)
