@@ -11,7 +11,7 @@ export KAUDIT_CACHE ?= $(HOME)/.cache/kaudit
 SO_FLAGS   = -buildmode=c-shared -trimpath -ldflags "-s -w -X main.Version=$(VERSION)"
 HOST_FLAGS = -std=c99 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE
 
-.PHONY: all build test unit race lint run perf bench fuzz loki image clean FORCE
+.PHONY: all build test unit race lint run perf bench icount fuzz loki image clean FORCE
 
 all: build
 
@@ -98,6 +98,12 @@ lint: $(STATICCHECK)
 bench:
 	@mkdir -p $(BUILD)
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./plugin/... ./redact/... ./detect/... | tee $(BUILD)/bench.txt
+
+# Instructions per event of BenchmarkHotPath under valgrind, this tree
+# against BASE (a commit): steady where CPU time is not.
+BASE ?=
+icount:
+	scripts/icount.sh $(BASE)
 
 FUZZTIME ?= 10m
 fuzz:
