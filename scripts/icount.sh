@@ -26,8 +26,8 @@ count() { # binary form iterations [GOGC]
 
 perEvent() { # binary form long GOGC
 	local a b
-	a=$(count "$1" "$2" 5 "$4")
-	b=$(count "$1" "$2" "$3" "$4")
+	a=$(count "$1" "$2" 5 "${4:-100}")
+	b=$(count "$1" "$2" "$3" "${4:-100}")
 	echo $(((b - a) / (($3 - 5) * 1000)))
 }
 

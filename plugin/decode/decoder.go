@@ -11,9 +11,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/kaudit/kaudit/plugin/internal/poison"
 )
 
 // Record is one Fluent Bit log event.
@@ -140,8 +141,8 @@ func (d *Decoder) Reset(chunk []byte) {
 		pool, bx, tape = &treePool{}, &boxes{}, &Tape{}
 	}
 	pool.forget()
-	if reuse && poisonText {
-		fill(text[:cap(text)], '#')
+	if reuse && poison.On {
+		poison.Fill(text[:cap(text)], '#')
 	}
 	if cap(text) > maxKeptText {
 		text = nil // an outsized chunk's buffer is not kept for the routine ones
@@ -172,22 +173,6 @@ func (d *Decoder) ReuseText(on bool) {
 // maxKeptText is the largest text buffer a Decoder keeps for the next
 // chunk: Fluent Bit's chunks are about 2 MB.
 const maxKeptText = 4 << 20
-
-// poisonText makes Reset overwrite the text it is about to reuse in test
-// binaries, so a string kept past its chunk reads '#' rather than quietly
-// a later chunk's bytes.
-var poisonText = testing.Testing()
-
-// fill sets every element of b to c by doubling copies.
-func fill[T any](b []T, c T) {
-	if len(b) == 0 {
-		return
-	}
-	b[0] = c
-	for n := 1; n < len(b); n *= 2 {
-		copy(b[n:], b[:n])
-	}
-}
 
 // Recycle hands the maps of the record Next returned last back to d, to
 // build the next records in. The caller must hold nothing of that

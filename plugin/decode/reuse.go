@@ -3,6 +3,8 @@ package decode
 import (
 	"encoding/json"
 	"unsafe"
+
+	"github.com/kaudit/kaudit/plugin/internal/poison"
 )
 
 // Building a record's tree is mostly allocation: a routine audit event
@@ -168,13 +170,13 @@ func (b *boxes) rewind() {
 	if b == nil || !b.rewinds {
 		return
 	}
-	if poisonText && b.n > 0 {
+	if poison.On && b.n > 0 {
 		// The elements handed out: every block before the current one
 		// is full.
 		for _, blk := range b.blocks[:b.n-1] {
-			fill(blk[:cap(blk)], "#")
+			poison.Fill(blk[:cap(blk)], "#")
 		}
-		fill(b.block, "#")
+		poison.Fill(b.block, "#")
 	}
 	if len(b.blocks) > maxKeptBoxBlocks { // an outsized record's
 		clear(b.blocks[maxKeptBoxBlocks:])

@@ -4,10 +4,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"unsafe"
 
 	"github.com/grafana/loki/pkg/push"
+
+	"github.com/kaudit/kaudit/plugin/internal/poison"
 )
 
 // arena holds the structured metadata of one Batch's entries: the pair
@@ -149,27 +150,22 @@ var (
 	pairBlocks = sync.Pool{New: func() any { b := make(push.LabelsAdapter, 0, labelBlock); return &b }}
 )
 
-// poisonReleased makes release overwrite what it pools, in test
-// binaries: an entry read after its Batch was released then says so,
-// rather than quietly showing a later flush's line.
-var poisonReleased = testing.Testing()
-
 // release hands the arena's blocks back to the pools. Nothing handed out
 // of them may be used afterwards. Pair blocks are cleared so a pooled
 // block keeps no chunk alive.
 func (a *arena) release() {
 	for _, p := range a.taken {
 		b := (*p)[:cap(*p)]
-		if poisonReleased {
-			fill(b, '#')
+		if poison.On {
+			poison.Fill(b, '#')
 		}
 		*p = b[:0]
 		textBlocks.Put(p)
 	}
 	for _, p := range a.takenPairs {
 		b := (*p)[:cap(*p)]
-		if poisonReleased {
-			fill(b, push.LabelAdapter{Name: "released", Value: "released"})
+		if poison.On {
+			poison.Fill(b, push.LabelAdapter{Name: "released", Value: "released"})
 		} else {
 			clear(b)
 		}
@@ -177,16 +173,4 @@ func (a *arena) release() {
 		pairBlocks.Put(p)
 	}
 	*a = arena{}
-}
-
-// fill sets every element of b to x by doubling copies, so poisoning
-// costs test binaries, benchmarks among them, about a memmove.
-func fill[T any](b []T, x T) {
-	if len(b) == 0 {
-		return
-	}
-	b[0] = x
-	for n := 1; n < len(b); n *= 2 {
-		copy(b[n:], b[:n])
-	}
 }
