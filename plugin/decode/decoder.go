@@ -165,6 +165,9 @@ func (d *Decoder) ReuseText(on bool) {
 	if !on {
 		d.text = nil
 	}
+	if d.boxes == nil {
+		d.boxes = &boxes{}
+	}
 	if d.boxes.rewinds != on {
 		*d.boxes = boxes{rewinds: on}
 	}
