@@ -125,22 +125,21 @@ func (a *arena) join(x, y string) string {
 	return a.seal(b)
 }
 
-// str is str, with numbers written into the block instead of allocated
-// and text owned.
+// str is str, owned: numbers are written into the block instead of
+// allocated, text is copied there (own).
 func (a *arena) str(v any) string {
-	if a == nil {
-		return strings.Clone(str(v))
-	}
-	switch x := v.(type) {
-	case int64:
-		if x >= 0 && x < int64(len(statusCodes)) {
-			return statusCodes[x]
+	if a != nil {
+		switch x := v.(type) {
+		case int64:
+			if x >= 0 && x < int64(len(statusCodes)) {
+				return statusCodes[x]
+			}
+			return a.seal(strconv.AppendInt(a.room(20), x, 10))
+		case uint64:
+			return a.seal(strconv.AppendUint(a.room(20), x, 10))
+		case float64:
+			return a.seal(strconv.AppendFloat(a.room(32), x, 'f', -1, 64))
 		}
-		return a.seal(strconv.AppendInt(a.room(20), x, 10))
-	case uint64:
-		return a.seal(strconv.AppendUint(a.room(20), x, 10))
-	case float64:
-		return a.seal(strconv.AppendFloat(a.room(32), x, 'f', -1, 64))
 	}
 	return a.own(str(v))
 }

@@ -141,16 +141,13 @@ func (b *Entries) metadata(ev *pipeline.Event, a *arena) push.LabelsAdapter {
 	m := a.take(13 + len(b.meta))
 	// Values are owned (arena.own): most are the event's strings, which
 	// live in the decoder's text of the chunk, reused for the next one.
-	add := func(name, value string) {
-		if value != "" {
-			m = append(m, push.LabelAdapter{Name: name, Value: a.own(value)})
-		}
-	}
+	// addOwned takes one already made in the arena.
 	addOwned := func(name, value string) {
 		if value != "" {
 			m = append(m, push.LabelAdapter{Name: name, Value: value})
 		}
 	}
+	add := func(name, value string) { addOwned(name, a.own(value)) }
 	e := ev.Event
 	user, _ := e["user"].(map[string]any)
 	obj, _ := e["objectRef"].(map[string]any)
