@@ -251,13 +251,15 @@ func (e *Engine) buildIndex() {
 }
 
 // assignSlots gives every field the rules read, with its argument, one
-// slot in an evaluation, shared by every rule that reads it.
+// slot in an evaluation, shared by every rule that reads it, and every
+// test more than one rule makes a result slot.
 func (e *Engine) assignSlots() {
 	type key struct {
 		f   *field
 		arg string
 	}
 	slots := map[key]int32{}
+	uses := map[string][]*fieldMatch{} // the tests, by what they test
 	for _, r := range e.rules {
 		for _, m := range []matcher{r.cond, r.exc} {
 			eachField(m, func(fm *fieldMatch) {
@@ -268,18 +270,13 @@ func (e *Engine) assignSlots() {
 					slots[k] = i
 				}
 				fm.slot = i
+				uses[fm.spec] = append(uses[fm.spec], fm)
 			})
 		}
 	}
 	e.nSlots = len(slots)
 	// A test several rules make is made once an event; one only a single
 	// rule makes keeps no result, which would only cost.
-	uses := map[string][]*fieldMatch{}
-	for _, r := range e.rules {
-		for _, m := range []matcher{r.cond, r.exc} {
-			eachField(m, func(fm *fieldMatch) { uses[fm.spec] = append(uses[fm.spec], fm) })
-		}
-	}
 	e.nResults = 0
 	for _, fms := range uses {
 		if len(fms) < 2 {
