@@ -24,10 +24,10 @@ count() { # binary form iterations [GOGC]
 		awk '/I[ ]+refs/ { gsub(",", "", $4); print $4 }'
 }
 
-perEvent() { # binary form long GOGC
+perEvent() { # binary form long [GOGC]
 	local a b
-	a=$(count "$1" "$2" 5 "${4:-100}")
-	b=$(count "$1" "$2" "$3" "${4:-100}")
+	a=$(count "$1" "$2" 5 "${4:-}")
+	b=$(count "$1" "$2" "$3" "${4:-}")
 	echo $(((b - a) / (($3 - 5) * 1000)))
 }
 

@@ -84,7 +84,8 @@ func (e *CorruptError) Is(target error) bool { return target == ErrCorruptChunk 
 // Decoder iterates over the records of one chunk. It is not safe for
 // concurrent use. What it returns does not alias the chunk (strings are
 // substrings of the Decoder's copy of it) and stays the caller's, unless
-// the caller hands a record's maps back with Recycle.
+// the caller hands a record's maps back with Recycle, or has the Decoder
+// reuse its copy of the text (ReuseText).
 //
 // Typical use:
 //
@@ -155,11 +156,11 @@ func (d *Decoder) Reset(chunk []byte) {
 // it rather than into a new string: the strings of a chunk's records are
 // then valid only until the next Reset, which overwrites them; and the
 // interfaces holding a record's strings are made again for the next
-// record once it is recycled. For a
-// caller that keeps no string of a chunk past it (the pipeline whose
-// packaging promised as much, Pipeline.ReuseTrees); it spares the
-// collector a chunk-sized allocation per chunk, most of what a flush
-// allocates. Off by default: decoded strings stay valid.
+// record once it is recycled. For a caller that keeps no string of a
+// chunk past it (the pipeline whose packaging promised as much,
+// Pipeline.ReuseTrees); it spares the collector a chunk-sized allocation
+// per chunk, most of what a flush allocates. Off by default: decoded
+// strings stay valid.
 func (d *Decoder) ReuseText(on bool) {
 	d.reuseText = on
 	if !on {
@@ -181,7 +182,8 @@ const maxKeptText = 4 << 20
 // build the next records in. The caller must hold nothing of that
 // record's Body or Metadata any more (no map of it, no list, no value
 // taken from a map it reads again), and must call Recycle before the
-// next call to Next; strings taken from the record stay valid.
+// next call to Next; strings taken from the record stay valid (under
+// ReuseText, until the next Reset).
 func (d *Decoder) Recycle() {
 	d.pool.recycle()
 	d.boxes.rewind()

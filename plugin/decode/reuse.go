@@ -153,9 +153,10 @@ func (p *treePool) recycle() {
 // the record they served is recycled (rewind).
 type boxes struct {
 	block []string
-	// With rewind (a Decoder under ReuseText), the blocks handed out
-	// since the last rewind are kept in blocks, and used[:n] of them are
-	// handed out again after it; without, nothing is kept.
+	// With rewinds (a Decoder under ReuseText), every block handed out
+	// is kept in blocks, blocks[:n] are the ones in use since the last
+	// rewind, and rewind hands them all out again; without, nothing is
+	// kept.
 	rewinds bool
 	blocks  [][]string
 	n       int
