@@ -123,6 +123,9 @@ type Decoder struct {
 	// next chunk (ReuseText).
 	text      []byte
 	reuseText bool
+	// spill holds, with reuseText, the strings written rather than
+	// sliced from text.
+	spill *spill
 }
 
 // NewDecoder returns a Decoder reading chunk. The chunk is not retained past
@@ -137,10 +140,11 @@ func NewDecoder(chunk []byte) *Decoder {
 // Reset starts decoding a new chunk, keeping the maps handed back and the
 // string blocks of earlier chunks so a long-lived Decoder allocates less.
 func (d *Decoder) Reset(chunk []byte) {
-	pool, bx, tape, text, reuse := d.pool, d.boxes, d.tape, d.text, d.reuseText
+	pool, bx, tape, text, reuse, sp := d.pool, d.boxes, d.tape, d.text, d.reuseText, d.spill
 	if pool == nil {
-		pool, bx, tape = &treePool{}, &boxes{}, &Tape{}
+		pool, bx, tape, sp = &treePool{}, &boxes{}, &Tape{}, &spill{}
 	}
+	sp.rewind()
 	pool.forget()
 	if reuse && poison.On {
 		poison.Fill(text[:cap(text)], '#')
@@ -149,7 +153,7 @@ func (d *Decoder) Reset(chunk []byte) {
 		text = nil // an outsized chunk's buffer is not kept for the routine ones
 	}
 	bx.rewind()
-	*d = Decoder{buf: chunk, pool: pool, boxes: bx, tape: tape, text: text, reuseText: reuse}
+	*d = Decoder{buf: chunk, pool: pool, boxes: bx, tape: tape, text: text, reuseText: reuse, spill: sp}
 }
 
 // ReuseText makes d copy each chunk into the buffer of the chunk before
@@ -171,6 +175,9 @@ func (d *Decoder) ReuseText(on bool) {
 	}
 	if d.boxes.rewinds != on {
 		*d.boxes = boxes{rewinds: on}
+	}
+	if d.spill == nil {
+		d.spill = &spill{}
 	}
 }
 

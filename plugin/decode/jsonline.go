@@ -38,6 +38,10 @@ type scanner struct {
 	pool *treePool
 	bx   *boxes
 	tape *Tape
+	// spill, when set, keeps the strings unescape writes (a Decoder's
+	// under ReuseText); scratch is where it writes them.
+	spill   *spill
+	scratch []byte
 	// ascii is set when the last string str read was plain ASCII, and
 	// so valid UTF-8 without a second look.
 	ascii bool
@@ -56,6 +60,9 @@ func scanObjectIn(s string, d *Decoder) (m map[string]any, ok bool) {
 	sc.s, sc.p, sc.depth = s, 0, 0
 	if d != nil {
 		sc.pool, sc.bx, sc.tape = d.pool, d.boxes, d.tape
+		if d.reuseText {
+			sc.spill = d.spill
+		}
 		d.tapeOf = ""
 		d.tape.toks, d.tape.ok = d.tape.toks[:0], true
 	}
@@ -67,7 +74,10 @@ func scanObjectIn(s string, d *Decoder) (m map[string]any, ok bool) {
 	clear(sc.vals[:cap(sc.vals)]) // drop references into s
 	clear(sc.keys[:cap(sc.keys)])
 	sc.s, sc.keys, sc.vals = "", sc.keys[:0], sc.vals[:0]
-	sc.pool, sc.bx, sc.tape = nil, nil, nil
+	sc.pool, sc.bx, sc.tape, sc.spill = nil, nil, nil, nil
+	if cap(sc.scratch) > maxScratch {
+		sc.scratch = nil
+	}
 	scanners.Put(sc)
 	if !ok {
 		return nil, false
@@ -100,7 +110,7 @@ func (sc *scanner) object() (map[string]any, bool) {
 		sc.p++
 		sc.depth--
 		sc.record(Token{Kind: TokEnd})
-		return map[string]any{}, true
+		return sc.pool.get(0), true
 	}
 	for {
 		sc.ws()
@@ -172,7 +182,7 @@ func (sc *scanner) array() ([]any, bool) {
 		sc.p++
 		sc.depth--
 		sc.record(Token{Kind: TokEnd})
-		return []any{}, true
+		return sc.pool.list(0), true
 	}
 	for {
 		v, ok := sc.value()
@@ -233,7 +243,10 @@ func (sc *scanner) value() (any, bool) {
 		return m, ok
 	case c == '[':
 		a, ok := sc.array()
-		return a, ok
+		if !ok {
+			return nil, false
+		}
+		return sc.bx.list(a), true
 	case c == 't':
 		sc.record(boolToken(true))
 		return sc.lit("true", true)
@@ -332,16 +345,24 @@ func (sc *scanner) str() (string, bool) {
 	return "", false
 }
 
-// unescape decodes a string with escapes; i is the first backslash.
+// maxScratch bounds the scratch buffer a pooled scanner keeps.
+const maxScratch = 64 << 10
+
+// unescape decodes a string with escapes; i is the first backslash. It
+// writes in the scanner's scratch buffer, and the string is one copy of
+// it: a new one, or one in the Decoder's spill.
 func (sc *scanner) unescape(start, i int) (string, bool) {
 	s := sc.s
-	b := make([]byte, 0, i-start+16)
-	b = append(b, s[start:i]...)
+	b := append(sc.scratch[:0], s[start:i]...)
+	defer func() { sc.scratch = b[:0] }()
 	for i < len(s) {
 		c := s[i]
 		switch {
 		case c == '"':
 			sc.p = i + 1
+			if sc.spill != nil {
+				return sc.spill.own(b), true
+			}
 			return string(b), true
 		case c < 0x20:
 			return "", false

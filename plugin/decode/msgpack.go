@@ -232,7 +232,7 @@ func (r *reader) readMap(n, depth int) (map[string]any, error) {
 	return m, nil
 }
 
-func (r *reader) readArray(n, depth int) ([]any, error) {
+func (r *reader) readArray(n, depth int) (any, error) {
 	if depth >= maxDepth {
 		return nil, errDepth
 	}
@@ -247,7 +247,7 @@ func (r *reader) readArray(n, depth int) ([]any, error) {
 		}
 		a[i] = v
 	}
-	return a, nil
+	return r.boxes.list(a), nil
 }
 
 // key reads a map key. Strings (str or bin) are used as they are, integers

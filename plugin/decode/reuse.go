@@ -144,40 +144,64 @@ func (p *treePool) recycle() {
 	}
 }
 
-// boxes puts strings into interfaces without an allocation each: the
-// string headers live in blocks of a slice and each interface points at
-// its own element. A block is never written again once an element is
+// boxes puts strings and lists into interfaces without an allocation
+// each: the headers live in blocks of a slice and each interface points
+// at its own element. A block is never written again once an element is
 // handed out, and is freed by the collector with the last interface
-// pointing into it, exactly like the header convTstring would allocate;
-// unless its Decoder reuses text, when the blocks are written again once
-// the record they served is recycled (rewind).
+// pointing into it, exactly like the header convTstring or convTslice
+// would allocate; unless its Decoder reuses text, when the blocks are
+// written again once the record they served is recycled (rewind). The
+// maps of a tree need no box: a map is a pointer.
 type boxes struct {
-	block []string
-	// With rewinds (a Decoder under ReuseText), every block handed out
-	// is kept in blocks, blocks[:n] are the ones in use since the last
-	// rewind, and rewind hands them all out again; without, nothing is
-	// kept.
+	strs  boxBlocks[string]
+	lists boxBlocks[[]any]
+	// rewinds: the Decoder reuses text (ReuseText).
 	rewinds bool
-	blocks  [][]string
-	n       int
+}
+
+// boxBlocks is one type's blocks. With rewinds, every block handed out is
+// kept in blocks, blocks[:n] are the ones in use since the last rewind,
+// and rewind hands them all out again; without, nothing is kept.
+type boxBlocks[T any] struct {
+	block  []T
+	blocks [][]T
+	n      int
 }
 
 // rewind makes every block handed out since the last rewind available
 // again: the caller holds none of the interfaces made from them (the
 // record they were made for has been recycled). Test binaries fill the
-// elements with '#' first, so an interface kept past its record reads
-// that rather than quietly another record's string.
+// elements with poison first (a string "#", a list of it), so an
+// interface kept past its record reads that rather than quietly another
+// record's value.
 func (b *boxes) rewind() {
 	if b == nil || !b.rewinds {
 		return
 	}
-	if poison.On && b.n > 0 {
+	b.strs.rewind("#", false)
+	// A list header points at its items: cleared, a block waiting for
+	// its next record keeps no large body's items alive.
+	b.lists.rewind(poisonList, true)
+}
+
+var poisonList = []any{"#"}
+
+func (b *boxBlocks[T]) rewind(poisonV T, clearOld bool) {
+	if b.n > 0 && (poison.On || clearOld) {
 		// The elements handed out: every block before the current one
 		// is full.
 		for _, blk := range b.blocks[:b.n-1] {
-			poison.Fill(blk[:cap(blk)], "#")
+			if poison.On {
+				poison.Fill(blk[:cap(blk)], poisonV)
+			} else {
+				clear(blk[:cap(blk)])
+			}
 		}
-		poison.Fill(b.block, "#")
+		if poison.On {
+			poison.Fill(b.block, poisonV)
+		} else {
+			clear(b.block)
+		}
 	}
 	if len(b.blocks) > maxKeptBoxBlocks { // an outsized record's
 		clear(b.blocks[maxKeptBoxBlocks:])
@@ -190,12 +214,21 @@ func (b *boxes) rewind() {
 // few dozen strings, a 10 MB ConfigMap a hundred thousand.
 const maxKeptBoxBlocks = 64
 
-func (b *boxes) fresh() []string {
-	if !b.rewinds {
-		return make([]string, 0, boxBlock)
+// put stores v in a block and returns where.
+func (b *boxBlocks[T]) put(v T, rewinds bool) unsafe.Pointer {
+	if len(b.block) == cap(b.block) {
+		b.block = b.fresh(rewinds)
+	}
+	b.block = append(b.block, v)
+	return unsafe.Pointer(&b.block[len(b.block)-1])
+}
+
+func (b *boxBlocks[T]) fresh(rewinds bool) []T {
+	if !rewinds {
+		return make([]T, 0, boxBlock)
 	}
 	if b.n == len(b.blocks) {
-		b.blocks = append(b.blocks, make([]string, 0, boxBlock))
+		b.blocks = append(b.blocks, make([]T, 0, boxBlock))
 	}
 	blk := b.blocks[b.n][:0]
 	b.n++
@@ -211,10 +244,11 @@ type eface struct {
 
 func typeOf(x any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&x)).typ }
 
-// The types boxed: both are a string header.
+// The types boxed: the first two are a string header.
 var (
 	stringType = typeOf("")
 	numberType = typeOf(json.Number(""))
+	listType   = typeOf([]any(nil))
 )
 
 func (b *boxes) box(s string) any { return b.boxAs(stringType, s) }
@@ -231,10 +265,67 @@ func (b *boxes) boxAs(typ unsafe.Pointer, s string) any {
 		}
 		return s
 	}
-	if len(b.block) == cap(b.block) {
-		b.block = b.fresh()
-	}
-	b.block = append(b.block, s)
-	e := eface{typ: typ, data: unsafe.Pointer(&b.block[len(b.block)-1])}
+	e := eface{typ: typ, data: b.strs.put(s, b.rewinds)}
 	return *(*any)(unsafe.Pointer(&e))
+}
+
+// list boxes l; without blocks (a nil b) it is the interface conversion
+// itself.
+func (b *boxes) list(l []any) any {
+	if b == nil {
+		return l
+	}
+	e := eface{typ: listType, data: b.lists.put(l, b.rewinds)}
+	return *(*any)(unsafe.Pointer(&e))
+}
+
+// spill holds the strings a Decoder under ReuseText writes rather than
+// slices from its text (a JSON line's strings with escapes), in blocks
+// handed out again at the next Reset: they live exactly as long as the
+// chunk's own text, and a routine event's one quoted annotation costs no
+// allocation.
+type spill struct {
+	blocks [][]byte
+	n      int // blocks[:n] are in use
+}
+
+const (
+	spillBlock = 4 << 10
+	// Strings longer than this are made on their own.
+	maxSpilled = spillBlock / 4
+	// maxKeptSpill bounds what rewind keeps.
+	maxKeptSpill = 64
+)
+
+// own returns a string with b's bytes.
+func (t *spill) own(b []byte) string {
+	if len(b) == 0 || len(b) > maxSpilled {
+		return string(b)
+	}
+	if t.n == 0 || len(t.blocks[t.n-1])+len(b) > spillBlock {
+		if t.n == len(t.blocks) {
+			t.blocks = append(t.blocks, make([]byte, 0, spillBlock))
+		}
+		t.blocks[t.n] = t.blocks[t.n][:0]
+		t.n++
+	}
+	blk := t.blocks[t.n-1]
+	at := len(blk)
+	blk = append(blk, b...)
+	t.blocks[t.n-1] = blk
+	return unsafe.String(&blk[at], len(b))
+}
+
+// rewind hands every block out again; test binaries poison them first.
+func (t *spill) rewind() {
+	if poison.On {
+		for _, blk := range t.blocks[:t.n] {
+			poison.Fill(blk, '#')
+		}
+	}
+	if len(t.blocks) > maxKeptSpill {
+		clear(t.blocks[maxKeptSpill:])
+		t.blocks = t.blocks[:maxKeptSpill]
+	}
+	t.n = 0
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/kaudit/kaudit/plugin/decode/chunk"
@@ -94,7 +95,7 @@ func TestRecycleDecodesTheSame(t *testing.T) {
 			if n := len(d.pool.free[0]) + len(d.pool.free[1]); n == 0 {
 				t.Fatalf("format %v: no map was handed back", format)
 			}
-			if reuseText && (d.boxes.n == 0 && len(d.boxes.blocks) == 0 || cap(d.text) == 0) {
+			if reuseText && (d.boxes.strs.n == 0 && len(d.boxes.strs.blocks) == 0 || cap(d.text) == 0) {
 				t.Fatalf("format %v: text reused, but no box block or text buffer kept", format)
 			}
 		}
@@ -138,6 +139,43 @@ func TestReusedTextIsOverwritten(t *testing.T) {
 	d.Reset(nil)
 	if boxed != "get" || s != "alice" {
 		t.Errorf("without ReuseText, kept values read %v %q", boxed, s)
+	}
+}
+
+// The same holds for what a raw line's scan makes besides slices of the
+// text: a list's box is poisoned at Recycle, a string written to undo its
+// escapes at Reset; without ReuseText neither is touched.
+func TestReusedLineValuesAreOverwritten(t *testing.T) {
+	line := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a1","stage":"ResponseComplete","verb":"get","groups":["a","b"],"reason":"allowed by \"admin\""}`
+	var buf bytes.Buffer
+	if err := chunk.Encode(&buf, []map[string]any{{"log": line}}, chunk.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, reuse := range []bool{true, false} {
+		d := NewDecoder(nil)
+		d.ReuseText(reuse)
+		d.Reset(buf.Bytes())
+		rec, err := d.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, shape, err := d.Events(rec.Body, nil)
+		if err != nil || len(evs) != 1 || shape != JSONString {
+			t.Fatalf("events %v, shape %v, err %v", evs, shape, err)
+		}
+		groups := evs[0]["groups"]
+		reason := evs[0]["reason"].(string)
+		if render(t, groups) != `["a","b"]` || reason != `allowed by "admin"` {
+			t.Fatalf("decoded %v %q", groups, reason)
+		}
+		d.Recycle()
+		if got := render(t, groups); reuse != (got == `["#"]`) {
+			t.Errorf("reuse %t: a list kept past Recycle reads %s", reuse, got)
+		}
+		d.Reset(nil)
+		if reuse != (reason == strings.Repeat("#", len(`allowed by "admin"`))) {
+			t.Errorf("reuse %t: an unescaped string kept past Reset reads %q", reuse, reason)
+		}
 	}
 }
 

@@ -75,6 +75,60 @@ func TestDeliveryAllocs(t *testing.T) {
 	}
 }
 
+// TestRoutinePathAllocs pins the whole routine path of a flush, from a
+// chunk of routine events to the request bodies: decoding, detection,
+// policy, redaction, the line, the entries and their encoding, for both
+// ways a tail input hands kaudit its events (parsed records and raw
+// lines), with the pipeline set up as the output sets it up.
+func TestRoutinePathAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	c, err := config.Parse(config.MapGetter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ShipLines()
+	p.ReuseTrees()
+	en := NewEntries(c)
+	s := e2e.Generate(1000, 5, time.Now(), time.Hour)
+	lines := make([]map[string]any, len(s.Events))
+	for i, ev := range s.Events {
+		lines[i] = map[string]any{"log": pipeline.Line(ev)}
+	}
+	for _, form := range []struct {
+		name    string
+		records []map[string]any
+	}{{"parsed", s.Events}, {"raw lines", lines}} {
+		var buf bytes.Buffer
+		if err := chunk.Encode(&buf, form.records, chunk.Options{Format: chunk.FormatV2}); err != nil {
+			t.Fatal(err)
+		}
+		data := buf.Bytes()
+		run := func() {
+			var b Batch
+			rep := p.Chunk(data, func(ev *pipeline.Event) { en.AddTo(&b, ev) })
+			if rep.Events != len(form.records) {
+				t.Fatalf("%s: %d events of %d", form.name, rep.Events, len(form.records))
+			}
+			for _, r := range b.split(c.MaxRequestBytes) {
+				encodeBody(r.streams)
+			}
+			b.Release()
+		}
+		run() // the pools
+		if per := testing.AllocsPerRun(5, run) / float64(len(form.records)); per > maxAllocsPerEvent {
+			t.Errorf("%s: %.2f allocations per event from chunk to request bodies, want at most %d", form.name, per, maxAllocsPerEvent)
+		} else {
+			t.Logf("%s: %.2f allocations per event", form.name, per)
+		}
+	}
+}
+
 // AddTo renders exactly what Build does, and a retried chunk the same
 // bytes again: its arena changes where entries live, not what they say.
 func TestAddToIsBuild(t *testing.T) {
