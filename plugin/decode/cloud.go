@@ -29,11 +29,12 @@ import (
 const maxCloudBatch = 64 << 20
 
 // cloudWatchEvents extracts the audit events of a CloudWatch Logs batch.
-// ok is false when body is no such batch.
-func cloudWatchEvents(body map[string]any, dst []map[string]any) ([]map[string]any, batch, bool) {
+// ok is false when body is no such batch. Events are built in d's maps (d
+// may be nil).
+func cloudWatchEvents(body map[string]any, dst []map[string]any, d *Decoder) ([]map[string]any, batch, bool) {
 	if aw, isMap := body["awslogs"].(map[string]any); isMap {
 		data, _ := aw["data"].(string)
-		inner, ok := awslogsData(data)
+		inner, ok := awslogsData(data, d)
 		if !ok {
 			return dst, batch{}, false
 		}
@@ -57,7 +58,7 @@ func cloudWatchEvents(body map[string]any, dst []map[string]any) ([]map[string]a
 	for _, it := range evs {
 		b.total++
 		le, _ := it.(map[string]any)
-		ev, ok := object(le["message"])
+		ev, ok := objectIn(le["message"], d)
 		if ok && IsEvent(ev) {
 			dst = append(dst, ev)
 		} else {
@@ -67,7 +68,7 @@ func cloudWatchEvents(body map[string]any, dst []map[string]any) ([]map[string]a
 	return dst, b, true
 }
 
-func awslogsData(s string) (map[string]any, bool) {
+func awslogsData(s string, d *Decoder) (map[string]any, bool) {
 	raw, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
 		return nil, false
@@ -80,7 +81,7 @@ func awslogsData(s string) (map[string]any, bool) {
 	if err != nil || len(out) > maxCloudBatch {
 		return nil, false
 	}
-	return parseObject(string(out))
+	return parseObjectIn(string(out), d)
 }
 
 const gkeAuditType = "type.googleapis.com/google.cloud.audit.AuditLog"

@@ -111,15 +111,15 @@ func events(body map[string]any, dst []map[string]any, depth int, d *Decoder) ([
 			return out, EventList, b, true
 		}
 	}
-	if ev, ok := aksEvent(body); ok {
+	if ev, ok := aksEvent(body, d); ok {
 		return append(dst, ev), AKS, batch{}, true
 	}
 	if recs, ok := body["records"].([]any); ok {
-		if out, b, ok := aksRecords(recs, dst); ok {
+		if out, b, ok := aksRecords(recs, dst, d); ok {
 			return out, AKSRecords, b, true
 		}
 	}
-	if out, b, ok := cloudWatchEvents(body, dst); ok {
+	if out, b, ok := cloudWatchEvents(body, dst, d); ok {
 		return out, CloudWatch, b, true
 	}
 	if ev, ok := gkeEvent(body); ok {
@@ -166,7 +166,7 @@ func eventList(v any, dst []map[string]any) ([]map[string]any, batch, bool) {
 // other categories are skipped (and counted). Only an array of Azure
 // diagnostic records makes this a batch: other "records" arrays are someone
 // else's data.
-func aksRecords(recs []any, dst []map[string]any) ([]map[string]any, batch, bool) {
+func aksRecords(recs []any, dst []map[string]any, d *Decoder) ([]map[string]any, batch, bool) {
 	var b batch
 	diagnostic := false
 	n := len(dst)
@@ -176,7 +176,7 @@ func aksRecords(recs []any, dst []map[string]any) ([]map[string]any, batch, bool
 		if _, ok := rec["category"].(string); ok {
 			diagnostic = true
 		}
-		if ev, ok := aksEvent(rec); ok {
+		if ev, ok := aksEvent(rec, d); ok {
 			dst = append(dst, ev)
 		} else {
 			b.skipped++
@@ -188,27 +188,26 @@ func aksRecords(recs []any, dst []map[string]any) ([]map[string]any, batch, bool
 	return dst, b, true
 }
 
-// aksEvent extracts the event from an AKS diagnostic record.
-func aksEvent(rec map[string]any) (map[string]any, bool) {
+// aksEvent extracts the event from an AKS diagnostic record, built in
+// d's maps (d may be nil).
+func aksEvent(rec map[string]any, d *Decoder) (map[string]any, bool) {
 	cat, _ := rec["category"].(string)
 	if !strings.EqualFold(cat, "kube-audit") && !strings.EqualFold(cat, "kube-audit-admin") {
 		return nil, false
 	}
-	props, ok := object(rec["properties"])
+	props, ok := objectIn(rec["properties"], d)
 	if !ok {
 		return nil, false
 	}
-	ev, ok := object(props["log"])
+	ev, ok := objectIn(props["log"], d)
 	if !ok || !IsEvent(ev) {
 		return nil, false
 	}
 	return ev, true
 }
 
-// object returns v as a JSON object, parsing it if it is a string.
-func object(v any) (map[string]any, bool) { return objectIn(v, nil) }
-
-// objectIn is object building in d's maps (d may be nil).
+// objectIn returns v as a JSON object, parsing it if it is a string,
+// built in d's maps (d may be nil).
 func objectIn(v any, d *Decoder) (map[string]any, bool) {
 	switch v := v.(type) {
 	case map[string]any:

@@ -121,7 +121,10 @@ func TestFastLineIsTheFullPath(t *testing.T) {
 			// screened: the form the screen is for; a record that keeps
 			// an event's JSON beside it always takes the full path.
 			screened bool
-		}{{"parsed", evs, true}, {"rawline", lines, true}, {"merge_log", mergeLog, false}, {"preserve_key", preserveKey, false}, {"other_event_under_log", otherUnderLog, false}} {
+		}{{"parsed", evs, true}, {"rawline", lines, true}, {"merge_log", mergeLog, false}, {"preserve_key", preserveKey, false}, {"other_event_under_log", otherUnderLog, false},
+			// Batches and envelopes: their events are built in the
+			// decoder's reused maps too.
+			{"mixed_shapes", e2e.Shapes(evs), false}, {"cloudwatch", e2e.CloudShape("cloudwatch", evs), false}, {"cloudwatch_gzip", e2e.CloudShape("cloudwatch_gzip", evs), false}} {
 			data := chunk(t, form.records, fbchunk.Options{})
 			ref := mk(false)
 			ref.FullPathOnly()
