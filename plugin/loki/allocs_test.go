@@ -75,6 +75,19 @@ func TestDeliveryAllocs(t *testing.T) {
 	}
 }
 
+// outputPipeline is c's pipeline set up as the output sets it up: it
+// ships lines and reuses its trees and text.
+func outputPipeline(t *testing.T, c *config.Config) *pipeline.Pipeline {
+	t.Helper()
+	p, err := pipeline.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ShipLines()
+	p.ReuseTrees()
+	return p
+}
+
 // TestRoutinePathAllocs pins the whole routine path of a flush, from a
 // chunk of routine events to the request bodies: decoding, detection,
 // policy, redaction, the line, the entries and their encoding, for both
@@ -88,12 +101,7 @@ func TestRoutinePathAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pipeline.Build(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.ShipLines()
-	p.ReuseTrees()
+	p := outputPipeline(t, c)
 	en := NewEntries(c)
 	s := e2e.Generate(1000, 5, time.Now(), time.Hour)
 	lines := make([]map[string]any, len(s.Events))
@@ -261,12 +269,7 @@ func TestEntriesOutliveTheirChunk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pipeline.Build(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.ShipLines()
-	p.ReuseTrees()
+	p := outputPipeline(t, c)
 	s := e2e.Generate(400, 13, time.Now(), time.Hour)
 	byID := map[string]map[string]any{}
 	for i, ev := range s.Events {
