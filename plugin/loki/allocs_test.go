@@ -244,8 +244,9 @@ func TestReleaseReusesBlocks(t *testing.T) {
 		en.AddTo(&b, &ev)
 	}
 	var kept push.Entry
+	var list []push.Entry
 	for _, r := range b.split(c.MaxRequestBytes) {
-		kept = r.streams[0].Entries[0]
+		kept, list = r.streams[0].Entries[0], r.streams[0].Entries
 	}
 	if !strings.HasPrefix(kept.Line, "{") || len(kept.StructuredMetadata) == 0 {
 		t.Fatalf("entry before release: %.100s %v", kept.Line, kept.StructuredMetadata)
@@ -256,6 +257,13 @@ func TestReleaseReusesBlocks(t *testing.T) {
 	}
 	if kept.StructuredMetadata[0].Value != "released" {
 		t.Fatalf("released metadata still reads %v", kept.StructuredMetadata[0])
+	}
+	// The stream's list of entries goes back to its pool empty: it keeps
+	// no arena block or line alive for the next flush.
+	for i, e := range list {
+		if e.Line != "" || e.StructuredMetadata != nil {
+			t.Fatalf("released list still holds entry %d: %.100s", i, e.Line)
+		}
 	}
 }
 

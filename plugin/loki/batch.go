@@ -8,6 +8,7 @@ package loki
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"sync"
 
 	"github.com/grafana/loki/pkg/push"
 )
@@ -39,8 +40,40 @@ type Batch struct {
 // taken from it may be used afterwards.
 func (b *Batch) Release() {
 	b.arena.release()
+	for _, t := range b.tenants {
+		for _, s := range t.streams {
+			putEntries(s.Entries)
+			s.Entries = nil
+		}
+	}
 	b.tenants, b.index = nil, nil
 	b.entries = 0
+}
+
+// A stream's entry list grows by doubling to a chunk's worth of entries
+// (most of a chunk shares one label set): lists go back to a pool at
+// Release for the next flush's streams, cleared so that a pooled list
+// keeps no line or arena block alive.
+var entryLists sync.Pool // of *[]push.Entry
+
+// maxPooledEntries bounds the lists kept: Fluent Bit's chunks hold a few
+// thousand records at most.
+const maxPooledEntries = 1 << 14
+
+func getEntries() []push.Entry {
+	if p, ok := entryLists.Get().(*[]push.Entry); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+func putEntries(es []push.Entry) {
+	if cap(es) == 0 || cap(es) > maxPooledEntries {
+		return
+	}
+	clear(es)
+	es = es[:0]
+	entryLists.Put(&es)
 }
 
 // Accepted lists the requests Loki accepted before the last failure.
@@ -96,7 +129,7 @@ func (b *Batch) Add(tenant, labels string, e push.Entry) {
 	if !ok {
 		si = len(t.streams)
 		t.index[labels] = si
-		t.streams = append(t.streams, &push.Stream{Labels: labels})
+		t.streams = append(t.streams, &push.Stream{Labels: labels, Entries: getEntries()})
 	}
 	t.streams[si].Entries = append(t.streams[si].Entries, e)
 	b.entries++
