@@ -1,6 +1,10 @@
 package detect
 
-import "testing"
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
 
 func TestImageRepo(t *testing.T) {
 	for in, want := range map[string]string{
@@ -113,5 +117,56 @@ func TestGlobLeafShapes(t *testing.T) {
 	}
 	if !newGlobLeaf([]string{"*"}).leaf(scalar{kind: kindString, s: "anything"}) {
 		t.Error(`"*" must match everything`)
+	}
+}
+
+// A glob leaf sorts its patterns by shape to match them faster; whatever
+// the patterns, it answers what matching each on its own answers.
+func TestGlobLeafIsEachGlob(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	word := func(n int, alphabet string) string {
+		b := make([]byte, rng.IntN(n+1))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	for round := 0; round < 3000; round++ {
+		var patterns []string
+		for range 1 + rng.IntN(12) {
+			patterns = append(patterns, word(6, "ab:*"))
+		}
+		g := newGlobLeaf(patterns)
+		for range 40 {
+			s := word(10, "ab:")
+			want := false
+			for _, p := range patterns {
+				gl := newGlob(p)
+				want = want || gl.match(s)
+			}
+			if got := g.leaf(scalar{kind: kindString, s: s}); got != want {
+				t.Fatalf("patterns %q, text %q: %v, each on its own %v", patterns, s, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkGlobLeafLongList is an allow-list grown long, as users grow
+// them: 200 service-account prefixes and 50 tool names, against a name
+// none of them matches.
+func BenchmarkGlobLeafLongList(b *testing.B) {
+	var patterns []string
+	for i := range 200 {
+		patterns = append(patterns, fmt.Sprintf("system:serviceaccount:team-%03d:*", i))
+	}
+	for i := range 50 {
+		patterns = append(patterns, fmt.Sprintf("*tool%02d*", i))
+	}
+	g := newGlobLeaf(patterns)
+	v := scalar{kind: kindString, s: "system:serviceaccount:payments:api-7d9f8"}
+	for b.Loop() {
+		if g.leaf(v) {
+			b.Fatal("matched")
+		}
 	}
 }

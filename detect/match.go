@@ -2,6 +2,7 @@ package detect
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/kaudit/kaudit/redact/literal"
@@ -268,14 +269,20 @@ func (e *eqLeaf) leaf(v scalar) bool {
 type globLeaf struct {
 	all      bool // a pattern "*" (or "**"): everything matches
 	exact    map[string]struct{}
-	prefixes []string
+	prefixes prefixSet
 	infixes  []string
 	byFirst  *[256][]uint16 // infixes by first byte
-	general  []glob
+	// pairs marks the first two bytes of the infixes of two or more
+	// bytes, singles the infixes of one: most positions of a text start
+	// no infix, and are passed over on one bit.
+	pairs   *[1 << 16 / 64]uint64
+	singles *[256]bool
+	general []glob
 }
 
 func newGlobLeaf(patterns []string) *globLeaf {
 	g := &globLeaf{}
+	var prefixes []string
 	for _, p := range patterns {
 		n := strings.Count(p, "*")
 		switch {
@@ -287,19 +294,74 @@ func newGlobLeaf(patterns []string) *globLeaf {
 			}
 			g.exact[p] = struct{}{}
 		case n == 1 && strings.HasSuffix(p, "*"):
-			g.prefixes = append(g.prefixes, p[:len(p)-1])
+			prefixes = append(prefixes, p[:len(p)-1])
 		case n == 2 && len(p) > 2 && p[0] == '*' && p[len(p)-1] == '*':
 			if g.byFirst == nil {
-				g.byFirst = new([256][]uint16)
+				g.byFirst, g.pairs, g.singles = new([256][]uint16), new([1 << 16 / 64]uint64), new([256]bool)
 			}
 			lit := p[1 : len(p)-1]
 			g.byFirst[lit[0]] = append(g.byFirst[lit[0]], uint16(len(g.infixes)))
 			g.infixes = append(g.infixes, lit)
+			if len(lit) == 1 {
+				g.singles[lit[0]] = true
+			} else {
+				pair := uint16(lit[0])<<8 | uint16(lit[1])
+				g.pairs[pair/64] |= 1 << (pair % 64)
+			}
 		default:
 			g.general = append(g.general, newGlob(p))
 		}
 	}
+	g.prefixes = newPrefixSet(prefixes)
 	return g
+}
+
+// prefixSet answers whether a text starts with any of a set of prefixes
+// in one binary search and a short walk, however many there are. Sorted,
+// the prefixes of a text all come at or before the last prefix that sorts
+// at or before the text, and each is a prefix of that one: so the walk
+// goes from there through the prefixes of it (parent: the longest other
+// member that is a prefix of it).
+type prefixSet struct {
+	sorted []string
+	parent []int32 // -1: none
+}
+
+func newPrefixSet(ps []string) prefixSet {
+	ps = slices.Clone(ps)
+	slices.Sort(ps)
+	ps = slices.Compact(ps)
+	set := prefixSet{sorted: ps, parent: make([]int32, len(ps))}
+	for i, p := range ps {
+		set.parent[i] = -1
+		// The members that are prefixes of p sort before it; the
+		// nearest such is the longest.
+		for j := i - 1; j >= 0; j-- {
+			if strings.HasPrefix(p, ps[j]) {
+				set.parent[i] = int32(j)
+				break
+			}
+		}
+	}
+	return set
+}
+
+func (ps *prefixSet) prefixOf(s string) bool {
+	if len(ps.sorted) == 0 {
+		return false
+	}
+	// The last member <= s.
+	i, found := slices.BinarySearch(ps.sorted, s)
+	if !found {
+		i--
+	}
+	for i >= 0 {
+		if strings.HasPrefix(s, ps.sorted[i]) {
+			return true
+		}
+		i = int(ps.parent[i])
+	}
+	return false
 }
 
 func (g *globLeaf) leaf(v scalar) bool {
@@ -310,14 +372,22 @@ func (g *globLeaf) leaf(v scalar) bool {
 	if _, ok := g.exact[s]; ok {
 		return true
 	}
-	for _, p := range g.prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
+	if g.prefixes.prefixOf(s) {
+		return true
 	}
 	if g.byFirst != nil {
 		for i := 0; i < len(s); i++ {
-			for _, k := range g.byFirst[s[i]] {
+			c := s[i]
+			if g.singles[c] {
+				return true
+			}
+			if i+1 == len(s) {
+				break
+			}
+			if pair := uint16(c)<<8 | uint16(s[i+1]); g.pairs[pair/64]&(1<<(pair%64)) == 0 {
+				continue
+			}
+			for _, k := range g.byFirst[c] {
 				if strings.HasPrefix(s[i:], g.infixes[k]) {
 					return true
 				}
