@@ -86,15 +86,13 @@ func scanObjectIn(s string, d *Decoder) (m map[string]any, ok bool) {
 }
 
 func (sc *scanner) ws() {
-	for sc.p < len(sc.s) {
-		switch sc.s[sc.p] {
-		case ' ', '\t', '\n', '\r':
-			sc.p++
-		default:
-			return
-		}
+	for sc.p < len(sc.s) && isSpace(sc.s[sc.p]) {
+		sc.p++
 	}
 }
+
+// isSpace: JSON's white space.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func (sc *scanner) object() (map[string]any, bool) {
 	if sc.depth++; sc.depth > scanMaxDepth {

@@ -226,7 +226,10 @@ func parseObject(s string) (map[string]any, bool) { return parseObjectIn(s, nil)
 
 // parseObjectIn is parseObject building in d's maps (d may be nil).
 func parseObjectIn(text string, d *Decoder) (map[string]any, bool) {
-	s := strings.TrimLeft(text, " \t\r\n")
+	s := text
+	for s != "" && isSpace(s[0]) {
+		s = s[1:]
+	}
 	if s == "" {
 		return nil, false
 	}
