@@ -51,9 +51,10 @@ func deliveryBodies(c *config.Config, evs []pipeline.Event, add func(*Batch, *pi
 	return bodies
 }
 
-// maxAllocsPerEvent pins the delivery path's allocations: the line (a
-// string of its own), and what a batch's blocks, slice growth and the
-// requests themselves come to spread over their events.
+// maxAllocsPerEvent pins the routine path's allocations: what a batch's
+// blocks, slice growth and the requests themselves come to, spread over
+// their events, and the few strings an event of its own needs (a line
+// longer than an arena block, a detection's label set).
 const maxAllocsPerEvent = 2
 
 func TestDeliveryAllocs(t *testing.T) {

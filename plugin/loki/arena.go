@@ -9,6 +9,7 @@ import (
 	"github.com/grafana/loki/pkg/push"
 
 	"github.com/kaudit/kaudit/plugin/internal/poison"
+	"github.com/kaudit/kaudit/plugin/pipeline"
 )
 
 // arena holds the structured metadata of one Batch's entries: the pair
@@ -28,6 +29,9 @@ type arena struct {
 	// included; release returns them.
 	taken      []*[]byte
 	takenPairs []*push.LabelsAdapter
+	// line is where a line rendered from an event's tree is written
+	// before the arena keeps its copy.
+	line []byte
 }
 
 // Block sizes: 32 KiB of pairs (about a hundred entries' metadata) and
@@ -113,6 +117,19 @@ func (a *arena) own(s string) string {
 		return strings.Clone(s)
 	}
 	return a.seal(append(a.room(len(s)), s...))
+}
+
+// renderLine returns the line of the event v, owned.
+func (a *arena) renderLine(v map[string]any) string {
+	if a == nil {
+		return pipeline.Line(v)
+	}
+	a.line = pipeline.AppendLine(a.line[:0], v)
+	line := a.own(unsafe.String(unsafe.SliceData(a.line), len(a.line)))
+	if cap(a.line) > textBlock {
+		a.line = nil // one outsized event's buffer is not kept
+	}
+	return line
 }
 
 // join is x + "/" + y (resource/subresource) without a string of its own.

@@ -64,7 +64,7 @@ func (b *Entries) build(ev *pipeline.Event, a *arena) (tenant, labels string, e 
 	// event: the entry keeps a copy.
 	line := a.own(ev.Line)
 	if line == "" {
-		line = pipeline.Line(ev.Event)
+		line = a.renderLine(ev.Event)
 	}
 	var cut string
 	if b.maxLine > 0 && len(line) > b.maxLine {

@@ -24,6 +24,10 @@ func Line(v map[string]any) string {
 	return line
 }
 
+// AppendLine appends Line(v) to b: for a caller that copies the line
+// where it keeps it and can reuse b.
+func AppendLine(b []byte, v map[string]any) []byte { return appendObject(b, v) }
+
 // Summary lists every matched rule with its own severity: the label keeps
 // only the highest.
 func Summary(r detect.Result) string {
