@@ -187,20 +187,14 @@ func (b *boxes) rewind() {
 var poisonList = []any{"#"}
 
 func (b *boxBlocks[T]) rewind(poisonV T, clearOld bool) {
-	if b.n > 0 && (poison.On || clearOld) {
-		// The elements handed out: every block before the current one
-		// is full.
-		for _, blk := range b.blocks[:b.n-1] {
-			if poison.On {
-				poison.Fill(blk[:cap(blk)], poisonV)
+	if poison.On || clearOld {
+		// The blocks handed out, the current one (b.block) among them.
+		for _, blk := range b.blocks[:b.n] {
+			if blk = blk[:cap(blk)]; poison.On {
+				poison.Fill(blk, poisonV)
 			} else {
-				clear(blk[:cap(blk)])
+				clear(blk)
 			}
-		}
-		if poison.On {
-			poison.Fill(b.block, poisonV)
-		} else {
-			clear(b.block)
 		}
 	}
 	if len(b.blocks) > maxKeptBoxBlocks { // an outsized record's
