@@ -102,43 +102,48 @@ func TestRecycleDecodesTheSame(t *testing.T) {
 	}
 }
 
-// With ReuseText, a string or a boxed value kept past its record's
-// Recycle and its chunk's Reset is overwritten (in test binaries, with
-// '#'): what the pipeline's packagings promise not to do shows.
-func TestReusedTextIsOverwritten(t *testing.T) {
+// firstRecord encodes recs as a chunk and returns a decoder with
+// ReuseText set to reuse, reading it, and the chunk's first record.
+func firstRecord(t *testing.T, recs []map[string]any, reuse bool) (*Decoder, Record) {
+	t.Helper()
 	var buf bytes.Buffer
-	if err := chunk.Encode(&buf, []map[string]any{{"verb": "get", "user": "alice"}}, chunk.Options{}); err != nil {
+	if err := chunk.Encode(&buf, recs, chunk.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	d := NewDecoder(nil)
-	d.ReuseText(true)
+	d.ReuseText(reuse)
 	d.Reset(buf.Bytes())
 	rec, err := d.Next()
 	if err != nil {
 		t.Fatal(err)
 	}
-	boxed := rec.Body["verb"]
-	s := rec.Body["user"].(string)
-	if boxed != "get" || s != "alice" {
-		t.Fatalf("decoded %v %q", boxed, s)
-	}
-	d.Recycle()
-	if boxed != "#" {
-		t.Errorf("a boxed value kept past Recycle reads %v", boxed)
-	}
-	d.Reset(nil)
-	if s != "#####" {
-		t.Errorf("a string kept past Reset reads %q", s)
-	}
-	// Without ReuseText both stay as they were.
-	d.ReuseText(false)
-	d.Reset(buf.Bytes())
-	rec, _ = d.Next()
-	boxed, s = rec.Body["verb"], rec.Body["user"].(string)
-	d.Recycle()
-	d.Reset(nil)
-	if boxed != "get" || s != "alice" {
-		t.Errorf("without ReuseText, kept values read %v %q", boxed, s)
+	return d, rec
+}
+
+// With ReuseText, a string or a boxed value kept past its record's
+// Recycle and its chunk's Reset is overwritten (in test binaries, with
+// '#'): what the pipeline's packagings promise not to do shows. Without
+// ReuseText both stay as they were.
+func TestReusedTextIsOverwritten(t *testing.T) {
+	for _, reuse := range []bool{true, false} {
+		d, rec := firstRecord(t, []map[string]any{{"verb": "get", "user": "alice"}}, reuse)
+		boxed := rec.Body["verb"]
+		s := rec.Body["user"].(string)
+		if boxed != "get" || s != "alice" {
+			t.Fatalf("decoded %v %q", boxed, s)
+		}
+		wantBoxed, wantS := any("get"), "alice"
+		if reuse {
+			wantBoxed, wantS = "#", "#####"
+		}
+		d.Recycle()
+		if boxed != wantBoxed {
+			t.Errorf("reuse %t: a boxed value kept past Recycle reads %v", reuse, boxed)
+		}
+		d.Reset(nil)
+		if s != wantS {
+			t.Errorf("reuse %t: a string kept past Reset reads %q", reuse, s)
+		}
 	}
 }
 
@@ -147,18 +152,8 @@ func TestReusedTextIsOverwritten(t *testing.T) {
 // escapes at Reset; without ReuseText neither is touched.
 func TestReusedLineValuesAreOverwritten(t *testing.T) {
 	line := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a1","stage":"ResponseComplete","verb":"get","groups":["a","b"],"reason":"allowed by \"admin\""}`
-	var buf bytes.Buffer
-	if err := chunk.Encode(&buf, []map[string]any{{"log": line}}, chunk.Options{}); err != nil {
-		t.Fatal(err)
-	}
 	for _, reuse := range []bool{true, false} {
-		d := NewDecoder(nil)
-		d.ReuseText(reuse)
-		d.Reset(buf.Bytes())
-		rec, err := d.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, rec := firstRecord(t, []map[string]any{{"log": line}}, reuse)
 		evs, shape, err := d.Events(rec.Body, nil)
 		if err != nil || len(evs) != 1 || shape != JSONString {
 			t.Fatalf("events %v, shape %v, err %v", evs, shape, err)
