@@ -221,7 +221,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 				continue
 			}
 		}
-		if !c.plain && w.credentialKey(m, k, v) {
+		if (!c.plain || tokenShaped(v)) && w.credentialKey(m, k, v) {
 			continue
 		}
 		if nv, ok := w.sweepValue(v, k, cc); ok {
@@ -313,6 +313,42 @@ func (w *walker) opValue(m map[string]any, ru *rule) patchOp {
 	}
 	return r
 }
+
+// tokenShaped reports whether v is a string shaped like a generated
+// credential: a run of at least minTokenRun letters and digits, both
+// mixed in, unbroken by the separators names and versions use. Keys of
+// plain maps (labels, selectors) are not judged as credential names, so
+// that `secret-store: vault` survives; but a label named api-token whose
+// value is such a run is a credential in the one place no rule looks.
+func tokenShaped(v any) bool {
+	s, ok := v.(string)
+	if !ok || len(s) < minTokenRun {
+		return false
+	}
+	run, letters, digits := 0, 0, 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) {
+			c := s[i]
+			switch {
+			case '0' <= c && c <= '9':
+				run, digits = run+1, digits+1
+				continue
+			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+				run, letters = run+1, letters+1
+				continue
+			}
+		}
+		if run >= minTokenRun && letters >= 2 && digits >= 2 {
+			return true
+		}
+		run, letters, digits = 0, 0, 0
+	}
+	return false
+}
+
+// minTokenRun is the shortest run tokenShaped takes for a credential:
+// shorter mixed runs are versions, hashes of templates, dates.
+const minTokenRun = 16
 
 // maxPlainKey is the longest name in plain_maps worth a lookup.
 const maxPlainKey = 16
