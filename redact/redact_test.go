@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -382,6 +383,43 @@ func TestForeignEdges(t *testing.T) {
 				t.Errorf("report %q, want %q", got, tc.report)
 			}
 			assertNoLeak(t, tc.ev, "CANARY-")
+		})
+	}
+}
+
+// TestNumbersNamedAsCredentials: a number is a credential where a string
+// would be (a PIN, a numeric password), in every type a decoded event
+// holds numbers in; numbers and booleans under other names stay.
+func TestNumbersNamedAsCredentials(t *testing.T) {
+	for _, n := range []any{json.Number("482913771"), int64(482913771), uint64(482913771), float64(482913771), 7391.5} {
+		t.Run(fmt.Sprintf("%T", n), func(t *testing.T) {
+			ev := map[string]any{
+				"objectRef": map[string]any{"resource": "databaseclaims", "apiGroup": "db.example.com"},
+				"requestObject": map[string]any{"kind": "DatabaseClaim", "spec": map[string]any{
+					"password":         n,
+					"tokens":           []any{n, "kept-as-word"},
+					"parameters":       []any{map[string]any{"name": "DB_PASSWORD", "value": n}},
+					"replicas":         n,
+					"passwordLength":   n,
+					"passwordRequired": true,
+				}},
+			}
+			rep := NewDefault().Redact(ev)
+			spec := ev["requestObject"].(map[string]any)["spec"].(map[string]any)
+			want := map[string]any{
+				"password":         DefaultMarker,
+				"tokens":           []any{DefaultMarker, DefaultMarker},
+				"parameters":       []any{map[string]any{"name": "DB_PASSWORD", "value": DefaultMarker}},
+				"replicas":         n,
+				"passwordLength":   n,
+				"passwordRequired": true,
+			}
+			if !reflect.DeepEqual(spec, want) {
+				t.Errorf("spec = %v, want %v", spec, want)
+			}
+			if rep.String() != "credential_name=4" {
+				t.Errorf("report %q", rep)
+			}
 		})
 	}
 }

@@ -18,9 +18,9 @@ import (
 // as before. Failing is always safe; passing must imply that Redact finds
 // nothing, which the tests check on every corpus against the full path.
 //
-// Feed it Open/Close for containers, Key for member names and String for
-// string values, in document order; other scalars need no call. A Screen
-// is for one event and one goroutine.
+// Feed it Open/Close for containers, Key for member names, String for
+// string values and Number for numbers, in document order; booleans and
+// nulls need no call. A Screen is for one event and one goroutine.
 type Screen struct {
 	r     *Redactor
 	rep   Report
@@ -353,6 +353,29 @@ func (s *Screen) String(v string) {
 		if strings.HasPrefix(v, "-p") || f.prevFlag || r.rules.scanner.hits(v, false) != 0 {
 			f.argvSuspect = true
 		}
+	}
+}
+
+// Number judges a number under the current key: one a credential name
+// labels (a PIN, a numeric password) is a credential as a string would
+// be, and a number is a value a name beside it can label.
+func (s *Screen) Number() {
+	if s.failed || s.depth == 0 {
+		s.failed = true
+		return
+	}
+	f := &s.frames[s.depth-1]
+	if f.isMap {
+		if f.credKey {
+			s.failed = true
+		}
+		if f.key == "value" {
+			f.hasValue = true
+		}
+		return
+	}
+	if f.cred || f.prevFlag {
+		s.failed = true
 	}
 }
 

@@ -364,8 +364,9 @@ func (w *walker) annotationKey(key string) bool {
 const minKeyScan = 20
 
 // credentialKey removes m[k] when k names a credential and the value is a
-// string or a list of strings (a map under such a key is walked: its own
-// keys say more). It reports whether it handled the member.
+// string, a number (a PIN, a numeric password) or a list of them (a map
+// under such a key is walked: its own keys say more). It reports whether
+// it handled the member.
 func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 	switch x := v.(type) {
 	case string:
@@ -380,12 +381,26 @@ func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 			return false
 		}
 		for i, e := range x {
-			if s, ok := e.(string); ok && !w.keep(s) {
-				x[i] = w.mask(s)
+			if s, ok := e.(string); ok && !w.keep(s) || isNumber(e) {
+				x[i] = w.mask(e)
 				w.rep.add(KindCredentialName)
 			}
 		}
 		return false // maps inside are still walked
+	}
+	if isNumber(v) && w.r.rules.names.credential(k) {
+		m[k] = w.mask(v)
+		w.rep.add(KindCredentialName)
+		return true
+	}
+	return false
+}
+
+// isNumber reports whether v is a number as a decoded event holds one.
+func isNumber(v any) bool {
+	switch v.(type) {
+	case json.Number, int64, uint64, float64, int, int32, uint32, float32:
+		return true
 	}
 	return false
 }
@@ -395,8 +410,8 @@ func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 // A JSON-patch operation is the same with its path naming the value.
 func (w *walker) pair(m map[string]any) {
 	w.cause(m)
-	v, ok := m["value"].(string)
-	if !ok || w.keep(v) {
+	v, ok := m["value"]
+	if s, isStr := v.(string); !ok || !isStr && !isNumber(v) || isStr && w.keep(s) {
 		return
 	}
 	nm := w.r.rules.names

@@ -221,8 +221,14 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (ou
 				b = appendString(b, tok.Str)
 			}
 		case decode.TokInt:
+			sc.Number()
 			if write {
 				b = strconv.AppendInt(b, tok.Int(), 10)
+			}
+		case decode.TokUint, decode.TokFloat, decode.TokNumber:
+			sc.Number()
+			if write {
+				b = appendScalar(b, tok)
 			}
 		default:
 			if write {
