@@ -68,9 +68,12 @@ type Stats struct {
 // Client pushes batches to one Loki endpoint. Safe for concurrent use, so
 // Fluent Bit's `workers` can flush in parallel through one instance.
 type Client struct {
-	s     Settings
-	hc    *http.Client
-	Stats Stats
+	s  Settings
+	hc *http.Client
+	// direct makes the exchanges itself where nothing needs the standard
+	// Transport (see direct); nil otherwise.
+	direct *direct
+	Stats  Stats
 	// metadataRefused is when Loki last refused structured metadata, in
 	// Unix nanoseconds; 0 while it is accepted.
 	metadataRefused atomic.Int64
@@ -112,11 +115,16 @@ func New(s Settings) (*Client, error) {
 	if s.UserAgent == "" {
 		s.UserAgent = "kaudit"
 	}
-	return &Client{s: s, hc: &http.Client{Transport: tr}}, nil
+	return &Client{s: s, hc: &http.Client{Transport: tr}, direct: newDirect(s, tc)}, nil
 }
 
 // Close releases idle connections.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
+func (c *Client) Close() {
+	c.hc.CloseIdleConnections()
+	if c.direct != nil {
+		c.direct.close()
+	}
+}
 
 // Outcome reports a delivery that needs no retry.
 type Outcome struct {
@@ -384,6 +392,12 @@ func redactURL(s string) string {
 }
 
 func (c *Client) post(ctx context.Context, tenant string, body []byte) (int, string, error) {
+	if c.direct != nil {
+		start := time.Now()
+		status, msg, err := c.direct.post(ctx, tenant, body)
+		c.observe(time.Since(start), status, err)
+		return status, msg, err
+	}
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.s.URL, bytes.NewReader(body))
 	if err != nil {
 		return 0, "", err
@@ -404,15 +418,11 @@ func (c *Client) post(ctx context.Context, tenant string, body []byte) (int, str
 	}
 	start := time.Now()
 	resp, err := c.hc.Do(hr)
-	took := time.Since(start)
-	c.Stats.RequestSeconds.Add(took.Microseconds())
-	if m := c.s.Metrics; m != nil {
-		code := 0
-		if err == nil {
-			code = resp.StatusCode
-		}
-		m.Request(code, took)
+	code := 0
+	if err == nil {
+		code = resp.StatusCode
 	}
+	c.observe(time.Since(start), code, err)
 	if err != nil {
 		return 0, "", err
 	}
@@ -420,6 +430,17 @@ func (c *Client) post(ctx context.Context, tenant string, body []byte) (int, str
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, string(msg), nil
+}
+
+// observe counts one push's latency and status (0: no answer).
+func (c *Client) observe(took time.Duration, code int, err error) {
+	c.Stats.RequestSeconds.Add(took.Microseconds())
+	if m := c.s.Metrics; m != nil {
+		if err != nil {
+			code = 0
+		}
+		m.Request(code, took)
+	}
 }
 
 // Loki 3 groups the entries it refused by reason: "N errors like: …;" per
