@@ -900,7 +900,12 @@ func (w *walker) encoded(s string) (any, bool) {
 		}
 	}
 	if !printable(b) {
-		return nil, false
+		// Binary: a protobuf, an archive, a keystore. The text it carries
+		// (a Helm 2 release's manifest inside its gzip'd protobuf) is
+		// judged by its printable runs.
+		if b = printableRuns(b); len(b) == 0 {
+			return nil, false
+		}
 	}
 	probe := walker{r: w.r, sdepth: w.sdepth + 1, edepth: w.edepth + 1}
 	probe.sweepString(string(b), "", sctx{})
@@ -914,6 +919,30 @@ func (w *walker) encoded(s string) (any, bool) {
 // encodedRuns judges base64 or hex runs inside a longer text (a blob in a
 // message, a config line, a flag) as encoded does a whole value, and
 // replaces each run whose content holds something.
+// printableRuns returns the runs of printable text in b that are at least
+// minTextRun bytes long, one a line: what strings(1) shows of a binary.
+func printableRuns(b []byte) []byte {
+	var out []byte
+	start := -1
+	for i := 0; i <= len(b); i++ {
+		if i < len(b) && (b[i] >= 0x20 && b[i] < 0x7f || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 && i-start >= minTextRun {
+			out = append(append(out, b[start:i]...), '\n')
+		}
+		start = -1
+	}
+	return out
+}
+
+// minTextRun is the shortest printable run of a binary worth judging:
+// shorter ones are mostly bytes of the encoding that happen to print.
+const minTextRun = 8
+
 func (w *walker) encodedRuns(s string) (string, bool) {
 	if len(s) <= minEncoded {
 		return s, false

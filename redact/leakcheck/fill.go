@@ -42,6 +42,11 @@ func Values(id string) map[string]string {
 		"config": map[string]any{"redis": map[string]any{"enabled": true}},
 		"manifest": "---\n# Source: shop/templates/secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: shop\ntype: Opaque\ndata:\n  redis-url: " +
 			base64.StdEncoding.EncodeToString([]byte("redis://:"+canary+"@redis:6379")) + "\n"})
+	// Helm 2 kept releases in ConfigMaps: a protobuf (hapi.release.Release)
+	// gzip'd and base64'd, its manifest a text field among binary framing.
+	manifest := "---\n# Source: shop/templates/secret.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: shop\ntype: Opaque\nstringData:\n  password: " + canary + "\n"
+	helm2 := append([]byte{0x0a, 0x04, 's', 'h', 'o', 'p', 0x2a, byte(len(manifest)&0x7f | 0x80), byte(len(manifest) >> 7)}, manifest...)
+	helm2 = append(helm2, 0x30, 0x07, 0x3a, 0x04, 's', 'h', 'o', 'p')
 	return map[string]string{
 		"{{CANARY}}":        canary,
 		"{{CANARY_B64}}":    base64.StdEncoding.EncodeToString([]byte(canary)),
@@ -69,6 +74,7 @@ func Values(id string) map[string]string {
 		"{{B64_PROPS}}":     base64.StdEncoding.EncodeToString([]byte(props)),
 		"{{GZ_B64_PROPS}}":  base64.StdEncoding.EncodeToString(gz([]byte(props))),
 		"{{HELM_RELEASE}}":  base64.StdEncoding.EncodeToString(gz(release)),
+		"{{HELM2_RELEASE}}": base64.StdEncoding.EncodeToString(gz(helm2)),
 	}
 }
 
