@@ -185,6 +185,7 @@ func mustJSON(t testing.TB, v any) string {
 // chunk, detect, redact, and render the Loki entry (line JSON, labels,
 // structured metadata) — everything but the HTTP push.
 func BenchmarkChunk(b *testing.B) {
+	productionMemory(b)
 	for _, bc := range []struct {
 		name, policy    string
 		shapes, metrics bool
