@@ -31,6 +31,7 @@ type namesSpec struct {
 	Names           []string `json:"names"`
 	Substrings      []string `json:"substrings"`
 	PlainMaps       []string `json:"plain_maps"`
+	QuantityWords   []string `json:"quantity_words"`
 }
 
 type patternSpec struct {

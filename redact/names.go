@@ -10,6 +10,9 @@ import (
 // (credential_names in conf/redact/kubernetes.yaml and redact_file).
 type names struct {
 	words, lastWords, except, keyExcept, urlWords, whole, plainMaps map[string]bool
+	// quantity: words that make a credential name a quantity when its
+	// value is a number (max_tokens: 4096).
+	quantity map[string]bool
 	substrings                                                      []string
 	// first marks the bytes a credential word can start with (either
 	// case): a name without any of them is judged without splitting.
@@ -23,6 +26,7 @@ func newNames() *names {
 	return &names{
 		words: map[string]bool{}, lastWords: map[string]bool{}, except: map[string]bool{},
 		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{},
+		quantity: map[string]bool{},
 	}
 }
 
@@ -30,7 +34,7 @@ func (n *names) add(s namesSpec) {
 	for _, l := range []struct {
 		dst map[string]bool
 		src []string
-	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}} {
+	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}} {
 		for _, w := range l.src {
 			l.dst[strings.ToLower(w)] = true
 		}
@@ -80,6 +84,24 @@ func (n *names) credential(name string) bool {
 	v := n.judge(name)
 	n.seen.put(name, v)
 	return v
+}
+
+// numeric reports whether a number under name is a credential: the name
+// names one and no word of it makes it a quantity (a PIN or a password
+// written without quotes, not max_tokens: 4096 or tokens_per_fill: 1).
+func (n *names) numeric(name string) bool {
+	if !n.credential(name) {
+		return false
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := splitWords(name, &lb, &ws)
+	for i := 0; i < nw; i++ {
+		if n.quantity[string(lb[ws[i][0]:ws[i][1]])] {
+			return false
+		}
+	}
+	return true
 }
 
 // judgeName is credential for names that rarely repeat (object names

@@ -389,7 +389,8 @@ func TestForeignEdges(t *testing.T) {
 
 // TestNumbersNamedAsCredentials: a number is a credential where a string
 // would be (a PIN, a numeric password), in every type a decoded event
-// holds numbers in; numbers and booleans under other names stay.
+// holds numbers in; numbers under other names or under names of
+// quantities (max_tokens), and booleans, stay.
 func TestNumbersNamedAsCredentials(t *testing.T) {
 	for _, n := range []any{json.Number("482913771"), int64(482913771), uint64(482913771), float64(482913771), 7391.5} {
 		t.Run(fmt.Sprintf("%T", n), func(t *testing.T) {
@@ -402,6 +403,8 @@ func TestNumbersNamedAsCredentials(t *testing.T) {
 					"replicas":         n,
 					"passwordLength":   n,
 					"passwordRequired": true,
+					"max_tokens":       n,
+					"tokensPerFill":    n,
 				}},
 			}
 			rep := NewDefault().Redact(ev)
@@ -413,6 +416,8 @@ func TestNumbersNamedAsCredentials(t *testing.T) {
 				"replicas":         n,
 				"passwordLength":   n,
 				"passwordRequired": true,
+				"max_tokens":       n,
+				"tokensPerFill":    n,
 			}
 			if !reflect.DeepEqual(spec, want) {
 				t.Errorf("spec = %v, want %v", spec, want)

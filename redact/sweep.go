@@ -380,15 +380,16 @@ func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 		if len(x) == 0 || !w.r.rules.names.credential(k) {
 			return false
 		}
+		numbers := w.r.rules.names.numeric(k)
 		for i, e := range x {
-			if s, ok := e.(string); ok && !w.keep(s) || isNumber(e) {
+			if s, ok := e.(string); ok && !w.keep(s) || numbers && isNumber(e) {
 				x[i] = w.mask(e)
 				w.rep.add(KindCredentialName)
 			}
 		}
 		return false // maps inside are still walked
 	}
-	if isNumber(v) && w.r.rules.names.credential(k) {
+	if isNumber(v) && w.r.rules.names.numeric(k) {
 		m[k] = w.mask(v)
 		w.rep.add(KindCredentialName)
 		return true
@@ -417,8 +418,12 @@ func (w *walker) pair(m map[string]any) {
 	nm := w.r.rules.names
 	// name/value (env, parameters), key/value (settings lists) and
 	// type/value (Keycloak credentials) pairs.
+	judge := nm.credential
+	if isNumber(v) {
+		judge = nm.numeric
+	}
 	for _, k := range [...]string{"name", "key", "type"} {
-		if name, ok := m[k].(string); ok && nm.credential(name) {
+		if name, ok := m[k].(string); ok && judge(name) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 			return
@@ -427,7 +432,7 @@ func (w *walker) pair(m map[string]any) {
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
 		last := path[strings.LastIndexByte(path, '/')+1:]
-		if nm.credential(unescapePointer(last)) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) {
+		if judge(unescapePointer(last)) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 		}
