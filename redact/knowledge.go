@@ -43,6 +43,7 @@ type patternSpec struct {
 	Secret      []int    `json:"secret"`
 	Name        int      `json:"name"`
 	Separator   int      `json:"separator"`
+	Anywhere    bool     `json:"anywhere"`
 }
 
 // builtinSources are always loaded before the caller's sources.
@@ -129,7 +130,7 @@ func buildPattern(s patternSpec) (*pattern, error) {
 	if len(s.Keywords) == 0 {
 		return nil, fmt.Errorf("%s: keywords: at least one is needed (they are the prefilter)", at)
 	}
-	p := &pattern{id: s.ID, re: re, groups: s.Secret, name: s.Name, sep: s.Separator}
+	p := &pattern{id: s.ID, re: re, groups: s.Secret, name: s.Name, sep: s.Separator, anywhere: s.Anywhere}
 	for _, k := range s.Keywords {
 		if k == "" || !literal.IsASCII(k) {
 			return nil, fmt.Errorf("%s: keywords: %q must be non-empty ASCII", at, k)

@@ -23,6 +23,9 @@ type pattern struct {
 	groups []int
 	// name, when > 0, is a group that must hold a credential name.
 	name int
+	// anywhere: the keywords of a pattern with a name wake it wherever
+	// they occur, not only in an assignment's key (define('AUTH_KEY', …)).
+	anywhere bool
 	// sep, when > 0, is the separator group of an assignment: empty means
 	// a space-separated form, which counts only for flags and bare
 	// password words.
@@ -63,7 +66,7 @@ func newScanner(ps []*pattern, nm *names) *scanner {
 		p.needs = literal.Required(p.re)
 		for _, k := range p.keywords {
 			ws := acWordSpec{word: k}
-			if p.name > 0 {
+			if p.name > 0 && !p.anywhere {
 				ws.ctx = 1 << uint(i)
 			} else {
 				ws.pats = 1 << uint(i)
