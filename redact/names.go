@@ -12,8 +12,8 @@ type names struct {
 	words, lastWords, except, keyExcept, urlWords, whole, plainMaps map[string]bool
 	// quantity: words that make a credential name a quantity when its
 	// value is a number (max_tokens: 4096).
-	quantity map[string]bool
-	substrings                                                      []string
+	quantity   map[string]bool
+	substrings []string
 	// first marks the bytes a credential word can start with (either
 	// case): a name without any of them is judged without splitting.
 	first [256]bool
