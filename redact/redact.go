@@ -169,7 +169,8 @@ const webhookPatchPrefix = "patch.webhook.admission.k8s.io/"
 func (w *walker) eventAnnotations(m map[string]any, d *secretKind) {
 	for k, v := range m {
 		s, ok := v.(string)
-		if !ok || !strings.HasPrefix(k, webhookPatchPrefix) || d == nil {
+		// An empty value, or one removed already, records nothing.
+		if !ok || w.keep(s) || !strings.HasPrefix(k, webhookPatchPrefix) || d == nil {
 			continue
 		}
 		rec, ok := parseObject(s)
