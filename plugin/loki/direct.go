@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http/httpproxy"
 )
 
@@ -99,7 +100,7 @@ func newDirect(s Settings, tc *tls.Config) *direct {
 	}
 	for k, vs := range h {
 		for _, v := range vs {
-			if !validHeaderValue(v) || k == "X-Scope-Orgid" {
+			if !httpguts.ValidHeaderFieldValue(v) || k == "X-Scope-Orgid" {
 				return nil // net/http's answer (an error, or the tenant header) stays
 			}
 		}
@@ -113,21 +114,11 @@ func newDirect(s Settings, tc *tls.Config) *direct {
 
 var writeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-// validHeaderValue is net/http's rule: no control byte but tab.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // post sends one push and returns Loki's status and the start of its
 // answer. The request is written once: a connection that turns out to be
 // closed is found before anything is written to it, never after.
 func (d *direct) post(ctx context.Context, tenant string, body []byte) (int, string, error) {
-	if tenant != "" && !validHeaderValue(tenant) {
+	if tenant != "" && !httpguts.ValidHeaderFieldValue(tenant) {
 		return 0, "", d.fail(errors.New("net/http: invalid header field value for \"X-Scope-OrgID\""))
 	}
 	pc, err := d.get(ctx)
