@@ -220,12 +220,7 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (ou
 			if write {
 				b = appendString(b, tok.Str)
 			}
-		case decode.TokInt:
-			sc.Number()
-			if write {
-				b = strconv.AppendInt(b, tok.Int(), 10)
-			}
-		case decode.TokUint, decode.TokFloat, decode.TokNumber:
+		case decode.TokInt, decode.TokUint, decode.TokFloat, decode.TokNumber:
 			sc.Number()
 			if write {
 				b = appendScalar(b, tok)
@@ -260,6 +255,8 @@ func sameID(id tokenID, tree any) bool {
 
 func appendScalar(b []byte, tok decode.Token) []byte {
 	switch tok.Kind {
+	case decode.TokInt:
+		return strconv.AppendInt(b, tok.Int(), 10)
 	case decode.TokUint:
 		return strconv.AppendUint(b, tok.Uint(), 10)
 	case decode.TokFloat:
