@@ -32,6 +32,11 @@ type namesSpec struct {
 	Substrings      []string `json:"substrings"`
 	PlainMaps       []string `json:"plain_maps"`
 	QuantityWords   []string `json:"quantity_words"`
+	Qualifiers      []string `json:"qualifiers"`
+	Suffixes        []string `json:"suffixes"`
+	SuffixExcept    []string `json:"suffix_exceptions"`
+	KeyPrefixes     []string `json:"key_prefixes"`
+	NotNames        []string `json:"not_names"`
 }
 
 type patternSpec struct {
@@ -44,6 +49,7 @@ type patternSpec struct {
 	Name        int      `json:"name"`
 	Separator   int      `json:"separator"`
 	Anywhere    bool     `json:"anywhere"`
+	Lines       bool     `json:"lines"`
 }
 
 // builtinSources are always loaded before the caller's sources.
@@ -130,7 +136,7 @@ func buildPattern(s patternSpec) (*pattern, error) {
 	if len(s.Keywords) == 0 {
 		return nil, fmt.Errorf("%s: keywords: at least one is needed (they are the prefilter)", at)
 	}
-	p := &pattern{id: s.ID, re: re, groups: s.Secret, name: s.Name, sep: s.Separator, anywhere: s.Anywhere}
+	p := &pattern{id: s.ID, re: re, groups: s.Secret, name: s.Name, sep: s.Separator, anywhere: s.Anywhere, lines: s.Lines}
 	for _, k := range s.Keywords {
 		if k == "" || !literal.IsASCII(k) {
 			return nil, fmt.Errorf("%s: keywords: %q must be non-empty ASCII", at, k)

@@ -12,8 +12,18 @@ type names struct {
 	words, lastWords, except, keyExcept, urlWords, whole, plainMaps map[string]bool
 	// quantity: words that make a credential name a quantity when its
 	// value is a number (max_tokens: 4096).
-	quantity   map[string]bool
-	substrings []string
+	quantity map[string]bool
+	// qualifiers: trailing words that say which credential, not what it
+	// is (API_KEY_PROD, DB_PASSWORD_B64); suffixes: endings that make a
+	// joined word a credential word (DBPASS, ROOTPW) unless it is one of
+	// suffixExcept (bypass); keyPrefixes: words that, joined to key,
+	// make one (AUTHKEY, MASTERKEY, not monkey).
+	qualifiers, suffixExcept, keyPrefixes map[string]bool
+	// not: names that hold no credential whatever their words say
+	// (nginx proxy_pass names an upstream).
+	not map[string]bool
+	suffixes                              []string
+	substrings                            []string
 	// first marks the bytes a credential word can start with (either
 	// case): a name without any of them is judged without splitting.
 	first [256]bool
@@ -26,7 +36,7 @@ func newNames() *names {
 	return &names{
 		words: map[string]bool{}, lastWords: map[string]bool{}, except: map[string]bool{},
 		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{},
-		quantity: map[string]bool{},
+		quantity: map[string]bool{}, qualifiers: map[string]bool{}, suffixExcept: map[string]bool{}, keyPrefixes: map[string]bool{}, not: map[string]bool{},
 	}
 }
 
@@ -34,7 +44,7 @@ func (n *names) add(s namesSpec) {
 	for _, l := range []struct {
 		dst map[string]bool
 		src []string
-	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}} {
+	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}} {
 		for _, w := range l.src {
 			l.dst[strings.ToLower(w)] = true
 		}
@@ -42,6 +52,15 @@ func (n *names) add(s namesSpec) {
 	for _, w := range s.Substrings {
 		n.substrings = append(n.substrings, strings.ToLower(w))
 		n.mark(strings.ToLower(w))
+	}
+	for _, w := range s.Suffixes {
+		// A name holds a joined word only if it holds the suffix: its
+		// first byte is enough for the prefilter.
+		n.suffixes = append(n.suffixes, strings.ToLower(w))
+		n.mark(strings.ToLower(w))
+	}
+	for w := range n.keyPrefixes {
+		n.mark(w)
 	}
 	for _, w := range s.PlainMaps {
 		n.plainMaps[w] = true
@@ -135,10 +154,16 @@ func (n *names) judge(name string) bool {
 	if n.whole[string(lower[t:])] {
 		return true
 	}
+	if n.not[string(lower[t:])] {
+		return false
+	}
 	if nw == 0 {
 		return false
 	}
 	word := func(i int) []byte { return lower[ws[i][0]:ws[i][1]] }
+	for nw > 1 && n.qualifier(word(nw-1)) {
+		nw--
+	}
 	last := word(nw - 1)
 	if string(last) == "url" {
 		// TOKEN_URL locates a token service; DATABASE_URL carries the
@@ -155,7 +180,10 @@ func (n *names) judge(name string) bool {
 	}
 	for i := 0; i < nw; i++ {
 		wd := word(i)
-		if n.words[string(wd)] {
+		if t := bytes.TrimRight(wd, "0123456789"); len(t) > 0 {
+			wd = t // pwd1, token2
+		}
+		if n.words[string(wd)] || n.joined(wd) {
 			return true
 		}
 		for _, sub := range n.substrings {
@@ -189,6 +217,36 @@ func (n *names) judge(name string) bool {
 	return true
 }
 
+// qualifier reports whether a trailing word says which credential a name
+// is (prod, live, b64, a number), not what it is.
+func (n *names) qualifier(w []byte) bool {
+	if n.qualifiers[string(w)] {
+		return true
+	}
+	for _, c := range w {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(w) > 0
+}
+
+// joined reports whether a word is a credential word run together with
+// another: dbpass, rootpw, authkey.
+func (n *names) joined(w []byte) bool {
+	for _, suf := range n.suffixes {
+		if len(w) > len(suf) && bytes.HasSuffix(w, []byte(suf)) && !n.suffixExcept[string(w)] {
+			return true
+		}
+	}
+	for _, k := range [...]string{"key", "keys"} {
+		if p, ok := bytes.CutSuffix(w, []byte(k)); ok && len(p) > 0 && n.keyPrefixes[string(p)] {
+			return true
+		}
+	}
+	return false
+}
+
 // splitWords writes name lower-cased into lb and the bounds of its words
 // into ws, splitting at non-alphanumerics and at lower-to-upper case
 // changes: DB_PASSWORD, dbPassword, db.password and db-password all give
@@ -210,7 +268,8 @@ func splitWords(name string, lb *[128]byte, ws *[maxNameWords][2]int) int {
 			lc = c + 32
 		}
 		lb[i] = lc
-		alnum := 'a' <= lc && lc <= 'z' || '0' <= c && c <= '9'
+		// Bytes of UTF-8 letters are word bytes: пароль, 密码 are words.
+		alnum := 'a' <= lc && lc <= 'z' || '0' <= c && c <= '9' || c >= 0x80
 		if !alnum {
 			flush(i)
 			continue

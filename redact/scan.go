@@ -26,6 +26,9 @@ type pattern struct {
 	// anywhere: the keywords of a pattern with a name wake it wherever
 	// they occur, not only in an assignment's key (define('AUTH_KEY', …)).
 	anywhere bool
+	// lines: the pattern reads files (a text with a line break), whose
+	// lines are key and value; a one-line text is not looked at.
+	lines bool
 	// sep, when > 0, is the separator group of an assignment: empty means
 	// a space-separated form, which counts only for flags and bare
 	// password words.
@@ -437,7 +440,7 @@ func newAutomaton(words []acWordSpec) *automaton {
 }
 
 func isKeyChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' || c == '$'
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' || c == '$' || c >= 0x80
 }
 
 // assignmentContext reports whether the keyword at s[i:i+n] sits in a key
@@ -481,6 +484,12 @@ func assignmentContext(s string, i, n int) bool {
 	if s[b] == '-' {
 		return true
 	}
+	if b > 0 && (s[b-1] == '<' || s[b-1] == ':') {
+		return true // an XML element with attributes: <password encrypted="false">
+	}
+	if lineStart(s, b) && strings.IndexByte(s, '\n') >= 0 {
+		return true // a file's line: HTTP_Passwd secret, auth_pass secret
+	}
 	switch strings.ToLower(s[b:j]) {
 	case "password", "passwd", "pass":
 		return true
@@ -496,6 +505,22 @@ func assignmentContext(s string, i, n int) bool {
 		return true
 	}
 	return false
+}
+
+// lineStart reports whether only blanks, a list dash or a quote stand
+// between the start of s[b]'s line and b.
+func lineStart(s string, b int) bool {
+	for b > 0 {
+		switch s[b-1] {
+		case ' ', '\t', '"', '\'', '-':
+			b--
+			continue
+		case '\n':
+			return true
+		}
+		return false
+	}
+	return true
 }
 
 // scanSet returns s with every credential the patterns of set (the
@@ -540,7 +565,7 @@ func (sc *scanner) scanSet(s string, set uint64, mask func(string) string, keep 
 
 // find appends the spans of s that p removes.
 func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2]int) [][2]int {
-	if !p.needs.MayMatch(s) {
+	if !p.needs.MayMatch(s) || p.lines && strings.IndexByte(s, '\n') < 0 {
 		return spans
 	}
 	groups := p.groups
@@ -569,6 +594,14 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 				// right after the key.
 				if a >= 0 && e > pos {
 					next = e
+				}
+				if p.lines {
+					// Its lines start at line breaks, not inside one.
+					if nl := strings.IndexByte(s[loc[0]:], '\n'); nl >= 0 {
+						next = loc[0] + nl + 1
+					} else {
+						next = len(s)
+					}
 				}
 				pos = next
 				continue
@@ -604,8 +637,9 @@ func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string)
 }
 
 // referenceValue reports whether the value of a key=value match is a
-// file path or a variable reference ($(VAR), ${VAR}), which names where a
-// credential is, not what it is, or is itself a label of prose
+// switch (true, off), a file path or a variable reference ($(VAR), ${VAR},
+// $host), which names where a credential is, not what it is, or is itself
+// a label of prose
 // ("policy-passwords: check-data: ...").
 func referenceValue(p *pattern, loc []int, s string) bool {
 	for _, g := range p.groups {
@@ -614,11 +648,37 @@ func referenceValue(p *pattern, loc []int, s string) bool {
 			continue
 		}
 		v := s[a:loc[2*g+1]]
+		if boolWord(v) || variableName(v) {
+			return true
+		}
 		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "${") || strings.HasSuffix(v, ":") {
 			return true
 		}
 	}
 	return false
+}
+
+// variableName reports whether v is a bare variable reference: $host,
+// $http_authorization (nginx), $DB_PASSWORD (a shell's): all lower or all
+// upper case, so a password that starts with $ is not taken for one.
+func variableName(v string) bool {
+	if len(v) < 2 || v[0] != '$' {
+		return false
+	}
+	lower, upper := false, false
+	for i := 1; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			lower = true
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case c == '_' || '0' <= c && c <= '9' && i > 1:
+		default:
+			return false
+		}
+	}
+	return !(lower && upper)
 }
 
 // Encoded payloads: a value that is entirely base64 or hex is decoded and

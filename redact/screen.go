@@ -314,7 +314,10 @@ func (s *Screen) String(v string) {
 				return
 			}
 		}
-		if f.credKey && !keep || !r.inertValue(key, v) {
+		// What a credential name labels as a switch is kept, by name as
+		// by pair (boolWord).
+		named := keep || boolWord(v)
+		if f.credKey && !named || !r.inertValue(key, v) {
 			s.failed = true
 			return
 		}
@@ -326,7 +329,7 @@ func (s *Screen) String(v string) {
 		case "type":
 			f.pairNames[2] = v
 		case "value":
-			f.hasValue = f.hasValue || !keep
+			f.hasValue = f.hasValue || !named
 		case "op":
 			f.hasOp = true
 		case "path":

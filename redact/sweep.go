@@ -370,7 +370,7 @@ const minKeyScan = 20
 func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 	switch x := v.(type) {
 	case string:
-		if w.keep(x) || !w.r.rules.names.credential(k) {
+		if w.keep(x) || !w.r.rules.names.credential(k) || boolWord(x) {
 			return false
 		}
 		m[k] = w.mask(x)
@@ -397,6 +397,23 @@ func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 	return false
 }
 
+// boolWord reports whether a string is a switch (--anonymous-auth=false,
+// SESSION_COOKIE_SECURE: "true"): what a credential name labels that way is
+// a setting about credentials, never one.
+func boolWord(s string) bool {
+	switch len(s) {
+	case 2, 3, 4, 5, 7, 8:
+	default:
+		return false
+	}
+	for _, w := range [...]string{"true", "false", "yes", "no", "on", "off", "enabled", "disabled"} {
+		if strings.EqualFold(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // isNumber reports whether v is a number as a decoded event holds one.
 func isNumber(v any) bool {
 	switch v.(type) {
@@ -412,7 +429,7 @@ func isNumber(v any) bool {
 func (w *walker) pair(m map[string]any) {
 	w.cause(m)
 	v, ok := m["value"]
-	if s, isStr := v.(string); !ok || !isStr && !isNumber(v) || isStr && w.keep(s) {
+	if s, isStr := v.(string); !ok || !isStr && !isNumber(v) || isStr && (w.keep(s) || boolWord(s)) {
 		return
 	}
 	nm := w.r.rules.names

@@ -46,6 +46,11 @@ func (w *walker) uri(s string) (string, bool) {
 			continue
 		}
 		if v == "" || w.isMarker(vd) {
+			if v != "" && kd == "command" {
+				// A removed argument keeps its place: the next one is
+				// not the value of the flag before it.
+				cmds = append(cmds, cmd{i, vd})
+			}
 			continue
 		}
 		if nm.credential(kd) {
