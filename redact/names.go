@@ -21,9 +21,9 @@ type names struct {
 	qualifiers, suffixExcept, keyPrefixes map[string]bool
 	// not: names that hold no credential whatever their words say
 	// (nginx proxy_pass names an upstream).
-	not map[string]bool
-	suffixes                              []string
-	substrings                            []string
+	not        map[string]bool
+	suffixes   []string
+	substrings []string
 	// first marks the bytes a credential word can start with (either
 	// case): a name without any of them is judged without splitting.
 	first [256]bool
