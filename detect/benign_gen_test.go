@@ -367,6 +367,9 @@ func genBenign() []byte {
 			case 4: // Kyverno rewrites the rules of its own webhooks, not only the CA
 				hook := caBundlePatch("ValidatingWebhookConfiguration", "kyverno-resource-validating-webhook-cfg", "validate.kyverno.svc-fail")
 				hook["webhooks"].([]any)[0].(map[string]any)["rules"] = []any{map[string]any{"apiGroups": []any{""}, "apiVersions": []any{"v1"}, "operations": []any{"CREATE", "UPDATE"}, "resources": []any{"pods"}}}
+				// A full-object update carries the whole clientConfig: the
+				// API server refuses a webhook with neither service nor url.
+				hook["webhooks"].([]any)[0].(map[string]any)["clientConfig"].(map[string]any)["service"] = map[string]any{"namespace": "kyverno", "name": "kyverno-svc", "path": "/validate/fail", "port": 443}
 				g.emit(benignReq{user: kyverno, groups: kyvernoG, verb: "update", group: "admissionregistration.k8s.io", res: "validatingwebhookconfigurations", name: "kyverno-resource-validating-webhook-cfg",
 					ip: []string{"10.244.1.40"}, ua: "kyverno/v1.12.5", body: hook})
 			}

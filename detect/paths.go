@@ -107,7 +107,8 @@ func ownMirrorPod(ev map[string]any) value {
 	return value{scalar: boolValue(mirror && isNode && node != "" && nodeName == node)}
 }
 
-// everyTest holds when the value is present and every element passes t
+// everyTest holds when the value is present, some element has it and
+// every element that has it passes t
 // (a scalar is a one-element list).
 type everyTest struct{ t test }
 
@@ -122,7 +123,11 @@ func (e everyTest) test(v *value) bool {
 	case kindString, kindNumber, kindBool:
 		return e.t.test(v)
 	}
-	return !elems{failLeaf(e)}.test(v)
+	// At least one element must hold the value: a JSON patch (a list of
+	// operations) or a list whose items lack the path holds none, and
+	// "every webhook calls a service in our namespace" must not hold of
+	// a body that says nothing about it.
+	return elems{anyLeaf{}}.test(v) && !elems{failLeaf(e)}.test(v)
 }
 
 func objectParts(ev map[string]any) (string, string) {
