@@ -53,6 +53,10 @@ type rule struct {
 	// and skips these rules without evaluating them, since several rules
 	// that apply to every event are about 401 and 403 responses.
 	codeGate []float64
+	// dryRun: the rule judges dry-run requests too. Most rules are about
+	// what a request changed, and a dry run changes nothing: GitOps
+	// controllers dry-run every object they hold on every reconcile.
+	dryRun bool
 }
 
 // Rule describes a loaded rule, for documentation and startup logs.
@@ -159,7 +163,11 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 		c.done()
 		evalCtxs.Put(c)
 	}()
+	dry := dryRun(ev)
 	for _, r := range e.table[vi*e.nRes+ri] {
+		if dry && !r.dryRun {
+			continue
+		}
 		if r.codeGate != nil {
 			if !codeRead {
 				code, codeOK = e.codeF.get(ev, "").num()

@@ -155,6 +155,15 @@ func rawQuery(ev map[string]any) string {
 	return ""
 }
 
+// dryRun reports whether the request was a dry run (dryRun=All): one the
+// API server validated and answered without persisting anything.
+func dryRun(ev map[string]any) bool {
+	q := rawQuery(ev)
+	return strings.Contains(q, "dryRun=") && queryAny(q, "dryRun", dryRunAll)
+}
+
+var dryRunAll = &eqLeaf{strs: []string{"All"}}
+
 // queryValue backs query[param]: absent unless the parameter occurs.
 func queryValue(ev map[string]any, param string) value {
 	q := rawQuery(ev)

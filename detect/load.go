@@ -72,6 +72,9 @@ type ruleSpec struct {
 	// defines, so a site file scopes a rule without copying it.
 	AddExceptions []any          `json:"add_exceptions"`
 	Threshold     *thresholdSpec `json:"threshold"`
+	// DryRun: the rule also judges dry-run requests (?dryRun=All), which
+	// the API server validates and answers but does not persist.
+	DryRun bool `json:"dry_run"`
 }
 
 // thresholdSpec makes a rule stateful: it fires when its condition held
@@ -92,7 +95,7 @@ const maxMaxKeys = 1 << 20
 const (
 	fileKeys = "lists, rules"
 	listKeys = "items, append"
-	ruleKeys = "id, title, description, severity, mitre, enabled, condition, exceptions, add_exceptions, threshold"
+	ruleKeys = "id, title, description, severity, mitre, enabled, condition, exceptions, add_exceptions, threshold, dry_run"
 )
 
 var (
@@ -381,9 +384,10 @@ func (l *loader) build() (*Engine, error) {
 				Source:      st.source,
 				Level:       level,
 			},
-			cond:  cond,
-			exc:   exc,
-			state: th,
+			cond:   cond,
+			exc:    exc,
+			state:  th,
+			dryRun: st.spec.DryRun,
 		}
 		if th != nil {
 			r.info.Threshold = th.describe()
