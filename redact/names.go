@@ -217,6 +217,33 @@ func (n *names) judge(name string) bool {
 	return true
 }
 
+// describes reports whether a member named name, inside a value a
+// credential name labels, says something about the credential (its name,
+// key, type, where it is, who uses it) rather than holding it: its last
+// word is one of except_last_words, or it is one of not_names or
+// plain_maps.
+func (n *names) describes(name string) bool {
+	if name == "" || len(name) > 128 {
+		return true
+	}
+	if n.plainMaps[name] {
+		return true
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := splitWords(name, &lb, &ws)
+	if nw == 0 {
+		return false
+	}
+	if n.not[string(lb[:len(name)])] {
+		return true
+	}
+	for nw > 1 && n.qualifier(lb[ws[nw-1][0]:ws[nw-1][1]]) {
+		nw--
+	}
+	return n.except[string(lb[ws[nw-1][0]:ws[nw-1][1]])]
+}
+
 // qualifier reports whether a trailing word says which credential a name
 // is (prod, live, b64, a number), not what it is.
 func (n *names) qualifier(w []byte) bool {

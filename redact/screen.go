@@ -116,13 +116,19 @@ type frame struct {
 	credKey, hasValue, hasOp, quotedMsg bool
 	// The strings judged at Close, and only then if their sibling is
 	// there: names are mostly object names, too many to remember.
-	pairNames      [3]string // name, key, type
+	pairNames [3]string // name, key, type (pairNameKeys' slots)
+	// pairMore: a second name of one slot came (headerName beside
+	// name): the names are not all kept, so a value beside them fails.
+	pairMore       bool
 	path, causeFld string
 	// Arrays: cred when under a credential key; prevFlag when the last
 	// element was a flag naming a credential; argv holds a command line's
 	// elements, judged as a whole when one of them needs it.
 	cred, prevFlag, isArgv, argvSuspect bool
-	argv                                []any
+	// credCtx: inside a value a credential name labels, whose strings
+	// the sweep removes unless their names describe the credential.
+	credCtx bool
+	argv    []any
 }
 
 const screenDepth = 64
@@ -183,6 +189,14 @@ func (s *Screen) Open(isMap bool) {
 		p := &s.frames[s.depth-1]
 		nf.under = s.current()
 		nf.cred = !isMap && p.isMap && p.credKey
+		if p.isMap {
+			if p.key == "values" && !isMap {
+				p.hasValue = true // values: [...] beside a name (pairValues)
+			}
+			nf.credCtx = p.credKey || p.credCtx && !s.r.rules.names.describes(p.key)
+		} else {
+			nf.credCtx = p.credCtx
+		}
 		p.prevFlag = false
 	}
 	nf.isArgv = !isMap && argKeys[nf.under]
@@ -252,6 +266,10 @@ func (s *Screen) Key(k string) (drop bool) {
 			return true
 		}
 	}
+	if k == "kty" {
+		s.failed = true // a JSON Web Key: its private members are one letter (jwk)
+		return false
+	}
 	if s.seen.hasKey(k) {
 		return false // the common case: no hash
 	}
@@ -317,19 +335,20 @@ func (s *Screen) String(v string) {
 		// What a credential name labels as a switch is kept, by name as
 		// by pair (boolWord).
 		named := keep || boolWord(v)
-		if f.credKey && !named || !r.inertValue(key, v) {
+		if f.credKey && !named || f.credCtx && !named && !r.rules.names.describes(key) || !r.inertValue(key, v) {
 			s.failed = true
 			return
 		}
-		switch key {
-		case "name":
-			f.pairNames[0] = v
-		case "key":
-			f.pairNames[1] = v
-		case "type":
-			f.pairNames[2] = v
-		case "value":
+		if slot, ok := pairSlot(key); ok {
+			if f.pairNames[slot] != "" && f.pairNames[slot] != v {
+				f.pairMore = true
+			}
+			f.pairNames[slot] = v
+		}
+		if pairValue(key) {
 			f.hasValue = f.hasValue || !named
+		}
+		switch key {
 		case "op":
 			f.hasOp = true
 		case "path":
@@ -341,7 +360,7 @@ func (s *Screen) String(v string) {
 		}
 		return
 	}
-	if f.cred && !keep || !r.inertValue(f.under, v) {
+	if f.cred && !keep || f.credCtx && !keep && !boolWord(v) || !r.inertValue(f.under, v) {
 		s.failed = true
 		return
 	}
@@ -372,7 +391,7 @@ func (s *Screen) Number() {
 		if f.credKey {
 			s.failed = true
 		}
-		if f.key == "value" {
+		if pairValue(f.key) {
 			f.hasValue = true
 		}
 		return
@@ -380,6 +399,30 @@ func (s *Screen) Number() {
 	if f.cred || f.prevFlag {
 		s.failed = true
 	}
+}
+
+// pairSlot is the slot of pairNameKeys a member name fills (a switch: it
+// runs on every member of the hot path; TestPairKeysSwitch holds it to
+// pairNameKeys).
+func pairSlot(key string) (int, bool) {
+	switch key {
+	case "name", "Name", "headerName", "variable", "param":
+		return 0, true
+	case "key", "Key", "ParameterKey", "k":
+		return 1, true
+	case "type", "Type":
+		return 2, true
+	}
+	return 0, false
+}
+
+// pairValue reports whether a member name is one of pairValueKeys.
+func pairValue(key string) bool {
+	switch key {
+	case "value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v":
+		return true
+	}
+	return false
 }
 
 // siblingsName reports whether members of one object name a credential
@@ -390,6 +433,9 @@ func (s *Screen) Number() {
 func (r *Redactor) siblingsName(f *frame) bool {
 	nm := r.rules.names
 	if f.hasValue {
+		if f.pairMore {
+			return true
+		}
 		for i, n := range f.pairNames {
 			if n != "" && (nm.judgeName(n) || i == 0 && r.ruleName(n)) {
 				return true

@@ -58,6 +58,10 @@ type sctx struct {
 	// la follows the way from an object whose structure the sweep applies
 	// (a body, an object a rule claims) to its last-applied annotation.
 	la laStep
+	// cred: inside a value a credential name labels ({"secrets":
+	// {"smtp": "x"}}, spec.password.value): its strings are credentials
+	// unless their own names describe one (name, key, type, path).
+	cred bool
 }
 
 // laStep is a step on the way to an object's last-applied annotation.
@@ -167,6 +171,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	}
 	w.managed(m)
 	w.pair(m)
+	w.jwk(m)
 	nm := w.r.rules.names
 	var renames [][2]string
 	for k, v := range m {
@@ -194,6 +199,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		}
 		cc.at = c.at.child(k)
 		cc.ref, cc.role = nil, roleNone
+		cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describes(k) || nm.credential(k))
 		cc.la = c.la.next(k)
 		if c.strict && !c.allowed && w.r.strictAllow[k] {
 			cc.allowed = true
@@ -222,6 +228,11 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 			}
 		}
 		if (!c.plain || tokenShaped(v)) && w.credentialKey(m, k, v) {
+			continue
+		}
+		if s, isStr := v.(string); isStr && c.cred && !c.plain && !w.keep(s) && !boolWord(s) && !nm.describes(k) {
+			m[k] = w.mask(s)
+			w.rep.add(KindCredentialName)
 			continue
 		}
 		if nv, ok := w.sweepValue(v, k, cc); ok {
@@ -428,23 +439,15 @@ func isNumber(v any) bool {
 // A JSON-patch operation is the same with its path naming the value.
 func (w *walker) pair(m map[string]any) {
 	w.cause(m)
+	w.pairValues(m)
 	v, ok := m["value"]
 	if s, isStr := v.(string); !ok || !isStr && !isNumber(v) || isStr && (w.keep(s) || boolWord(s)) {
 		return
 	}
 	nm := w.r.rules.names
-	// name/value (env, parameters), key/value (settings lists) and
-	// type/value (Keycloak credentials) pairs.
 	judge := nm.credential
 	if isNumber(v) {
 		judge = nm.numeric
-	}
-	for _, k := range [...]string{"name", "key", "type"} {
-		if name, ok := m[k].(string); ok && judge(name) {
-			m["value"] = w.mask(v)
-			w.rep.add(KindCredentialName)
-			return
-		}
 	}
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
@@ -452,6 +455,81 @@ func (w *walker) pair(m map[string]any) {
 		if judge(unescapePointer(last)) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
+		}
+	}
+}
+
+// jwkPrivate are the members of a JSON Web Key (RFC 7518) that hold its
+// private or symmetric key: RSA d, p, q, dp, dq, qi; EC and OKP d; oct k.
+var jwkPrivate = [...]string{"d", "p", "q", "dp", "dq", "qi", "k"}
+
+// jwk removes the private members of a JSON Web Key (an object with kty),
+// wherever it sits: names of one letter say nothing by themselves.
+func (w *walker) jwk(m map[string]any) {
+	if _, ok := m["kty"].(string); !ok {
+		return
+	}
+	for _, k := range jwkPrivate {
+		if s, ok := m[k].(string); ok && !w.keep(s) {
+			m[k] = w.mask(s)
+			w.rep.add(KindCredentialName)
+		}
+	}
+}
+
+// pairValueKeys and pairNameKeys are the spellings of a name/value pair:
+// env vars and parameters (name/value), settings lists (key/value),
+// Keycloak credentials (type/value), CloudFormation parameters
+// (ParameterKey/ParameterValue), Tekton and Argo parameters
+// (name/default), header lists (headerName/headerValue), and their
+// capitalised and abbreviated forms. pairNameKeys give the screen's slot.
+var (
+	pairValueKeys = [...]string{"value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v"}
+	pairNameKeys  = [...]struct {
+		key  string
+		slot int
+	}{{"name", 0}, {"key", 1}, {"type", 2}, {"Name", 0}, {"Key", 1}, {"Type", 2}, {"ParameterKey", 1}, {"headerName", 0}, {"variable", 0}, {"param", 0}, {"k", 1}}
+)
+
+// pairValues removes the value of a name/value pair whose name names a
+// credential, in any spelling of pairValueKeys and pairNameKeys, and the
+// strings of values: [...] beside such a name.
+func (w *walker) pairValues(m map[string]any) {
+	nm := w.r.rules.names
+	for _, vk := range pairValueKeys {
+		v, ok := m[vk]
+		if !ok {
+			continue
+		}
+		s, isStr := v.(string)
+		if !isStr && !isNumber(v) || isStr && (w.keep(s) || boolWord(s)) {
+			continue
+		}
+		judge := nm.credential
+		if isNumber(v) {
+			judge = nm.numeric
+		}
+		for _, nk := range pairNameKeys {
+			if name, ok := m[nk.key].(string); ok && judge(name) {
+				m[vk] = w.mask(v)
+				w.rep.add(KindCredentialName)
+				break
+			}
+		}
+	}
+	vs, ok := m["values"].([]any)
+	if !ok || len(vs) == 0 {
+		return
+	}
+	for _, nk := range pairNameKeys {
+		if name, ok := m[nk.key].(string); ok && nm.credential(name) {
+			for i, e := range vs {
+				if s, ok := e.(string); ok && !w.keep(s) && !boolWord(s) {
+					vs[i] = w.mask(s)
+					w.rep.add(KindCredentialName)
+				}
+			}
+			return
 		}
 	}
 }
@@ -504,6 +582,11 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 		// array of strings, not only under args and command: custom
 		// resources carry command lines under names of their own.
 		if s, ok := e.(string); ok && !w.keep(s) {
+			if c.cred && !boolWord(s) {
+				arr[i] = w.mask(s)
+				w.rep.add(KindCredentialName)
+				continue
+			}
 			if cmd && mysql && len(s) > 2 && strings.HasPrefix(s, "-p") && !w.isMarkerText(s[2:]) {
 				arr[i] = "-p" + w.maskString(s[2:])
 				w.rep.add(KindCredentialName)
