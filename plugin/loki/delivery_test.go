@@ -315,3 +315,46 @@ func TestMetadataWithinLokiLimits(t *testing.T) {
 		t.Errorf("%d pairs, %d bytes", len(got), total)
 	}
 }
+
+// TestRejectedFileNamesFewerThanRefused: Loki lists a few refused entries
+// per reason and counts the rest ("total ignored: 3 out of 5"). The ones it
+// names are written as refused, every other entry as maybe stored: none of
+// the three refusals is lost from the file.
+func TestRejectedFileNamesFewerThanRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rejected.jsonl")
+	r, err := OpenRejected(path, 64<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b := batchOf(5)
+	b.tenants[0].streams[0].Entries[1].Timestamp = time.Unix(1600000000, 0)
+	named := b.tenants[0].streams[0].Entries[1].Timestamp
+	msg := "entry with timestamp " + named.String() + " ignored, reason: 'entry too far behind' for stream: {job=\"kube-audit\"},\ntotal ignored: 3 out of 5"
+	rec := &recorder{status: func(int, *push.PushRequest) (int, string) { return 400, msg }}
+	c := newTest(t, rec, func(s *Settings) { s.Rejected = r })
+	out, err := c.Deliver(context.Background(), b)
+	if err != nil || out.Rejected != 3 {
+		t.Fatalf("out=%+v err=%v", out, err)
+	}
+	lines := readLines(t, path)
+	if len(lines) != 5 {
+		t.Fatalf("%d lines, want the named entry and the 4 others", len(lines))
+	}
+	sure := 0
+	for _, l := range lines {
+		var got rejectedLine
+		if err := json.Unmarshal([]byte(l), &got); err != nil {
+			t.Fatal(err)
+		}
+		if !got.Maybe {
+			sure++
+			if !strings.Contains(got.Line, `"i":1`) {
+				t.Errorf("refused for sure: %+v, want the named entry", got)
+			}
+		}
+	}
+	if sure != 1 {
+		t.Errorf("%d entries written as refused for sure, want 1", sure)
+	}
+}

@@ -85,11 +85,15 @@ func (r *Rejected) Write(req request, which refusal, reason string) (int, error)
 	n := 0
 	for si, s := range req.streams {
 		for ei := range s.Entries {
+			maybe := which.maybe
 			if which.only != nil && !which.only[[2]int{si, ei}] {
-				continue
+				if !which.others {
+					continue
+				}
+				maybe = true
 			}
 			e := &s.Entries[ei]
-			rec := rejectedLine{Time: e.Timestamp.UTC().Format(time.RFC3339Nano), Tenant: req.tenant, Labels: s.Labels, Line: e.Line, Reason: reason, Maybe: which.maybe}
+			rec := rejectedLine{Time: e.Timestamp.UTC().Format(time.RFC3339Nano), Tenant: req.tenant, Labels: s.Labels, Line: e.Line, Reason: reason, Maybe: maybe}
 			if len(e.StructuredMetadata) > 0 {
 				rec.Meta = make(map[string]string, len(e.StructuredMetadata))
 				for _, l := range e.StructuredMetadata {
@@ -130,6 +134,9 @@ func (r *Rejected) rotate() error {
 type refusal struct {
 	only  map[[2]int]bool
 	maybe bool
+	// others: Loki refused more entries than its answer names (it lists
+	// a few per reason): the rest are written too, as maybe stored.
+	others bool
 }
 
 var lengthRe = regexp.MustCompile(`with length '(\d+)' bytes`)
@@ -162,7 +169,7 @@ func refused(msg string, n int, r request) refusal {
 	if len(only) == 0 {
 		return refusal{maybe: true}
 	}
-	return refusal{only: only}
+	return refusal{only: only, others: len(only) < n}
 }
 
 func containsTime(msg string, ts time.Time) bool {
