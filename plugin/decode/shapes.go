@@ -276,7 +276,7 @@ func stripCRI(s string) (string, bool) {
 }
 
 // IsEvent reports whether m is an audit event. Complete events say so with
-// kind Event and an audit.k8s.io apiVersion. Exported and re-shaped events
+// kind Event and an audit.k8s.io apiVersion, and carry the request. Exported and re-shaped events
 // (EKS via CloudWatch, webhook EventList items) often lack kind or
 // apiVersion, so those are accepted when they carry audit-only fields, as
 // long as nothing present contradicts: a core/v1 Event has kind Event but
@@ -289,11 +289,11 @@ func IsEvent(m map[string]any) bool {
 		if s, _ := k.(string); s != "Event" {
 			return false
 		}
-		if av, _ := m["apiVersion"].(string); av != "" {
-			return true
-		}
+		// Even a complete event's kind and apiVersion need one field
+		// of the request with them: {"kind":"Event","apiVersion":...}
+		// alone is no event to ship.
 		return isString(m["verb"]) || isString(m["auditID"]) || isString(m["requestURI"]) ||
-			isString(m["stage"]) || isMap(m["objectRef"])
+			isString(m["stage"]) || isMap(m["objectRef"]) || isMap(m["user"]) || isList(m["sourceIPs"])
 	}
 	return isString(m["verb"]) &&
 		(isString(m["auditID"]) || isString(m["requestURI"]) || isMap(m["objectRef"]) || isMap(m["user"]))
@@ -313,3 +313,5 @@ func auditGroup(m map[string]any) bool {
 func isString(v any) bool { _, ok := v.(string); return ok }
 
 func isMap(v any) bool { _, ok := v.(map[string]any); return ok }
+
+func isList(v any) bool { _, ok := v.([]any); return ok }

@@ -241,3 +241,23 @@ func TestGKEMapping(t *testing.T) {
 		t.Error("mapped entry is not an audit event")
 	}
 }
+
+// TestIsEventNeedsTheRequest: kind and apiVersion alone are no event to
+// ship (a malformed line, a placeholder); one field of the request with
+// them is, as exported and test events carry only a few.
+func TestIsEventNeedsTheRequest(t *testing.T) {
+	for _, c := range []struct {
+		ev   map[string]any
+		want bool
+	}{
+		{map[string]any{"apiVersion": "audit.k8s.io/v1", "kind": "Event"}, false},
+		{map[string]any{"apiVersion": "audit.k8s.io/v1", "kind": "Event", "sourceIPs": []any{"127.0.0.1"}, "user": map[string]any{"username": "system:anonymous"}}, true},
+		{map[string]any{"apiVersion": "audit.k8s.io/v1", "kind": "Event", "auditID": "a"}, true},
+		{map[string]any{"apiVersion": "audit.k8s.io/v1", "kind": "Event", "verb": "get"}, true},
+		{map[string]any{"apiVersion": "v1", "kind": "Event", "verb": "get"}, false},
+	} {
+		if got := IsEvent(c.ev); got != c.want {
+			t.Errorf("IsEvent(%v) = %v, want %v", c.ev, got, c.want)
+		}
+	}
+}
