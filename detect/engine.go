@@ -147,7 +147,19 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 	if !e.judge(ev) {
 		return res
 	}
-	vi, ok := e.verbIdx[e.verbF.get(ev, "").str()]
+	verb := e.verbF.get(ev, "").str()
+	code, codeRead, codeOK := 0.0, false, false
+	created := false
+	if verb == "patch" {
+		// A server-side apply (or a patch with create semantics) answered
+		// 201 created its object: the rules about creating it judge it.
+		code, codeOK = e.codeF.get(ev, "").num()
+		codeRead = true
+		if codeOK && code == 201 {
+			verb, created = "create", true
+		}
+	}
+	vi, ok := e.verbIdx[verb]
 	if !ok {
 		vi = len(e.verbIdx)
 	}
@@ -156,9 +168,12 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 		ri = len(e.resIdx)
 	}
 	var now time.Time
-	code, codeRead, codeOK := 0.0, false, false
 	c := evalCtxs.Get().(*evalCtx)
 	c.start(ev, e.nSlots, e.nResults)
+	c.verb, c.verbF = "", e.verbF
+	if created {
+		c.verb = "create"
+	}
 	defer func() {
 		c.done()
 		evalCtxs.Put(c)

@@ -76,7 +76,11 @@ func (fm *fieldMatch) match(c *evalCtx) bool {
 // slots from an earlier one's, so nothing is cleared between events but
 // the slots that were filled, whose values may point into the event.
 type evalCtx struct {
-	ev      map[string]any
+	ev map[string]any
+	// verb, when set, is what the verb field reads (verbF): a
+	// server-side apply that created its object is judged as a create.
+	verb    string
+	verbF   *field
 	gen     uint32
 	slots   []slotValue
 	filled  []int32
@@ -98,6 +102,9 @@ type slotValue struct {
 func newEvalCtx(ev map[string]any) *evalCtx { return &evalCtx{ev: ev} }
 
 func (c *evalCtx) get(fm *fieldMatch) *value {
+	if c.verb != "" && fm.f == c.verbF {
+		return &value{scalar: scalar{kind: kindString, s: c.verb}}
+	}
 	if fm.slot < 0 || int(fm.slot) >= len(c.slots) {
 		v := fm.f.get(c.ev, fm.arg)
 		return &v
