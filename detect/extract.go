@@ -3,6 +3,7 @@ package detect
 import (
 	"net/netip"
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -82,7 +83,7 @@ func walkCapabilities(spec map[string]any, l leaf) bool {
 			m, _ := c.(map[string]any)
 			add, _ := obj(obj(m, "securityContext"), "capabilities")["add"].([]any)
 			for _, a := range add {
-				if v := scalarIn(a); v.kind == kindString && l.leaf(v) {
+				if v := scalarIn(a); v.kind == kindString && l.leaf(scalar{kind: kindString, s: capabilityName(v.s)}) {
 					return true
 				}
 			}
@@ -95,11 +96,33 @@ func walkHostPaths(spec map[string]any, l leaf) bool {
 	vols, _ := spec["volumes"].([]any)
 	for _, x := range vols {
 		m, _ := x.(map[string]any)
-		if v := scalarIn(obj(m, "hostPath")["path"]); v.kind == kindString && l.leaf(v) {
+		if v := scalarIn(obj(m, "hostPath")["path"]); v.kind == kindString && l.leaf(scalar{kind: kindString, s: hostPath(v.s)}) {
 			return true
 		}
 	}
 	return false
+}
+
+// capabilityName is a capability as the runtime grants it: container
+// runtimes take sys_admin and CAP_SYS_ADMIN for SYS_ADMIN, so lists need
+// only the one spelling.
+func capabilityName(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			s = strings.ToUpper(s)
+			break
+		}
+	}
+	return strings.TrimPrefix(s, "CAP_")
+}
+
+// hostPath is a host path as the kubelet mounts it: /., //, /etc/ and
+// /var/../etc are / and /etc.
+func hostPath(s string) string {
+	if c := path.Clean(s); c != "." {
+		return c
+	}
+	return s
 }
 
 // walkMapping visits the keys and the scalar values of a mapping, which is

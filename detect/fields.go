@@ -108,9 +108,9 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkImages) }},
 	{name: "pod.imageRepos", typ: "list", costly: true, body: true, desc: "pod.images without tag or digest (docker.io/library/nginx:1.27@sha256:… gives docker.io/library/nginx), for allow- and deny-lists that ignore versions.",
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkImageRepos) }},
-	{name: "pod.capabilities", typ: "list", costly: true, body: true, desc: "Linux capabilities added by any container's securityContext.capabilities.add (e.g. SYS_ADMIN, NET_ADMIN).",
+	{name: "pod.capabilities", typ: "list", costly: true, body: true, desc: "Linux capabilities added by any container's securityContext.capabilities.add, as runtimes read them: upper case, without CAP_ (cap_sys_admin is SYS_ADMIN).",
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkCapabilities) }},
-	{name: "pod.hostPaths", typ: "list", costly: true, body: true, desc: "Host paths mounted by the pod's hostPath volumes; for a JSON patch body, the host paths its operations add.",
+	{name: "pod.hostPaths", typ: "list", costly: true, body: true, desc: "Host paths mounted by the pod's hostPath volumes, cleaned as the kubelet mounts them (// and /. are /); for a JSON patch body, the host paths its operations add.",
 		get: func(ev map[string]any, _ string) value {
 			if spec := podSpec(ev); spec != nil {
 				return walkValue(spec, walkHostPaths)
