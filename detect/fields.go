@@ -24,6 +24,25 @@ type field struct {
 	pair func(ev map[string]any) (string, string)
 }
 
+// The walkers of JSON patch bodies for the container fields.
+var (
+	patchImages       = walkPatchSpecs(walkImages)
+	patchImageRepos   = walkPatchSpecs(walkImageRepos)
+	patchCapabilities = walkPatchSpecs(walkCapabilities)
+)
+
+// specOrPatch walks the pod spec of the body, or, for a JSON patch body,
+// what its operations put in place.
+func specOrPatch(ev map[string]any, spec, patch walker) value {
+	if s := podSpec(ev); s != nil {
+		return walkValue(s, spec)
+	}
+	if patchOps(ev) != nil {
+		return walkValue(ev, patch)
+	}
+	return value{}
+}
+
 var fieldTable = []field{
 	{name: "verb", typ: "string", desc: "Request verb: get, list, watch, create, update, patch, delete, deletecollection (the authorization verbs bind, escalate and impersonate do not normally appear).",
 		get: func(ev map[string]any, _ string) value { return scalarOf(ev["verb"]) }},
@@ -104,12 +123,12 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return objectKey(ev) }, pair: objectParts},
 	{name: "pod.ownNodeMirror", typ: "bool", costly: true, body: true, desc: "True when the body is a mirror pod (annotation kubernetes.io/config.mirror) whose spec.nodeName is the node of the kubelet sending it (user system:node:<name>): the static pods a kubelet legitimately reports, privileged or not. Absent without a pod body.",
 		get: func(ev map[string]any, _ string) value { return ownMirrorPod(ev) }},
-	{name: "pod.images", typ: "list", costly: true, body: true, desc: "Images of every container, initContainer and ephemeralContainer of a pod-bearing body (found as for pod.privileged; JSON patch bodies are not inspected).",
-		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkImages) }},
+	{name: "pod.images", typ: "list", costly: true, body: true, desc: "Images of every container, initContainer and ephemeralContainer of a pod-bearing body (found as for pod.privileged; for a JSON patch body, the images its operations put in place: a container list, a container, an image).",
+		get: func(ev map[string]any, _ string) value { return specOrPatch(ev, walkImages, patchImages) }},
 	{name: "pod.imageRepos", typ: "list", costly: true, body: true, desc: "pod.images without tag or digest (docker.io/library/nginx:1.27@sha256:… gives docker.io/library/nginx), for allow- and deny-lists that ignore versions.",
-		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkImageRepos) }},
-	{name: "pod.capabilities", typ: "list", costly: true, body: true, desc: "Linux capabilities added by any container's securityContext.capabilities.add, as runtimes read them: upper case, without CAP_ (cap_sys_admin is SYS_ADMIN).",
-		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkCapabilities) }},
+		get: func(ev map[string]any, _ string) value { return specOrPatch(ev, walkImageRepos, patchImageRepos) }},
+	{name: "pod.capabilities", typ: "list", costly: true, body: true, desc: "Linux capabilities added by any container's securityContext.capabilities.add (for a JSON patch body, those its operations add), as runtimes read them: upper case, without CAP_ (cap_sys_admin is SYS_ADMIN).",
+		get: func(ev map[string]any, _ string) value { return specOrPatch(ev, walkCapabilities, patchCapabilities) }},
 	{name: "pod.hostPaths", typ: "list", costly: true, body: true, desc: "Host paths mounted by the pod's hostPath volumes, cleaned as the kubelet mounts them (// and /. are /); for a JSON patch body, the host paths its operations add.",
 		get: func(ev map[string]any, _ string) value {
 			if spec := podSpec(ev); spec != nil {

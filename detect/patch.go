@@ -79,6 +79,49 @@ func walkPatchHostPaths(ev map[string]any, l leaf) bool {
 	})
 }
 
+// walkPatchSpecs is a walker over the event itself (its patch
+// operations): it puts to w, as a pod spec, what each add or replace
+// operation puts in place: a container list, a container, a container's
+// image, securityContext, capabilities or added capability, or a spec
+// further up (a template replaced whole). A sidecar, an image swap or an
+// added capability by JSON patch is then judged as in a whole spec.
+func walkPatchSpecs(w walker) walker {
+	return func(ev map[string]any, l leaf) bool {
+		return anySet(patchOps(ev), func(o setOp) bool {
+			_, prest := cutLast(o.rest)
+			gp, _ := cutLast(prest)
+			one := func(c map[string]any) bool {
+				return w(map[string]any{"containers": []any{c}}, l)
+			}
+			switch {
+			case isContainerList(o.last):
+				if cs, ok := o.val.([]any); ok {
+					return w(map[string]any{"containers": cs}, l)
+				}
+			case isContainerList(o.parent):
+				if c := asMap(o.val); c != nil {
+					return one(c)
+				}
+			case o.last == "image" && isContainerList(gp):
+				return one(map[string]any{"image": o.val})
+			case o.last == "securityContext" && isContainerList(gp):
+				return one(map[string]any{"securityContext": o.val})
+			case o.last == "capabilities" && o.parent == "securityContext":
+				return one(map[string]any{"securityContext": map[string]any{"capabilities": o.val}})
+			case o.last == "add" && o.parent == "capabilities":
+				return one(map[string]any{"securityContext": map[string]any{"capabilities": map[string]any{"add": o.val}}})
+			case o.parent == "add" && gp == "capabilities":
+				return one(map[string]any{"securityContext": map[string]any{"capabilities": map[string]any{"add": []any{o.val}}}})
+			default:
+				if m := asMap(o.val); m != nil {
+					return nestedSpecWalk(m, w, l, 0)
+				}
+			}
+			return false
+		})
+	}
+}
+
 // patchFlag reports a pod spec boolean (hostPID, hostNetwork, hostIPC) an
 // add or replace operation sets, absent when none does.
 func patchFlag(ev map[string]any, key string) value {

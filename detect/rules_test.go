@@ -63,6 +63,7 @@ var alsoMatches = map[string][]string{
 	"pod_controller_service_account/positive":                                   {"pod_untrusted_image_system_namespace"},
 	"pod_in_system_namespace/positive":                                          {"pod_untrusted_image_system_namespace"},
 	"pod_in_system_namespace/positive_server_side_apply_ssa_pod_in_kube_system": {"pod_untrusted_image_system_namespace"},
+	"pod_disallowed_image/positive_json_patch_miner_jsonpatch_image":            {"workload_containers_patched"},
 	"privileged_pod_create/positive_cronjob":                                    {"cronjob_create_modify"},
 	"privileged_pod_create/positive_daemonset_init_container":                   {"daemonset_create"},
 	"impersonation/negative_admin_target":                                       {"impersonation_privileged"},
