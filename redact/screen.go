@@ -334,7 +334,8 @@ func (s *Screen) String(v string) {
 		}
 		// What a credential name labels as a switch is kept, by name as
 		// by pair (boolWord).
-		named := keep || boolWord(v)
+		isValue := pairValue(key)
+		named := keep || (f.credKey || f.credCtx || isValue) && boolWord(v)
 		if f.credKey && !named || f.credCtx && !named && !r.rules.names.describes(key) || !r.inertValue(key, v) {
 			s.failed = true
 			return
@@ -345,7 +346,7 @@ func (s *Screen) String(v string) {
 			}
 			f.pairNames[slot] = v
 		}
-		if pairValue(key) {
+		if isValue {
 			f.hasValue = f.hasValue || !named
 		}
 		switch key {

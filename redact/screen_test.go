@@ -29,3 +29,18 @@ func TestPairKeysSwitch(t *testing.T) {
 		}
 	}
 }
+
+// TestBoolWord: the switches a credential name may label, in any case,
+// and nothing else.
+func TestBoolWord(t *testing.T) {
+	for _, s := range []string{"true", "TRUE", "False", "yes", "No", "on", "OFF", "Enabled", "disabled"} {
+		if !boolWord(s) {
+			t.Errorf("boolWord(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"tru", "nope", "onn", "x", "", "enable", "disable", "truex", "abc", "hunter2"} {
+		if boolWord(s) {
+			t.Errorf("boolWord(%q) = true", s)
+		}
+	}
+}

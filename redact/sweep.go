@@ -412,13 +412,27 @@ func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 // SESSION_COOKIE_SECURE: "true"): what a credential name labels that way is
 // a setting about credentials, never one.
 func boolWord(s string) bool {
+	var w string
 	switch len(s) {
-	case 2, 3, 4, 5, 7, 8:
+	case 2:
+		w = "no|on"
+	case 3:
+		w = "yes|off"
+	case 4:
+		w = "true"
+	case 5:
+		w = "false"
+	case 7:
+		w = "enabled"
+	case 8:
+		w = "disabled"
 	default:
 		return false
 	}
-	for _, w := range [...]string{"true", "false", "yes", "no", "on", "off", "enabled", "disabled"} {
-		if strings.EqualFold(s, w) {
+	for w != "" {
+		var one string
+		one, w, _ = strings.Cut(w, "|")
+		if s[0]|0x20 == one[0] && strings.EqualFold(s, one) {
 			return true
 		}
 	}
