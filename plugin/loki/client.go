@@ -250,6 +250,11 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
 			}
 		}
 		return c.send(ctx, r, out)
+	case status == http.StatusBadRequest && !lokiRefusal(msg):
+		// Not Loki's answer about the entries (a proxy or gateway in
+		// front of it refused the request): Loki stored nothing, so the
+		// chunk goes back to Fluent Bit rather than being counted lost.
+		return &RetryError{Status: status, Err: errors.New("answered 400 without Loki's account of refused entries (a proxy in front of Loki?): " + summarize(msg))}
 	case status == http.StatusBadRequest:
 		// Loki validates entry by entry, stores the valid ones and answers
 		// 400 naming the rest (scripts/loki/BEHAVIOUR.md). Retrying would
@@ -474,6 +479,19 @@ func rejectedCount(msg string, entries int) int {
 		return 1
 	}
 	return entries
+}
+
+// lokiRefusal reports whether a 400's body is Loki's account of entries it
+// refused (scripts/loki/BEHAVIOUR.md): every such answer speaks of
+// entries, streams, labels, timestamps or limits.
+func lokiRefusal(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, w := range [...]string{"entry", "entries", "stream", "label", "timestamp", "ignored", "errors like", "exceeded", "too long", "too far behind", "out of order", "structured metadata", "error parsing", "limit", "tenant", "push"} {
+		if strings.Contains(m, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func singleEntryFault(msg string) bool {

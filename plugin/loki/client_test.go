@@ -177,6 +177,10 @@ func TestStatusClassification(t *testing.T) {
 		{400, "error parsing labels", false, 5, "error parsing labels"},
 		{400, "entry for stream '{job=\"a\"}' has timestamp too old: 2026-10-28T12:16:05Z, oldest acceptable timestamp is: 2026-11-20T12:17:05Z", false, 1, "timestamp too old"},
 		{400, "1 errors like: entry for stream '{job=\"a\"}' has timestamp too old; 2 errors like: max entry size '262144' bytes exceeded", false, 3, "timestamp too old"},
+		// A 400 that is not Loki's account of entries (a proxy's): Loki
+		// stored nothing, so the chunk is retried, not counted lost.
+		{400, "proxy fault injected 400", true, 0, ""},
+		{400, "<html><head><title>400 Bad Request</title></head></html>", true, 0, ""},
 		{429, "ingestion rate limit exceeded", true, 0, ""},
 		{500, "internal", true, 0, ""},
 		{503, "unavailable", true, 0, ""},
