@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kaudit/kaudit/conf"
 	"github.com/kaudit/kaudit/redact/literal"
@@ -138,10 +139,13 @@ func buildPattern(s patternSpec) (*pattern, error) {
 	}
 	p := &pattern{id: s.ID, re: re, groups: s.Secret, name: s.Name, sep: s.Separator, anywhere: s.Anywhere, lines: s.Lines}
 	for _, k := range s.Keywords {
-		if k == "" || !literal.IsASCII(k) {
-			return nil, fmt.Errorf("%s: keywords: %q must be non-empty ASCII", at, k)
+		if k == "" || !utf8.ValidString(k) {
+			return nil, fmt.Errorf("%s: keywords: %q must be non-empty UTF-8", at, k)
 		}
-		p.keywords = append(p.keywords, strings.ToLower(k))
+		if literal.IsASCII(k) {
+			k = strings.ToLower(k) // the scanner folds ASCII case
+		}
+		p.keywords = append(p.keywords, k)
 	}
 	for _, g := range append(append([]int{}, s.Secret...), s.Name, s.Separator) {
 		if g < 0 || g > re.NumSubexp() {
