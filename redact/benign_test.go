@@ -167,3 +167,29 @@ func canaryLeaks(t testing.TB) int {
 	}
 	return leaks
 }
+
+// TestSettingsKept: what a credential name labels as a setting survives
+// whole. Control-plane flags that switch token features (--anonymous-auth=
+// false), env vars that size or describe a token (TOKEN_EXPIRY=3600,
+// PASSWORD_HASHER=argon2id), the API server's own annotations about legacy
+// tokens and annotations that name a Secret: each event of
+// testdata/redact/settings-kept.jsonl must come out unchanged.
+func TestSettingsKept(t *testing.T) {
+	r := defaultRedactor(t, Config{KeepManagedFields: true})
+	evs := testdata.Events(t, "redact/settings-kept.jsonl")
+	if len(evs) == 0 {
+		t.Fatal("no events")
+	}
+	for _, ev := range evs {
+		orig := copyEvent(ev)
+		if rep := r.Redact(ev); !rep.Empty() {
+			t.Errorf("%v: removed %s", orig["objectRef"], rep)
+		}
+		total, kept := 0, 0
+		changed := map[string]int{}
+		keptStrings(orig, ev, "$", &total, &kept, changed)
+		if kept != total {
+			t.Errorf("%v: changed %v", orig["objectRef"], changed)
+		}
+	}
+}
