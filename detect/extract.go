@@ -96,7 +96,7 @@ func walkHostPaths(spec map[string]any, l leaf) bool {
 	vols, _ := spec["volumes"].([]any)
 	for _, x := range vols {
 		m, _ := x.(map[string]any)
-		if v := scalarIn(obj(m, "hostPath")["path"]); v.kind == kindString && l.leaf(scalar{kind: kindString, s: hostPath(v.s)}) {
+		if hostPathLeaf(obj(m, "hostPath")["path"], l) {
 			return true
 		}
 	}
@@ -116,13 +116,17 @@ func capabilityName(s string) string {
 	return strings.TrimPrefix(s, "CAP_")
 }
 
-// hostPath is a host path as the kubelet mounts it: /., //, /etc/ and
-// /var/../etc are / and /etc.
-func hostPath(s string) string {
-	if c := path.Clean(s); c != "." {
-		return c
+// hostPathLeaf puts the host path x (a volume's hostPath.path) to l as
+// the kubelet mounts it: /., //, /etc/ and /var/../etc are / and /etc.
+func hostPathLeaf(x any, l leaf) bool {
+	v := scalarIn(x)
+	if v.kind != kindString {
+		return false
 	}
-	return s
+	if c := path.Clean(v.s); c != "." {
+		v.s = c
+	}
+	return l.leaf(v)
 }
 
 // walkMapping visits the keys and the scalar values of a mapping, which is

@@ -49,25 +49,25 @@ func walkPatchHostPaths(ev map[string]any, l leaf) bool {
 	return anySet(patchOps(ev), func(o setOp) bool {
 		switch {
 		case o.last == "path" && o.parent == "hostPath":
-			if v := scalarIn(o.val); v.kind == kindString && l.leaf(scalar{kind: kindString, s: hostPath(v.s)}) {
+			if hostPathLeaf(o.val, l) {
 				return true
 			}
 		case o.last == "hostPath":
-			if v := scalarIn(obj(asMap(o.val), "hostPath")["path"]); v.kind == kindString && l.leaf(scalar{kind: kindString, s: hostPath(v.s)}) {
+			if hostPathLeaf(obj(asMap(o.val), "hostPath")["path"], l) {
 				return true
 			}
-			if v := scalarIn(asMap(o.val)["path"]); v.kind == kindString && l.leaf(scalar{kind: kindString, s: hostPath(v.s)}) {
+			if hostPathLeaf(asMap(o.val)["path"], l) {
 				return true
 			}
 		case o.last == "volumes":
 			vols, _ := o.val.([]any)
 			for _, x := range vols {
-				if v := scalarIn(obj(asMap(x), "hostPath")["path"]); v.kind == kindString && l.leaf(scalar{kind: kindString, s: hostPath(v.s)}) {
+				if hostPathLeaf(obj(asMap(x), "hostPath")["path"], l) {
 					return true
 				}
 			}
 		case o.parent == "volumes":
-			if v := scalarIn(obj(asMap(o.val), "hostPath")["path"]); v.kind == kindString && l.leaf(scalar{kind: kindString, s: hostPath(v.s)}) {
+			if hostPathLeaf(obj(asMap(o.val), "hostPath")["path"], l) {
 				return true
 			}
 		default:
