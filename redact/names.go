@@ -123,6 +123,15 @@ func (n *names) numeric(name string) bool {
 	return true
 }
 
+// labels reports whether name makes its value a credential: numeric for
+// a number, credential for a string.
+func (n *names) labels(name string, number bool) bool {
+	if number {
+		return n.numeric(name)
+	}
+	return n.credential(name)
+}
+
 // judgeName is credential for names that rarely repeat (object names
 // beside an env-style value): judged, not remembered.
 func (n *names) judgeName(name string) bool {

@@ -199,7 +199,13 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		}
 		cc.at = c.at.child(k)
 		cc.ref, cc.role = nil, roleNone
-		cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describes(k) || nm.credential(k))
+		// Only containers pass the credential context on: a string's is
+		// settled here, not below.
+		cc.cred = false
+		switch v.(type) {
+		case map[string]any, []any:
+			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describes(k) || nm.credential(k))
+		}
 		cc.la = c.la.next(k)
 		if c.strict && !c.allowed && w.r.strictAllow[k] {
 			cc.allowed = true
@@ -454,19 +460,15 @@ func isNumber(v any) bool {
 func (w *walker) pair(m map[string]any) {
 	w.cause(m)
 	w.pairValues(m)
-	v, ok := m["value"]
-	if s, isStr := v.(string); !ok || !isStr && !isNumber(v) || isStr && (w.keep(s) || boolWord(s)) {
+	v := m["value"]
+	number, ok := w.pairable(v)
+	if !ok {
 		return
-	}
-	nm := w.r.rules.names
-	judge := nm.credential
-	if isNumber(v) {
-		judge = nm.numeric
 	}
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
 		last := path[strings.LastIndexByte(path, '/')+1:]
-		if judge(unescapePointer(last)) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) {
+		if w.r.rules.names.labels(unescapePointer(last), number) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 		}
@@ -505,26 +507,30 @@ var (
 	}{{"name", 0}, {"key", 1}, {"type", 2}, {"Name", 0}, {"Key", 1}, {"Type", 2}, {"ParameterKey", 1}, {"headerName", 0}, {"variable", 0}, {"param", 0}, {"k", 1}}
 )
 
+// pairable says whether a pair's value v is one a name can make a
+// credential (ok false: absent, not a string or number, empty, removed
+// already, or a switch), and whether it is a number, which names judge
+// as names.labels does.
+func (w *walker) pairable(v any) (number, ok bool) {
+	if x, isStr := v.(string); isStr {
+		return false, !w.keep(x) && !boolWord(x)
+	}
+	return true, isNumber(v)
+}
+
 // pairValues removes the value of a name/value pair whose name names a
 // credential, in any spelling of pairValueKeys and pairNameKeys, and the
 // strings of values: [...] beside such a name.
 func (w *walker) pairValues(m map[string]any) {
 	nm := w.r.rules.names
 	for _, vk := range pairValueKeys {
-		v, ok := m[vk]
+		v := m[vk]
+		number, ok := w.pairable(v)
 		if !ok {
 			continue
 		}
-		s, isStr := v.(string)
-		if !isStr && !isNumber(v) || isStr && (w.keep(s) || boolWord(s)) {
-			continue
-		}
-		judge := nm.credential
-		if isNumber(v) {
-			judge = nm.numeric
-		}
 		for _, nk := range pairNameKeys {
-			if name, ok := m[nk.key].(string); ok && judge(name) {
+			if name, ok := m[nk.key].(string); ok && nm.labels(name, number) {
 				m[vk] = w.mask(v)
 				w.rep.add(KindCredentialName)
 				break
@@ -1035,9 +1041,6 @@ func (w *walker) encoded(s string) (any, bool) {
 	return w.mask(s), true
 }
 
-// encodedRuns judges base64 or hex runs inside a longer text (a blob in a
-// message, a config line, a flag) as encoded does a whole value, and
-// replaces each run whose content holds something.
 // printableRuns returns the runs of printable text in b that are at least
 // minTextRun bytes long, one a line: what strings(1) shows of a binary.
 func printableRuns(b []byte) []byte {
@@ -1062,6 +1065,9 @@ func printableRuns(b []byte) []byte {
 // shorter ones are mostly bytes of the encoding that happen to print.
 const minTextRun = 8
 
+// encodedRuns judges base64 or hex runs inside a longer text (a blob in a
+// message, a config line, a flag) as encoded does a whole value, and
+// replaces each run whose content holds something.
 func (w *walker) encodedRuns(s string) (string, bool) {
 	if len(s) <= minEncoded {
 		return s, false
