@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math/rand"
 	"time"
 )
@@ -88,7 +89,7 @@ func (g gen) base(level, verb, user string, groups []string, obj map[string]any,
 		"auditID": fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", g.r.Uint32(), g.i&0xffff, g.r.Intn(4096), g.r.Intn(4096), g.r.Int63()&0xffffffffffff),
 		"stage":   "ResponseComplete", "requestURI": uri, "verb": verb,
 		"user":                     map[string]any{"username": user, "groups": gs},
-		"sourceIPs":                []any{fmt.Sprintf("10.0.%d.%d", g.r.Intn(4), 2+g.r.Intn(250))},
+		"sourceIPs":                []any{clientIP(user)},
 		"userAgent":                "kube-controller-manager/v1.31.2 (linux/amd64) kubernetes/5864a46",
 		"objectRef":                obj,
 		"responseStatus":           map[string]any{"metadata": map[string]any{}, "code": code},
@@ -99,6 +100,16 @@ func (g gen) base(level, verb, user string, groups []string, obj map[string]any,
 			"authorization.k8s.io/reason":   "RBAC: allowed by ClusterRoleBinding \"system:controller\"",
 		},
 	}
+}
+
+// clientIP is where user's requests come from: one address per identity,
+// as a kubelet calls from its node and a controller from its pod, so
+// that what a client repeats (its address, its agent) repeats here too.
+func clientIP(user string) string {
+	h := fnv.New32a()
+	h.Write([]byte(user))
+	n := h.Sum32()
+	return fmt.Sprintf("10.0.%d.%d", n%4, 2+(n>>2)%250)
 }
 
 var nodes = []string{"cp-1", "cp-2", "cp-3", "worker-1", "worker-2", "worker-3", "worker-4"}
