@@ -37,6 +37,7 @@ type Engine struct {
 	nSlots int
 	// nResults is the number of tests more than one rule makes.
 	nResults int
+	memo     requesterMemo
 }
 
 // evalCtxs are pooled: an evaluation's slots are sized to the engine.
@@ -57,6 +58,9 @@ type rule struct {
 	// what a request changed, and a dry run changes nothing: GitOps
 	// controllers dry-run every object they hold on every reconcile.
 	dryRun bool
+	// memo is the rule's bit in a requesterMemo outcome; -1 for a rule
+	// that reads more than who asked and how it was answered.
+	memo int8
 }
 
 // Rule describes a loaded rule, for documentation and startup logs.
@@ -179,6 +183,8 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 		evalCtxs.Put(c)
 	}()
 	dry := dryRun(ev)
+	var memo uint64
+	memoRead, memoOK := false, false
 	for _, r := range e.table[vi*e.nRes+ri] {
 		if dry && !r.dryRun {
 			continue
@@ -192,7 +198,15 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 				continue
 			}
 		}
-		if !r.cond.match(c) || (r.exc != nil && r.exc.match(c)) {
+		if r.memo >= 0 && !memoRead {
+			memo, memoOK = e.outcomes(c)
+			memoRead = true
+		}
+		if r.memo >= 0 && memoOK {
+			if memo&(1<<r.memo) == 0 {
+				continue
+			}
+		} else if !r.cond.match(c) || (r.exc != nil && r.exc.match(c)) {
 			continue
 		}
 		if r.state != nil {
@@ -251,6 +265,7 @@ func (e *Engine) buildIndex() {
 		r.codeGate = e.gate(r.cond)
 	}
 	e.assignSlots()
+	e.memoise()
 	e.verbIdx, e.resIdx = map[string]int{}, map[string]int{}
 	for _, r := range e.rules {
 		if r.info.Enabled {

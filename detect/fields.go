@@ -18,7 +18,12 @@ type field struct {
 	// body fields read request or response bodies, which the audit policy
 	// logs only at level Request or above.
 	body bool
-	get  func(ev map[string]any, arg string) value
+	// recurs marks fields that describe who asked and how the request
+	// was answered (user, client addresses, agent, stage, code): values
+	// a client repeats request after request, so rules reading only these
+	// are judged once per combination (see requesterMemo).
+	recurs bool
+	get    func(ev map[string]any, arg string) value
 	// pair, when set, gives a composite field's parts, which counters hash
 	// without building the joined text.
 	pair func(ev map[string]any) (string, string)
@@ -46,9 +51,9 @@ func specOrPatch(ev map[string]any, spec, patch walker) value {
 var fieldTable = []field{
 	{name: "verb", typ: "string", desc: "Request verb: get, list, watch, create, update, patch, delete, deletecollection (the authorization verbs bind, escalate and impersonate do not normally appear).",
 		get: func(ev map[string]any, _ string) value { return scalarOf(ev["verb"]) }},
-	{name: "stage", typ: "string", desc: "Audit stage: RequestReceived, ResponseStarted, ResponseComplete or Panic.",
+	{name: "stage", recurs: true, typ: "string", desc: "Audit stage: RequestReceived, ResponseStarted, ResponseComplete or Panic.",
 		get: func(ev map[string]any, _ string) value { return scalarOf(ev["stage"]) }},
-	{name: "level", typ: "string", desc: "Audit level the policy chose: Metadata, Request or RequestResponse (bodies exist only at the last two).",
+	{name: "level", recurs: true, typ: "string", desc: "Audit level the policy chose: Metadata, Request or RequestResponse (bodies exist only at the last two).",
 		get: func(ev map[string]any, _ string) value { return scalarOf(ev["level"]) }},
 	{name: "requestURI", typ: "string", desc: "Request path with query string, e.g. /api/v1/secrets?limit=500.",
 		get: func(ev map[string]any, _ string) value { return scalarOf(ev["requestURI"]) }},
@@ -63,17 +68,17 @@ var fieldTable = []field{
 			}
 			return value{scalar: scalar{kind: kindString, s: uri}}
 		}},
-	{name: "userAgent", typ: "string", desc: "Client user agent as sent (client-controlled, never proof of identity).",
+	{name: "userAgent", recurs: true, typ: "string", desc: "Client user agent as sent (client-controlled, never proof of identity).",
 		get: func(ev map[string]any, _ string) value { return scalarOf(ev["userAgent"]) }},
-	{name: "user.username", typ: "string", desc: "Authenticated user, e.g. system:serviceaccount:ns:name, system:node:worker-1, system:anonymous.",
+	{name: "user.username", recurs: true, typ: "string", desc: "Authenticated user, e.g. system:serviceaccount:ns:name, system:node:worker-1, system:anonymous.",
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "user")["username"]) }},
-	{name: "user.groups", typ: "list", desc: "Groups of the authenticated user, e.g. system:authenticated, system:masters.",
+	{name: "user.groups", recurs: true, typ: "list", desc: "Groups of the authenticated user, e.g. system:authenticated, system:masters.",
 		get: func(ev map[string]any, _ string) value { return listOf(obj(ev, "user")["groups"]) }},
-	{name: "impersonatedUser.username", typ: "string", desc: "User the request impersonated (absent without impersonation).",
+	{name: "impersonatedUser.username", recurs: true, typ: "string", desc: "User the request impersonated (absent without impersonation).",
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "impersonatedUser")["username"]) }},
-	{name: "impersonatedUser.groups", typ: "list", desc: "Groups the request impersonated.",
+	{name: "impersonatedUser.groups", recurs: true, typ: "list", desc: "Groups the request impersonated.",
 		get: func(ev map[string]any, _ string) value { return listOf(obj(ev, "impersonatedUser")["groups"]) }},
-	{name: "sourceIPs", typ: "list", desc: "Addresses as the API server recorded them: X-Forwarded-For entries (client-supplied), X-Real-Ip, then the connection's address last. Prefer sourceIP.",
+	{name: "sourceIPs", recurs: true, typ: "list", desc: "Addresses as the API server recorded them: X-Forwarded-For entries (client-supplied), X-Real-Ip, then the connection's address last. Prefer sourceIP.",
 		get: func(ev map[string]any, _ string) value { return listOf(ev["sourceIPs"]) }},
 	{name: "objectRef.resource", typ: "string", desc: "Resource (plural, lower case), e.g. pods, secrets, clusterrolebindings.",
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "objectRef")["resource"]) }},
@@ -87,7 +92,7 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "objectRef")["apiGroup"]) }},
 	{name: "objectRef.apiVersion", typ: "string", desc: "API version of the object, e.g. v1.",
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "objectRef")["apiVersion"]) }},
-	{name: "responseStatus.code", typ: "number", desc: "HTTP status code of the response (supports gt, gte, lt, lte).",
+	{name: "responseStatus.code", recurs: true, typ: "number", desc: "HTTP status code of the response (supports gt, gte, lt, lte).",
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "responseStatus")["code"]) }},
 	{name: "responseStatus.reason", typ: "string", desc: "Machine-readable failure reason, e.g. Forbidden, NotFound.",
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "responseStatus")["reason"]) }},
@@ -103,11 +108,11 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return rbacVerbs(ev) }},
 	{name: "rbac.resources", typ: "list", costly: true, body: true, desc: "Resources (with subresource, e.g. pods/exec, nodes/proxy) named by the rules of a Role or ClusterRole body, like rbac.verbs. A rule file cannot tie a verb to a resource of the same RBAC rule; conditions on both may be met by different rules of one role.",
 		get: func(ev map[string]any, _ string) value { return rbacField(ev, "resources") }},
-	{name: "sourceIP", typ: "string", desc: "The client address: the last of sourceIPs (the connection the API server accepted), stepping back over addresses in the trusted_proxies list to the first that is not one. Header entries a client writes cannot change it. Use with the cidr, cidr_list and public operators.",
+	{name: "sourceIP", recurs: true, typ: "string", desc: "The client address: the last of sourceIPs (the connection the API server accepted), stepping back over addresses in the trusted_proxies list to the first that is not one. Header entries a client writes cannot change it. Use with the cidr, cidr_list and public operators.",
 		get: func(ev map[string]any, _ string) value { return sourceProxies(nil).sourceIP(ev) }},
-	{name: "peerIP", typ: "string", desc: "The last of sourceIPs: the address the API server's connection came from (a load balancer, when one fronts it).",
+	{name: "peerIP", recurs: true, typ: "string", desc: "The last of sourceIPs: the address the API server's connection came from (a load balancer, when one fronts it).",
 		get: func(ev map[string]any, _ string) value { return peerIP(ev) }},
-	{name: "forwardedIPs", typ: "list", desc: "The entries of sourceIPs before sourceIP: addresses the client claims through X-Forwarded-For or X-Real-Ip, which nothing vouches for. Absent for a direct connection.",
+	{name: "forwardedIPs", recurs: true, typ: "list", desc: "The entries of sourceIPs before sourceIP: addresses the client claims through X-Forwarded-For or X-Real-Ip, which nothing vouches for. Absent for a direct connection.",
 		get: func(ev map[string]any, _ string) value { return sourceProxies(nil).forwarded(ev) }},
 	{name: "query", arg: "param", typ: "list", costly: true, desc: "Decoded values of a query parameter of requestURI, e.g. query[command] of an exec, query[container], query[fieldSelector].",
 		get: func(ev map[string]any, p string) value { return queryValue(ev, p) }},

@@ -85,6 +85,11 @@ type evalCtx struct {
 	slots   []slotValue
 	filled  []int32
 	results []result
+	// memo holds the outcomes of memoOf's requesterMemo rules by the
+	// values they read (memoKey is the key being built).
+	memo    map[string]uint64
+	memoOf  *Engine
+	memoKey []byte
 }
 
 // result is the outcome of a test several rules make, for one event.
