@@ -467,15 +467,17 @@ func (r *Redactor) inertKey(k string) bool {
 
 // inertValue: a string under key that the sweep would leave as it is,
 // judged on its own: by the cheap checks when they suffice, else by the
-// sweep's own judgement of the string. Harmless verdicts on all but short
-// strings are remembered: most strings of routine events (names, users,
-// user agents, messages, annotations) come back event after event.
+// sweep's own judgement of the string. Harmless verdicts are remembered
+// for every string the scanner would look at (one shorter than any
+// keyword and any encoded run is judged faster than hashed): most strings
+// of routine events (kinds, verbs, names, users, user agents, messages,
+// annotations) come back event after event.
 func (r *Redactor) inertValue(key, v string) bool {
 	if v == "" || v == r.marker {
 		return true
 	}
 	var h uint64
-	if len(v) >= minVerdictLen {
+	if sc := r.rules.scanner; len(v) >= sc.minKeyword || len(v) >= minEncoded {
 		h = r.verdicts.hash(key, v)
 		if r.verdicts.harmless(h) {
 			return true

@@ -18,11 +18,7 @@ type verdicts struct {
 	slots [verdictSlots]atomic.Uint64
 }
 
-const (
-	verdictSlots = 1 << 14
-	// minVerdictLen: shorter strings are judged about as fast as hashed.
-	minVerdictLen = 16
-)
+const verdictSlots = 1 << 14
 
 func newVerdicts() *verdicts { return &verdicts{seed: maphash.MakeSeed()} }
 
