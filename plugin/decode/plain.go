@@ -2,6 +2,7 @@ package decode
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unsafe"
 )
 
@@ -16,23 +17,46 @@ var plainJSON = func() (t [256]bool) {
 
 // PlainPrefix is the length of s's longest prefix of bytes a JSON string
 // carries as they are (printable ASCII but the quote and the backslash),
-// read eight bytes at a time while none of the eight is another: the
-// JSON scanner reads strings with it, and the line writer decides with
-// it that a string needs no escape. Both see mostly such runs.
+// read eight bytes at a time: the JSON scanner reads strings with it, and
+// the line writer decides with it that a string needs no escape. Both see
+// mostly short runs, so the byte that ends one is found in its word, and
+// the last bytes of a string are read as the string's last word, not one
+// by one.
 func PlainPrefix(s string) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
-		q, bs := x^(ones*'"'), x^(ones*'\\')
-		// A byte below 0x20, a quote, a backslash (each a zero byte
-		// once xored), or one with the high bit set (not ASCII).
-		if ((x-ones*0x20)&^x|(q-ones)&^q|(bs-ones)&^bs|x)&highs != 0 {
-			break
+		if m := notPlain(load8(s, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
+	}
+	if i == len(s) {
+		return i
+	}
+	if len(s) >= 8 {
+		// The word ending the string: the bytes it shares with the last
+		// one read are plain, so the lowest byte it flags is new.
+		at := len(s) - 8
+		if m := notPlain(load8(s, at)); m != 0 {
+			return at + bits.TrailingZeros64(m)/8
+		}
+		return len(s)
 	}
 	for i < len(s) && plainJSON[s[i]] {
 		i++
 	}
 	return i
+}
+
+func load8(s string, i int) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+}
+
+// notPlain sets the high bit of the bytes of x below 0x20, at or above
+// 0x80, or equal to the quote or the backslash (each a zero byte once
+// xored). A byte above a flagged one may be flagged wrongly (the
+// subtraction borrows), the lowest flagged byte never is.
+func notPlain(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q, bs := x^(ones*'"'), x^(ones*'\\')
+	return ((x-ones*0x20)&^x | (q-ones)&^q | (bs-ones)&^bs | x) & highs
 }

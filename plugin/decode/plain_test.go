@@ -27,16 +27,18 @@ func TestPlainPrefix(t *testing.T) {
 			t.Fatalf("PlainPrefix(%q) = %d, want %d", s, got, want)
 		}
 	}
-	for c := 0; c < 256; c++ { // every byte, in every lane
-		for at := 0; at < 16; at++ {
-			b := []byte("abcdefghijklmnopqrstuvwx")
-			b[at] = byte(c)
-			want := len(b)
-			if !plainJSON[c] {
-				want = at
-			}
-			if got := PlainPrefix(string(b)); got != want {
-				t.Fatalf("byte %#x at %d: plainPrefix = %d, want %d", c, at, got, want)
+	for n := 1; n <= 24; n++ { // every byte, at every place of every length
+		for c := 0; c < 256; c++ {
+			for at := 0; at < n; at++ {
+				b := []byte("abcdefghijklmnopqrstuvwx"[:n])
+				b[at] = byte(c)
+				want := n
+				if !plainJSON[c] {
+					want = at
+				}
+				if got := PlainPrefix(string(b)); got != want {
+					t.Fatalf("byte %#x at %d of %d: PlainPrefix = %d, want %d", c, at, n, got, want)
+				}
 			}
 		}
 	}
