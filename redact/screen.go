@@ -476,6 +476,9 @@ func (r *Redactor) inertValue(key, v string) bool {
 	if v == "" || v == r.marker {
 		return true
 	}
+	if uniqueShape(v) && key != "kind" && !r.listedAnnotation(key) && (r.hashPrefix == "" || !strings.HasPrefix(v, r.hashPrefix)) {
+		return true // what plainText would say, without the scan or the memo
+	}
 	var h uint64
 	if sc := r.rules.scanner; len(v) >= sc.minKeyword || len(v) >= minEncoded {
 		h = r.verdicts.hash(key, v)
@@ -508,10 +511,8 @@ func (r *Redactor) sweepKeeps(key, v string) bool {
 // escapes to undo, no encoded run and no pattern keyword in a position
 // the scanner would look at.
 func (r *Redactor) plainText(key, v string) bool {
-	if key != "" && (r.rules.annotationNoSlash || strings.IndexByte(key, '/') >= 0) {
-		if r.rules.secretAnnotations[key] || r.rules.objectAnnotations[key] {
-			return false
-		}
+	if r.listedAnnotation(key) {
+		return false
 	}
 	if r.hashPrefix != "" && strings.HasPrefix(v, r.hashPrefix) || quotedForm(v) {
 		return false
@@ -535,6 +536,75 @@ func (r *Redactor) plainText(key, v string) bool {
 	lk := sc.look(v, true)
 	return lk.set == 0 && lk.flags == 0 && (!lk.longRun || isUUID(v) && hexDash(v))
 }
+
+// listedAnnotation: key is an annotation whose value the sweep parses
+// (an object) or removes (a secret).
+func (r *Redactor) listedAnnotation(key string) bool {
+	if key != "" && (r.rules.annotationNoSlash || strings.IndexByte(key, '/') >= 0) {
+		return r.rules.secretAnnotations[key] || r.rules.objectAnnotations[key]
+	}
+	return false
+}
+
+// uniqueShape: a UUID or an RFC 3339 time. Every event carries a few
+// (its auditID, its timestamps, the uids of its objects), seen once and
+// never again: judged by shape they are neither scanned nor remembered,
+// where they would push out the strings that recur. Their bytes (hex
+// digits, digits and separators) hold no keyword and no encoded run
+// (TestUniqueShapesArePlain).
+func uniqueShape(s string) bool {
+	if isUUID(s) {
+		return hexDash(s)
+	}
+	return rfc3339(s)
+}
+
+// rfc3339 matches 2006-01-02T15:04:05[.fraction](Z|±07:00).
+func rfc3339(s string) bool {
+	if len(s) < 20 || len(s) > 35 {
+		return false
+	}
+	for i := 0; i < 19; i++ {
+		c := s[i]
+		switch i {
+		case 4, 7:
+			if c != '-' {
+				return false
+			}
+		case 10:
+			if c != 'T' {
+				return false
+			}
+		case 13, 16:
+			if c != ':' {
+				return false
+			}
+		default:
+			if !isDigit(c) {
+				return false
+			}
+		}
+	}
+	i := 19
+	if s[i] == '.' {
+		i++
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		if i == 20 {
+			return false
+		}
+	}
+	switch t := s[i:]; {
+	case t == "Z":
+		return true
+	case len(t) == 6 && (t[0] == '+' || t[0] == '-') && t[3] == ':':
+		return isDigit(t[1]) && isDigit(t[2]) && isDigit(t[4]) && isDigit(t[5])
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func hexDash(s string) bool {
 	for i := 0; i < len(s); i++ {
