@@ -19,10 +19,22 @@ var plainJSON = func() (t [256]bool) {
 // carries as they are (printable ASCII but the quote and the backslash),
 // read eight bytes at a time: the JSON scanner reads strings with it, and
 // the line writer decides with it that a string needs no escape. Both see
-// mostly short runs, so the byte that ends one is found in its word, and
-// the last bytes of a string are read as the string's last word, not one
-// by one.
+// mostly short strings and runs, so the byte that ends a run is found in
+// its word, the last bytes of a string are read as the string's last
+// word, and a string shorter than a word as two halves: not byte by byte.
 func PlainPrefix(s string) int {
+	if n := len(s); n < 8 {
+		// Four to seven bytes: two words of four that overlap, in one
+		// test; the byte that ends a run is then found byte by byte.
+		if n >= 4 && notPlain(uint64(load4(s, 0))|uint64(load4(s, n-4))<<32) == 0 {
+			return n
+		}
+		i := 0
+		for i < n && plainJSON[s[i]] {
+			i++
+		}
+		return i
+	}
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		if m := notPlain(load8(s, i)); m != 0 {
@@ -32,19 +44,17 @@ func PlainPrefix(s string) int {
 	if i == len(s) {
 		return i
 	}
-	if len(s) >= 8 {
-		// The word ending the string: the bytes it shares with the last
-		// one read are plain, so the lowest byte it flags is new.
-		at := len(s) - 8
-		if m := notPlain(load8(s, at)); m != 0 {
-			return at + bits.TrailingZeros64(m)/8
-		}
-		return len(s)
+	// The word ending the string: the bytes it shares with the last one
+	// read are plain, so the lowest byte it flags is new.
+	at := len(s) - 8
+	if m := notPlain(load8(s, at)); m != 0 {
+		return at + bits.TrailingZeros64(m)/8
 	}
-	for i < len(s) && plainJSON[s[i]] {
-		i++
-	}
-	return i
+	return len(s)
+}
+
+func load4(s string, i int) uint32 {
+	return binary.LittleEndian.Uint32(unsafe.Slice(unsafe.StringData(s[i:]), 4))
 }
 
 func load8(s string, i int) uint64 {
