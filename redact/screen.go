@@ -561,7 +561,7 @@ func uniqueShape(s string) bool {
 
 // rfc3339 matches 2006-01-02T15:04:05[.fraction](Z|±07:00).
 func rfc3339(s string) bool {
-	if len(s) < 20 || len(s) > 35 {
+	if len(s) < 20 || len(s) > 35 || s[4] != '-' || s[10] != 'T' {
 		return false
 	}
 	for i := 0; i < 19; i++ {
