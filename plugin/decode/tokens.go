@@ -69,17 +69,24 @@ const maxTokenDepth = maxDepth
 type MsgpackTokens struct {
 	s string
 	p int
-	// left counts what remains of each open container: elements of an
-	// array, keys and values (two per member) of a map.
-	left  [maxTokenDepth]int
-	isMap [maxTokenDepth]bool
+	// left counts what remains of the innermost open container: elements
+	// of an array, keys and values (two per member) of a map; outer
+	// holds the containers around it. Read once per token, the innermost
+	// is a field rather than an element of the stack.
+	left  int
+	isMap bool
+	outer [maxTokenDepth]struct {
+		left  int
+		isMap bool
+	}
 	depth int
 	done  bool
 }
 
-// Reset starts reading the value at the start of s. The per-depth arrays
-// are only read below depth, each entry written when its container
-// opens, so they are not cleared: that would be 4 KiB per value.
+// Reset starts reading the value at the start of s. The stack of outer
+// containers is only read below depth, each entry written when the
+// container inside it opens, so it is not cleared: that would be 4 KiB
+// per value.
 func (t *MsgpackTokens) Reset(s string) {
 	t.s, t.p, t.depth, t.done = s, 0, 0, false
 }
@@ -87,17 +94,22 @@ func (t *MsgpackTokens) Reset(s string) {
 // Next returns the next token; at the end of the value it returns
 // ok == false with a nil error.
 func (t *MsgpackTokens) Next() (tok Token, ok bool, err error) {
-	if t.depth > 0 && t.left[t.depth-1] == 0 {
-		t.depth--
-		return Token{Kind: TokEnd}, true, nil
-	}
-	if t.depth == 0 && t.done {
-		return Token{}, false, nil
-	}
-	key := t.depth > 0 && t.isMap[t.depth-1] && t.left[t.depth-1]%2 == 0
+	key := false
 	if t.depth > 0 {
-		t.left[t.depth-1]--
+		if t.left == 0 {
+			t.depth--
+			if t.depth > 0 {
+				o := &t.outer[t.depth-1]
+				t.left, t.isMap = o.left, o.isMap
+			}
+			return Token{Kind: TokEnd}, true, nil
+		}
+		key = t.isMap && t.left%2 == 0
+		t.left--
 	} else {
+		if t.done {
+			return Token{}, false, nil
+		}
 		t.done = true
 	}
 	if t.p >= len(t.s) {
@@ -160,7 +172,11 @@ func (t *MsgpackTokens) open(n int, isMap bool) (Token, bool, error) {
 	if w > len(t.s)-t.p {
 		return Token{}, false, errTruncated
 	}
-	t.left[t.depth], t.isMap[t.depth] = w, isMap
+	if t.depth > 0 {
+		o := &t.outer[t.depth-1]
+		o.left, o.isMap = t.left, t.isMap
+	}
+	t.left, t.isMap = w, isMap
 	t.depth++
 	if isMap {
 		return Token{Kind: TokMap}, true, nil
@@ -232,14 +248,14 @@ func (t *MsgpackTokens) number(c byte) (Token, bool, error) {
 // Skip skips the value that follows the key just returned (or the next
 // element of an array) without returning its tokens.
 func (t *MsgpackTokens) Skip() error {
-	if t.depth == 0 || t.left[t.depth-1] == 0 {
+	if t.depth == 0 || t.left == 0 {
 		return ErrNotPlain
 	}
 	end, err := skip(t.s, t.p)
 	if err != nil {
 		return err
 	}
-	t.left[t.depth-1]--
+	t.left--
 	t.p = end
 	return nil
 }
