@@ -138,9 +138,10 @@ func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape,
 // the screen, and stops at the first thing the screen refuses. top is the
 // number of members of the outer object and id its auditID.
 func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (out []byte, top int, id tokenID, ok bool) {
-	// first[d] is set while container d has had no member yet; closers[d]
-	// ends it.
-	var first [64]bool
+	// first is set while the innermost container has had no member yet
+	// (an outer one always has: the container inside it); closers[d]
+	// ends container d.
+	first := false
 	var closers [64]byte
 	depth := 0
 	key := false // the previous token was a key: no comma before the value
@@ -158,27 +159,26 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (ou
 				return b, 0, id, false
 			}
 			depth--
+			first = false
 			sc.Close()
 			if write {
 				b = append(b, closers[depth])
 			}
 			continue
 		}
-		if write && depth > 0 && !key && !first[depth-1] {
+		if write && depth > 0 && !key && !first {
 			b = append(b, ',')
 		}
-		if depth > 0 {
-			first[depth-1] = false
-		}
+		first = false
 		wasKey := key
 		key = false
 		switch tok.Kind {
 		case decode.TokMap, decode.TokArray:
-			if depth >= len(first) {
+			if depth >= len(closers) {
 				return b, 0, id, false
 			}
 			sc.Open(tok.Kind == decode.TokMap)
-			first[depth] = true
+			first = true
 			depth++
 			if write {
 				if tok.Kind == decode.TokMap {
@@ -203,7 +203,7 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (ou
 				if write && len(b) > 0 && b[len(b)-1] == ',' {
 					b = b[:len(b)-1]
 				} else {
-					first[depth-1] = true
+					first = true
 				}
 				continue
 			}
