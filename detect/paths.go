@@ -155,3 +155,20 @@ func bodyLabel(ev map[string]any, key string) value {
 	}
 	return value{}
 }
+
+// ownNamespace backs user.ownNamespace: the caller is a service account of
+// the namespace the request is about. Absent for callers that are no
+// service account, so rules test people and workloads apart.
+func ownNamespace(ev map[string]any) value {
+	user, _ := obj(ev, "user")["username"].(string)
+	rest, ok := strings.CutPrefix(user, "system:serviceaccount:")
+	if !ok {
+		return value{}
+	}
+	saNS, _, ok := strings.Cut(rest, ":")
+	if !ok || saNS == "" {
+		return value{}
+	}
+	ns, _ := obj(ev, "objectRef")["namespace"].(string)
+	return value{scalar: boolValue(ns != "" && ns == saNS)}
+}

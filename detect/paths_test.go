@@ -69,3 +69,48 @@ func TestEveryAndBodyPaths(t *testing.T) {
 		}
 	}
 }
+
+// user.ownNamespace tells a service account working in its own namespace
+// from one reaching into another, and says nothing of people.
+func TestOwnNamespace(t *testing.T) {
+	rule := `
+rules:
+  - id: own_ns
+    title: t
+    severity: low
+    mitre: [T1552]
+    condition: {user.ownNamespace: true}
+  - id: other_ns
+    title: t
+    severity: low
+    mitre: [T1552]
+    condition: {user.ownNamespace: false}
+  - id: no_sa
+    title: t
+    severity: low
+    mitre: [T1552]
+    condition: {user.ownNamespace: {absent: true}}
+`
+	e, err := detect.New(detect.Source{Name: "t.yaml", Data: []byte(rule)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ user, ns, want string }{
+		{"system:serviceaccount:argocd:argocd-server", "argocd", "own_ns"},
+		{"system:serviceaccount:shop:web", "vault", "other_ns"},
+		{"system:serviceaccount:shop:web", "", "other_ns"},
+		{"system:serviceaccount:shopx:web", "shop", "other_ns"},
+		{"system:serviceaccount:shop", "shop", "no_sa"},
+		{"alice@example.com", "shop", "no_sa"},
+		{"system:node:worker-1", "shop", "no_sa"},
+	} {
+		ref := map[string]any{"resource": "secrets"}
+		if tc.ns != "" {
+			ref["namespace"] = tc.ns
+		}
+		ev := map[string]any{"stage": "ResponseComplete", "verb": "list", "user": map[string]any{"username": tc.user}, "objectRef": ref}
+		if got := e.Detect(ev, nil).IDs(); got != tc.want {
+			t.Errorf("%s in %q: %q, want %q", tc.user, tc.ns, got, tc.want)
+		}
+	}
+}
