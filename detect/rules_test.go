@@ -60,6 +60,16 @@ func TestDefaultRuleSet(t *testing.T) {
 // rule (a ClusterRoleBinding to cluster-admin is both a new binding and a
 // privileged one). Everything else must match exactly its rule.
 var alsoMatches = map[string][]string{
+	"binding_subject_added/positive_merge_patch_subjects":                                {"rbac_binding_by_serviceaccount"},
+	"clusterrolebinding_privileged_role/positive_account_of_lookalike_managed_namespace": {"binding_subject_added", "rbac_binding_by_serviceaccount"},
+	"role_aggregated_into_builtin/positive_edit_gains_escalate":                          {"rbac_bind_escalate"},
+	"role_aggregated_into_builtin/positive_view_gains_secrets":                           {"clusterrole_secrets_read_grant"},
+	"role_pod_exec/positive_wildcard_subresource":                                        {"role_write_verbs"},
+	"system_role_change/positive_view_widened":                                           {"clusterrole_secrets_read_grant"},
+	"role_aggregated_into_builtin/negative_cert_manager_aggregated_edit":                 {"role_write_verbs"},
+	"clusterrolebinding_privileged_role/negative_subject_added_to_other":                 {"binding_subject_added"},
+	"clusterrolebinding_privileged_role/positive_json_patch_kubeadm_cluster_admins":      {"binding_subject_added"},
+	"clusterrolebinding_privileged_role/positive_subject_added_to_builtin":               {"binding_subject_added"},
 	"pod_controller_service_account/positive":                                            {"pod_untrusted_image_system_namespace"},
 	"pod_in_system_namespace/positive":                                                   {"pod_untrusted_image_system_namespace"},
 	"pod_in_system_namespace/positive_server_side_apply_ssa_pod_in_kube_system":          {"pod_untrusted_image_system_namespace"},
@@ -94,7 +104,6 @@ var alsoMatches = map[string][]string{
 	"secret_list_all_namespaces/negative_forbidden":                                      {"secret_access_denied"},
 	"secret_list_all_namespaces/negative_namespaced":                                     {"secret_list_namespace"},
 	"secret_list_namespace/negative_forbidden":                                           {"secret_access_denied"},
-	"clusterrolebinding_privileged_role/positive_account_of_lookalike_managed_namespace": {"rbac_binding_by_serviceaccount"},
 	"offensive_user_agent/negative_refused_anonymous_scanner":                            {"anonymous_request_denied"},
 	"threat_source_ip/positive":                                                          {"forwarded_for_forged"},
 	"node_credential_public_ip/positive_refused_too":                                     {"forbidden_from_public_ip"},
