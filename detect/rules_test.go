@@ -97,6 +97,8 @@ var alsoMatches = map[string][]string{
 	"kubectl_cp_from_pod/positive_tar_cf":                                                {"pod_exec"},
 	"namespace_delete/negative_create":                                                   {"namespace_create"},
 	"pod_exec/negative_portforward":                                                      {"pod_portforward"},
+	"privileged_pod_create/positive_helm_daemonset_other_image":                          {"workload_containers_patched"},
+	"daemonset_create/negative_update":                                                   {"workload_containers_patched"},
 	"pod_portforward/negative_proxy":                                                     {"pod_service_proxy"},
 	"pod_host_pid/negative_forbidden":                                                    {"forbidden_create"},
 	"privileged_pod_create/positive_ephemeral_container":                                 {"ephemeral_container_add"},
