@@ -26,6 +26,8 @@ type field struct {
 
 // The walkers of JSON patch bodies for the container fields.
 var (
+	patchCommands     = walkPatchSpecs(walkCommands)
+	patchProfiles     = walkPatchSpecs(walkSecurityProfiles)
 	patchImages       = walkPatchSpecs(walkImages)
 	patchImageRepos   = walkPatchSpecs(walkImageRepos)
 	patchCapabilities = walkPatchSpecs(walkCapabilities)
@@ -142,6 +144,10 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkRunAsUser) }},
 	{name: "pod.runAsNonRoot", typ: "list", costly: true, body: true, desc: "runAsNonRoot of the pod's and of every container's securityContext.",
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkRunAsNonRoot) }},
+	{name: "pod.commands", typ: "list", costly: true, body: true, desc: "Every word of the command and args of every container of a pod-bearing body (for a JSON patch body, those its operations put in place), e.g. a shell line of sh -c.",
+		get: func(ev map[string]any, _ string) value { return specOrPatch(ev, walkCommands, patchCommands) }},
+	{name: "pod.securityProfiles", typ: "list", costly: true, body: true, desc: "Isolation profiles of the pod's and every container's securityContext as key:value: seccompProfile:Unconfined, appArmorProfile:RuntimeDefault, procMount:Unmasked.",
+		get: func(ev map[string]any, _ string) value { return specOrPatch(ev, walkSecurityProfiles, patchProfiles) }},
 	{name: "pod.hostNetwork", typ: "bool", costly: true, body: true, desc: "spec.hostNetwork of a pod-bearing body, or the value a JSON patch sets.",
 		get: func(ev map[string]any, _ string) value { return podFlag(ev, "hostNetwork") }},
 	{name: "pod.hostPID", typ: "bool", costly: true, body: true, desc: "spec.hostPID of a pod-bearing body, or the value a JSON patch sets.",

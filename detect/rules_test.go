@@ -97,6 +97,8 @@ var alsoMatches = map[string][]string{
 	"kubectl_cp_from_pod/positive_tar_cf":                                                {"pod_exec"},
 	"namespace_delete/negative_create":                                                   {"namespace_create"},
 	"pod_exec/negative_portforward":                                                      {"pod_portforward"},
+	"pod_miner_command/positive_cronjob_busybox_pool":                                    {"cronjob_create_modify"},
+	"pod_miner_command/negative_refused":                                                 {"forbidden_create"},
 	"service_external_ips/negative_refused_by_admission":                                 {"forbidden_create"},
 	"privileged_pod_create/positive_helm_daemonset_other_image":                          {"workload_containers_patched"},
 	"daemonset_create/negative_update":                                                   {"workload_containers_patched"},
