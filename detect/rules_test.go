@@ -60,12 +60,18 @@ func TestDefaultRuleSet(t *testing.T) {
 // rule (a ClusterRoleBinding to cluster-admin is both a new binding and a
 // privileged one). Everything else must match exactly its rule.
 var alsoMatches = map[string][]string{
+	"legacy_token_secret_kube_system/negative_other_namespace":                           {"legacy_token_secret_create", "secret_write"},
+	"legacy_token_secret_create/negative_opaque_secret":                                  {"secret_write"},
+	"legacy_token_secret_create/positive_token_for_argocd_server":                        {"secret_write"},
+	"clusterrole_credential_grant/positive_token_minter":                                 {"role_write_verbs"},
+	"binding_to_everyone/positive_json_patch_renames_subject":                            {"binding_subject_added"},
+	"binding_to_everyone/positive_json_patch_adds_unauthenticated":                       {"binding_subject_added"},
 	"binding_subject_added/positive_merge_patch_subjects":                                {"rbac_binding_by_serviceaccount"},
 	"clusterrolebinding_privileged_role/positive_account_of_lookalike_managed_namespace": {"binding_subject_added", "rbac_binding_by_serviceaccount"},
 	"role_aggregated_into_builtin/positive_edit_gains_escalate":                          {"rbac_bind_escalate"},
-	"role_aggregated_into_builtin/positive_view_gains_secrets":                           {"clusterrole_secrets_read_grant"},
+	"role_aggregated_into_builtin/positive_view_gains_secrets":                           {"clusterrole_credential_grant"},
 	"role_pod_exec/positive_wildcard_subresource":                                        {"role_write_verbs"},
-	"system_role_change/positive_view_widened":                                           {"clusterrole_secrets_read_grant"},
+	"system_role_change/positive_view_widened":                                           {"clusterrole_credential_grant"},
 	"role_aggregated_into_builtin/negative_cert_manager_aggregated_edit":                 {"role_write_verbs"},
 	"clusterrolebinding_privileged_role/negative_subject_added_to_other":                 {"binding_subject_added"},
 	"clusterrolebinding_privileged_role/positive_json_patch_kubeadm_cluster_admins":      {"binding_subject_added"},
@@ -115,7 +121,6 @@ var alsoMatches = map[string][]string{
 	"node_credential_public_ip/negative_forged_public_header":                            {"forwarded_for_forged"},
 	"system_masters_unknown/positive_forged_cert":                                        {"user_not_allowed"},
 	"legacy_token_secret_kube_system/positive":                                           {"secret_write"},
-	"legacy_token_secret_kube_system/negative_other_namespace":                           {"secret_write"},
 	"security_tooling_disabled/positive_falco_daemonset_deleted":                         {"workload_delete"},
 	"clusterrolebinding_create/positive_by_secret_reader_addon":                          {"rbac_binding_by_serviceaccount"},
 	"privileged_pod_create/positive_kubelet_not_mirror":                                  {"pod_in_system_namespace"},
