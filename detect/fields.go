@@ -125,6 +125,8 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return objectKey(ev) }, pair: objectParts},
 	{name: "user.ownNamespace", typ: "bool", desc: "True when user.username is a service account of objectRef.namespace (system:serviceaccount:<namespace>:<name>): a controller working in its own namespace. False for a service account of another namespace, or for a request without a namespace; absent when the user is no service account.",
 		get: func(ev map[string]any, _ string) value { return ownNamespace(ev) }},
+	{name: "rbac.foreignServiceAccount", typ: "bool", costly: true, body: true, desc: "True when a RoleBinding body (or a JSON patch value) binds a ServiceAccount of another namespace than its own: a workload identity gaining rights where it does not run. False when its service accounts are all of its namespace; absent for ClusterRoleBindings and bodies without a ServiceAccount subject.",
+		get: func(ev map[string]any, _ string) value { return foreignServiceAccount(ev) }},
 	{name: "pod.ownNodeMirror", typ: "bool", costly: true, body: true, desc: "True when the body is a mirror pod (annotation kubernetes.io/config.mirror) whose spec.nodeName is the node of the kubelet sending it (user system:node:<name>): the static pods a kubelet legitimately reports, privileged or not. Absent without a pod body.",
 		get: func(ev map[string]any, _ string) value { return ownMirrorPod(ev) }},
 	{name: "pod.images", typ: "list", costly: true, body: true, desc: "Images of every container, initContainer and ephemeralContainer of a pod-bearing body (found as for pod.privileged; for a JSON patch body, the images its operations put in place: a container list, a container, an image).",

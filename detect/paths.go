@@ -172,3 +172,48 @@ func ownNamespace(ev map[string]any) value {
 	ns, _ := obj(ev, "objectRef")["namespace"].(string)
 	return value{scalar: boolValue(ns != "" && ns == saNS)}
 }
+
+// foreignServiceAccount backs rbac.foreignServiceAccount: a RoleBinding
+// body, or a JSON patch value, names a ServiceAccount subject of another
+// namespace than the binding's. Absent for bindings without a namespace
+// (ClusterRoleBindings) and for bodies that name no ServiceAccount.
+func foreignServiceAccount(ev map[string]any) value {
+	ns, _ := obj(ev, "objectRef")["namespace"].(string)
+	if ns == "" {
+		return value{}
+	}
+	seen, foreign := false, false
+	check := func(x any) {
+		m, _ := x.(map[string]any)
+		if kind, _ := m["kind"].(string); kind != "ServiceAccount" {
+			return
+		}
+		seen = true
+		if sns, _ := m["namespace"].(string); sns != "" && sns != ns {
+			foreign = true
+		}
+	}
+	switch b := body(ev).(type) {
+	case map[string]any:
+		subs, _ := b["subjects"].([]any)
+		for _, x := range subs {
+			check(x)
+		}
+	case []any:
+		for _, op := range b {
+			m, _ := op.(map[string]any)
+			switch v := m["value"].(type) {
+			case []any:
+				for _, x := range v {
+					check(x)
+				}
+			default:
+				check(v)
+			}
+		}
+	}
+	if !seen {
+		return value{}
+	}
+	return value{scalar: boolValue(foreign)}
+}

@@ -60,13 +60,14 @@ func TestDefaultRuleSet(t *testing.T) {
 // rule (a ClusterRoleBinding to cluster-admin is both a new binding and a
 // privileged one). Everything else must match exactly its rule.
 var alsoMatches = map[string][]string{
+	"rolebinding_foreign_serviceaccount/positive_json_patch_adds_foreign_sa":             {"binding_subject_added", "rbac_binding_by_serviceaccount"},
+	"binding_subject_added/positive_merge_patch_subjects":                                {"rbac_binding_by_serviceaccount", "rolebinding_foreign_serviceaccount"},
 	"legacy_token_secret_kube_system/negative_other_namespace":                           {"legacy_token_secret_create", "secret_write"},
 	"legacy_token_secret_create/negative_opaque_secret":                                  {"secret_write"},
 	"legacy_token_secret_create/positive_token_for_argocd_server":                        {"secret_write"},
 	"clusterrole_credential_grant/positive_token_minter":                                 {"role_write_verbs"},
 	"binding_to_everyone/positive_json_patch_renames_subject":                            {"binding_subject_added"},
 	"binding_to_everyone/positive_json_patch_adds_unauthenticated":                       {"binding_subject_added"},
-	"binding_subject_added/positive_merge_patch_subjects":                                {"rbac_binding_by_serviceaccount"},
 	"clusterrolebinding_privileged_role/positive_account_of_lookalike_managed_namespace": {"binding_subject_added", "rbac_binding_by_serviceaccount"},
 	"role_aggregated_into_builtin/positive_edit_gains_escalate":                          {"rbac_bind_escalate"},
 	"role_aggregated_into_builtin/positive_view_gains_secrets":                           {"clusterrole_credential_grant"},
