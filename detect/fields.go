@@ -119,7 +119,7 @@ var fieldTable = []field{
 		get: func(ev map[string]any, p string) value { return bodyPath(ev, p) }},
 	{name: "body.paths", typ: "list", costly: true, body: true, desc: "Leaf paths the request body sets, dotted, list positions dropped (webhooks.clientConfig.caBundle, spec.unschedulable); a JSON patch gives the paths of its operations the same way. With every, a rule tells a patch that only touches some fields (a CA bundle rotation, a cordon) from one that rewrites the object.",
 		get: func(ev map[string]any, _ string) value { return bodyPaths(ev) }},
-	{name: "body.label", arg: "key", typ: "string", costly: true, body: true, desc: "A label the request body sets, by key (dots allowed): metadata.labels of an object or merge patch, or the value of a JSON patch operation on /metadata/labels/<key>; e.g. body.label[pod-security.kubernetes.io/enforce].",
+	{name: "body.label", arg: "key", typ: "string", costly: true, body: true, desc: "A label the request body sets, by key (dots allowed): metadata.labels of an object or merge patch, or what a JSON patch add or replace puts there (/metadata/labels/<key>, the whole /metadata/labels map, or /metadata); e.g. body.label[pod-security.kubernetes.io/enforce].",
 		get: func(ev map[string]any, key string) value { return bodyLabel(ev, key) }},
 	{name: "object", typ: "string", desc: "objectRef.namespace/objectRef.name, or the name of a cluster-scoped object; absent without a name. A counter's distinct field that tells one name in two namespaces apart.",
 		get: func(ev map[string]any, _ string) value { return objectKey(ev) }, pair: objectParts},

@@ -148,8 +148,22 @@ func bodyLabel(ev map[string]any, key string) value {
 		esc := strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
 		for i := len(b) - 1; i >= 0; i-- { // the last operation on the key wins
 			m, _ := b[i].(map[string]any)
-			if p, _ := m["path"].(string); p == "/metadata/labels/"+esc {
+			p, _ := m["path"].(string)
+			if p == "/metadata/labels/"+esc {
 				return scalarOf(m["value"])
+			}
+			if op, _ := m["op"].(string); op != "add" && op != "replace" {
+				continue
+			}
+			switch p {
+			case "/metadata/labels": // the whole label map at once
+				if v, ok := asMap(m["value"])[key]; ok {
+					return scalarOf(v)
+				}
+			case "/metadata":
+				if v, ok := obj(asMap(m["value"]), "labels")[key]; ok {
+					return scalarOf(v)
+				}
 			}
 		}
 	}
