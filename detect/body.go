@@ -63,8 +63,19 @@ var containerLists = [...]string{"containers", "initContainers", "ephemeralConta
 
 func containerPrivileged(c any) bool {
 	m, _ := c.(map[string]any)
-	p, _ := obj(m, "securityContext")["privileged"].(bool)
-	return p
+	return securityContextPrivileged(obj(m, "securityContext"))
+}
+
+// securityContextPrivileged: privileged: true, or a Windows HostProcess
+// container (windowsOptions.hostProcess: true), which runs as a process on
+// the node with its full access: Pod Security counts both as privileged.
+// A pod's securityContext can set only the second.
+func securityContextPrivileged(sc map[string]any) bool {
+	if p, _ := sc["privileged"].(bool); p {
+		return true
+	}
+	hp, _ := obj(sc, "windowsOptions")["hostProcess"].(bool)
+	return hp
 }
 
 func containersPrivileged(l any) bool {
@@ -78,6 +89,9 @@ func containersPrivileged(l any) bool {
 }
 
 func specPrivileged(spec map[string]any) bool {
+	if securityContextPrivileged(obj(spec, "securityContext")) {
+		return true
+	}
 	for _, k := range containerLists {
 		if containersPrivileged(spec[k]) {
 			return true
@@ -120,9 +134,16 @@ func patchPrivileged(ops []any, resource string) bool {
 			if p, _ := o.val.(bool); p {
 				return true
 			}
+		case o.last == "hostProcess" && o.parent == "windowsOptions":
+			if p, _ := o.val.(bool); p {
+				return true
+			}
+		case o.last == "windowsOptions":
+			if hp, _ := asMap(o.val)["hostProcess"].(bool); hp {
+				return true
+			}
 		case o.last == "securityContext":
-			sc, _ := o.val.(map[string]any)
-			if p, _ := sc["privileged"].(bool); p {
+			if securityContextPrivileged(asMap(o.val)) {
 				return true
 			}
 		case isContainerList(o.last):

@@ -312,3 +312,53 @@ func walkRunAsUser(spec map[string]any, l leaf) bool {
 func walkRunAsNonRoot(spec map[string]any, l leaf) bool {
 	return walkSecurityField(spec, "runAsNonRoot", l)
 }
+
+// walkCommands visits every word of every container's command and args.
+func walkCommands(spec map[string]any, l leaf) bool {
+	for _, k := range containerLists {
+		cs, _ := spec[k].([]any)
+		for _, c := range cs {
+			m, _ := c.(map[string]any)
+			for _, key := range [...]string{"command", "args"} {
+				words, _ := m[key].([]any)
+				for _, w := range words {
+					if v := scalarIn(w); v.kind == kindString && l.leaf(v) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// walkSecurityProfiles visits the isolation profiles of the pod's and of
+// every container's securityContext as key:value
+// (seccompProfile:Unconfined, appArmorProfile:RuntimeDefault,
+// procMount:Unmasked).
+func walkSecurityProfiles(spec map[string]any, l leaf) bool {
+	one := func(sc map[string]any) bool {
+		for _, key := range [...]string{"seccompProfile", "appArmorProfile"} {
+			if t, _ := obj(sc, key)["type"].(string); t != "" && l.leaf(scalar{kind: kindString, s: key + ":" + t}) {
+				return true
+			}
+		}
+		if pm, _ := sc["procMount"].(string); pm != "" && l.leaf(scalar{kind: kindString, s: "procMount:" + pm}) {
+			return true
+		}
+		return false
+	}
+	if one(obj(spec, "securityContext")) {
+		return true
+	}
+	for _, k := range containerLists {
+		cs, _ := spec[k].([]any)
+		for _, c := range cs {
+			m, _ := c.(map[string]any)
+			if one(obj(m, "securityContext")) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -31,6 +31,8 @@ type field struct {
 
 // The walkers of JSON patch bodies for the container fields.
 var (
+	patchCommands     = walkPatchSpecs(walkCommands)
+	patchProfiles     = walkPatchSpecs(walkSecurityProfiles)
 	patchImages       = walkPatchSpecs(walkImages)
 	patchImageRepos   = walkPatchSpecs(walkImageRepos)
 	patchCapabilities = walkPatchSpecs(walkCapabilities)
@@ -102,7 +104,7 @@ var fieldTable = []field{
 		get: func(ev map[string]any, key string) value { return scalarOf(obj(ev, "annotations")[key]) }},
 	{name: "requestObject.kind", typ: "string", desc: "Kind of the request body, e.g. Pod, DeleteOptions; absent at Metadata level and usually for patches.",
 		get: func(ev map[string]any, _ string) value { return scalarOf(obj(ev, "requestObject")["kind"]) }},
-	{name: "pod.privileged", typ: "bool", costly: true, body: true, desc: "True if any container, initContainer or ephemeralContainer in the body has securityContext.privileged: true. The body is requestObject (else responseObject); the pod spec is found by its kind (Pod, workload templates, CronJob, PodTemplate, EphemeralContainers) or, without kind, by objectRef.resource; JSON patch operations are inspected too. Absent when the event carries no pod-bearing body.",
+	{name: "pod.privileged", typ: "bool", costly: true, body: true, desc: "True if any container, initContainer or ephemeralContainer in the body has securityContext.privileged: true, or the pod or a container is a Windows HostProcess one (securityContext.windowsOptions.hostProcess: true). The body is requestObject (else responseObject); the pod spec is found by its kind (Pod, workload templates, CronJob, PodTemplate, EphemeralContainers) or, without kind, by objectRef.resource; JSON patch operations are inspected too. Absent when the event carries no pod-bearing body.",
 		get: func(ev map[string]any, _ string) value { return podPrivileged(ev) }},
 	{name: "rbac.verbs", typ: "list", costly: true, body: true, desc: "Verbs granted by the rules of a Role or ClusterRole body (kind, or objectRef.resource roles/clusterroles). For a JSON patch body, the verbs its operations add (a whole rules list, one rule, a verbs list or one verb).",
 		get: func(ev map[string]any, _ string) value { return rbacVerbs(ev) }},
@@ -122,10 +124,14 @@ var fieldTable = []field{
 		get: func(ev map[string]any, p string) value { return bodyPath(ev, p) }},
 	{name: "body.paths", typ: "list", costly: true, body: true, desc: "Leaf paths the request body sets, dotted, list positions dropped (webhooks.clientConfig.caBundle, spec.unschedulable); a JSON patch gives the paths of its operations the same way. With every, a rule tells a patch that only touches some fields (a CA bundle rotation, a cordon) from one that rewrites the object.",
 		get: func(ev map[string]any, _ string) value { return bodyPaths(ev) }},
-	{name: "body.label", arg: "key", typ: "string", costly: true, body: true, desc: "A label the request body sets, by key (dots allowed): metadata.labels of an object or merge patch, or the value of a JSON patch operation on /metadata/labels/<key>; e.g. body.label[pod-security.kubernetes.io/enforce].",
+	{name: "body.label", arg: "key", typ: "string", costly: true, body: true, desc: "A label the request body sets, by key (dots allowed): metadata.labels of an object or merge patch, or what a JSON patch add or replace puts there (/metadata/labels/<key>, the whole /metadata/labels map, or /metadata); e.g. body.label[pod-security.kubernetes.io/enforce].",
 		get: func(ev map[string]any, key string) value { return bodyLabel(ev, key) }},
 	{name: "object", typ: "string", desc: "objectRef.namespace/objectRef.name, or the name of a cluster-scoped object; absent without a name. A counter's distinct field that tells one name in two namespaces apart.",
 		get: func(ev map[string]any, _ string) value { return objectKey(ev) }, pair: objectParts},
+	{name: "user.ownNamespace", typ: "bool", desc: "True when user.username is a service account of objectRef.namespace (system:serviceaccount:<namespace>:<name>): a controller working in its own namespace. False for a service account of another namespace, or for a request without a namespace; absent when the user is no service account.",
+		get: func(ev map[string]any, _ string) value { return ownNamespace(ev) }},
+	{name: "rbac.foreignServiceAccount", typ: "bool", costly: true, body: true, desc: "True when a RoleBinding body (or a JSON patch value) binds a ServiceAccount of another namespace than its own: a workload identity gaining rights where it does not run. False when its service accounts are all of its namespace; absent for ClusterRoleBindings and bodies without a ServiceAccount subject.",
+		get: func(ev map[string]any, _ string) value { return foreignServiceAccount(ev) }},
 	{name: "pod.ownNodeMirror", typ: "bool", costly: true, body: true, desc: "True when the body is a mirror pod (annotation kubernetes.io/config.mirror) whose spec.nodeName is the node of the kubelet sending it (user system:node:<name>): the static pods a kubelet legitimately reports, privileged or not. Absent without a pod body.",
 		get: func(ev map[string]any, _ string) value { return ownMirrorPod(ev) }},
 	{name: "pod.images", typ: "list", costly: true, body: true, desc: "Images of every container, initContainer and ephemeralContainer of a pod-bearing body (found as for pod.privileged; for a JSON patch body, the images its operations put in place: a container list, a container, an image).",
@@ -145,6 +151,10 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkRunAsUser) }},
 	{name: "pod.runAsNonRoot", typ: "list", costly: true, body: true, desc: "runAsNonRoot of the pod's and of every container's securityContext.",
 		get: func(ev map[string]any, _ string) value { return walkValue(podSpec(ev), walkRunAsNonRoot) }},
+	{name: "pod.commands", typ: "list", costly: true, body: true, desc: "Every word of the command and args of every container of a pod-bearing body (for a JSON patch body, those its operations put in place), e.g. a shell line of sh -c.",
+		get: func(ev map[string]any, _ string) value { return specOrPatch(ev, walkCommands, patchCommands) }},
+	{name: "pod.securityProfiles", typ: "list", costly: true, body: true, desc: "Isolation profiles of the pod's and every container's securityContext as key:value: seccompProfile:Unconfined, appArmorProfile:RuntimeDefault, procMount:Unmasked.",
+		get: func(ev map[string]any, _ string) value { return specOrPatch(ev, walkSecurityProfiles, patchProfiles) }},
 	{name: "pod.hostNetwork", typ: "bool", costly: true, body: true, desc: "spec.hostNetwork of a pod-bearing body, or the value a JSON patch sets.",
 		get: func(ev map[string]any, _ string) value { return podFlag(ev, "hostNetwork") }},
 	{name: "pod.hostPID", typ: "bool", costly: true, body: true, desc: "spec.hostPID of a pod-bearing body, or the value a JSON patch sets.",

@@ -176,19 +176,8 @@ func (e elems) test(v *value) bool {
 		return false
 	case kindNested:
 		for _, x := range v.list {
-			m, _ := x.(map[string]any)
-			y := nestedGet(m, v.key)
-			l, isList := y.([]any)
-			if !isList {
-				if s := scalarIn(y); s.kind != kindAbsent && e.l.leaf(s) {
-					return true
-				}
-				continue
-			}
-			for _, y := range l {
-				if s := scalarIn(y); s.kind != kindAbsent && e.l.leaf(s) {
-					return true
-				}
+			if nestedAny(x, v.key, e.l) {
+				return true
 			}
 		}
 		return false
@@ -507,18 +496,38 @@ func (g *glob) match(s string) bool {
 	return strings.HasSuffix(s, last)
 }
 
-// nestedGet follows a dotted key through nested mappings (webhooks'
-// clientConfig.service.namespace), nil where one is missing.
-func nestedGet(m map[string]any, key string) any {
-	for {
-		k, rest, more := strings.Cut(key, ".")
-		if !more {
-			return m[k]
+// nestedAny reports whether l holds for a value at the dotted key below x:
+// every list met on the way yields the rest of the key in each element
+// (clusterRoleSelectors.matchExpressions.key), a mapping at the end yields
+// its keys and values, as for a path that meets no list (body[data]).
+func nestedAny(x any, key string, l leaf) bool {
+	for key != "" {
+		switch t := x.(type) {
+		case map[string]any:
+			k, rest, _ := strings.Cut(key, ".")
+			x, key = t[k], rest
+		case []any:
+			for _, y := range t {
+				if nestedAny(y, key, l) {
+					return true
+				}
+			}
+			return false
+		default:
+			return false
 		}
-		m, _ = m[k].(map[string]any)
-		if m == nil {
-			return nil
-		}
-		key = rest
 	}
+	switch t := x.(type) {
+	case map[string]any:
+		return walkMapping(t, l)
+	case []any:
+		for _, y := range t {
+			if s := scalarIn(y); s.kind != kindAbsent && l.leaf(s) {
+				return true
+			}
+		}
+		return false
+	}
+	s := scalarIn(x)
+	return s.kind != kindAbsent && l.leaf(s)
 }

@@ -104,6 +104,10 @@ func walkPatchSpecs(w walker) walker {
 				}
 			case o.last == "image" && isContainerList(gp):
 				return one(map[string]any{"image": o.val})
+			case (o.last == "command" || o.last == "args") && isContainerList(gp):
+				return one(map[string]any{o.last: o.val})
+			case (o.parent == "command" || o.parent == "args") && isContainerList(gp2(o)):
+				return one(map[string]any{o.parent: []any{o.val}})
 			case o.last == "securityContext" && isContainerList(gp):
 				return one(map[string]any{"securityContext": o.val})
 			case o.last == "capabilities" && o.parent == "securityContext":
@@ -173,4 +177,13 @@ func nestedSpecScalar(m map[string]any, key string, depth int) value {
 		}
 	}
 	return value{}
+}
+
+// gp2 is the key three levels above an operation's target: the container
+// list of /spec/containers/0/args/1.
+func gp2(o setOp) string {
+	_, prest := cutLast(o.rest)
+	_, gprest := cutLast(prest)
+	k, _ := cutLast(gprest)
+	return k
 }

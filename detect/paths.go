@@ -148,10 +148,86 @@ func bodyLabel(ev map[string]any, key string) value {
 		esc := strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
 		for i := len(b) - 1; i >= 0; i-- { // the last operation on the key wins
 			m, _ := b[i].(map[string]any)
-			if p, _ := m["path"].(string); p == "/metadata/labels/"+esc {
+			p, _ := m["path"].(string)
+			if p == "/metadata/labels/"+esc {
 				return scalarOf(m["value"])
+			}
+			if op, _ := m["op"].(string); op != "add" && op != "replace" {
+				continue
+			}
+			switch p {
+			case "/metadata/labels": // the whole label map at once
+				if v, ok := asMap(m["value"])[key]; ok {
+					return scalarOf(v)
+				}
+			case "/metadata":
+				if v, ok := obj(asMap(m["value"]), "labels")[key]; ok {
+					return scalarOf(v)
+				}
 			}
 		}
 	}
 	return value{}
+}
+
+// ownNamespace backs user.ownNamespace: the caller is a service account of
+// the namespace the request is about. Absent for callers that are no
+// service account, so rules test people and workloads apart.
+func ownNamespace(ev map[string]any) value {
+	user, _ := obj(ev, "user")["username"].(string)
+	rest, ok := strings.CutPrefix(user, "system:serviceaccount:")
+	if !ok {
+		return value{}
+	}
+	saNS, _, ok := strings.Cut(rest, ":")
+	if !ok || saNS == "" {
+		return value{}
+	}
+	ns, _ := obj(ev, "objectRef")["namespace"].(string)
+	return value{scalar: boolValue(ns != "" && ns == saNS)}
+}
+
+// foreignServiceAccount backs rbac.foreignServiceAccount: a RoleBinding
+// body, or a JSON patch value, names a ServiceAccount subject of another
+// namespace than the binding's. Absent for bindings without a namespace
+// (ClusterRoleBindings) and for bodies that name no ServiceAccount.
+func foreignServiceAccount(ev map[string]any) value {
+	ns, _ := obj(ev, "objectRef")["namespace"].(string)
+	if ns == "" {
+		return value{}
+	}
+	seen, foreign := false, false
+	check := func(x any) {
+		m, _ := x.(map[string]any)
+		if kind, _ := m["kind"].(string); kind != "ServiceAccount" {
+			return
+		}
+		seen = true
+		if sns, _ := m["namespace"].(string); sns != "" && sns != ns {
+			foreign = true
+		}
+	}
+	switch b := body(ev).(type) {
+	case map[string]any:
+		subs, _ := b["subjects"].([]any)
+		for _, x := range subs {
+			check(x)
+		}
+	case []any:
+		for _, op := range b {
+			m, _ := op.(map[string]any)
+			switch v := m["value"].(type) {
+			case []any:
+				for _, x := range v {
+					check(x)
+				}
+			default:
+				check(v)
+			}
+		}
+	}
+	if !seen {
+		return value{}
+	}
+	return value{scalar: boolValue(foreign)}
 }

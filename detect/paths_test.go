@@ -69,3 +69,90 @@ func TestEveryAndBodyPaths(t *testing.T) {
 		}
 	}
 }
+
+// user.ownNamespace tells a service account working in its own namespace
+// from one reaching into another, and says nothing of people.
+func TestOwnNamespace(t *testing.T) {
+	rule := `
+rules:
+  - id: own_ns
+    title: t
+    severity: low
+    mitre: [T1552]
+    condition: {user.ownNamespace: true}
+  - id: other_ns
+    title: t
+    severity: low
+    mitre: [T1552]
+    condition: {user.ownNamespace: false}
+  - id: no_sa
+    title: t
+    severity: low
+    mitre: [T1552]
+    condition: {user.ownNamespace: {absent: true}}
+`
+	e, err := detect.New(detect.Source{Name: "t.yaml", Data: []byte(rule)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ user, ns, want string }{
+		{"system:serviceaccount:argocd:argocd-server", "argocd", "own_ns"},
+		{"system:serviceaccount:shop:web", "vault", "other_ns"},
+		{"system:serviceaccount:shop:web", "", "other_ns"},
+		{"system:serviceaccount:shopx:web", "shop", "other_ns"},
+		{"system:serviceaccount:shop", "shop", "no_sa"},
+		{"alice@example.com", "shop", "no_sa"},
+		{"system:node:worker-1", "shop", "no_sa"},
+	} {
+		ref := map[string]any{"resource": "secrets"}
+		if tc.ns != "" {
+			ref["namespace"] = tc.ns
+		}
+		ev := map[string]any{"stage": "ResponseComplete", "verb": "list", "user": map[string]any{"username": tc.user}, "objectRef": ref}
+		if got := e.Detect(ev, nil).IDs(); got != tc.want {
+			t.Errorf("%s in %q: %q, want %q", tc.user, tc.ns, got, tc.want)
+		}
+	}
+}
+
+// body[...] steps through every list on its path, and a mapping at the
+// end yields its keys and values, however deep the lists are.
+func TestBodyPathNestedLists(t *testing.T) {
+	rule := `
+rules:
+  - id: by_label_key
+    title: t
+    severity: low
+    mitre: [T1098]
+    condition:
+      "body[aggregationRule.clusterRoleSelectors.matchLabels]": rbac.authorization.k8s.io/aggregate-to-admin
+  - id: by_expression_key
+    title: t
+    severity: low
+    mitre: [T1098]
+    condition:
+      "body[aggregationRule.clusterRoleSelectors.matchExpressions.key]": rbac.authorization.k8s.io/aggregate-to-edit
+`
+	e, err := detect.New(detect.Source{Name: "t.yaml", Data: []byte(rule)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := func(sel map[string]any) map[string]any {
+		return map[string]any{"stage": "ResponseComplete", "verb": "create", "objectRef": map[string]any{"resource": "clusterroles"},
+			"requestObject": map[string]any{"kind": "ClusterRole", "aggregationRule": map[string]any{"clusterRoleSelectors": []any{
+				map[string]any{"matchLabels": map[string]any{"team": "a"}}, sel}}}}
+	}
+	for _, tc := range []struct {
+		sel  map[string]any
+		want string
+	}{
+		{map[string]any{"matchLabels": map[string]any{"rbac.authorization.k8s.io/aggregate-to-admin": "true"}}, "by_label_key"},
+		{map[string]any{"matchExpressions": []any{map[string]any{"key": "x"}, map[string]any{"key": "rbac.authorization.k8s.io/aggregate-to-edit", "operator": "Exists"}}}, "by_expression_key"},
+		{map[string]any{"matchExpressions": []any{map[string]any{"key": "rbac.example.com/aggregate-to-monitoring"}}}, ""},
+		{map[string]any{"matchLabels": "not a mapping"}, ""},
+	} {
+		if got := e.Detect(ev(tc.sel), nil).IDs(); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.sel, got, tc.want)
+		}
+	}
+}
