@@ -21,8 +21,11 @@ type pattern struct {
 	re       *regexp.Regexp
 	// groups are removed (none: the whole match).
 	groups []int
-	// name, when > 0, is a group that must hold a credential name.
-	name int
+	// name, when > 0, is a group that must hold a credential name;
+	// names lists it with the groups that hold the name in the other
+	// alternatives of re (the first that matched counts).
+	name  int
+	names []int
 	// anywhere: the keywords of a pattern with a name wake it wherever
 	// they occur, not only in an assignment's key (define('AUTH_KEY', …)).
 	anywhere bool
@@ -33,6 +36,11 @@ type pattern struct {
 	// a space-separated form, which counts only for flags and bare
 	// password words.
 	sep int
+	// runs: a pattern of token shapes that have no keyword (Vault's s.
+	// tokens, bootstrap tokens): it runs on the strings whose pass finds
+	// a run of token characters that could be one: a long run an encoding
+	// could make (look.encodable), or a dotted run (headRun).
+	runs bool
 	// needs is what every match of re contains (literal.Required): a text
 	// without it is not given to the regexp.
 	needs literal.Needs
@@ -49,6 +57,8 @@ type scanner struct {
 	// minKeyword is the length of the shortest keyword: a shorter string
 	// wakes no pattern.
 	minKeyword int
+	// runSet are the patterns of token shapes (pattern.runs).
+	runSet uint64
 }
 
 func newScanner(ps []*pattern, nm *names) *scanner {
@@ -67,6 +77,9 @@ func newScanner(ps []*pattern, nm *names) *scanner {
 			break // refused by the caller
 		}
 		p.needs = literal.Required(p.re)
+		if p.runs {
+			sc.runSet |= 1 << uint(i)
+		}
 		for _, k := range p.keywords {
 			ws := acWordSpec{word: k}
 			if p.name > 0 && !p.anywhere {
@@ -170,6 +183,7 @@ const (
 	flagQuoteEscape               // `\"`
 	flagPercent                   // a percent escape: % and two hex digits
 	flagNewline                   // a line break
+	flagDottedRun                 // a dotted run (headRun)
 )
 
 // escape reports whether s holds a form escapedForm looks for in its
@@ -194,13 +208,37 @@ func (sc *scanner) look(s string, context bool) (l look) {
 				// Once per long run: could it be an encoding?
 				l.encodable = encodableRun(s, i+1-minEncoded)
 			}
+		} else if run == dottedRun && i >= dottedRun+dottedHead && s[i-dottedRun] == '.' && headRun(s, i-dottedRun) {
+			l.flags |= flagDottedRun
 		}
 		if st >= firstOut {
 			a.output(&l, s, i, st, context)
 		}
 	}
 	l.longRun = longRun
+	if l.encodable || l.flags&flagDottedRun != 0 {
+		l.set |= sc.runSet
+	}
 	return l
+}
+
+// A dotted run is a run of dottedHead token characters, a dot and a run
+// of dottedRun (a bootstrap token: abcdef.0123456789abcdef): the shapes
+// of the runs patterns that the long runs do not cover.
+const (
+	dottedHead = 6
+	dottedRun  = 16
+)
+
+// headRun reports whether exactly dottedHead token characters stand
+// before the dot at s[d].
+func headRun(s string, d int) bool {
+	for j := d - dottedHead; j < d; j++ {
+		if !b64Class[s[j]] {
+			return false
+		}
+	}
+	return d == dottedHead || !b64Class[s[d-dottedHead-1]]
 }
 
 // encodableRun reports whether the run of base64 or hex characters that
@@ -464,6 +502,9 @@ func assignmentContext(s string, i, n int) bool {
 	if k < len(s) && (s[k] == ':' || s[k] == '=') {
 		return true
 	}
+	if explicitValue(s, k) {
+		return true // a YAML explicit key: ? password, then : value
+	}
 	if j < len(s) && s[j] == '>' {
 		// an XML element: <password>x</password>
 		b := i
@@ -505,6 +546,20 @@ func assignmentContext(s string, i, n int) bool {
 		return true
 	}
 	return false
+}
+
+// explicitValue reports whether a line break at s[k] is followed by a line
+// that gives a value: blanks, a colon and a blank (YAML's `? key` form).
+func explicitValue(s string, k int) bool {
+	if k < len(s) && s[k] == '\r' {
+		k++
+	}
+	if k >= len(s) || s[k] != '\n' {
+		return false
+	}
+	for k++; k < len(s) && (s[k] == ' ' || s[k] == '\t'); k++ {
+	}
+	return k+1 < len(s) && s[k] == ':' && (s[k+1] == ' ' || s[k+1] == '\t')
 }
 
 // lineStart reports whether only blanks, a list dash or a quote stand
@@ -588,7 +643,15 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 		}
 		if p.name > 0 {
 			a, e := loc[2*p.name], loc[2*p.name+1]
-			if a < 0 || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) {
+			for _, g := range p.names[1:] {
+				if a >= 0 {
+					break
+				}
+				a, e = loc[2*g], loc[2*g+1]
+			}
+			// A name right after // is a URL's host (http://auth:8080):
+			// a password in its userinfo is the URL pattern's.
+			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) {
 				// The value of a key that is no credential may be the
 				// next assignment (RBAC: db_password=...): search again
 				// right after the key.
@@ -821,4 +884,11 @@ func (sc *scanner) spans(s string, keep func(string) bool) [][2]int {
 		}
 	}
 	return spans
+}
+
+// urlHost reports whether the name s[a:e] of an assignment is the host of
+// a URL (http://auth:8080, //token:443): what follows its colon is a port
+// or a path, not a value.
+func urlHost(s string, a, e int) bool {
+	return strings.HasPrefix(s[a:e], "//") || a >= 2 && s[a-2:a] == "//"
 }

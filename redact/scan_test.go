@@ -52,7 +52,31 @@ func refSet(sc *scanner, s, ls string, context bool) uint64 {
 			}
 		}
 	}
+	if refEncodable(s) || refDotted(s) {
+		set |= sc.runSet
+	}
 	return set
+}
+
+// refDotted: a dot with exactly dottedHead base64 characters before it
+// and dottedRun or more after it.
+func refDotted(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '.' {
+			continue
+		}
+		b, a := 0, 0
+		for b < i && isB64Char(s[i-1-b]) {
+			b++
+		}
+		for i+1+a < len(s) && isB64Char(s[i+1+a]) {
+			a++
+		}
+		if b == dottedHead && a >= dottedRun {
+			return true
+		}
+	}
+	return false
 }
 
 func refLongRun(s string) bool {
@@ -125,7 +149,7 @@ func checkPrefilter(t *testing.T, sc *scanner, s string) bool {
 	}
 	ls := asciiLower(s)
 	wantRun := refLongRun(s)
-	wantAny := refSet(sc, s, ls, false) != 0 || refNameWord(sc, ls)
+	wantAny := refSet(sc, s, ls, false)&^sc.runSet != 0 || refNameWord(sc, ls)
 	for _, context := range []bool{true, false} {
 		want := refSet(sc, s, ls, context)
 		if set, run := sc.survey(s, context); set != want || run != wantRun {
@@ -159,6 +183,7 @@ func checkPrefilter(t *testing.T, sc *scanner, s string) bool {
 			{flagQuoteEscape, strings.Contains(s, `\"`)},
 			{flagPercent, refPercent(s)},
 			{flagNewline, strings.Contains(s, "\n")},
+			{flagDottedRun, refDotted(s)},
 		} {
 			if got := l.flags&f.flag != 0; got != f.want {
 				t.Errorf("look(%q).flags %#x: %v; reference %v", show, f.flag, got, f.want)

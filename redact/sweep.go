@@ -625,9 +625,29 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 				continue
 			}
 		}
+		if sub, ok := e.([]any); ok {
+			w.tuple(sub)
+		}
 		if nv, ok := w.sweepValue(e, key, c); ok {
 			arr[i] = nv
 		}
+	}
+}
+
+// tuple removes the value of a pair written as a list of two in a list of
+// them (settings: [["db_password", "x"], ["region", "eu"]]) whose first
+// element names a credential.
+func (w *walker) tuple(t []any) {
+	if len(t) != 2 {
+		return
+	}
+	name, ok := t[0].(string)
+	if !ok {
+		return
+	}
+	if number, ok := w.pairable(t[1]); ok && w.r.rules.names.labels(name, number) {
+		t[1] = w.mask(t[1])
+		w.rep.add(KindCredentialName)
 	}
 }
 
@@ -877,14 +897,16 @@ func (w *walker) mayHold(s string) bool {
 			}
 		}
 	}
-	run := 0
+	// A long run, or a dotted run (a token shape, headRun).
+	run, dotted := 0, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_' || c == '=' {
-			if run++; run >= minEncoded {
+			if run++; run >= minEncoded || dotted && run >= dottedRun {
 				return true
 			}
 		} else {
+			dotted = c == '.' && run == dottedHead
 			run = 0
 		}
 	}
