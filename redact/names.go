@@ -264,11 +264,11 @@ func (n *names) describes(name string) bool {
 	for nw > 1 && n.qualifier(lb[ws[nw-1][0]:ws[nw-1][1]]) {
 		nw--
 	}
-	last := string(lb[ws[nw-1][0]:ws[nw-1][1]])
-	if n.content[last] && nw > 1 && n.judge(name[:ws[nw-1][0]]) {
+	last := lb[ws[nw-1][0]:ws[nw-1][1]]
+	if n.content[string(last)] && nw > 1 && n.judge(name[:ws[nw-1][0]]) {
 		return false // tokenData holds the token
 	}
-	return n.except[last]
+	return n.except[string(last)]
 }
 
 // qualifier reports whether a trailing word says which credential a name
