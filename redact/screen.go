@@ -474,7 +474,7 @@ func (r *Redactor) siblingsName(f *frame) bool {
 		}
 		if f.hasOp && f.path != "" {
 			last := unescapePointer(f.path[strings.LastIndexByte(f.path, '/')+1:])
-			if nm.judgeName(last) || r.rules.secretAnnotations[last] || envValuePath(f.path) {
+			if nm.judgeName(last) || r.rules.secretAnnotations[last] || envValuePath(f.path) || secretDataPath(f.path) {
 				return true
 			}
 		}

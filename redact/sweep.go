@@ -468,7 +468,7 @@ func (w *walker) pair(m map[string]any) {
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
 		last := path[strings.LastIndexByte(path, '/')+1:]
-		if w.r.rules.names.labels(unescapePointer(last), number) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) {
+		if w.r.rules.names.labels(unescapePointer(last), number) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 		}
@@ -564,6 +564,14 @@ func envValuePath(path string) bool {
 	}
 	i := strings.LastIndexByte(rest, '/')
 	return i >= 0 && isIndex(rest[i+1:]) && strings.HasSuffix(rest[:i], "/env")
+}
+
+// secretDataPath reports whether a JSON-patch path sets a member of
+// stringData, which only a Secret has: a patch that carries one (a
+// kustomize patch in a string, a patch recorded on another resource) sets
+// a secret's value whatever its key.
+func secretDataPath(path string) bool {
+	return strings.Contains(path, "/stringData/")
 }
 
 // argKeys name string arrays that are command lines.
