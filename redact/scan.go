@@ -100,6 +100,9 @@ func newScanner(ps []*pattern, nm *names) *scanner {
 		acWordSpec{word: `\"`, flags: flagQuoteEscape},
 		acWordSpec{word: "%", flags: flagPercent},
 		acWordSpec{word: "\n", flags: flagNewline})
+	for _, e := range entityForms {
+		words = append(words, acWordSpec{word: e, flags: flagEntity})
+	}
 	sc.ac = newAutomaton(words)
 	return sc
 }
@@ -184,11 +187,18 @@ const (
 	flagPercent                   // a percent escape: % and two hex digits
 	flagNewline                   // a line break
 	flagDottedRun                 // a dotted run (headRun)
+	flagEntity                    // an HTML character reference (entityForms)
 )
 
+// entityForms are the HTML character references that can hide a key or a
+// quoted value: &quot;DbPassword&quot;, &lt;password&gt;, &#34;.
+var entityForms = [...]string{"&quot;", "&apos;", "&lt;", "&#"}
+
 // escape reports whether s holds a form escapedForm looks for in its
-// body (`\u`, `\"`, %XX).
-func (l look) escape() bool { return l.flags&(flagUnicodeEscape|flagQuoteEscape|flagPercent) != 0 }
+// body (`\u`, `\"`, %XX, an HTML character reference).
+func (l look) escape() bool {
+	return l.flags&(flagUnicodeEscape|flagQuoteEscape|flagPercent|flagEntity) != 0
+}
 
 // look makes the pass: one table step per byte for the keywords, the
 // credential words and the escape forms, one more lookup for the runs.

@@ -130,6 +130,18 @@ func refEncodable(s string) bool {
 	return false
 }
 
+// refEntity: an HTML character reference that can hide a key or value,
+// in any case (the pass folds it).
+func refEntity(s string) bool {
+	ls := asciiLower(s)
+	for _, e := range []string{"&quot;", "&apos;", "&lt;", "&#"} {
+		if strings.Contains(ls, e) {
+			return true
+		}
+	}
+	return false
+}
+
 func refPercent(s string) bool {
 	for i := 0; i+2 < len(s); i++ {
 		if s[i] == '%' && strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i+1])) && strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i+2])) {
@@ -184,13 +196,14 @@ func checkPrefilter(t *testing.T, sc *scanner, s string) bool {
 			{flagPercent, refPercent(s)},
 			{flagNewline, strings.Contains(s, "\n")},
 			{flagDottedRun, refDotted(s)},
+			{flagEntity, refEntity(s)},
 		} {
 			if got := l.flags&f.flag != 0; got != f.want {
 				t.Errorf("look(%q).flags %#x: %v; reference %v", show, f.flag, got, f.want)
 				return false
 			}
 		}
-		wantEsc := len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' || strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || refPercent(s)
+		wantEsc := len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' || strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || refPercent(s) || refEntity(s)
 		if got := quotedForm(s) || l.escape(); got != wantEsc || got != escapedForm(s) {
 			t.Errorf("escape form of %q: %v; reference %v", show, got, wantEsc)
 			return false

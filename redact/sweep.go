@@ -3,12 +3,14 @@ package redact
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"io"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/kaudit/kaudit/redact/literal"
 	"sigs.k8s.io/yaml"
 )
 
@@ -1140,8 +1142,9 @@ func isUUID(s string) bool {
 }
 
 // escaped judges a text that is percent-encoded (a form body, state held
-// in a URL) or JSON-escaped (a JSON string literal inside a string,
-// \u0022-escaped text) by what it unescapes to, as encoded does base64:
+// in a URL), JSON-escaped (a JSON string literal inside a string,
+// \u0022-escaped text) or HTML-escaped (&quot;, &lt;) by what it
+// unescapes to, as encoded does base64:
 // removed whole if its content holds anything the sweep would remove.
 func (w *walker) escaped(s string) (any, bool) {
 	if w.edepth >= maxEncodeDepth || len(s) > maxDecoded {
@@ -1163,7 +1166,8 @@ func (w *walker) escaped(s string) (any, bool) {
 	return w.mask(s), true
 }
 
-// unescapeText returns s percent-decoded or JSON-unquoted, when it is so
+// unescapeText returns s percent-decoded, JSON-unquoted or with its HTML
+// character references replaced, when it is so
 // encoded and decoding changes it.
 func unescapeText(s string) (string, bool) {
 	var t string
@@ -1181,6 +1185,8 @@ func unescapeText(s string) (string, bool) {
 		if t, err = url.PathUnescape(s); err != nil {
 			return "", false
 		}
+	case hasEntity(s):
+		t = html.UnescapeString(s)
 	default:
 		return "", false
 	}
@@ -1190,7 +1196,25 @@ func unescapeText(s string) (string, bool) {
 // escapedForm reports, without allocating, whether unescapeText could
 // change s.
 func escapedForm(s string) bool {
-	return quotedForm(s) || strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || hasPercentEscape(s)
+	return quotedForm(s) || strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || hasPercentEscape(s) || hasEntity(s)
+}
+
+// hasEntity reports whether s holds one of entityForms (HTML-escaped XML
+// or JSON in a config value).
+func hasEntity(s string) bool {
+	for i := strings.IndexByte(s, '&'); i >= 0; {
+		for _, e := range entityForms {
+			if literal.HasPrefixFold(s[i:], e) {
+				return true
+			}
+		}
+		j := strings.IndexByte(s[i+1:], '&')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // quotedForm is the part of escapedForm that the scanner's pass does not
