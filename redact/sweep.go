@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -688,10 +689,20 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 		}
 	}
 	set, longRun := lk.set, lk.longRun
+	changed := false
+	if lk.any && lk.flags&flagNewline != 0 {
+		if t, ok := w.nestedText(s); ok {
+			s, changed = t, true
+			lk = w.r.rules.scanner.look(s, true)
+			set, longRun = lk.set, lk.longRun
+		}
+	}
 	if set == 0 && !longRun {
+		if changed {
+			return s, true
+		}
 		return nil, false // the common case: one pass, nothing to look at
 	}
-	changed := false
 	if longRun {
 		if nv, done := w.encoded(s); done && nv != nil {
 			return nv, true
@@ -716,6 +727,106 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 		w.rep.add(KindContent)
 	}
 	return out, true
+}
+
+// nestedText judges a YAML text that is no manifest (a config file in a
+// ConfigMap) in which a line opens a block under a credential name
+// (secrets:, credentials:, passwords:): what sits in that block is the
+// credential's, as in an object. The text is parsed and swept as an
+// object would be, and each string the sweep changed is replaced where it
+// stands in the text, which otherwise stays as it was (strings shorter
+// than minNestedValue are left to the patterns: replacing them would
+// cut words of the text).
+func (w *walker) nestedText(s string) (string, bool) {
+	if w.sdepth >= maxSweepDepth || len(s) > maxDecoded || !w.credentialBlock(s) {
+		return "", false
+	}
+	v, ok := parseYAMLDocs(s)
+	if !ok {
+		return "", false
+	}
+	orig, _ := parseYAMLDocs(s)
+	if d, multi := v.(multiDoc); multi {
+		v, orig = []any(d), []any(orig.(multiDoc))
+	}
+	probe := walker{r: w.r, sdepth: w.sdepth + 1, edepth: w.edepth}
+	if nv, ok := probe.sweepValue(v, "", sctx{}); ok {
+		v = nv
+	}
+	if probe.rep.Empty() {
+		return "", false
+	}
+	var pairs [][2]string
+	changedStrings(orig, v, &pairs)
+	slices.SortFunc(pairs, func(a, b [2]string) int { return len(b[0]) - len(a[0]) })
+	out, n := s, 0
+	for _, p := range pairs {
+		// (A marker in the text parses as a list of its word.)
+		if len(p[0]) >= minNestedValue && !strings.Contains(w.r.marker, p[0]) && !w.isMarkerText(p[0]) && strings.Contains(out, p[0]) {
+			out = strings.ReplaceAll(out, p[0], p[1])
+			n++
+		}
+	}
+	if n == 0 {
+		return "", false
+	}
+	for i := 0; i < n; i++ {
+		w.rep.add(KindCredentialName)
+	}
+	return out, true
+}
+
+// minNestedValue is the shortest string nestedText replaces in a text.
+const minNestedValue = 4
+
+// credentialBlock reports whether a line of s opens a YAML block under a
+// credential name: `secrets:` alone on its line (a list item's too).
+func (w *walker) credentialBlock(s string) bool {
+	for rest := s; rest != ""; {
+		line, more, _ := strings.Cut(rest, "\n")
+		rest = more
+		t := strings.TrimRight(strings.TrimLeft(line, " \t"), " \t\r")
+		t = strings.TrimPrefix(t, "- ")
+		k, ok := strings.CutSuffix(t, ":")
+		if !ok || k == "" || strings.ContainsAny(k, " :") {
+			continue
+		}
+		k = strings.Trim(k, `"'`)
+		if w.r.rules.names.credential(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// changedStrings appends, for each string of a that b (a swept copy of
+// it) holds changed, the string and what replaced it.
+func changedStrings(a, b any, out *[][2]string) {
+	switch x := a.(type) {
+	case string:
+		switch y := b.(type) {
+		case string:
+			if x != y {
+				*out = append(*out, [2]string{x, y})
+			}
+		}
+	case map[string]any:
+		y, _ := b.(map[string]any)
+		for k, av := range x {
+			bv, ok := y[k]
+			if !ok {
+				continue
+			}
+			changedStrings(av, bv, out)
+		}
+	case []any:
+		y, _ := b.([]any)
+		for i, av := range x {
+			if i < len(y) {
+				changedStrings(av, y[i], out)
+			}
+		}
+	}
 }
 
 // objectStart reports whether a string beginning with c may be one that
