@@ -691,7 +691,11 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 	set, longRun := lk.set, lk.longRun
 	changed := false
 	if lk.any && lk.flags&flagNewline != 0 {
-		if t, ok := w.nestedText(s); ok {
+		t, ok := w.nestedText(s)
+		if !ok {
+			t, ok = w.sectionText(s)
+		}
+		if ok {
 			s, changed = t, true
 			lk = w.r.rules.scanner.look(s, true)
 			set, longRun = lk.set, lk.longRun
@@ -774,6 +778,60 @@ func (w *walker) nestedText(s string) (string, bool) {
 		w.rep.add(KindCredentialName)
 	}
 	return out, true
+}
+
+// sectionText judges an INI or TOML text in which a section is named by a
+// credential name ([credentials], [secrets], [tool.tokens]): the values of
+// its key = value (or key: value) lines are the credential's, unless the
+// key describes one (name, path, type, region...), the value is a switch,
+// a number or a reference, as in an object a credential name labels.
+func (w *walker) sectionText(s string) (string, bool) {
+	if len(s) > maxDecoded || strings.IndexByte(s, '[') < 0 {
+		return "", false
+	}
+	nm := w.r.rules.names
+	var b strings.Builder
+	in, n := false, 0
+	for rest := s; rest != ""; {
+		line, more, nl := strings.Cut(rest, "\n")
+		rest = more
+		t := strings.TrimSpace(line)
+		switch {
+		case len(t) > 2 && t[0] == '[' && t[len(t)-1] == ']':
+			in = t[1] != '[' && nm.credential(strings.Trim(t[1:len(t)-1], " \t\"'"))
+		case in && t != "" && t[0] != '#' && t[0] != ';':
+			if i := strings.IndexAny(line, "=:"); i > 0 {
+				k := strings.Trim(strings.TrimSpace(line[:i]), `"'`)
+				v := strings.TrimSpace(line[i+1:])
+				q := strings.Trim(v, `"'`)
+				if k != "" && q != "" && !nm.describes(k) && !boolWord(q) && !w.keep(q) && !isDigits(q) && !variableName(q) && !strings.HasPrefix(q, "/") && !strings.HasPrefix(q, "${") {
+					j := i + 1 + strings.Index(line[i+1:], q)
+					line = line[:j] + w.maskString(q) + line[j+len(q):]
+					n++
+				}
+			}
+		}
+		b.WriteString(line)
+		if nl {
+			b.WriteByte('\n')
+		}
+	}
+	if n == 0 {
+		return "", false
+	}
+	for i := 0; i < n; i++ {
+		w.rep.add(KindCredentialName)
+	}
+	return b.String(), true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // minNestedValue is the shortest string nestedText replaces in a text.
