@@ -38,8 +38,7 @@ type pattern struct {
 	sep int
 	// runs: a pattern of token shapes that have no keyword (Vault's s.
 	// tokens, bootstrap tokens): it runs on the strings whose pass finds
-	// a run of token characters that could be one: a long run an encoding
-	// could make (look.encodable), or a dotted run (headRun).
+	// a run of token characters framed as one (shapedRun, headRun).
 	runs bool
 	// needs is what every match of re contains (literal.Required): a text
 	// without it is not given to the regexp.
@@ -188,6 +187,7 @@ const (
 	flagNewline                   // a line break
 	flagDottedRun                 // a dotted run (headRun)
 	flagEntity                    // an HTML character reference (entityForms)
+	flagShapedRun                 // a long run of a token's shape (shapedRun)
 )
 
 // entityForms are the HTML character references that can hide a key or a
@@ -214,9 +214,15 @@ func (sc *scanner) look(s string, context bool) (l look) {
 		st = delta[st+uint32(class[c])]
 		if run >= minEncoded {
 			longRun = true
-			if run == minEncoded && !l.encodable {
-				// Once per long run: could it be an encoding?
-				l.encodable = encodableRun(s, i+1-minEncoded)
+			if run == minEncoded {
+				// Once per long run: could it be an encoding, or a
+				// token of a known shape?
+				if !l.encodable {
+					l.encodable = encodableRun(s, i+1-minEncoded)
+				}
+				if l.flags&flagShapedRun == 0 && shapedRun(s, i+1-minEncoded) {
+					l.flags |= flagShapedRun
+				}
 			}
 		} else if run == dottedRun && i >= dottedRun+dottedHead && s[i-dottedRun] == '.' && headRun(s, i-dottedRun) {
 			l.flags |= flagDottedRun
@@ -226,7 +232,7 @@ func (sc *scanner) look(s string, context bool) (l look) {
 		}
 	}
 	l.longRun = longRun
-	if l.encodable || l.flags&flagDottedRun != 0 {
+	if l.flags&(flagDottedRun|flagShapedRun) != 0 {
 		l.set |= sc.runSet
 	}
 	return l
@@ -239,6 +245,32 @@ const (
 	dottedHead = 6
 	dottedRun  = 16
 )
+
+// shapedRun reports whether the long run of token characters that starts
+// at s[a] has the length and frame of a token the runs patterns know: 24
+// after "s." (Vault), 46 or more after "b." starting AAAAAQ (Vault batch),
+// 34 starting SK (Twilio), 35 or 36 with -us after 32 (Mailchimp).
+func shapedRun(s string, a int) bool {
+	e := a
+	for e < len(s) && b64Class[s[e]] {
+		e++
+	}
+	return tokenShape(s, a, e)
+}
+
+// tokenShape judges the maximal run s[a:e] (shapedRun).
+func tokenShape(s string, a, e int) bool {
+	n := e - a
+	if a >= 2 && s[a-1] == '.' {
+		switch s[a-2] {
+		case 's':
+			return n == 24
+		case 'b':
+			return n >= 46 && strings.HasPrefix(s[a:], "AAAAAQ")
+		}
+	}
+	return n == 34 && s[a] == 'S' && s[a+1] == 'K' || (n == 35 || n == 36) && s[a+32:a+35] == "-us"
+}
 
 // headRun reports whether exactly dottedHead token characters stand
 // before the dot at s[d].

@@ -52,10 +52,26 @@ func refSet(sc *scanner, s, ls string, context bool) uint64 {
 			}
 		}
 	}
-	if refEncodable(s) || refDotted(s) {
+	if refShaped(s) || refDotted(s) {
 		set |= sc.runSet
 	}
 	return set
+}
+
+// refShaped: some maximal run of base64 characters of minEncoded or more
+// has a token's shape.
+func refShaped(s string) bool {
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && isB64Char(s[j]) {
+			j++
+		}
+		if j-i >= minEncoded && tokenShape(s, i, j) {
+			return true
+		}
+		i = j + 1
+	}
+	return false
 }
 
 // refDotted: a dot with exactly dottedHead base64 characters before it
@@ -197,6 +213,7 @@ func checkPrefilter(t *testing.T, sc *scanner, s string) bool {
 			{flagNewline, strings.Contains(s, "\n")},
 			{flagDottedRun, refDotted(s)},
 			{flagEntity, refEntity(s)},
+			{flagShapedRun, refShaped(s)},
 		} {
 			if got := l.flags&f.flag != 0; got != f.want {
 				t.Errorf("look(%q).flags %#x: %v; reference %v", show, f.flag, got, f.want)

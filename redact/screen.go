@@ -561,9 +561,7 @@ func (r *Redactor) plainText(key, v string) bool {
 	// breaks (YAML, multi-line text) and encoded runs; a UUID is one long
 	// run the encoded-value check skips by shape.
 	lk := sc.look(v, true)
-	// (A long run can wake the patterns of token shapes, which no UUID
-	// is.)
-	return lk.set&^sc.runSet == 0 && lk.flags == 0 && (!lk.longRun || isUUID(v) && hexDash(v))
+	return lk.set == 0 && lk.flags == 0 && (!lk.longRun || isUUID(v) && hexDash(v))
 }
 
 func hexDash(s string) bool {
