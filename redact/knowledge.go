@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -38,6 +39,7 @@ type namesSpec struct {
 	SuffixExcept    []string `json:"suffix_exceptions"`
 	KeyPrefixes     []string `json:"key_prefixes"`
 	NotNames        []string `json:"not_names"`
+	ContentWords    []string `json:"content_last_words"`
 }
 
 type patternSpec struct {
@@ -47,10 +49,29 @@ type patternSpec struct {
 	Keywords    []string `json:"keywords"`
 	Regex       string   `json:"regex"`
 	Secret      []int    `json:"secret"`
-	Name        int      `json:"name"`
+	Name        groups   `json:"name"`
 	Separator   int      `json:"separator"`
 	Anywhere    bool     `json:"anywhere"`
 	Lines       bool     `json:"lines"`
+	Runs        bool     `json:"runs"`
+}
+
+// groups is one regexp group or a list of them: name: 1, or name: [1, 3]
+// for a regexp whose alternatives hold the name in different groups.
+type groups []int
+
+func (g *groups) UnmarshalJSON(b []byte) error {
+	var one int
+	if err := json.Unmarshal(b, &one); err == nil {
+		*g = groups{one}
+		return nil
+	}
+	var many []int
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*g = many
+	return nil
 }
 
 // builtinSources are always loaded before the caller's sources.
@@ -134,10 +155,19 @@ func buildPattern(s patternSpec) (*pattern, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: regex: %w", at, err)
 	}
-	if len(s.Keywords) == 0 {
+	if len(s.Keywords) == 0 && !s.Runs {
 		return nil, fmt.Errorf("%s: keywords: at least one is needed (they are the prefilter)", at)
 	}
-	p := &pattern{id: s.ID, re: re, groups: s.Secret, name: s.Name, sep: s.Separator, anywhere: s.Anywhere, lines: s.Lines}
+	if len(s.Keywords) > 0 && s.Runs {
+		return nil, fmt.Errorf("%s: runs: a pattern of token shapes has no keywords", at)
+	}
+	if s.Runs && len(s.Name) > 0 {
+		return nil, fmt.Errorf("%s: runs: a pattern of token shapes has no name", at)
+	}
+	p := &pattern{id: s.ID, re: re, groups: s.Secret, sep: s.Separator, anywhere: s.Anywhere, lines: s.Lines, runs: s.Runs}
+	if len(s.Name) > 0 {
+		p.name, p.names = s.Name[0], s.Name
+	}
 	for _, k := range s.Keywords {
 		if k == "" || !utf8.ValidString(k) {
 			return nil, fmt.Errorf("%s: keywords: %q must be non-empty UTF-8", at, k)
@@ -147,7 +177,7 @@ func buildPattern(s patternSpec) (*pattern, error) {
 		}
 		p.keywords = append(p.keywords, k)
 	}
-	for _, g := range append(append([]int{}, s.Secret...), s.Name, s.Separator) {
+	for _, g := range append(append(append([]int{}, s.Secret...), s.Name...), s.Separator) {
 		if g < 0 || g > re.NumSubexp() {
 			return nil, fmt.Errorf("%s: group %d: the regex has %d", at, g, re.NumSubexp())
 		}

@@ -19,6 +19,11 @@ type names struct {
 	// suffixExcept (bypass); keyPrefixes: words that, joined to key,
 	// make one (AUTHKEY, MASTERKEY, not monkey).
 	qualifiers, suffixExcept, keyPrefixes map[string]bool
+	// content: last words that say a name holds the content of what the
+	// words before it name (TOKEN_DATA, SECRET_CONFIG): a credential when
+	// those words are one, though the word alone describes (data: an
+	// except_last_word).
+	content map[string]bool
 	// not: names that hold no credential whatever their words say
 	// (nginx proxy_pass names an upstream).
 	not        map[string]bool
@@ -37,6 +42,7 @@ func newNames() *names {
 		words: map[string]bool{}, lastWords: map[string]bool{}, except: map[string]bool{},
 		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{},
 		quantity: map[string]bool{}, qualifiers: map[string]bool{}, suffixExcept: map[string]bool{}, keyPrefixes: map[string]bool{}, not: map[string]bool{},
+		content: map[string]bool{},
 	}
 }
 
@@ -44,7 +50,7 @@ func (n *names) add(s namesSpec) {
 	for _, l := range []struct {
 		dst map[string]bool
 		src []string
-	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}} {
+	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}} {
 		for _, w := range l.src {
 			l.dst[strings.ToLower(w)] = true
 		}
@@ -184,6 +190,14 @@ func (n *names) judge(name string) bool {
 		}
 		return false
 	}
+	if n.content[string(last)] && nw > 1 && strings.IndexByte(name, '/') < 0 {
+		// TOKEN_DATA, SECRET_CONFIG: the content of what the rest names.
+		// (An annotation's key names a thing of its tool: Vault's
+		// agent-inject-secret-config holds a path.)
+		if n.judge(name[:ws[nw-1][0]]) {
+			return true
+		}
+	}
 	if n.except[string(last)] {
 		return false
 	}
@@ -250,7 +264,11 @@ func (n *names) describes(name string) bool {
 	for nw > 1 && n.qualifier(lb[ws[nw-1][0]:ws[nw-1][1]]) {
 		nw--
 	}
-	return n.except[string(lb[ws[nw-1][0]:ws[nw-1][1]])]
+	last := lb[ws[nw-1][0]:ws[nw-1][1]]
+	if n.content[string(last)] && nw > 1 && n.judge(name[:ws[nw-1][0]]) {
+		return false // tokenData holds the token
+	}
+	return n.except[string(last)]
 }
 
 // qualifier reports whether a trailing word says which credential a name

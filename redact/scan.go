@@ -21,8 +21,11 @@ type pattern struct {
 	re       *regexp.Regexp
 	// groups are removed (none: the whole match).
 	groups []int
-	// name, when > 0, is a group that must hold a credential name.
-	name int
+	// name, when > 0, is a group that must hold a credential name;
+	// names lists it with the groups that hold the name in the other
+	// alternatives of re (the first that matched counts).
+	name  int
+	names []int
 	// anywhere: the keywords of a pattern with a name wake it wherever
 	// they occur, not only in an assignment's key (define('AUTH_KEY', …)).
 	anywhere bool
@@ -33,6 +36,10 @@ type pattern struct {
 	// a space-separated form, which counts only for flags and bare
 	// password words.
 	sep int
+	// runs: a pattern of token shapes that have no keyword (Vault's s.
+	// tokens, bootstrap tokens): it runs on the strings whose pass finds
+	// a run of token characters framed as one (shapedRun, headRun).
+	runs bool
 	// needs is what every match of re contains (literal.Required): a text
 	// without it is not given to the regexp.
 	needs literal.Needs
@@ -49,6 +56,8 @@ type scanner struct {
 	// minKeyword is the length of the shortest keyword: a shorter string
 	// wakes no pattern.
 	minKeyword int
+	// runSet are the patterns of token shapes (pattern.runs).
+	runSet uint64
 }
 
 func newScanner(ps []*pattern, nm *names) *scanner {
@@ -67,6 +76,9 @@ func newScanner(ps []*pattern, nm *names) *scanner {
 			break // refused by the caller
 		}
 		p.needs = literal.Required(p.re)
+		if p.runs {
+			sc.runSet |= 1 << uint(i)
+		}
 		for _, k := range p.keywords {
 			ws := acWordSpec{word: k}
 			if p.name > 0 && !p.anywhere {
@@ -87,6 +99,9 @@ func newScanner(ps []*pattern, nm *names) *scanner {
 		acWordSpec{word: `\"`, flags: flagQuoteEscape},
 		acWordSpec{word: "%", flags: flagPercent},
 		acWordSpec{word: "\n", flags: flagNewline})
+	for _, e := range entityForms {
+		words = append(words, acWordSpec{word: e, flags: flagEntity})
+	}
 	sc.ac = newAutomaton(words)
 	return sc
 }
@@ -170,11 +185,20 @@ const (
 	flagQuoteEscape               // `\"`
 	flagPercent                   // a percent escape: % and two hex digits
 	flagNewline                   // a line break
+	flagDottedRun                 // a dotted run (headRun)
+	flagEntity                    // an HTML character reference (entityForms)
+	flagShapedRun                 // a long run of a token's shape (shapedRun)
 )
 
+// entityForms are the HTML character references that can hide a key or a
+// quoted value: &quot;DbPassword&quot;, &lt;password&gt;, &#34;.
+var entityForms = [...]string{"&quot;", "&apos;", "&lt;", "&#"}
+
 // escape reports whether s holds a form escapedForm looks for in its
-// body (`\u`, `\"`, %XX).
-func (l look) escape() bool { return l.flags&(flagUnicodeEscape|flagQuoteEscape|flagPercent) != 0 }
+// body (`\u`, `\"`, %XX, an HTML character reference).
+func (l look) escape() bool {
+	return l.flags&(flagUnicodeEscape|flagQuoteEscape|flagPercent|flagEntity) != 0
+}
 
 // look makes the pass: one table step per byte for the keywords, the
 // credential words and the escape forms, one more lookup for the runs.
@@ -190,17 +214,73 @@ func (sc *scanner) look(s string, context bool) (l look) {
 		st = delta[st+uint32(class[c])]
 		if run >= minEncoded {
 			longRun = true
-			if run == minEncoded && !l.encodable {
-				// Once per long run: could it be an encoding?
-				l.encodable = encodableRun(s, i+1-minEncoded)
+			if run == minEncoded {
+				// Once per long run: could it be an encoding, or a
+				// token of a known shape?
+				if !l.encodable {
+					l.encodable = encodableRun(s, i+1-minEncoded)
+				}
+				if l.flags&flagShapedRun == 0 && shapedRun(s, i+1-minEncoded) {
+					l.flags |= flagShapedRun
+				}
 			}
+		} else if run == dottedRun && i >= dottedRun+dottedHead && s[i-dottedRun] == '.' && headRun(s, i-dottedRun) {
+			l.flags |= flagDottedRun
 		}
 		if st >= firstOut {
 			a.output(&l, s, i, st, context)
 		}
 	}
 	l.longRun = longRun
+	if l.flags&(flagDottedRun|flagShapedRun) != 0 {
+		l.set |= sc.runSet
+	}
 	return l
+}
+
+// A dotted run is a run of dottedHead token characters, a dot and a run
+// of dottedRun (a bootstrap token: abcdef.0123456789abcdef): the shapes
+// of the runs patterns that the long runs do not cover.
+const (
+	dottedHead = 6
+	dottedRun  = 16
+)
+
+// shapedRun reports whether the long run of token characters that starts
+// at s[a] has the length and frame of a token the runs patterns know: 24
+// after "s." (Vault), 46 or more after "b." starting AAAAAQ (Vault batch),
+// 34 starting SK (Twilio), 35 or 36 with -us after 32 (Mailchimp).
+func shapedRun(s string, a int) bool {
+	e := a
+	for e < len(s) && b64Class[s[e]] {
+		e++
+	}
+	return tokenShape(s, a, e)
+}
+
+// tokenShape judges the maximal run s[a:e] (shapedRun).
+func tokenShape(s string, a, e int) bool {
+	n := e - a
+	if a >= 2 && s[a-1] == '.' {
+		switch s[a-2] {
+		case 's':
+			return n == 24
+		case 'b':
+			return n >= 46 && strings.HasPrefix(s[a:], "AAAAAQ")
+		}
+	}
+	return n == 34 && s[a] == 'S' && s[a+1] == 'K' || (n == 35 || n == 36) && s[a+32:a+35] == "-us"
+}
+
+// headRun reports whether exactly dottedHead token characters stand
+// before the dot at s[d].
+func headRun(s string, d int) bool {
+	for j := d - dottedHead; j < d; j++ {
+		if !b64Class[s[j]] {
+			return false
+		}
+	}
+	return d == dottedHead || !b64Class[s[d-dottedHead-1]]
 }
 
 // encodableRun reports whether the run of base64 or hex characters that
@@ -464,6 +544,9 @@ func assignmentContext(s string, i, n int) bool {
 	if k < len(s) && (s[k] == ':' || s[k] == '=') {
 		return true
 	}
+	if explicitValue(s, k) {
+		return true // a YAML explicit key: ? password, then : value
+	}
 	if j < len(s) && s[j] == '>' {
 		// an XML element: <password>x</password>
 		b := i
@@ -505,6 +588,20 @@ func assignmentContext(s string, i, n int) bool {
 		return true
 	}
 	return false
+}
+
+// explicitValue reports whether a line break at s[k] is followed by a line
+// that gives a value: blanks, a colon and a blank (YAML's `? key` form).
+func explicitValue(s string, k int) bool {
+	if k < len(s) && s[k] == '\r' {
+		k++
+	}
+	if k >= len(s) || s[k] != '\n' {
+		return false
+	}
+	for k++; k < len(s) && (s[k] == ' ' || s[k] == '\t'); k++ {
+	}
+	return k+1 < len(s) && s[k] == ':' && (s[k+1] == ' ' || s[k+1] == '\t')
 }
 
 // lineStart reports whether only blanks, a list dash or a quote stand
@@ -588,7 +685,15 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 		}
 		if p.name > 0 {
 			a, e := loc[2*p.name], loc[2*p.name+1]
-			if a < 0 || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) {
+			for _, g := range p.names[1:] {
+				if a >= 0 {
+					break
+				}
+				a, e = loc[2*g], loc[2*g+1]
+			}
+			// A name right after // is a URL's host (http://auth:8080):
+			// a password in its userinfo is the URL pattern's.
+			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) {
 				// The value of a key that is no credential may be the
 				// next assignment (RBAC: db_password=...): search again
 				// right after the key.
@@ -821,4 +926,11 @@ func (sc *scanner) spans(s string, keep func(string) bool) [][2]int {
 		}
 	}
 	return spans
+}
+
+// urlHost reports whether the name s[a:e] of an assignment is the host of
+// a URL (http://auth:8080, //token:443): what follows its colon is a port
+// or a path, not a value.
+func urlHost(s string, a, e int) bool {
+	return strings.HasPrefix(s[a:e], "//") || a >= 2 && s[a-2:a] == "//"
 }

@@ -52,7 +52,47 @@ func refSet(sc *scanner, s, ls string, context bool) uint64 {
 			}
 		}
 	}
+	if refShaped(s) || refDotted(s) {
+		set |= sc.runSet
+	}
 	return set
+}
+
+// refShaped: some maximal run of base64 characters of minEncoded or more
+// has a token's shape.
+func refShaped(s string) bool {
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && isB64Char(s[j]) {
+			j++
+		}
+		if j-i >= minEncoded && tokenShape(s, i, j) {
+			return true
+		}
+		i = j + 1
+	}
+	return false
+}
+
+// refDotted: a dot with exactly dottedHead base64 characters before it
+// and dottedRun or more after it.
+func refDotted(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '.' {
+			continue
+		}
+		b, a := 0, 0
+		for b < i && isB64Char(s[i-1-b]) {
+			b++
+		}
+		for i+1+a < len(s) && isB64Char(s[i+1+a]) {
+			a++
+		}
+		if b == dottedHead && a >= dottedRun {
+			return true
+		}
+	}
+	return false
 }
 
 func refLongRun(s string) bool {
@@ -106,6 +146,18 @@ func refEncodable(s string) bool {
 	return false
 }
 
+// refEntity: an HTML character reference that can hide a key or value,
+// in any case (the pass folds it).
+func refEntity(s string) bool {
+	ls := asciiLower(s)
+	for _, e := range []string{"&quot;", "&apos;", "&lt;", "&#"} {
+		if strings.Contains(ls, e) {
+			return true
+		}
+	}
+	return false
+}
+
 func refPercent(s string) bool {
 	for i := 0; i+2 < len(s); i++ {
 		if s[i] == '%' && strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i+1])) && strings.ContainsRune("0123456789abcdefABCDEF", rune(s[i+2])) {
@@ -125,7 +177,7 @@ func checkPrefilter(t *testing.T, sc *scanner, s string) bool {
 	}
 	ls := asciiLower(s)
 	wantRun := refLongRun(s)
-	wantAny := refSet(sc, s, ls, false) != 0 || refNameWord(sc, ls)
+	wantAny := refSet(sc, s, ls, false)&^sc.runSet != 0 || refNameWord(sc, ls)
 	for _, context := range []bool{true, false} {
 		want := refSet(sc, s, ls, context)
 		if set, run := sc.survey(s, context); set != want || run != wantRun {
@@ -159,13 +211,16 @@ func checkPrefilter(t *testing.T, sc *scanner, s string) bool {
 			{flagQuoteEscape, strings.Contains(s, `\"`)},
 			{flagPercent, refPercent(s)},
 			{flagNewline, strings.Contains(s, "\n")},
+			{flagDottedRun, refDotted(s)},
+			{flagEntity, refEntity(s)},
+			{flagShapedRun, refShaped(s)},
 		} {
 			if got := l.flags&f.flag != 0; got != f.want {
 				t.Errorf("look(%q).flags %#x: %v; reference %v", show, f.flag, got, f.want)
 				return false
 			}
 		}
-		wantEsc := len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' || strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || refPercent(s)
+		wantEsc := len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' || strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || refPercent(s) || refEntity(s)
 		if got := quotedForm(s) || l.escape(); got != wantEsc || got != escapedForm(s) {
 			t.Errorf("escape form of %q: %v; reference %v", show, got, wantEsc)
 			return false

@@ -129,6 +129,16 @@ type frame struct {
 	// the sweep removes unless their names describe the credential.
 	credCtx bool
 	argv    []any
+	// Arrays in arrays: a pair written as a list of two (tuple) is
+	// settled at Close by its first element; elems counts the strings,
+	// numbers and containers read (booleans and nulls are not fed, so
+	// the count can only make the screen fail where the sweep finds a
+	// third element).
+	inList     bool
+	elems      int
+	first      string
+	secondNum  bool
+	secondText bool
 }
 
 const screenDepth = 64
@@ -196,6 +206,8 @@ func (s *Screen) Open(isMap bool) {
 			nf.credCtx = p.credKey || p.credCtx && !s.r.rules.names.describes(p.key)
 		} else {
 			nf.credCtx = p.credCtx
+			nf.inList = !isMap
+			p.elems++
 		}
 		p.prevFlag = false
 	}
@@ -219,6 +231,10 @@ func (s *Screen) Close() {
 		if s.r.siblingsName(f) {
 			s.failed = true
 		}
+		return
+	}
+	if f.inList && f.elems == 2 && f.first != "" && (f.secondText && s.r.rules.names.credential(f.first) || f.secondNum && s.r.rules.names.numeric(f.first)) {
+		s.failed = true // a pair as a list of two (tuple)
 		return
 	}
 	if f.argvSuspect {
@@ -365,6 +381,15 @@ func (s *Screen) String(v string) {
 		s.failed = true
 		return
 	}
+	if f.inList {
+		f.elems++
+		switch f.elems {
+		case 1:
+			f.first = v
+		case 2:
+			f.secondText = !keep && !boolWord(v)
+		}
+	}
 	flag := strings.HasPrefix(v, "-")
 	if f.prevFlag && !flag && !keep {
 		s.failed = true
@@ -399,6 +424,11 @@ func (s *Screen) Number() {
 	}
 	if f.cred || f.prevFlag {
 		s.failed = true
+	}
+	if f.inList {
+		if f.elems++; f.elems == 2 {
+			f.secondNum = true
+		}
 	}
 }
 
@@ -444,7 +474,7 @@ func (r *Redactor) siblingsName(f *frame) bool {
 		}
 		if f.hasOp && f.path != "" {
 			last := unescapePointer(f.path[strings.LastIndexByte(f.path, '/')+1:])
-			if nm.judgeName(last) || r.rules.secretAnnotations[last] || envValuePath(f.path) {
+			if nm.judgeName(last) || r.rules.secretAnnotations[last] || envValuePath(f.path) || secretDataPath(f.path) {
 				return true
 			}
 		}

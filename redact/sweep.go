@@ -3,12 +3,15 @@ package redact
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"io"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/kaudit/kaudit/redact/literal"
 	"sigs.k8s.io/yaml"
 )
 
@@ -468,7 +471,7 @@ func (w *walker) pair(m map[string]any) {
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
 		last := path[strings.LastIndexByte(path, '/')+1:]
-		if w.r.rules.names.labels(unescapePointer(last), number) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) {
+		if w.r.rules.names.labels(unescapePointer(last), number) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 		}
@@ -566,6 +569,14 @@ func envValuePath(path string) bool {
 	return i >= 0 && isIndex(rest[i+1:]) && strings.HasSuffix(rest[:i], "/env")
 }
 
+// secretDataPath reports whether a JSON-patch path sets a member of
+// stringData, which only a Secret has: a patch that carries one (a
+// kustomize patch in a string, a patch recorded on another resource) sets
+// a secret's value whatever its key.
+func secretDataPath(path string) bool {
+	return strings.Contains(path, "/stringData/")
+}
+
 // argKeys name string arrays that are command lines.
 var argKeys = map[string]bool{"args": true, "command": true, "argv": true, "cmd": true, "arguments": true, "extraArgs": true}
 
@@ -625,9 +636,29 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 				continue
 			}
 		}
+		if sub, ok := e.([]any); ok {
+			w.tuple(sub)
+		}
 		if nv, ok := w.sweepValue(e, key, c); ok {
 			arr[i] = nv
 		}
+	}
+}
+
+// tuple removes the value of a pair written as a list of two in a list of
+// them (settings: [["db_password", "x"], ["region", "eu"]]) whose first
+// element names a credential.
+func (w *walker) tuple(t []any) {
+	if len(t) != 2 {
+		return
+	}
+	name, ok := t[0].(string)
+	if !ok {
+		return
+	}
+	if number, ok := w.pairable(t[1]); ok && w.r.rules.names.labels(name, number) {
+		t[1] = w.mask(t[1])
+		w.rep.add(KindCredentialName)
 	}
 }
 
@@ -658,10 +689,24 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 		}
 	}
 	set, longRun := lk.set, lk.longRun
+	changed := false
+	if lk.any && lk.flags&flagNewline != 0 {
+		t, ok := w.nestedText(s)
+		if !ok {
+			t, ok = w.sectionText(s)
+		}
+		if ok {
+			s, changed = t, true
+			lk = w.r.rules.scanner.look(s, true)
+			set, longRun = lk.set, lk.longRun
+		}
+	}
 	if set == 0 && !longRun {
+		if changed {
+			return s, true
+		}
 		return nil, false // the common case: one pass, nothing to look at
 	}
-	changed := false
 	if longRun {
 		if nv, done := w.encoded(s); done && nv != nil {
 			return nv, true
@@ -686,6 +731,160 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 		w.rep.add(KindContent)
 	}
 	return out, true
+}
+
+// nestedText judges a YAML text that is no manifest (a config file in a
+// ConfigMap) in which a line opens a block under a credential name
+// (secrets:, credentials:, passwords:): what sits in that block is the
+// credential's, as in an object. The text is parsed and swept as an
+// object would be, and each string the sweep changed is replaced where it
+// stands in the text, which otherwise stays as it was (strings shorter
+// than minNestedValue are left to the patterns: replacing them would
+// cut words of the text).
+func (w *walker) nestedText(s string) (string, bool) {
+	if w.sdepth >= maxSweepDepth || len(s) > maxDecoded || !w.credentialBlock(s) {
+		return "", false
+	}
+	v, ok := parseYAMLDocs(s)
+	if !ok {
+		return "", false
+	}
+	orig, _ := parseYAMLDocs(s)
+	if d, multi := v.(multiDoc); multi {
+		v, orig = []any(d), []any(orig.(multiDoc))
+	}
+	probe := walker{r: w.r, sdepth: w.sdepth + 1, edepth: w.edepth}
+	if nv, ok := probe.sweepValue(v, "", sctx{}); ok {
+		v = nv
+	}
+	if probe.rep.Empty() {
+		return "", false
+	}
+	var pairs [][2]string
+	changedStrings(orig, v, &pairs)
+	slices.SortFunc(pairs, func(a, b [2]string) int { return len(b[0]) - len(a[0]) })
+	out, n := s, 0
+	for _, p := range pairs {
+		// (A marker in the text parses as a list of its word.)
+		if len(p[0]) >= minNestedValue && !strings.Contains(w.r.marker, p[0]) && !w.isMarkerText(p[0]) && strings.Contains(out, p[0]) {
+			out = strings.ReplaceAll(out, p[0], p[1])
+			n++
+		}
+	}
+	if n == 0 {
+		return "", false
+	}
+	for i := 0; i < n; i++ {
+		w.rep.add(KindCredentialName)
+	}
+	return out, true
+}
+
+// sectionText judges an INI or TOML text in which a section is named by a
+// credential name ([credentials], [secrets], [tool.tokens]): the values of
+// its key = value (or key: value) lines are the credential's, unless the
+// key describes one (name, path, type, region...), the value is a switch,
+// a number or a reference, as in an object a credential name labels.
+func (w *walker) sectionText(s string) (string, bool) {
+	if len(s) > maxDecoded || strings.IndexByte(s, '[') < 0 {
+		return "", false
+	}
+	nm := w.r.rules.names
+	var b strings.Builder
+	in, n := false, 0
+	for rest := s; rest != ""; {
+		line, more, nl := strings.Cut(rest, "\n")
+		rest = more
+		t := strings.TrimSpace(line)
+		switch {
+		case len(t) > 2 && t[0] == '[' && t[len(t)-1] == ']':
+			in = t[1] != '[' && nm.credential(strings.Trim(t[1:len(t)-1], " \t\"'"))
+		case in && t != "" && t[0] != '#' && t[0] != ';':
+			if i := strings.IndexAny(line, "=:"); i > 0 {
+				k := strings.Trim(strings.TrimSpace(line[:i]), `"'`)
+				v := strings.TrimSpace(line[i+1:])
+				q := strings.Trim(v, `"'`)
+				if k != "" && q != "" && !nm.describes(k) && !boolWord(q) && !w.keep(q) && !isDigits(q) && !variableName(q) && !strings.HasPrefix(q, "/") && !strings.HasPrefix(q, "${") {
+					j := i + 1 + strings.Index(line[i+1:], q)
+					line = line[:j] + w.maskString(q) + line[j+len(q):]
+					n++
+				}
+			}
+		}
+		b.WriteString(line)
+		if nl {
+			b.WriteByte('\n')
+		}
+	}
+	if n == 0 {
+		return "", false
+	}
+	for i := 0; i < n; i++ {
+		w.rep.add(KindCredentialName)
+	}
+	return b.String(), true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// minNestedValue is the shortest string nestedText replaces in a text.
+const minNestedValue = 4
+
+// credentialBlock reports whether a line of s opens a YAML block under a
+// credential name: `secrets:` alone on its line (a list item's too).
+func (w *walker) credentialBlock(s string) bool {
+	for rest := s; rest != ""; {
+		line, more, _ := strings.Cut(rest, "\n")
+		rest = more
+		t := strings.TrimRight(strings.TrimLeft(line, " \t"), " \t\r")
+		t = strings.TrimPrefix(t, "- ")
+		k, ok := strings.CutSuffix(t, ":")
+		if !ok || k == "" || strings.ContainsAny(k, " :") {
+			continue
+		}
+		k = strings.Trim(k, `"'`)
+		if w.r.rules.names.credential(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// changedStrings appends, for each string of a that b (a swept copy of
+// it) holds changed, the string and what replaced it.
+func changedStrings(a, b any, out *[][2]string) {
+	switch x := a.(type) {
+	case string:
+		switch y := b.(type) {
+		case string:
+			if x != y {
+				*out = append(*out, [2]string{x, y})
+			}
+		}
+	case map[string]any:
+		y, _ := b.(map[string]any)
+		for k, av := range x {
+			bv, ok := y[k]
+			if !ok {
+				continue
+			}
+			changedStrings(av, bv, out)
+		}
+	case []any:
+		y, _ := b.([]any)
+		for i, av := range x {
+			if i < len(y) {
+				changedStrings(av, y[i], out)
+			}
+		}
+	}
 }
 
 // objectStart reports whether a string beginning with c may be one that
@@ -877,14 +1076,16 @@ func (w *walker) mayHold(s string) bool {
 			}
 		}
 	}
-	run := 0
+	// A long run, or a dotted run (a token shape, headRun).
+	run, dotted := 0, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_' || c == '=' {
-			if run++; run >= minEncoded {
+			if run++; run >= minEncoded || dotted && run >= dottedRun {
 				return true
 			}
 		} else {
+			dotted = c == '.' && run == dottedHead
 			run = 0
 		}
 	}
@@ -1110,8 +1311,9 @@ func isUUID(s string) bool {
 }
 
 // escaped judges a text that is percent-encoded (a form body, state held
-// in a URL) or JSON-escaped (a JSON string literal inside a string,
-// \u0022-escaped text) by what it unescapes to, as encoded does base64:
+// in a URL), JSON-escaped (a JSON string literal inside a string,
+// \u0022-escaped text) or HTML-escaped (&quot;, &lt;) by what it
+// unescapes to, as encoded does base64:
 // removed whole if its content holds anything the sweep would remove.
 func (w *walker) escaped(s string) (any, bool) {
 	if w.edepth >= maxEncodeDepth || len(s) > maxDecoded {
@@ -1133,7 +1335,8 @@ func (w *walker) escaped(s string) (any, bool) {
 	return w.mask(s), true
 }
 
-// unescapeText returns s percent-decoded or JSON-unquoted, when it is so
+// unescapeText returns s percent-decoded, JSON-unquoted or with its HTML
+// character references replaced, when it is so
 // encoded and decoding changes it.
 func unescapeText(s string) (string, bool) {
 	var t string
@@ -1151,6 +1354,8 @@ func unescapeText(s string) (string, bool) {
 		if t, err = url.PathUnescape(s); err != nil {
 			return "", false
 		}
+	case hasEntity(s):
+		t = html.UnescapeString(s)
 	default:
 		return "", false
 	}
@@ -1160,7 +1365,25 @@ func unescapeText(s string) (string, bool) {
 // escapedForm reports, without allocating, whether unescapeText could
 // change s.
 func escapedForm(s string) bool {
-	return quotedForm(s) || strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || hasPercentEscape(s)
+	return quotedForm(s) || strings.Contains(s, `\u`) || strings.Contains(s, `\"`) || hasPercentEscape(s) || hasEntity(s)
+}
+
+// hasEntity reports whether s holds one of entityForms (HTML-escaped XML
+// or JSON in a config value).
+func hasEntity(s string) bool {
+	for i := strings.IndexByte(s, '&'); i >= 0; {
+		for _, e := range entityForms {
+			if literal.HasPrefixFold(s[i:], e) {
+				return true
+			}
+		}
+		j := strings.IndexByte(s[i+1:], '&')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // quotedForm is the part of escapedForm that the scanner's pass does not

@@ -45,6 +45,17 @@ func (w *walker) uri(s string) (string, bool) {
 			}
 			continue
 		}
+		if !strings.Contains(p, "=") && kd != "" && !w.isMarker(kd) {
+			// A parameter without a value is judged as one: an encoded
+			// name can hold an assignment (token%3Dx).
+			if nv, ok := w.sweepString(kd, "", sctx{}); ok {
+				if ns, isStr := nv.(string); isStr {
+					params[i] = url.QueryEscape(ns)
+					changed = true
+				}
+			}
+			continue
+		}
 		if v == "" || w.isMarker(vd) {
 			if v != "" && kd == "command" {
 				// A removed argument keeps its place: the next one is

@@ -11,8 +11,9 @@ import (
 )
 
 // Markers are in every value Fill plants: finding any form of one in
-// output is a leak. The second is for formats whose alphabet has no '-'.
-var Markers = []string{"kaudit-canary-", "KAUDITCANARY"}
+// output is a leak. The second is for formats whose alphabet has no '-',
+// the third for those without upper case.
+var Markers = []string{"kaudit-canary-", "KAUDITCANARY", "kauditcanary"}
 
 // Values returns the planted values of one corpus line, by placeholder,
 // each carrying a marker and id (which tells lines apart).
@@ -71,6 +72,9 @@ func Values(id string) map[string]string {
 		"{{NPM}}":           "npm_" + pad(alnum, 36, "0a1b2c"),
 		"{{AZURE_KEY}}":     base64.StdEncoding.EncodeToString([]byte(pad(canary, 64, "azure-storage-key-"))),
 		"{{HEX40}}":         pad(hex.EncodeToString([]byte(canary)), 40, "0123456789abcdef"),
+		"{{HEX32}}":         hex.EncodeToString([]byte(canary))[:32],
+		"{{ALNUM24}}":       pad(alnum, 24, "a1B2c3"),
+		"{{LOWER16}}":       pad(Markers[2]+strings.ToLower(alnum[len(Markers[1]):]), 16, "0123456789"),
 		"{{B64_PROPS}}":     base64.StdEncoding.EncodeToString([]byte(props)),
 		"{{GZ_B64_PROPS}}":  base64.StdEncoding.EncodeToString(gz([]byte(props))),
 		"{{HELM_RELEASE}}":  base64.StdEncoding.EncodeToString(gz(release)),
