@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/kaudit/kaudit/redact/leakcheck"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -426,5 +428,45 @@ func TestNumbersNamedAsCredentials(t *testing.T) {
 				t.Errorf("report %q", rep)
 			}
 		})
+	}
+}
+
+// A query decodes '+' to a space, which splits a base64 run a client
+// pasted into a URL unescaped: the value is judged with its '+' kept as
+// well. Ordinary values with '+' (a label selector) stay.
+func TestQueryPlusKeepsBase64Whole(t *testing.T) {
+	r := defaultRedactor(t, Config{})
+	find := leakcheck.New(leakcheck.Markers...)
+	planted := 0
+	for i := 0; planted < 400 && i < 20000; i++ {
+		secret := secretForms[i%len(secretForms)](leakcheck.Values(fmt.Sprintf("q%d", i)))
+		if !strings.Contains(secret, "+") {
+			continue
+		}
+		planted++
+		for _, uri := range []string{
+			"/api/v1/secrets?watch=true " + secret + " ",
+			"/api/v1/namespaces/a/configmaps?x=" + secret,
+			"/api/v1/namespaces/a/configmaps?" + secret,
+		} {
+			ev := map[string]any{"kind": "Event", "requestURI": uri}
+			r.Redact(ev)
+			if f := find.Find(string(mustMarshal(t, ev))); f != "" {
+				t.Fatalf("%s survived in %q", f, ev["requestURI"])
+			}
+		}
+	}
+	if planted < 400 {
+		t.Fatalf("only %d secrets with a '+'", planted)
+	}
+	for _, uri := range []string{
+		"/api/v1/pods?labelSelector=app+in+(web,api)&limit=500",
+		"/api/v1/namespaces/a/pods/b/exec?command=sh&command=-c&command=echo+hello+world",
+	} {
+		ev := map[string]any{"kind": "Event", "requestURI": uri}
+		r.Redact(ev)
+		if ev["requestURI"] != uri {
+			t.Errorf("%q became %q", uri, ev["requestURI"])
+		}
 	}
 }

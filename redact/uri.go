@@ -34,7 +34,7 @@ func (w *walker) uri(s string) (string, bool) {
 	var cmds []cmd
 	nm := w.r.rules.names
 	for i, p := range params {
-		k, v, _ := strings.Cut(p, "=")
+		k, v, hasValue := strings.Cut(p, "=")
 		kd, err1 := url.QueryUnescape(k)
 		vd, err2 := url.QueryUnescape(v)
 		if err1 != nil || err2 != nil {
@@ -45,16 +45,18 @@ func (w *walker) uri(s string) (string, bool) {
 			}
 			continue
 		}
-		if !strings.Contains(p, "=") && kd != "" && !w.isMarker(kd) {
-			// A parameter without a value is judged as one: an encoded
-			// name can hold an assignment (token%3Dx).
-			if nv, ok := w.sweepString(kd, "", sctx{}); ok {
-				if ns, isStr := nv.(string); isStr {
-					params[i] = url.QueryEscape(ns)
-					changed = true
+		if kd != "" && !w.isMarker(kd) {
+			// The name is the client's text too: a secret pasted as a
+			// parameter (a base64 run cut at its padding, an encoded
+			// assignment like token%3Dx) is judged as a value would be.
+			if ns, ok := w.queryText(k, kd, ""); ok {
+				k, kd = url.QueryEscape(ns), ns
+				params[i] = k
+				if hasValue {
+					params[i] += "=" + v
 				}
+				changed = true
 			}
-			continue
 		}
 		if v == "" || w.isMarker(vd) {
 			if v != "" && kd == "command" {
@@ -73,11 +75,9 @@ func (w *walker) uri(s string) (string, bool) {
 		if kd == "command" {
 			cmds = append(cmds, cmd{i, vd})
 		}
-		if nv, ok := w.sweepString(vd, kd, sctx{}); ok {
-			if ns, isStr := nv.(string); isStr {
-				params[i] = k + "=" + url.QueryEscape(ns)
-				changed = true
-			}
+		if ns, ok := w.queryText(v, vd, kd); ok {
+			params[i] = k + "=" + url.QueryEscape(ns)
+			changed = true
 		}
 	}
 	if len(cmds) > 1 {
@@ -100,4 +100,28 @@ func (w *walker) uri(s string) (string, bool) {
 		return "", false
 	}
 	return path + "?" + strings.Join(params, "&"), true
+}
+
+// queryText sweeps a query parameter's text (raw, and decoded as a query
+// decodes it) under key. A '+' decodes to a space, which would split a
+// base64 run the client meant whole (a secret pasted into a URL without
+// escaping): the text is judged with its '+' kept as well, and what
+// either reading would remove is removed.
+func (w *walker) queryText(raw, decoded, key string) (string, bool) {
+	if nv, ok := w.sweepString(decoded, key, sctx{}); ok {
+		ns, isStr := nv.(string)
+		return ns, isStr
+	}
+	if !strings.Contains(raw, "+") {
+		return "", false
+	}
+	plus, err := url.PathUnescape(raw)
+	if err != nil || plus == decoded {
+		return "", false
+	}
+	if nv, ok := w.sweepString(plus, key, sctx{}); ok {
+		ns, isStr := nv.(string)
+		return ns, isStr
+	}
+	return "", false
 }
