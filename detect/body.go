@@ -89,15 +89,7 @@ func containersPrivileged(l any) bool {
 }
 
 func specPrivileged(spec map[string]any) bool {
-	if securityContextPrivileged(obj(spec, "securityContext")) {
-		return true
-	}
-	for _, k := range containerLists {
-		if containersPrivileged(spec[k]) {
-			return true
-		}
-	}
-	return false
+	return anySecurityContext(spec, securityContextPrivileged)
 }
 
 // podPrivileged backs the pod.privileged field.

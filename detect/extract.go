@@ -37,17 +37,35 @@ type anyLeaf struct{}
 
 func (anyLeaf) leaf(scalar) bool { return true }
 
-func walkImages(spec map[string]any, l leaf) bool {
+// anyContainer reports whether fn holds for a container, initContainer or
+// ephemeralContainer of spec (nil for an element that is no mapping).
+func anyContainer(spec map[string]any, fn func(c map[string]any) bool) bool {
 	for _, k := range containerLists {
 		cs, _ := spec[k].([]any)
 		for _, c := range cs {
 			m, _ := c.(map[string]any)
-			if v := scalarIn(m["image"]); v.kind == kindString && l.leaf(v) {
+			if fn(m) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// anySecurityContext reports whether fn holds for the pod's
+// securityContext or a container's, since a container's setting
+// overrides the pod's.
+func anySecurityContext(spec map[string]any, fn func(sc map[string]any) bool) bool {
+	return fn(obj(spec, "securityContext")) || anyContainer(spec, func(c map[string]any) bool {
+		return fn(obj(c, "securityContext"))
+	})
+}
+
+func walkImages(spec map[string]any, l leaf) bool {
+	return anyContainer(spec, func(c map[string]any) bool {
+		v := scalarIn(c["image"])
+		return v.kind == kindString && l.leaf(v)
+	})
 }
 
 // imageRepo strips the tag and digest: registry.local:5000/team/app:1.2@sha256:…
@@ -63,33 +81,23 @@ func imageRepo(image string) string {
 }
 
 func walkImageRepos(spec map[string]any, l leaf) bool {
-	for _, k := range containerLists {
-		cs, _ := spec[k].([]any)
-		for _, c := range cs {
-			m, _ := c.(map[string]any)
-			img, _ := m["image"].(string)
-			if r := imageRepo(img); r != "" && l.leaf(scalar{kind: kindString, s: r}) {
-				return true
-			}
-		}
-	}
-	return false
+	return anyContainer(spec, func(c map[string]any) bool {
+		img, _ := c["image"].(string)
+		r := imageRepo(img)
+		return r != "" && l.leaf(scalar{kind: kindString, s: r})
+	})
 }
 
 func walkCapabilities(spec map[string]any, l leaf) bool {
-	for _, k := range containerLists {
-		cs, _ := spec[k].([]any)
-		for _, c := range cs {
-			m, _ := c.(map[string]any)
-			add, _ := obj(obj(m, "securityContext"), "capabilities")["add"].([]any)
-			for _, a := range add {
-				if v := scalarIn(a); v.kind == kindString && l.leaf(scalar{kind: kindString, s: capabilityName(v.s)}) {
-					return true
-				}
+	return anyContainer(spec, func(c map[string]any) bool {
+		add, _ := obj(obj(c, "securityContext"), "capabilities")["add"].([]any)
+		for _, a := range add {
+			if v := scalarIn(a); v.kind == kindString && l.leaf(scalar{kind: kindString, s: capabilityName(v.s)}) {
+				return true
 			}
 		}
-	}
-	return false
+		return false
+	})
 }
 
 func walkHostPaths(spec map[string]any, l leaf) bool {
@@ -290,19 +298,10 @@ func (p publicLeaf) leaf(v scalar) bool {
 // runAsNonRoot) of the pod and of every container, since a container's
 // setting overrides the pod's.
 func walkSecurityField(spec map[string]any, key string, l leaf) bool {
-	if v := scalarIn(obj(spec, "securityContext")[key]); v.kind != kindAbsent && l.leaf(v) {
-		return true
-	}
-	for _, k := range containerLists {
-		cs, _ := spec[k].([]any)
-		for _, c := range cs {
-			m, _ := c.(map[string]any)
-			if v := scalarIn(obj(m, "securityContext")[key]); v.kind != kindAbsent && l.leaf(v) {
-				return true
-			}
-		}
-	}
-	return false
+	return anySecurityContext(spec, func(sc map[string]any) bool {
+		v := scalarIn(sc[key])
+		return v.kind != kindAbsent && l.leaf(v)
+	})
 }
 
 func walkRunAsUser(spec map[string]any, l leaf) bool {
@@ -315,21 +314,17 @@ func walkRunAsNonRoot(spec map[string]any, l leaf) bool {
 
 // walkCommands visits every word of every container's command and args.
 func walkCommands(spec map[string]any, l leaf) bool {
-	for _, k := range containerLists {
-		cs, _ := spec[k].([]any)
-		for _, c := range cs {
-			m, _ := c.(map[string]any)
-			for _, key := range [...]string{"command", "args"} {
-				words, _ := m[key].([]any)
-				for _, w := range words {
-					if v := scalarIn(w); v.kind == kindString && l.leaf(v) {
-						return true
-					}
+	return anyContainer(spec, func(c map[string]any) bool {
+		for _, key := range [...]string{"command", "args"} {
+			words, _ := c[key].([]any)
+			for _, w := range words {
+				if v := scalarIn(w); v.kind == kindString && l.leaf(v) {
+					return true
 				}
 			}
 		}
-	}
-	return false
+		return false
+	})
 }
 
 // walkSecurityProfiles visits the isolation profiles of the pod's and of
@@ -337,28 +332,13 @@ func walkCommands(spec map[string]any, l leaf) bool {
 // (seccompProfile:Unconfined, appArmorProfile:RuntimeDefault,
 // procMount:Unmasked).
 func walkSecurityProfiles(spec map[string]any, l leaf) bool {
-	one := func(sc map[string]any) bool {
+	return anySecurityContext(spec, func(sc map[string]any) bool {
 		for _, key := range [...]string{"seccompProfile", "appArmorProfile"} {
 			if t, _ := obj(sc, key)["type"].(string); t != "" && l.leaf(scalar{kind: kindString, s: key + ":" + t}) {
 				return true
 			}
 		}
-		if pm, _ := sc["procMount"].(string); pm != "" && l.leaf(scalar{kind: kindString, s: "procMount:" + pm}) {
-			return true
-		}
-		return false
-	}
-	if one(obj(spec, "securityContext")) {
-		return true
-	}
-	for _, k := range containerLists {
-		cs, _ := spec[k].([]any)
-		for _, c := range cs {
-			m, _ := c.(map[string]any)
-			if one(obj(m, "securityContext")) {
-				return true
-			}
-		}
-	}
-	return false
+		pm, _ := sc["procMount"].(string)
+		return pm != "" && l.leaf(scalar{kind: kindString, s: "procMount:" + pm})
+	})
 }

@@ -89,7 +89,8 @@ func walkPatchSpecs(w walker) walker {
 	return func(ev map[string]any, l leaf) bool {
 		return anySet(patchOps(ev), func(o setOp) bool {
 			_, prest := cutLast(o.rest)
-			gp, _ := cutLast(prest)
+			gp, gprest := cutLast(prest)
+			ggp, _ := cutLast(gprest) // the container list of /spec/containers/0/args/1
 			one := func(c map[string]any) bool {
 				return w(map[string]any{"containers": []any{c}}, l)
 			}
@@ -106,7 +107,7 @@ func walkPatchSpecs(w walker) walker {
 				return one(map[string]any{"image": o.val})
 			case (o.last == "command" || o.last == "args") && isContainerList(gp):
 				return one(map[string]any{o.last: o.val})
-			case (o.parent == "command" || o.parent == "args") && isContainerList(gp2(o)):
+			case (o.parent == "command" || o.parent == "args") && isContainerList(ggp):
 				return one(map[string]any{o.parent: []any{o.val}})
 			case o.last == "securityContext" && isContainerList(gp):
 				return one(map[string]any{"securityContext": o.val})
@@ -177,13 +178,4 @@ func nestedSpecScalar(m map[string]any, key string, depth int) value {
 		}
 	}
 	return value{}
-}
-
-// gp2 is the key three levels above an operation's target: the container
-// list of /spec/containers/0/args/1.
-func gp2(o setOp) string {
-	_, prest := cutLast(o.rest)
-	_, gprest := cutLast(prest)
-	k, _ := cutLast(gprest)
-	return k
 }
