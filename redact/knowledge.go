@@ -165,8 +165,8 @@ func buildPattern(s patternSpec) (*pattern, error) {
 		return nil, fmt.Errorf("%s: runs: a pattern of token shapes has no name", at)
 	}
 	p := &pattern{id: s.ID, re: re, groups: s.Secret, sep: s.Separator, anywhere: s.Anywhere, lines: s.Lines, runs: s.Runs}
-	if len(s.Name) > 0 {
-		p.name, p.names = s.Name[0], s.Name
+	if len(s.Name) > 0 && s.Name[0] > 0 {
+		p.names = s.Name
 	}
 	for _, k := range s.Keywords {
 		if k == "" || !utf8.ValidString(k) {

@@ -278,7 +278,7 @@ func (n *names) qualifier(w []byte) bool {
 		return true
 	}
 	for _, c := range w {
-		if c < '0' || c > '9' {
+		if !isDigit(c) {
 			return false
 		}
 	}

@@ -98,6 +98,8 @@ type Report struct {
 
 func (r *Report) add(k Kind) { r.n[k]++ }
 
+func (r *Report) addN(k Kind, n int) { r.n[k] += n }
+
 // Count returns how many removals of kind k the report holds.
 func (r Report) Count(k Kind) int {
 	if k < kindCount {

@@ -21,10 +21,9 @@ type pattern struct {
 	re       *regexp.Regexp
 	// groups are removed (none: the whole match).
 	groups []int
-	// name, when > 0, is a group that must hold a credential name;
-	// names lists it with the groups that hold the name in the other
-	// alternatives of re (the first that matched counts).
-	name  int
+	// names, when set, are the groups that must hold a credential name:
+	// one for each alternative of re that has one (the first that
+	// matched counts).
 	names []int
 	// anywhere: the keywords of a pattern with a name wake it wherever
 	// they occur, not only in an assignment's key (define('AUTH_KEY', …)).
@@ -81,7 +80,7 @@ func newScanner(ps []*pattern, nm *names) *scanner {
 		}
 		for _, k := range p.keywords {
 			ws := acWordSpec{word: k}
-			if p.name > 0 && !p.anywhere {
+			if len(p.names) > 0 && !p.anywhere {
 				ws.ctx = 1 << uint(i)
 			} else {
 				ws.pats = 1 << uint(i)
@@ -683,13 +682,12 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 		if next == loc[0] {
 			next++
 		}
-		if p.name > 0 {
-			a, e := loc[2*p.name], loc[2*p.name+1]
-			for _, g := range p.names[1:] {
-				if a >= 0 {
+		if len(p.names) > 0 {
+			a, e := -1, -1
+			for _, g := range p.names {
+				if a, e = loc[2*g], loc[2*g+1]; a >= 0 {
 					break
 				}
-				a, e = loc[2*g], loc[2*g+1]
 			}
 			// A name right after // is a URL's host (http://auth:8080):
 			// a password in its userinfo is the URL pattern's.

@@ -45,7 +45,7 @@ func refSet(sc *scanner, s, ls string, context bool) uint64 {
 					break
 				}
 				at := from + j
-				if !context || p.name == 0 || p.anywhere || assignmentContext(s, at, len(k)) {
+				if !context || len(p.names) == 0 || p.anywhere || assignmentContext(s, at, len(k)) {
 					set |= 1 << uint(i)
 				}
 				from = at + 1

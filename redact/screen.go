@@ -506,7 +506,7 @@ func (r *Redactor) inertValue(key, v string) bool {
 	if v == "" || v == r.marker {
 		return true
 	}
-	if uniqueShape(v) && key != "kind" && !r.listedAnnotation(key) && (r.hashPrefix == "" || !strings.HasPrefix(v, r.hashPrefix)) {
+	if uniqueShape(v) && key != "kind" && !r.listedAnnotation(key) && !r.hashedForm(v) {
 		return true // what plainText would say, without the scan or the memo
 	}
 	var h uint64
@@ -544,7 +544,7 @@ func (r *Redactor) plainText(key, v string) bool {
 	if r.listedAnnotation(key) {
 		return false
 	}
-	if r.hashPrefix != "" && strings.HasPrefix(v, r.hashPrefix) || quotedForm(v) {
+	if r.hashedForm(v) || quotedForm(v) {
 		return false
 	}
 	i := 0
@@ -574,6 +574,12 @@ func (r *Redactor) listedAnnotation(key string) bool {
 		return r.rules.secretAnnotations[key] || r.rules.objectAnnotations[key]
 	}
 	return false
+}
+
+// hashedForm: v starts like a value hash mode wrote (its marker and
+// separator): plainText leaves such a string to the sweep.
+func (r *Redactor) hashedForm(v string) bool {
+	return r.hashPrefix != "" && strings.HasPrefix(v, r.hashPrefix)
 }
 
 // uniqueShape: a UUID or an RFC 3339 time. Every event carries a few

@@ -727,9 +727,7 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 	if n == 0 {
 		return nil, false
 	}
-	for i := 0; i < n; i++ {
-		w.rep.add(KindContent)
-	}
+	w.rep.addN(KindContent, n)
 	return out, true
 }
 
@@ -749,7 +747,7 @@ func (w *walker) nestedText(s string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	orig, _ := parseYAMLDocs(s)
+	orig, _ := parseYAMLDocs(s) // the sweep writes into v: the text is rewritten from what differs
 	if d, multi := v.(multiDoc); multi {
 		v, orig = []any(d), []any(orig.(multiDoc))
 	}
@@ -774,9 +772,7 @@ func (w *walker) nestedText(s string) (string, bool) {
 	if n == 0 {
 		return "", false
 	}
-	for i := 0; i < n; i++ {
-		w.rep.add(KindCredentialName)
-	}
+	w.rep.addN(KindCredentialName, n)
 	return out, true
 }
 
@@ -819,15 +815,13 @@ func (w *walker) sectionText(s string) (string, bool) {
 	if n == 0 {
 		return "", false
 	}
-	for i := 0; i < n; i++ {
-		w.rep.add(KindCredentialName)
-	}
+	w.rep.addN(KindCredentialName, n)
 	return b.String(), true
 }
 
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+		if !isDigit(s[i]) {
 			return false
 		}
 	}
@@ -1371,19 +1365,14 @@ func escapedForm(s string) bool {
 // hasEntity reports whether s holds one of entityForms (HTML-escaped XML
 // or JSON in a config value).
 func hasEntity(s string) bool {
-	for i := strings.IndexByte(s, '&'); i >= 0; {
+	return anyAt(s, '&', func(rest string) bool {
 		for _, e := range entityForms {
-			if literal.HasPrefixFold(s[i:], e) {
+			if literal.HasPrefixFold(rest, e) {
 				return true
 			}
 		}
-		j := strings.IndexByte(s[i+1:], '&')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
+		return false
+	})
 }
 
 // quotedForm is the part of escapedForm that the scanner's pass does not
@@ -1391,13 +1380,21 @@ func hasEntity(s string) bool {
 func quotedForm(s string) bool { return len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' }
 
 func hasPercentEscape(s string) bool {
-	for i := strings.IndexByte(s, '%'); i >= 0 && i+2 < len(s); {
-		if isHex(s[i+1]) && isHex(s[i+2]) {
+	return anyAt(s, '%', func(rest string) bool {
+		return len(rest) > 2 && isHex(rest[1]) && isHex(rest[2])
+	})
+}
+
+// anyAt reports whether at holds for the text from some occurrence of c
+// in s on.
+func anyAt(s string, c byte, at func(rest string) bool) bool {
+	for i := strings.IndexByte(s, c); i >= 0; {
+		if at(s[i:]) {
 			return true
 		}
-		j := strings.IndexByte(s[i+1:], '%')
+		j := strings.IndexByte(s[i+1:], c)
 		if j < 0 {
-			break
+			return false
 		}
 		i += 1 + j
 	}

@@ -108,20 +108,12 @@ func (w *walker) uri(s string) (string, bool) {
 // escaping): the text is judged with its '+' kept as well, and what
 // either reading would remove is removed.
 func (w *walker) queryText(raw, decoded, key string) (string, bool) {
-	if nv, ok := w.sweepString(decoded, key, sctx{}); ok {
-		ns, isStr := nv.(string)
-		return ns, isStr
+	nv, ok := w.sweepString(decoded, key, sctx{})
+	if !ok && strings.Contains(raw, "+") {
+		if plus, err := url.PathUnescape(raw); err == nil && plus != decoded {
+			nv, ok = w.sweepString(plus, key, sctx{})
+		}
 	}
-	if !strings.Contains(raw, "+") {
-		return "", false
-	}
-	plus, err := url.PathUnescape(raw)
-	if err != nil || plus == decoded {
-		return "", false
-	}
-	if nv, ok := w.sweepString(plus, key, sctx{}); ok {
-		ns, isStr := nv.(string)
-		return ns, isStr
-	}
-	return "", false
+	ns, isStr := nv.(string)
+	return ns, ok && isStr
 }
