@@ -83,11 +83,13 @@ func (p *Pipeline) fastLine(st *fastState, rec *decode.Record, shape decode.Shap
 // unchanged reports whether the record's tokens prove that redaction
 // would leave e exactly as it came (nothing removed, managedFields
 // included): a packaging that writes records back passes it on as it is.
-func (p *Pipeline) unchanged(st *fastState, rec *decode.Record, shape decode.Shape, e map[string]any) bool {
+// omitManaged is the policy's omitManagedFields, which changes an event
+// that has them.
+func (p *Pipeline) unchanged(st *fastState, rec *decode.Record, shape decode.Shape, e map[string]any, omitManaged bool) bool {
 	if shape != decode.Raw {
 		return false
 	}
-	_, ok := p.screen(st, rec, shape, e, false, false)
+	_, ok := p.screen(st, rec, shape, e, omitManaged, false)
 	return ok && st.sc.Report().Empty() && st.sc.Dropped() == 0
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -34,7 +35,37 @@ func fastCorpus(t *testing.T) []map[string]any {
 		t.Fatal(err)
 	}
 	evs = append(evs, canaries...)
-	return append(evs, e2e.Generate(2000, 5, time.Now(), time.Hour).Events...)
+	return append(evs, withManagedFields(e2e.Generate(2000, 5, time.Now(), time.Hour).Events)...)
+}
+
+// withManagedFields gives every other body of evs the managedFields the
+// API server records on an object, which a redactor or a policy may remove
+// from an event that has nothing else to redact.
+func withManagedFields(evs []map[string]any) []map[string]any {
+	n := 0
+	for _, ev := range evs {
+		for _, k := range []string{"requestObject", "responseObject"} {
+			body, _ := ev[k].(map[string]any)
+			md, _ := body["metadata"].(map[string]any)
+			if md == nil {
+				continue
+			}
+			if n++; n%2 == 0 {
+				continue
+			}
+			// A copy: the generator shares one body between request and
+			// response.
+			nb, nmd := maps.Clone(body), maps.Clone(md)
+			nmd["managedFields"] = []any{map[string]any{
+				"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1",
+				"time": "2026-11-28T07:00:00Z", "fieldsType": "FieldsV1",
+				"fieldsV1": map[string]any{"f:metadata": map[string]any{"f:labels": map[string]any{".": map[string]any{}, "f:app": map[string]any{}}}},
+			}}
+			nb["metadata"] = nmd
+			ev[k] = nb
+		}
+	}
+	return evs
 }
 
 type shipped struct {

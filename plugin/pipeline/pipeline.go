@@ -320,12 +320,13 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Sha
 	var red redact.Report
 	fast, asCame := false, false
 	if !p.fullPath && !marked && rec.Metadata == nil && (p.s.Policy == nil || !policy.Trims(e, d)) {
+		omitManaged := p.s.Policy != nil && d.OmitManagedFields
 		if p.s.Lines {
-			line, red, fast = p.fastLine(st, &rec, shape, e, p.s.Policy != nil && d.OmitManagedFields)
+			line, red, fast = p.fastLine(st, &rec, shape, e, omitManaged)
 		} else {
 			// The tree is what leaves: skip redacting it only when nothing
 			// in it, managedFields included, would change.
-			asCame = p.unchanged(st, &rec, shape, e)
+			asCame = p.unchanged(st, &rec, shape, e, omitManaged)
 		}
 	}
 	if !fast && !asCame {
