@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -63,21 +64,21 @@ var fastStates = sync.Pool{New: func() any { return &fastState{buf: make([]byte,
 // fastLine returns e's Loki line and what the screen removed when the
 // record's tokens prove e needs no redaction; ok is false otherwise, and e
 // must then take the full path. omitManaged is the policy's
-// omitManagedFields for this event. The line is st's buffer, valid until
-// st screens the next event: the emitted Event's Line, which a packaging
-// copies if it keeps it.
+// omitManagedFields for this event. The line is st's buffer or the
+// record's own text, valid until st screens the next event: the emitted
+// Event's Line, which a packaging copies if it keeps it.
 func (p *Pipeline) fastLine(st *fastState, rec *decode.Record, shape decode.Shape, e map[string]any, omitManaged bool) (line string, rep redact.Report, ok bool) {
-	b, ok := p.screen(st, rec, shape, e, omitManaged, true)
+	line, ok = p.screen(st, rec, shape, e, omitManaged, true)
 	if !ok {
 		return "", rep, false
 	}
-	if max := p.s.MaxLine; max > 0 && len(b) > max {
+	if max := p.s.MaxLine; max > 0 && len(line) > max {
 		return "", rep, false // cutting to fit works on the redacted tree
 	}
-	if len(b) == 0 {
+	if len(line) == 0 {
 		return "", rep, false
 	}
-	return unsafe.String(&b[0], len(b)), st.sc.Report(), true
+	return line, st.sc.Report(), true
 }
 
 // unchanged reports whether the record's tokens prove that redaction
@@ -93,14 +94,18 @@ func (p *Pipeline) unchanged(st *fastState, rec *decode.Record, shape decode.Sha
 	return ok && st.sc.Report().Empty() && st.sc.Dropped() == 0
 }
 
-// screen feeds the record's tokens to the redactor's screen, writing the
-// line into st.buf when write is set.
-func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape, e map[string]any, omitManaged, write bool) ([]byte, bool) {
+// screen feeds the record's tokens to the redactor's screen and, when
+// write is set, returns the line: written into st.buf from the tokens, or,
+// for a JSON line the screen passes whole, the line itself. Re-encoding
+// a text that is already the event's JSON and that redaction leaves as it
+// is would only cost the copy and the escape checks of every string.
+func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape, e map[string]any, omitManaged, write bool) (string, bool) {
 	var src tokenSource
+	text := "" // the JSON line the tokens come from
 	switch shape {
 	case decode.Raw:
 		if rec.RawBody == "" || !rec.Exact {
-			return nil, false
+			return "", false
 		}
 		st.mp.Reset(rec.RawBody)
 		src.mp = &st.mp
@@ -108,8 +113,9 @@ func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape,
 		// Only the line tail reads without a parser: {"log": "<event>"}.
 		s, isStr := rec.Body["log"].(string)
 		if !isStr || len(rec.Body) != 1 {
-			return nil, false
+			return "", false
 		}
+		text = s
 		if tp, ok := st.dec.TapeFor(s); ok {
 			src.tp = tp
 		} else {
@@ -117,8 +123,35 @@ func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape,
 			src.js = &st.js
 		}
 	default:
-		return nil, false
+		return "", false
 	}
+	// A member the screen leaves out (managedFields) means the line must
+	// be written; its name in the text says so before the pass does.
+	verbatim := write && text != "" && !namesManagedFields(text)
+	b, ok := p.screenPass(st, src, e, omitManaged, write && !verbatim)
+	if verbatim && ok && st.sc.Dropped() > 0 {
+		// Spelt with escapes: written after all.
+		if src.tp != nil {
+			src.tp.Rewind()
+		} else {
+			st.js.Reset(text)
+		}
+		verbatim = false
+		b, ok = p.screenPass(st, src, e, omitManaged, true)
+	}
+	if !ok {
+		return "", false
+	}
+	if verbatim {
+		return trimJSONSpace(text), true
+	}
+	if len(b) == 0 {
+		return "", true
+	}
+	return unsafe.String(&b[0], len(b)), true
+}
+
+func (p *Pipeline) screenPass(st *fastState, src tokenSource, e map[string]any, omitManaged, write bool) ([]byte, bool) {
 	sc := &st.sc
 	sc.Reset(p.s.Redactor, e, omitManaged)
 	if !sc.OK() {
@@ -134,6 +167,36 @@ func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape,
 	// The tokens must be the event the tree holds, not a wrapper around
 	// it or a text with members the tree lost to a repeated key.
 	return b, ok && sc.OK() && top == len(e) && sameID(id, e["auditID"])
+}
+
+// namesManagedFields reports whether s holds the word managedFields, found
+// by its capital F: a byte rare in audit JSON, which the search for a
+// whole word would not skip to as fast as it skips to an F.
+func namesManagedFields(s string) bool {
+	const word, at = "managedFields", len("managed")
+	for i := 0; ; {
+		j := strings.IndexByte(s[i:], 'F')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i >= at && strings.HasPrefix(s[i-at:], word) {
+			return true
+		}
+		i++
+	}
+}
+
+// trimJSONSpace is s without the whitespace JSON allows around a value.
+func trimJSONSpace(s string) string {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // writeScreened writes the value src reads as compact JSON while feeding

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,6 +111,21 @@ func TestFastLineIsTheFullPath(t *testing.T) {
 		}
 		lines[i] = map[string]any{"log": string(b)}
 	}
+	// Lines as other writers lay them out: spaced, and with a key spelt
+	// with an escape, which a line kept as it came must not carry past
+	// what the full path removes.
+	spaced := make([]map[string]any, len(evs))
+	for i, ev := range evs {
+		b, err := json.MarshalIndent(ev, " ", " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := " " + strings.ReplaceAll(string(b), "\n", "\t") + "\r"
+		if i%2 == 0 {
+			s = strings.ReplaceAll(s, `"managedFields"`, `"m\u0061nagedFields"`)
+		}
+		spaced[i] = map[string]any{"log": s}
+	}
 	// The kubernetes filter's Merge_Log and the parser's Preserve_Key keep
 	// the event's JSON under log beside it; a record can also carry another
 	// event there, which the full path redacts as an event.
@@ -159,7 +175,7 @@ func TestFastLineIsTheFullPath(t *testing.T) {
 			// screened: the form the screen is for; a record that keeps
 			// an event's JSON beside it always takes the full path.
 			screened bool
-		}{{"parsed", evs, true}, {"rawline", lines, true}, {"merge_log", mergeLog, false}, {"preserve_key", preserveKey, false}, {"other_event_under_log", otherUnderLog, false},
+		}{{"parsed", evs, true}, {"rawline", lines, true}, {"rawline_spaced", spaced, true}, {"merge_log", mergeLog, false}, {"preserve_key", preserveKey, false}, {"other_event_under_log", otherUnderLog, false},
 			// Batches and envelopes: their events are built in the
 			// decoder's reused maps too.
 			{"mixed_shapes", e2e.Shapes(evs), false}, {"cloudwatch", e2e.CloudShape("cloudwatch", evs), false}, {"cloudwatch_gzip", e2e.CloudShape("cloudwatch_gzip", evs), false}} {
