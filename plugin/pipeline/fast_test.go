@@ -370,3 +370,50 @@ func FuzzFastLine(f *testing.F) {
 		}
 	})
 }
+
+// TestLineAsItCameIsOnlyTheEvent: a line kept as it came is the event's
+// JSON and nothing else. Text beside the object (another value, a stray
+// member, a comment) is no part of what the screen read, so such a line
+// never leaves as it came, whatever the text holds.
+func TestLineAsItCameIsOnlyTheEvent(t *testing.T) {
+	ev := e2e.Generate(1, 3, time.Now(), time.Hour).Events[0]
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const canary = "hunter2-kaudit-canary"
+	event := string(b)
+	var records []map[string]any
+	for _, line := range []string{
+		event + ` "password=` + canary + `"`,
+		event + `{"password":"` + canary + `"}`,
+		event + ` // ` + canary,
+		`"` + canary + `" ` + event,
+		event[:len(event)-1] + `,"x":"` + canary + `"}}`,
+		event + "\x00" + canary,
+	} {
+		records = append(records, map[string]any{"log": line})
+	}
+	records = append(records, map[string]any{"log": " \t" + event + "\r\n"})
+	det, err := LoadRules(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := redact.New(redact.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Settings{Redactor: red, Detector: det, Lines: true, Reuse: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := ship(t, p, chunk(t, records, fbchunk.Options{}))
+	for i, s := range out {
+		if strings.Contains(s.line, canary) {
+			t.Errorf("record %d left as %q", i, s.line)
+		}
+	}
+	if last := out[len(out)-1]; !last.fast || last.line != event {
+		t.Errorf("a spaced line of the event left as %q (from its input: %v), want the event's JSON as it came", last.line, last.fast)
+	}
+}
