@@ -136,7 +136,8 @@ func labelsOf(v string) map[string]string {
 }
 
 // inputRecords turns events into the records cfg's input hands on: tail
-// with the kube-audit parser gives the event itself; the http input gives
+// with the kube-audit parser gives the event itself, without a parser the
+// line under log; the http input gives
 // one record per webhook EventList batch; the kafka input gives Event Hub
 // messages of AKS diagnostic records under payload, then the configured
 // modify filter renames keys.
@@ -151,7 +152,17 @@ func inputRecords(t *testing.T, cfg *fbConfig, events []map[string]any) []map[st
 	var recs []map[string]any
 	switch in.name() {
 	case "tail":
-		return events
+		if in.Props["parser"] != "" {
+			return events
+		}
+		for _, e := range events {
+			b, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs = append(recs, map[string]any{"log": string(b)})
+		}
+		return recs
 	case "http":
 		for i := 0; i < len(events); i += 50 {
 			items := []any{}
