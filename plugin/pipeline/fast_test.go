@@ -395,18 +395,8 @@ func TestLineAsItCameIsOnlyTheEvent(t *testing.T) {
 		records = append(records, map[string]any{"log": line})
 	}
 	records = append(records, map[string]any{"log": " \t" + event + "\r\n"})
-	det, err := LoadRules(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	red, err := redact.New(redact.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := New(Settings{Redactor: red, Detector: det, Lines: true, Reuse: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPipeline(t, false)
+	p.ReuseTrees()
 	out := ship(t, p, chunk(t, records, fbchunk.Options{}))
 	for i, s := range out {
 		if strings.Contains(s.line, canary) {
