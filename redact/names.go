@@ -2,7 +2,10 @@ package redact
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // names judges whether a map key, an env variable name, a flag or the key
@@ -29,6 +32,9 @@ type names struct {
 	not        map[string]bool
 	suffixes   []string
 	substrings []string
+	// fold maps letters that pass for ASCII ones (Cyrillic а, Greek ο)
+	// to them, so that a name spelt with them is judged as it reads.
+	fold map[rune]byte
 	// first marks the bytes a credential word can start with (either
 	// case): a name without any of them is judged without splitting.
 	first [256]bool
@@ -43,6 +49,7 @@ func newNames() *names {
 		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{},
 		quantity: map[string]bool{}, qualifiers: map[string]bool{}, suffixExcept: map[string]bool{}, keyPrefixes: map[string]bool{}, not: map[string]bool{},
 		content: map[string]bool{},
+		fold:    map[rune]byte{},
 	}
 }
 
@@ -67,6 +74,14 @@ func (n *names) add(s namesSpec) {
 	}
 	for w := range n.keyPrefixes {
 		n.mark(w)
+	}
+	for _, c := range s.Confusables {
+		// "0430 a": the code point, in hex, and the letter it passes for.
+		cp, to, ok := strings.Cut(c, " ")
+		r, err := strconv.ParseUint(cp, 16, 32)
+		if ok && err == nil && len(to) == 1 && r >= 0x80 {
+			n.fold[rune(r)] = to[0]
+		}
 	}
 	for _, w := range s.PlainMaps {
 		n.plainMaps[w] = true
@@ -148,11 +163,18 @@ func (n *names) judgeName(name string) bool {
 }
 
 func (n *names) judge(name string) bool {
-	hit := false
+	hit, high := false, false
 	for i := 0; i < len(name); i++ {
-		if n.first[name[i]] {
-			hit = true
-			break
+		c := name[i]
+		hit = hit || n.first[c]
+		high = high || c >= utf8.RuneSelf
+	}
+	if high {
+		// pass\u200bword, pаssword (Cyrillic а), ｐａｓｓｗｏｒｄ: judged
+		// as they read as well as they are spelt (пароль is a word as
+		// spelt).
+		if f, ok := n.folded(name); ok && n.judge(f) {
+			return true
 		}
 	}
 	if !hit {
@@ -238,6 +260,73 @@ func (n *names) judge(name string) bool {
 		return false
 	}
 	return true
+}
+
+// folded returns name with the characters that do not show removed
+// (zero-width spaces and joiners, soft hyphens, bidirectional controls,
+// variation selectors) and the letters that pass for ASCII ones
+// replaced by them (fullwidth forms, fold), and whether that changed it.
+func (n *names) folded(name string) (string, bool) {
+	var b strings.Builder
+	changed := false
+	for i, r := range name {
+		switch {
+		case r < utf8.RuneSelf:
+		case invisible(r):
+			if !changed {
+				b.WriteString(name[:i])
+				changed = true
+			}
+			continue
+		case 0xFF01 <= r && r <= 0xFF5E:
+			if !changed {
+				b.WriteString(name[:i])
+				changed = true
+			}
+			b.WriteByte(byte(r - 0xFEE0))
+			continue
+		default:
+			if c, ok := n.fold[r]; ok {
+				if !changed {
+					b.WriteString(name[:i])
+					changed = true
+				}
+				b.WriteByte(c)
+				continue
+			}
+		}
+		if changed {
+			b.WriteRune(r)
+		}
+	}
+	return b.String(), changed
+}
+
+// invisible reports whether r is a character that does not show: a
+// format character (zero-width space and joiners, soft hyphen,
+// bidirectional controls, byte order mark), a variation selector or the
+// combining grapheme joiner.
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || 0xFE00 <= r && r <= 0xFE0F || r == 0x034F
+}
+
+// foldable reports whether folded would change s.
+func (n *names) foldable(s string) bool {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if invisible(r) || 0xFF01 <= r && r <= 0xFF5E {
+			return true
+		}
+		if _, ok := n.fold[r]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // describes reports whether a member named name, inside a value a

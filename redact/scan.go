@@ -187,6 +187,7 @@ const (
 	flagDottedRun                 // a dotted run (headRun)
 	flagEntity                    // an HTML character reference (entityForms)
 	flagShapedRun                 // a long run of a token's shape (shapedRun)
+	flagFold                      // a character names.folded drops or replaces
 )
 
 // entityForms are the HTML character references that can hide a key or a
@@ -207,8 +208,10 @@ func (sc *scanner) look(s string, context bool) (l look) {
 	st := uint32(0)
 	run := 0
 	longRun := false
+	high := byte(0)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		high |= c
 		run = (run + 1) & b64Mask[c]
 		st = delta[st+uint32(class[c])]
 		if run >= minEncoded {
@@ -231,6 +234,9 @@ func (sc *scanner) look(s string, context bool) (l look) {
 		}
 	}
 	l.longRun = longRun
+	if high >= utf8.RuneSelf && sc.names.foldable(s) {
+		l.flags |= flagFold
+	}
 	if l.flags&(flagDottedRun|flagShapedRun) != 0 {
 		l.set |= sc.runSet
 	}

@@ -678,6 +678,11 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 	// One pass says what else looks at s: structured and escaped are
 	// asked only when a form they look for is there.
 	lk := w.r.rules.scanner.look(s, true)
+	if lk.flags&flagFold != 0 {
+		if nv, done := w.folded(s, key, c); done {
+			return nv, true
+		}
+	}
 	if lk.flags&flagNewline != 0 || objectStart(s[0]) || w.annotationKey(key) {
 		if nv, done := w.structured(s, key, c); done {
 			return nv, nv != nil
@@ -729,6 +734,27 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 	}
 	w.rep.addN(KindContent, n)
 	return out, true
+}
+
+// folded judges a text that holds characters that do not show or letters
+// that pass for ASCII ones (pass\u200bword=x, db.pаssword=x with a
+// Cyrillic а) as it reads: when the sweep removes something from the
+// text so folded, that text, with it removed, replaces the original.
+func (w *walker) folded(s, key string, c sctx) (any, bool) {
+	if w.edepth >= maxEncodeDepth || len(s) > maxDecoded {
+		return nil, false
+	}
+	t, ok := w.r.rules.names.folded(s)
+	if !ok {
+		return nil, false
+	}
+	probe := walker{r: w.r, sdepth: w.sdepth + 1, edepth: w.edepth + 1}
+	nv, changed := probe.sweepString(t, key, c)
+	if !changed || probe.rep.Empty() {
+		return nil, false
+	}
+	w.rep.Add(probe.rep)
+	return nv, true
 }
 
 // nestedText judges a YAML text that is no manifest (a config file in a
