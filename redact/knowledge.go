@@ -40,6 +40,7 @@ type namesSpec struct {
 	KeyPrefixes     []string `json:"key_prefixes"`
 	NotNames        []string `json:"not_names"`
 	ContentWords    []string `json:"content_last_words"`
+	ShapedNames     []string `json:"shaped_names"`
 	Confusables     []string `json:"confusables"`
 }
 

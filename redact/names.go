@@ -32,9 +32,15 @@ type names struct {
 	not        map[string]bool
 	suffixes   []string
 	substrings []string
+	// shaped: names that hold a credential only when their value is
+	// shaped like a generated one (a license key, not `license: MIT`; a
+	// PagerDuty routing_key, not an AMQP one).
+	shaped map[string]bool
 	// fold maps letters that pass for ASCII ones (Cyrillic а, Greek ο)
 	// to them, so that a name spelt with them is judged as it reads.
 	fold map[rune]byte
+	// seenShaped remembers shaped judgements as seen does credential's.
+	seenShaped memo
 	// first marks the bytes a credential word can start with (either
 	// case): a name without any of them is judged without splitting.
 	first [256]bool
@@ -48,8 +54,8 @@ func newNames() *names {
 		words: map[string]bool{}, lastWords: map[string]bool{}, except: map[string]bool{},
 		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{},
 		quantity: map[string]bool{}, qualifiers: map[string]bool{}, suffixExcept: map[string]bool{}, keyPrefixes: map[string]bool{}, not: map[string]bool{},
-		content: map[string]bool{},
-		fold:    map[rune]byte{},
+		content: map[string]bool{}, shaped: map[string]bool{},
+		fold: map[rune]byte{},
 	}
 }
 
@@ -57,7 +63,7 @@ func (n *names) add(s namesSpec) {
 	for _, l := range []struct {
 		dst map[string]bool
 		src []string
-	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}} {
+	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}} {
 		for _, w := range l.src {
 			l.dst[strings.ToLower(w)] = true
 		}
@@ -144,13 +150,13 @@ func (n *names) numeric(name string) bool {
 	return true
 }
 
-// labels reports whether name makes its value a credential: numeric for
-// a number, credential for a string.
-func (n *names) labels(name string, number bool) bool {
-	if number {
-		return n.numeric(name)
+// labelsValue reports whether name makes its value a credential:
+// numeric for a number, value for a string.
+func (n *names) labelsValue(name string, v any) bool {
+	if s, ok := v.(string); ok {
+		return n.value(name, s)
 	}
-	return n.credential(name)
+	return n.numeric(name)
 }
 
 // judgeName is credential for names that rarely repeat (object names
@@ -327,6 +333,89 @@ func (n *names) foldable(s string) bool {
 		}
 	}
 	return false
+}
+
+// shapedValue reports whether v, under name, is a credential by its
+// shape: the name is one of shaped_names and v looks generated.
+func (n *names) shapedValue(name, v string) bool {
+	return generated(v) && n.shapedName(name)
+}
+
+// value reports whether name makes the string v a credential: by the
+// name alone, or by a name of shaped_names and v's shape.
+func (n *names) value(name, v string) bool {
+	return n.credential(name) || n.shapedValue(name, v)
+}
+
+// shapedName reports whether name is one of shaped_names (a word of it,
+// or its last two words joined by _: routing_key), its last word not
+// one that describes (license_file, license_server).
+func (n *names) shapedName(name string) bool {
+	if name == "" || len(name) > 128 || len(n.shaped) == 0 {
+		return false
+	}
+	if v, ok := n.seenShaped.get(name); ok {
+		return v
+	}
+	v := n.judgeShaped(name)
+	n.seenShaped.put(name, v)
+	return v
+}
+
+func (n *names) judgeShaped(name string) bool {
+	if f, ok := n.folded(name); ok {
+		name = f
+		if len(name) > 128 {
+			return false
+		}
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := splitWords(name, &lb, &ws)
+	for nw > 1 && n.qualifier(lb[ws[nw-1][0]:ws[nw-1][1]]) {
+		nw--
+	}
+	if nw == 0 {
+		return false
+	}
+	word := func(i int) string { return string(lb[ws[i][0]:ws[i][1]]) }
+	last := word(nw - 1)
+	if nw > 1 && n.shaped[word(nw-2)+"_"+last] {
+		return true
+	}
+	if n.except[last] {
+		return false
+	}
+	for i := 0; i < nw; i++ {
+		if n.shaped[word(i)] {
+			return true
+		}
+	}
+	return false
+}
+
+// generated reports whether v is shaped like a generated credential
+// rather than a word, a name, a version or a licence's identifier: one
+// token of 8 to 256 characters with no space, at least 3 digits and 2
+// letters (a3f9c2d17e..., PwX7k2-91aQ; not Apache-2.0, orders.created,
+// v1.2.3, 404).
+func generated(v string) bool {
+	if len(v) < 8 || len(v) > 256 {
+		return false
+	}
+	letters, digits := 0, 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case isDigit(c):
+			digits++
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+			letters++
+		case c == '+' || c == '/' || c == '=' || c == '_' || c == '-' || c == '.' || c == ':' || c == '~':
+		default:
+			return false
+		}
+	}
+	return digits >= 3 && letters >= 2
 }
 
 // describes reports whether a member named name, inside a value a

@@ -729,7 +729,7 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 
 // assignmentCounts decides a key=value match by its key.
 func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string) bool {
-	if !sc.names.credential(key) {
+	if !sc.names.credential(key) && !sc.names.shapedValue(key, firstSecret(p, loc, s)) {
 		return false
 	}
 	if p.sep > 0 && loc[2*p.sep] < 0 { // space-separated
@@ -743,6 +743,16 @@ func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string)
 		return false
 	}
 	return true
+}
+
+// firstSecret is the text of the first secret group of p that matched.
+func firstSecret(p *pattern, loc []int, s string) string {
+	for _, g := range p.groups {
+		if a := loc[2*g]; a >= 0 {
+			return s[a:loc[2*g+1]]
+		}
+	}
+	return ""
 }
 
 // referenceValue reports whether the value of a key=value match is a

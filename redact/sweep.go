@@ -390,7 +390,7 @@ const minKeyScan = 20
 func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 	switch x := v.(type) {
 	case string:
-		if w.keep(x) || !w.r.rules.names.credential(k) || boolWord(x) {
+		if w.keep(x) || !w.r.rules.names.value(k, x) || boolWord(x) {
 			return false
 		}
 		m[k] = w.mask(x)
@@ -464,14 +464,14 @@ func (w *walker) pair(m map[string]any) {
 	w.cause(m)
 	w.pairValues(m)
 	v := m["value"]
-	number, ok := w.pairable(v)
+	_, ok := w.pairable(v)
 	if !ok {
 		return
 	}
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
 		last := path[strings.LastIndexByte(path, '/')+1:]
-		if w.r.rules.names.labels(unescapePointer(last), number) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path) {
+		if w.r.rules.names.labelsValue(unescapePointer(last), v) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 		}
@@ -528,12 +528,11 @@ func (w *walker) pairValues(m map[string]any) {
 	nm := w.r.rules.names
 	for _, vk := range pairValueKeys {
 		v := m[vk]
-		number, ok := w.pairable(v)
-		if !ok {
+		if _, ok := w.pairable(v); !ok {
 			continue
 		}
 		for _, nk := range pairNameKeys {
-			if name, ok := m[nk.key].(string); ok && nm.labels(name, number) {
+			if name, ok := m[nk.key].(string); ok && nm.labelsValue(name, v) {
 				m[vk] = w.mask(v)
 				w.rep.add(KindCredentialName)
 				break
@@ -624,7 +623,7 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 				continue
 			}
 			if i > 0 {
-				if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.credential(prev) && !strings.HasPrefix(s, "-") {
+				if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.value(prev, s) && !strings.HasPrefix(s, "-") {
 					arr[i] = w.mask(s)
 					w.rep.add(KindCredentialName)
 					continue
@@ -656,7 +655,7 @@ func (w *walker) tuple(t []any) {
 	if !ok {
 		return
 	}
-	if number, ok := w.pairable(t[1]); ok && w.r.rules.names.labels(name, number) {
+	if _, ok := w.pairable(t[1]); ok && w.r.rules.names.labelsValue(name, t[1]) {
 		t[1] = w.mask(t[1])
 		w.rep.add(KindCredentialName)
 	}

@@ -66,7 +66,7 @@ func (w *walker) uri(s string) (string, bool) {
 			}
 			continue
 		}
-		if nm.credential(kd) {
+		if nm.value(kd, vd) {
 			params[i] = k + "=" + url.QueryEscape(w.maskString(vd))
 			w.rep.add(KindCredentialName)
 			changed = true
