@@ -41,6 +41,7 @@ type namesSpec struct {
 	NotNames        []string `json:"not_names"`
 	ContentWords    []string `json:"content_last_words"`
 	ShapedNames     []string `json:"shaped_names"`
+	PurposeWords    []string `json:"purpose_words"`
 	Confusables     []string `json:"confusables"`
 }
 

@@ -36,6 +36,10 @@ type names struct {
 	// shaped like a generated one (a license key, not `license: MIT`; a
 	// PagerDuty routing_key, not an AMQP one).
 	shaped map[string]bool
+	// purpose: last words that describe a credential in a record beside
+	// it (database: orders next to password:) but say what it is for in a
+	// map of credentials (secrets: {DATABASE: x}).
+	purpose map[string]bool
 	// fold maps letters that pass for ASCII ones (Cyrillic а, Greek ο)
 	// to them, so that a name spelt with them is judged as it reads.
 	fold map[rune]byte
@@ -54,7 +58,7 @@ func newNames() *names {
 		words: map[string]bool{}, lastWords: map[string]bool{}, except: map[string]bool{},
 		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{},
 		quantity: map[string]bool{}, qualifiers: map[string]bool{}, suffixExcept: map[string]bool{}, keyPrefixes: map[string]bool{}, not: map[string]bool{},
-		content: map[string]bool{}, shaped: map[string]bool{},
+		content: map[string]bool{}, shaped: map[string]bool{}, purpose: map[string]bool{},
 		fold: map[rune]byte{},
 	}
 }
@@ -63,7 +67,7 @@ func (n *names) add(s namesSpec) {
 	for _, l := range []struct {
 		dst map[string]bool
 		src []string
-	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}} {
+	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}, {n.purpose, s.PurposeWords}} {
 		for _, w := range l.src {
 			l.dst[strings.ToLower(w)] = true
 		}
@@ -416,6 +420,49 @@ func generated(v string) bool {
 		}
 	}
 	return digits >= 3 && letters >= 2
+}
+
+// mentions reports whether name names a credential or something about
+// one: the name without its last word names one (passwordSecretRef,
+// token_file).
+func (n *names) mentions(name string) bool {
+	if n.credential(name) {
+		return true
+	}
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := splitWords(name, &lb, &ws)
+	return nw > 1 && n.credential(name[:ws[nw-1][0]])
+}
+
+// describesIn is describes for a member of a map that a credential name
+// labels: in a record of one credential (a member of the map names a
+// credential: password beside database) a purpose word describes it; in
+// a map of credentials keyed by what each is for (secrets: {DATABASE: x,
+// SMTP: y}) it does not.
+func (n *names) describesIn(name string, record bool) bool {
+	if !n.describes(name) {
+		return false
+	}
+	return record || !n.purposeName(name)
+}
+
+// purposeName reports whether name's last word (qualifiers aside) is one
+// of purpose_words.
+func (n *names) purposeName(name string) bool {
+	if name == "" || len(name) > 128 || len(n.purpose) == 0 {
+		return false
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := splitWords(name, &lb, &ws)
+	for nw > 1 && n.qualifier(lb[ws[nw-1][0]:ws[nw-1][1]]) {
+		nw--
+	}
+	return nw > 0 && n.purpose[string(lb[ws[nw-1][0]:ws[nw-1][1]])]
 }
 
 // describes reports whether a member named name, inside a value a

@@ -206,7 +206,7 @@ func (s *Screen) Open(isMap bool) {
 			if p.key == "values" && !isMap {
 				p.hasValue = true // values: [...] beside a name (pairValues)
 			}
-			nf.credCtx = p.credKey || p.credCtx && !s.r.rules.names.describes(p.key)
+			nf.credCtx = p.credKey || p.credCtx && (!s.r.rules.names.describes(p.key) || s.r.rules.names.purposeName(p.key))
 		} else {
 			nf.credCtx = p.credCtx
 			nf.inList = !isMap
@@ -356,7 +356,9 @@ func (s *Screen) String(v string) {
 		// by pair (boolWord).
 		isValue := pairValue(key)
 		named := keep || (f.credKey || f.credCtx || isValue) && boolWord(v)
-		if f.credKey && !named || f.credCtx && !named && !r.rules.names.describes(key) || f.shapedKey && generated(v) || !r.inertValue(key, v) {
+		// (In a value a credential name labels, whether a purpose word
+		// describes depends on the siblings: the sweep decides.)
+		if f.credKey && !named || f.credCtx && !named && (!r.rules.names.describes(key) || r.rules.names.purposeName(key)) || f.shapedKey && generated(v) || !r.inertValue(key, v) {
 			s.failed = true
 			return
 		}

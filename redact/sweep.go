@@ -176,6 +176,10 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	w.pair(m)
 	w.jwk(m)
 	nm := w.r.rules.names
+	// In a value a credential name labels, a map that names a credential
+	// itself (password: beside database:) is the record of one; any
+	// other is a map of them.
+	record := c.cred && w.record(m)
 	var renames [][2]string
 	for k, v := range m {
 		if len(k) >= minKeyScan && !w.r.cleanKeys.has(k) {
@@ -207,7 +211,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		cc.cred = false
 		switch v.(type) {
 		case map[string]any, []any:
-			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describes(k) || nm.credential(k))
+			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describesIn(k, record) || nm.credential(k))
 		}
 		cc.la = c.la.next(k)
 		if c.strict && !c.allowed && w.r.strictAllow[k] {
@@ -239,7 +243,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		if (!c.plain || tokenShaped(v)) && w.credentialKey(m, k, v) {
 			continue
 		}
-		if s, isStr := v.(string); isStr && c.cred && !c.plain && !w.keep(s) && !boolWord(s) && !nm.describes(k) {
+		if s, isStr := v.(string); isStr && c.cred && !c.plain && !w.keep(s) && !boolWord(s) && !nm.describesIn(k, record) {
 			m[k] = w.mask(s)
 			w.rep.add(KindCredentialName)
 			continue
@@ -260,6 +264,17 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		m[nk] = m[k]
 		delete(m, k)
 	}
+}
+
+// record reports whether a member of m names a credential: holds one
+// (password) or says where one is (passwordSecretRef, token_file).
+func (w *walker) record(m map[string]any) bool {
+	for k := range m {
+		if w.r.rules.names.mentions(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // patchOp is what an operation of a JSON patch body says about its value:
