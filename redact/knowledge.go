@@ -42,6 +42,8 @@ type namesSpec struct {
 	ContentWords    []string `json:"content_last_words"`
 	ShapedNames     []string `json:"shaped_names"`
 	PurposeWords    []string `json:"purpose_words"`
+	HostKeyed       []string `json:"host_keyed"`
+	HostKeyedExcept []string `json:"host_keyed_except"`
 	Confusables     []string `json:"confusables"`
 }
 

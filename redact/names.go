@@ -40,6 +40,11 @@ type names struct {
 	// it (database: orders next to password:) but say what it is for in a
 	// map of credentials (secrets: {DATABASE: x}).
 	purpose map[string]bool
+	// hostKeyed: prefixes of names that key a credential by its host,
+	// spelt with __ for the dots (BUNDLE_GEMS__EXAMPLE__COM), unless the
+	// first part is one of hostExcept (BUNDLE_BUILD__NOKOGIRI).
+	hostKeyed  []string
+	hostExcept map[string]bool
 	// fold maps letters that pass for ASCII ones (Cyrillic а, Greek ο)
 	// to them, so that a name spelt with them is judged as it reads.
 	fold map[rune]byte
@@ -58,7 +63,7 @@ func newNames() *names {
 		words: map[string]bool{}, lastWords: map[string]bool{}, except: map[string]bool{},
 		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{},
 		quantity: map[string]bool{}, qualifiers: map[string]bool{}, suffixExcept: map[string]bool{}, keyPrefixes: map[string]bool{}, not: map[string]bool{},
-		content: map[string]bool{}, shaped: map[string]bool{}, purpose: map[string]bool{},
+		content: map[string]bool{}, shaped: map[string]bool{}, purpose: map[string]bool{}, hostExcept: map[string]bool{},
 		fold: map[rune]byte{},
 	}
 }
@@ -67,7 +72,7 @@ func (n *names) add(s namesSpec) {
 	for _, l := range []struct {
 		dst map[string]bool
 		src []string
-	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}, {n.purpose, s.PurposeWords}} {
+	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}, {n.purpose, s.PurposeWords}, {n.hostExcept, s.HostKeyedExcept}} {
 		for _, w := range l.src {
 			l.dst[strings.ToLower(w)] = true
 		}
@@ -84,6 +89,10 @@ func (n *names) add(s namesSpec) {
 	}
 	for w := range n.keyPrefixes {
 		n.mark(w)
+	}
+	for _, w := range s.HostKeyed {
+		n.hostKeyed = append(n.hostKeyed, strings.ToLower(w)+"_")
+		n.mark(strings.ToLower(w))
 	}
 	for _, c := range s.Confusables {
 		// "0430 a": the code point, in hex, and the letter it passes for.
@@ -201,6 +210,9 @@ func (n *names) judge(name string) bool {
 	if n.whole[string(lower[t:])] {
 		return true
 	}
+	if n.hostKeyedName(string(lower)) {
+		return true
+	}
 	if n.not[string(lower[t:])] {
 		return false
 	}
@@ -270,6 +282,33 @@ func (n *names) judge(name string) bool {
 		return false
 	}
 	return true
+}
+
+// hostKeyedName reports whether a lower-cased name is one of hostKeyed's
+// prefixes followed by a host spelt with __ for its dots
+// (bundle_gems__example__com: Bundler's credentials for that source).
+func (n *names) hostKeyedName(lower string) bool {
+	for _, p := range n.hostKeyed {
+		rest, ok := strings.CutPrefix(lower, p)
+		if !ok {
+			continue
+		}
+		first, _, ok := strings.Cut(rest, "__")
+		if !ok || first == "" || n.hostExcept[first] || rest[len(rest)-1] == '_' {
+			continue
+		}
+		host := true
+		for i := 0; i < len(rest); i++ {
+			if c := rest[i]; !('a' <= c && c <= 'z' || isDigit(c) || c == '_' || c == '-') {
+				host = false
+				break
+			}
+		}
+		if host {
+			return true
+		}
+	}
+	return false
 }
 
 // folded returns name with the characters that do not show removed
