@@ -718,6 +718,9 @@ func (r *Redactor) ruleName(v string) bool {
 func (r *Redactor) inertURI(v string) bool {
 	path, query, _ := strings.Cut(v, "?")
 	cheap := r.inertValue("", path)
+	if i := strings.Index(path, proxySegment); cheap && i >= 0 {
+		cheap = !r.proxyCredential(path[i+len(proxySegment):])
+	}
 	if cheap && query != "" {
 		cheap = !strings.ContainsAny(query, "%+") && r.plainText("", query)
 		for q := query; cheap && q != ""; {

@@ -872,20 +872,36 @@ func isDigits(s string) bool {
 const minNestedValue = 4
 
 // credentialBlock reports whether a line of s opens a YAML block under a
-// credential name: `secrets:` alone on its line (a list item's too).
+// credential name (`secrets:` alone on its line, a list item's too), or
+// holds what only the parsed text shows: a flow collection with a keyword
+// in it (command: [app, --password, x], env: [{name: DB_PASSWORD, value:
+// x}]), or an alias as the value of a credential name (password: *pw,
+// whose value stands at the anchor).
 func (w *walker) credentialBlock(s string) bool {
 	for rest := s; rest != ""; {
 		line, more, _ := strings.Cut(rest, "\n")
 		rest = more
 		t := strings.TrimRight(strings.TrimLeft(line, " \t"), " \t\r")
 		t = strings.TrimPrefix(t, "- ")
-		k, ok := strings.CutSuffix(t, ":")
-		if !ok || k == "" || strings.ContainsAny(k, " :") {
+		k, v, ok := strings.Cut(t, ":")
+		if !ok || k == "" || strings.ContainsAny(k, " ") {
 			continue
 		}
 		k = strings.Trim(k, `"'`)
-		if w.r.rules.names.credential(k) {
-			return true
+		v = strings.TrimLeft(v, " \t")
+		switch {
+		case v == "":
+			if w.r.rules.names.credential(k) {
+				return true
+			}
+		case v[0] == '[' || v[0] == '{':
+			if w.r.rules.scanner.mayHold(v) {
+				return true
+			}
+		case v[0] == '*':
+			if w.r.rules.names.credential(k) {
+				return true
+			}
 		}
 	}
 	return false
@@ -967,9 +983,16 @@ func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 		return nil, true
 	}
 	var v any
-	var ok bool
+	var ok, flow bool
 	if isJSON {
 		v, ok = parseJSON(s)
+		if !ok && !objAnn && c.la != laRecorded {
+			// Not JSON, but a YAML flow collection can look like it:
+			// [--password, x], {user: app, token: x}. It is written back
+			// as JSON, which is YAML's flow style too.
+			v, ok = parseYAMLDocs(t)
+			flow = ok
+		}
 	} else {
 		v, ok = parseYAMLDocs(t)
 	}
@@ -1001,7 +1024,7 @@ func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 	if w.rep == before {
 		// JSON parsed strictly is all there is; YAML can hold comments
 		// the parse drops, so its raw text is scanned as well.
-		return nil, isJSON
+		return nil, isJSON && !flow
 	}
 	var b []byte
 	var err error
