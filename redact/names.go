@@ -440,25 +440,35 @@ func (n *names) judgeShaped(name string) bool {
 // generated reports whether v is shaped like a generated credential
 // rather than a word, a name, a version or a licence's identifier: one
 // token of 8 to 256 characters with no space, at least 3 digits and 2
-// letters (a3f9c2d17e..., PwX7k2-91aQ; not Apache-2.0, orders.created,
-// v1.2.3, 404).
+// letters, and letters and digits mixed in a run of 6 or more between
+// separators (a3f9c2d17e..., PwX7k2-91aQ; not Apache-2.0,
+// enterprise-2024, orders.created.v2, v1.2.3, 404).
 func generated(v string) bool {
 	if len(v) < 8 || len(v) > 256 {
 		return false
 	}
 	letters, digits := 0, 0
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case isDigit(c):
-			digits++
-		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
-			letters++
-		case c == '+' || c == '/' || c == '=' || c == '_' || c == '-' || c == '.' || c == ':' || c == '~':
-		default:
-			return false
+	run, runL, runD, mixed := 0, false, false, false
+	for i := 0; i <= len(v); i++ {
+		if i < len(v) {
+			switch c := v[i]; {
+			case isDigit(c):
+				digits++
+				run, runD = run+1, true
+				continue
+			case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+				letters++
+				run, runL = run+1, true
+				continue
+			case c == '+' || c == '/' || c == '=' || c == '_' || c == '-' || c == '.' || c == ':' || c == '~':
+			default:
+				return false
+			}
 		}
+		mixed = mixed || run >= 6 && runL && runD
+		run, runL, runD = 0, false, false
 	}
-	return digits >= 3 && letters >= 2
+	return mixed && digits >= 3 && letters >= 2
 }
 
 // mentions reports whether name names a credential or something about
