@@ -127,7 +127,9 @@ type frame struct {
 	// Arrays: cred when under a credential key; prevFlag when the last
 	// element was a flag naming a credential; argv holds a command line's
 	// elements, judged as a whole when one of them needs it.
-	cred, prevFlag, isArgv, argvSuspect bool
+	// shaped when under a name of shaped_names, whose generated strings
+	// go.
+	cred, shaped, prevFlag, isArgv, argvSuspect bool
 	// credCtx: inside a value a credential name labels, whose strings
 	// the sweep removes unless their names describe the credential.
 	credCtx bool
@@ -202,6 +204,7 @@ func (s *Screen) Open(isMap bool) {
 		p := &s.frames[s.depth-1]
 		nf.under = s.current()
 		nf.cred = !isMap && p.isMap && p.credKey
+		nf.shaped = !isMap && p.isMap && p.shapedKey
 		if p.isMap {
 			if p.key == "values" && !isMap {
 				p.hasValue = true // values: [...] beside a name (pairValues)
@@ -384,7 +387,7 @@ func (s *Screen) String(v string) {
 		}
 		return
 	}
-	if f.cred && !keep || f.credCtx && !keep && !boolWord(v) || !r.inertValue(f.under, v) {
+	if f.cred && !keep || f.shaped && generated(v) || f.credCtx && !keep && !boolWord(v) || !r.inertValue(f.under, v) {
 		s.failed = true
 		return
 	}

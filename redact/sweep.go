@@ -412,7 +412,19 @@ func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 		w.rep.add(KindCredentialName)
 		return true
 	case []any:
-		if len(x) == 0 || !w.r.rules.names.credential(k) {
+		if len(x) == 0 {
+			return false
+		}
+		if !w.r.rules.names.credential(k) {
+			// A name whose value's shape decides judges each string.
+			if w.r.rules.names.shapedName(k) {
+				for i, e := range x {
+					if s, ok := e.(string); ok && !w.keep(s) && generated(s) {
+						x[i] = w.mask(s)
+						w.rep.add(KindCredentialName)
+					}
+				}
+			}
 			return false
 		}
 		numbers := w.r.rules.names.numeric(k)
