@@ -773,8 +773,24 @@ func referenceValue(p *pattern, loc []int, s string) bool {
 		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "${") || strings.HasSuffix(v, ":") {
 			return true
 		}
+		if e := loc[2*g+1]; lowerWord(v) && (a == 0 || s[a-1] != '"' && s[a-1] != '\'') && e+1 < len(s) && s[e] == ' ' && s[e+1] == '"' {
+			// A bare word before a quoted name is prose naming what the
+			// quote is (kubelet: volume "db-secret" : secret "db-password"
+			// not found), not a value.
+			return true
+		}
 	}
 	return false
+}
+
+// lowerWord reports whether v is a word of lower-case ASCII letters.
+func lowerWord(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 'a' || v[i] > 'z' {
+			return false
+		}
+	}
+	return v != ""
 }
 
 // variableName reports whether v is a bare variable reference: $host,
