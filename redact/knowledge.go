@@ -40,6 +40,11 @@ type namesSpec struct {
 	KeyPrefixes     []string `json:"key_prefixes"`
 	NotNames        []string `json:"not_names"`
 	ContentWords    []string `json:"content_last_words"`
+	ShapedNames     []string `json:"shaped_names"`
+	PurposeWords    []string `json:"purpose_words"`
+	HostKeyed       []string `json:"host_keyed"`
+	HostKeyedExcept []string `json:"host_keyed_except"`
+	Confusables     []string `json:"confusables"`
 }
 
 type patternSpec struct {

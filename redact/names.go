@@ -2,7 +2,10 @@ package redact
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // names judges whether a map key, an env variable name, a flag or the key
@@ -29,6 +32,24 @@ type names struct {
 	not        map[string]bool
 	suffixes   []string
 	substrings []string
+	// shaped: names that hold a credential only when their value is
+	// shaped like a generated one (a license key, not `license: MIT`; a
+	// PagerDuty routing_key, not an AMQP one).
+	shaped map[string]bool
+	// purpose: last words that describe a credential in a record beside
+	// it (database: orders next to password:) but say what it is for in a
+	// map of credentials (secrets: {DATABASE: x}).
+	purpose map[string]bool
+	// hostKeyed: prefixes of names that key a credential by its host,
+	// spelt with __ for the dots (BUNDLE_GEMS__EXAMPLE__COM), unless the
+	// first part is one of hostExcept (BUNDLE_BUILD__NOKOGIRI).
+	hostKeyed  []string
+	hostExcept map[string]bool
+	// fold maps letters that pass for ASCII ones (Cyrillic а, Greek ο)
+	// to them, so that a name spelt with them is judged as it reads.
+	fold map[rune]byte
+	// seenShaped remembers shaped judgements as seen does credential's.
+	seenShaped memo
 	// first marks the bytes a credential word can start with (either
 	// case): a name without any of them is judged without splitting.
 	first [256]bool
@@ -42,7 +63,8 @@ func newNames() *names {
 		words: map[string]bool{}, lastWords: map[string]bool{}, except: map[string]bool{},
 		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{},
 		quantity: map[string]bool{}, qualifiers: map[string]bool{}, suffixExcept: map[string]bool{}, keyPrefixes: map[string]bool{}, not: map[string]bool{},
-		content: map[string]bool{},
+		content: map[string]bool{}, shaped: map[string]bool{}, purpose: map[string]bool{}, hostExcept: map[string]bool{},
+		fold: map[rune]byte{},
 	}
 }
 
@@ -50,7 +72,7 @@ func (n *names) add(s namesSpec) {
 	for _, l := range []struct {
 		dst map[string]bool
 		src []string
-	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}} {
+	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}, {n.purpose, s.PurposeWords}, {n.hostExcept, s.HostKeyedExcept}} {
 		for _, w := range l.src {
 			l.dst[strings.ToLower(w)] = true
 		}
@@ -67,6 +89,18 @@ func (n *names) add(s namesSpec) {
 	}
 	for w := range n.keyPrefixes {
 		n.mark(w)
+	}
+	for _, w := range s.HostKeyed {
+		n.hostKeyed = append(n.hostKeyed, strings.ToLower(w)+"_")
+		n.mark(strings.ToLower(w))
+	}
+	for _, c := range s.Confusables {
+		// "0430 a": the code point, in hex, and the letter it passes for.
+		cp, to, ok := strings.Cut(c, " ")
+		r, err := strconv.ParseUint(cp, 16, 32)
+		if ok && err == nil && len(to) == 1 && r >= 0x80 {
+			n.fold[rune(r)] = to[0]
+		}
 	}
 	for _, w := range s.PlainMaps {
 		n.plainMaps[w] = true
@@ -129,13 +163,13 @@ func (n *names) numeric(name string) bool {
 	return true
 }
 
-// labels reports whether name makes its value a credential: numeric for
-// a number, credential for a string.
-func (n *names) labels(name string, number bool) bool {
-	if number {
-		return n.numeric(name)
+// labelsValue reports whether name makes its value a credential:
+// numeric for a number, value for a string.
+func (n *names) labelsValue(name string, v any) bool {
+	if s, ok := v.(string); ok {
+		return n.value(name, s)
 	}
-	return n.credential(name)
+	return n.numeric(name)
 }
 
 // judgeName is credential for names that rarely repeat (object names
@@ -148,11 +182,18 @@ func (n *names) judgeName(name string) bool {
 }
 
 func (n *names) judge(name string) bool {
-	hit := false
+	hit, high := false, false
 	for i := 0; i < len(name); i++ {
-		if n.first[name[i]] {
-			hit = true
-			break
+		c := name[i]
+		hit = hit || n.first[c]
+		high = high || c >= utf8.RuneSelf
+	}
+	if high {
+		// pass\u200bword, pаssword (Cyrillic а), ｐａｓｓｗｏｒｄ: judged
+		// as they read as well as they are spelt (пароль is a word as
+		// spelt).
+		if f, ok := n.folded(name); ok && n.judge(f) {
+			return true
 		}
 	}
 	if !hit {
@@ -167,6 +208,9 @@ func (n *names) judge(name string) bool {
 		t++
 	}
 	if n.whole[string(lower[t:])] {
+		return true
+	}
+	if n.hostKeyedName(string(lower)) {
 		return true
 	}
 	if n.not[string(lower[t:])] {
@@ -238,6 +282,236 @@ func (n *names) judge(name string) bool {
 		return false
 	}
 	return true
+}
+
+// hostKeyedName reports whether a lower-cased name is one of hostKeyed's
+// prefixes followed by a host spelt with __ for its dots
+// (bundle_gems__example__com: Bundler's credentials for that source).
+func (n *names) hostKeyedName(lower string) bool {
+	for _, p := range n.hostKeyed {
+		rest, ok := strings.CutPrefix(lower, p)
+		if !ok {
+			continue
+		}
+		first, _, ok := strings.Cut(rest, "__")
+		if !ok || first == "" || n.hostExcept[first] || rest[len(rest)-1] == '_' {
+			continue
+		}
+		host := true
+		for i := 0; i < len(rest); i++ {
+			if c := rest[i]; !('a' <= c && c <= 'z' || isDigit(c) || c == '_' || c == '-') {
+				host = false
+				break
+			}
+		}
+		if host {
+			return true
+		}
+	}
+	return false
+}
+
+// folded returns name with the characters that do not show removed
+// (zero-width spaces and joiners, soft hyphens, bidirectional controls,
+// variation selectors) and the letters that pass for ASCII ones
+// replaced by them (fullwidth forms, fold), and whether that changed it.
+func (n *names) folded(name string) (string, bool) {
+	var b strings.Builder
+	changed := false
+	for i, r := range name {
+		switch {
+		case r < utf8.RuneSelf:
+		case invisible(r):
+			if !changed {
+				b.WriteString(name[:i])
+				changed = true
+			}
+			continue
+		case 0xFF01 <= r && r <= 0xFF5E:
+			if !changed {
+				b.WriteString(name[:i])
+				changed = true
+			}
+			b.WriteByte(byte(r - 0xFEE0))
+			continue
+		default:
+			if c, ok := n.fold[r]; ok {
+				if !changed {
+					b.WriteString(name[:i])
+					changed = true
+				}
+				b.WriteByte(c)
+				continue
+			}
+		}
+		if changed {
+			b.WriteRune(r)
+		}
+	}
+	return b.String(), changed
+}
+
+// invisible reports whether r is a character that does not show: a
+// format character (zero-width space and joiners, soft hyphen,
+// bidirectional controls, byte order mark), a variation selector or the
+// combining grapheme joiner.
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || 0xFE00 <= r && r <= 0xFE0F || r == 0x034F
+}
+
+// foldable reports whether folded would change s.
+func (n *names) foldable(s string) bool {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if invisible(r) || 0xFF01 <= r && r <= 0xFF5E {
+			return true
+		}
+		if _, ok := n.fold[r]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// shapedValue reports whether v, under name, is a credential by its
+// shape: the name is one of shaped_names and v looks generated.
+func (n *names) shapedValue(name, v string) bool {
+	return generated(v) && n.shapedName(name)
+}
+
+// value reports whether name makes the string v a credential: by the
+// name alone, or by a name of shaped_names and v's shape.
+func (n *names) value(name, v string) bool {
+	return n.credential(name) || n.shapedValue(name, v)
+}
+
+// shapedName reports whether name is one of shaped_names (a word of it,
+// or its last two words joined by _: routing_key), its last word not
+// one that describes (license_file, license_server).
+func (n *names) shapedName(name string) bool {
+	if name == "" || len(name) > 128 || len(n.shaped) == 0 {
+		return false
+	}
+	if v, ok := n.seenShaped.get(name); ok {
+		return v
+	}
+	v := n.judgeShaped(name)
+	n.seenShaped.put(name, v)
+	return v
+}
+
+func (n *names) judgeShaped(name string) bool {
+	if f, ok := n.folded(name); ok {
+		name = f
+		if len(name) > 128 {
+			return false
+		}
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := splitWords(name, &lb, &ws)
+	for nw > 1 && n.qualifier(lb[ws[nw-1][0]:ws[nw-1][1]]) {
+		nw--
+	}
+	if nw == 0 {
+		return false
+	}
+	word := func(i int) string { return string(lb[ws[i][0]:ws[i][1]]) }
+	last := word(nw - 1)
+	if nw > 1 && n.shaped[word(nw-2)+"_"+last] {
+		return true
+	}
+	if n.except[last] {
+		return false
+	}
+	for i := 0; i < nw; i++ {
+		if n.shaped[word(i)] {
+			return true
+		}
+	}
+	return false
+}
+
+// generated reports whether v is shaped like a generated credential
+// rather than a word, a name, a version or a licence's identifier: one
+// token of 8 to 256 characters with no space, at least 3 digits and 2
+// letters, and letters and digits mixed in a run of 6 or more between
+// separators (a3f9c2d17e..., PwX7k2-91aQ; not Apache-2.0,
+// enterprise-2024, orders.created.v2, v1.2.3, 404).
+func generated(v string) bool {
+	if len(v) < 8 || len(v) > 256 {
+		return false
+	}
+	letters, digits := 0, 0
+	run, runL, runD, mixed := 0, false, false, false
+	for i := 0; i <= len(v); i++ {
+		if i < len(v) {
+			switch c := v[i]; {
+			case isDigit(c):
+				digits++
+				run, runD = run+1, true
+				continue
+			case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
+				letters++
+				run, runL = run+1, true
+				continue
+			case c == '+' || c == '/' || c == '=' || c == '_' || c == '-' || c == '.' || c == ':' || c == '~':
+			default:
+				return false
+			}
+		}
+		mixed = mixed || run >= 6 && runL && runD
+		run, runL, runD = 0, false, false
+	}
+	return mixed && digits >= 3 && letters >= 2
+}
+
+// mentions reports whether name names a credential or something about
+// one: the name without its last word names one (passwordSecretRef,
+// token_file).
+func (n *names) mentions(name string) bool {
+	if n.credential(name) {
+		return true
+	}
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := splitWords(name, &lb, &ws)
+	return nw > 1 && n.credential(name[:ws[nw-1][0]])
+}
+
+// describesIn is describes for a member of a map that a credential name
+// labels: in a record of one credential (a member of the map names a
+// credential: password beside database) a purpose word describes it; in
+// a map of credentials keyed by what each is for (secrets: {DATABASE: x,
+// SMTP: y}) it does not.
+func (n *names) describesIn(name string, record bool) bool {
+	if !n.describes(name) {
+		return false
+	}
+	return record || !n.purposeName(name)
+}
+
+// purposeName reports whether name's last word (qualifiers aside) is one
+// of purpose_words.
+func (n *names) purposeName(name string) bool {
+	if name == "" || len(name) > 128 || len(n.purpose) == 0 {
+		return false
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := splitWords(name, &lb, &ws)
+	for nw > 1 && n.qualifier(lb[ws[nw-1][0]:ws[nw-1][1]]) {
+		nw--
+	}
+	return nw > 0 && n.purpose[string(lb[ws[nw-1][0]:ws[nw-1][1]])]
 }
 
 // describes reports whether a member named name, inside a value a

@@ -187,6 +187,7 @@ const (
 	flagDottedRun                 // a dotted run (headRun)
 	flagEntity                    // an HTML character reference (entityForms)
 	flagShapedRun                 // a long run of a token's shape (shapedRun)
+	flagFold                      // a character names.folded drops or replaces
 )
 
 // entityForms are the HTML character references that can hide a key or a
@@ -207,8 +208,10 @@ func (sc *scanner) look(s string, context bool) (l look) {
 	st := uint32(0)
 	run := 0
 	longRun := false
+	high := byte(0)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		high |= c
 		run = (run + 1) & b64Mask[c]
 		st = delta[st+uint32(class[c])]
 		if run >= minEncoded {
@@ -231,6 +234,9 @@ func (sc *scanner) look(s string, context bool) (l look) {
 		}
 	}
 	l.longRun = longRun
+	if high >= utf8.RuneSelf && sc.names.foldable(s) {
+		l.flags |= flagFold
+	}
 	if l.flags&(flagDottedRun|flagShapedRun) != 0 {
 		l.set |= sc.runSet
 	}
@@ -723,7 +729,7 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 
 // assignmentCounts decides a key=value match by its key.
 func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string) bool {
-	if !sc.names.credential(key) {
+	if !sc.names.credential(key) && !sc.names.shapedValue(key, firstSecret(p, loc, s)) {
 		return false
 	}
 	if p.sep > 0 && loc[2*p.sep] < 0 { // space-separated
@@ -737,6 +743,16 @@ func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string)
 		return false
 	}
 	return true
+}
+
+// firstSecret is the text of the first secret group of p that matched.
+func firstSecret(p *pattern, loc []int, s string) string {
+	for _, g := range p.groups {
+		if a := loc[2*g]; a >= 0 {
+			return s[a:loc[2*g+1]]
+		}
+	}
+	return ""
 }
 
 // referenceValue reports whether the value of a key=value match is a
@@ -757,8 +773,24 @@ func referenceValue(p *pattern, loc []int, s string) bool {
 		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "${") || strings.HasSuffix(v, ":") {
 			return true
 		}
+		if e := loc[2*g+1]; lowerWord(v) && (a == 0 || s[a-1] != '"' && s[a-1] != '\'') && e+1 < len(s) && s[e] == ' ' && s[e+1] == '"' {
+			// A bare word before a quoted name is prose naming what the
+			// quote is (kubelet: volume "db-secret" : secret "db-password"
+			// not found), not a value.
+			return true
+		}
 	}
 	return false
+}
+
+// lowerWord reports whether v is a word of lower-case ASCII letters.
+func lowerWord(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 'a' || v[i] > 'z' {
+			return false
+		}
+	}
+	return v != ""
 }
 
 // variableName reports whether v is a bare variable reference: $host,

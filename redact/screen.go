@@ -112,8 +112,11 @@ type frame struct {
 	// Close: a name/key/type naming a credential beside a value (env,
 	// settings, credential pairs), a JSON-patch path naming one beside op
 	// and value, a Status cause's field naming one beside a message that
-	// quotes. credKey: the current member's key names a credential.
-	credKey, hasValue, hasOp, quotedMsg bool
+	// quotes. credKey: the current member's key names a credential;
+	// shapedKey: it is one of shaped_names, whose value's shape decides;
+	// genValue: a value of the pair is shaped like a generated
+	// credential, which a name of shaped_names beside it makes one.
+	credKey, shapedKey, genValue, hasValue, hasOp, quotedMsg bool
 	// The strings judged at Close, and only then if their sibling is
 	// there: names are mostly object names, too many to remember.
 	pairNames [3]string // name, key, type (pairNameKeys' slots)
@@ -124,7 +127,9 @@ type frame struct {
 	// Arrays: cred when under a credential key; prevFlag when the last
 	// element was a flag naming a credential; argv holds a command line's
 	// elements, judged as a whole when one of them needs it.
-	cred, prevFlag, isArgv, argvSuspect bool
+	// shaped when under a name of shaped_names, whose generated strings
+	// go.
+	cred, shaped, prevFlag, isArgv, argvSuspect bool
 	// credCtx: inside a value a credential name labels, whose strings
 	// the sweep removes unless their names describe the credential.
 	credCtx bool
@@ -199,11 +204,12 @@ func (s *Screen) Open(isMap bool) {
 		p := &s.frames[s.depth-1]
 		nf.under = s.current()
 		nf.cred = !isMap && p.isMap && p.credKey
+		nf.shaped = !isMap && p.isMap && p.shapedKey
 		if p.isMap {
 			if p.key == "values" && !isMap {
 				p.hasValue = true // values: [...] beside a name (pairValues)
 			}
-			nf.credCtx = p.credKey || p.credCtx && !s.r.rules.names.describes(p.key)
+			nf.credCtx = p.credKey || p.credCtx && (!s.r.rules.names.describes(p.key) || s.r.rules.names.purposeName(p.key))
 		} else {
 			nf.credCtx = p.credCtx
 			nf.inList = !isMap
@@ -233,7 +239,7 @@ func (s *Screen) Close() {
 		}
 		return
 	}
-	if f.inList && f.elems == 2 && f.first != "" && (f.secondText && s.r.rules.names.credential(f.first) || f.secondNum && s.r.rules.names.numeric(f.first)) {
+	if f.inList && f.elems == 2 && f.first != "" && (f.secondText && (s.r.rules.names.credential(f.first) || s.r.rules.names.shapedName(f.first)) || f.secondNum && s.r.rules.names.numeric(f.first)) {
 		s.failed = true // a pair as a list of two (tuple)
 		return
 	}
@@ -270,7 +276,7 @@ func (s *Screen) Key(k string) (drop bool) {
 	if s.failed {
 		return false
 	}
-	f.credKey = false
+	f.credKey, f.shapedKey = false, false
 	if k == "managedFields" && s.depth >= 3 && f.under == "metadata" && s.frames[s.depth-2].isMap {
 		if s.policyOmitted() {
 			s.dropped++
@@ -297,6 +303,7 @@ func (s *Screen) Key(k string) (drop bool) {
 		s.failed = true
 	}
 	f.credKey = s.r.rules.names.credential(k)
+	f.shapedKey = s.r.rules.names.shapedName(k)
 	return false
 }
 
@@ -352,7 +359,9 @@ func (s *Screen) String(v string) {
 		// by pair (boolWord).
 		isValue := pairValue(key)
 		named := keep || (f.credKey || f.credCtx || isValue) && boolWord(v)
-		if f.credKey && !named || f.credCtx && !named && !r.rules.names.describes(key) || !r.inertValue(key, v) {
+		// (In a value a credential name labels, whether a purpose word
+		// describes depends on the siblings: the sweep decides.)
+		if f.credKey && !named || f.credCtx && !named && (!r.rules.names.describes(key) || r.rules.names.purposeName(key)) || f.shapedKey && generated(v) || !r.inertValue(key, v) {
 			s.failed = true
 			return
 		}
@@ -364,6 +373,7 @@ func (s *Screen) String(v string) {
 		}
 		if isValue {
 			f.hasValue = f.hasValue || !named
+			f.genValue = f.genValue || !named && generated(v)
 		}
 		switch key {
 		case "op":
@@ -377,7 +387,7 @@ func (s *Screen) String(v string) {
 		}
 		return
 	}
-	if f.cred && !keep || f.credCtx && !keep && !boolWord(v) || !r.inertValue(f.under, v) {
+	if f.cred && !keep || f.shaped && generated(v) || f.credCtx && !keep && !boolWord(v) || !r.inertValue(f.under, v) {
 		s.failed = true
 		return
 	}
@@ -395,7 +405,7 @@ func (s *Screen) String(v string) {
 		s.failed = true
 		return
 	}
-	f.prevFlag = flag && !strings.Contains(v, "=") && r.rules.names.credential(v)
+	f.prevFlag = flag && !strings.Contains(v, "=") && (r.rules.names.credential(v) || r.rules.names.shapedName(v))
 	if f.isArgv {
 		f.argv = append(f.argv, v)
 		if strings.HasPrefix(v, "-p") || f.prevFlag || r.rules.scanner.hits(v, false) != 0 {
@@ -468,13 +478,13 @@ func (r *Redactor) siblingsName(f *frame) bool {
 			return true
 		}
 		for i, n := range f.pairNames {
-			if n != "" && (nm.judgeName(n) || i == 0 && r.ruleName(n)) {
+			if n != "" && (nm.judgeName(n) || i == 0 && r.ruleName(n) || f.genValue && nm.shapedName(n)) {
 				return true
 			}
 		}
 		if f.hasOp && f.path != "" {
 			last := unescapePointer(f.path[strings.LastIndexByte(f.path, '/')+1:])
-			if nm.judgeName(last) || r.rules.secretAnnotations[last] || envValuePath(f.path) || secretDataPath(f.path) {
+			if nm.judgeName(last) || f.genValue && nm.shapedName(last) || r.rules.secretAnnotations[last] || envValuePath(f.path) || secretDataPath(f.path) {
 				return true
 			}
 		}
@@ -489,7 +499,7 @@ func (r *Redactor) inertKey(k string) bool {
 	if len(k) >= minKeyScan && !r.inertValue("", k) || r.ruleKey(k) {
 		return false
 	}
-	if !r.rules.names.credential(k) {
+	if !r.rules.names.credential(k) && !r.rules.names.shapedName(k) {
 		r.inertKeys.add(k)
 	}
 	return true
@@ -711,13 +721,16 @@ func (r *Redactor) ruleName(v string) bool {
 func (r *Redactor) inertURI(v string) bool {
 	path, query, _ := strings.Cut(v, "?")
 	cheap := r.inertValue("", path)
+	if i := strings.Index(path, proxySegment); cheap && i >= 0 {
+		cheap = !r.proxyCredential(path[i+len(proxySegment):])
+	}
 	if cheap && query != "" {
 		cheap = !strings.ContainsAny(query, "%+") && r.plainText("", query)
 		for q := query; cheap && q != ""; {
 			var p string
 			p, q, _ = strings.Cut(q, "&")
 			k, val, _ := strings.Cut(p, "=")
-			cheap = k != "command" && !r.rules.names.credential(k) && r.inertValue(k, val)
+			cheap = k != "command" && !r.rules.names.credential(k) && !r.rules.names.shapedName(k) && r.inertValue(k, val)
 		}
 	}
 	if cheap {

@@ -176,6 +176,10 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	w.pair(m)
 	w.jwk(m)
 	nm := w.r.rules.names
+	// In a value a credential name labels, a map that names a credential
+	// itself (password: beside database:) is the record of one; any
+	// other is a map of them.
+	record := c.cred && w.record(m)
 	var renames [][2]string
 	for k, v := range m {
 		if len(k) >= minKeyScan && !w.r.cleanKeys.has(k) {
@@ -207,7 +211,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		cc.cred = false
 		switch v.(type) {
 		case map[string]any, []any:
-			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describes(k) || nm.credential(k))
+			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describesIn(k, record) || nm.credential(k))
 		}
 		cc.la = c.la.next(k)
 		if c.strict && !c.allowed && w.r.strictAllow[k] {
@@ -239,7 +243,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		if (!c.plain || tokenShaped(v)) && w.credentialKey(m, k, v) {
 			continue
 		}
-		if s, isStr := v.(string); isStr && c.cred && !c.plain && !w.keep(s) && !boolWord(s) && !nm.describes(k) {
+		if s, isStr := v.(string); isStr && c.cred && !c.plain && !w.keep(s) && !boolWord(s) && !nm.describesIn(k, record) {
 			m[k] = w.mask(s)
 			w.rep.add(KindCredentialName)
 			continue
@@ -260,6 +264,17 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		m[nk] = m[k]
 		delete(m, k)
 	}
+}
+
+// record reports whether a member of m names a credential: holds one
+// (password) or says where one is (passwordSecretRef, token_file).
+func (w *walker) record(m map[string]any) bool {
+	for k := range m {
+		if w.r.rules.names.mentions(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // patchOp is what an operation of a JSON patch body says about its value:
@@ -390,14 +405,26 @@ const minKeyScan = 20
 func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 	switch x := v.(type) {
 	case string:
-		if w.keep(x) || !w.r.rules.names.credential(k) || boolWord(x) {
+		if w.keep(x) || !w.r.rules.names.value(k, x) || boolWord(x) {
 			return false
 		}
 		m[k] = w.mask(x)
 		w.rep.add(KindCredentialName)
 		return true
 	case []any:
-		if len(x) == 0 || !w.r.rules.names.credential(k) {
+		if len(x) == 0 {
+			return false
+		}
+		if !w.r.rules.names.credential(k) {
+			// A name whose value's shape decides judges each string.
+			if w.r.rules.names.shapedName(k) {
+				for i, e := range x {
+					if s, ok := e.(string); ok && !w.keep(s) && generated(s) {
+						x[i] = w.mask(s)
+						w.rep.add(KindCredentialName)
+					}
+				}
+			}
 			return false
 		}
 		numbers := w.r.rules.names.numeric(k)
@@ -464,14 +491,14 @@ func (w *walker) pair(m map[string]any) {
 	w.cause(m)
 	w.pairValues(m)
 	v := m["value"]
-	number, ok := w.pairable(v)
+	_, ok := w.pairable(v)
 	if !ok {
 		return
 	}
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
 		last := path[strings.LastIndexByte(path, '/')+1:]
-		if w.r.rules.names.labels(unescapePointer(last), number) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path) {
+		if w.r.rules.names.labelsValue(unescapePointer(last), v) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 		}
@@ -528,12 +555,11 @@ func (w *walker) pairValues(m map[string]any) {
 	nm := w.r.rules.names
 	for _, vk := range pairValueKeys {
 		v := m[vk]
-		number, ok := w.pairable(v)
-		if !ok {
+		if _, ok := w.pairable(v); !ok {
 			continue
 		}
 		for _, nk := range pairNameKeys {
-			if name, ok := m[nk.key].(string); ok && nm.labels(name, number) {
+			if name, ok := m[nk.key].(string); ok && nm.labelsValue(name, v) {
 				m[vk] = w.mask(v)
 				w.rep.add(KindCredentialName)
 				break
@@ -624,7 +650,7 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 				continue
 			}
 			if i > 0 {
-				if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.credential(prev) && !strings.HasPrefix(s, "-") {
+				if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.value(prev, s) && !strings.HasPrefix(s, "-") {
 					arr[i] = w.mask(s)
 					w.rep.add(KindCredentialName)
 					continue
@@ -656,7 +682,7 @@ func (w *walker) tuple(t []any) {
 	if !ok {
 		return
 	}
-	if number, ok := w.pairable(t[1]); ok && w.r.rules.names.labels(name, number) {
+	if _, ok := w.pairable(t[1]); ok && w.r.rules.names.labelsValue(name, t[1]) {
 		t[1] = w.mask(t[1])
 		w.rep.add(KindCredentialName)
 	}
@@ -678,6 +704,11 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 	// One pass says what else looks at s: structured and escaped are
 	// asked only when a form they look for is there.
 	lk := w.r.rules.scanner.look(s, true)
+	if lk.flags&flagFold != 0 {
+		if nv, done := w.folded(s, key, c); done {
+			return nv, true
+		}
+	}
 	if lk.flags&flagNewline != 0 || objectStart(s[0]) || w.annotationKey(key) {
 		if nv, done := w.structured(s, key, c); done {
 			return nv, nv != nil
@@ -729,6 +760,27 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 	}
 	w.rep.addN(KindContent, n)
 	return out, true
+}
+
+// folded judges a text that holds characters that do not show or letters
+// that pass for ASCII ones (pass\u200bword=x, db.pаssword=x with a
+// Cyrillic а) as it reads: when the sweep removes something from the
+// text so folded, that text, with it removed, replaces the original.
+func (w *walker) folded(s, key string, c sctx) (any, bool) {
+	if w.edepth >= maxEncodeDepth || len(s) > maxDecoded {
+		return nil, false
+	}
+	t, ok := w.r.rules.names.folded(s)
+	if !ok {
+		return nil, false
+	}
+	probe := walker{r: w.r, sdepth: w.sdepth + 1, edepth: w.edepth + 1}
+	nv, changed := probe.sweepString(t, key, c)
+	if !changed || probe.rep.Empty() {
+		return nil, false
+	}
+	w.rep.Add(probe.rep)
+	return nv, true
 }
 
 // nestedText judges a YAML text that is no manifest (a config file in a
@@ -832,20 +884,36 @@ func isDigits(s string) bool {
 const minNestedValue = 4
 
 // credentialBlock reports whether a line of s opens a YAML block under a
-// credential name: `secrets:` alone on its line (a list item's too).
+// credential name (`secrets:` alone on its line, a list item's too), or
+// holds what only the parsed text shows: a flow collection with a keyword
+// in it (command: [app, --password, x], env: [{name: DB_PASSWORD, value:
+// x}]), or an alias as the value of a credential name (password: *pw,
+// whose value stands at the anchor).
 func (w *walker) credentialBlock(s string) bool {
 	for rest := s; rest != ""; {
 		line, more, _ := strings.Cut(rest, "\n")
 		rest = more
 		t := strings.TrimRight(strings.TrimLeft(line, " \t"), " \t\r")
 		t = strings.TrimPrefix(t, "- ")
-		k, ok := strings.CutSuffix(t, ":")
-		if !ok || k == "" || strings.ContainsAny(k, " :") {
+		k, v, ok := strings.Cut(t, ":")
+		if !ok || k == "" || strings.ContainsAny(k, " ") {
 			continue
 		}
 		k = strings.Trim(k, `"'`)
-		if w.r.rules.names.credential(k) {
-			return true
+		v = strings.TrimLeft(v, " \t")
+		switch {
+		case v == "":
+			if w.r.rules.names.credential(k) {
+				return true
+			}
+		case v[0] == '[' || v[0] == '{':
+			if w.r.rules.scanner.mayHold(v) {
+				return true
+			}
+		case v[0] == '*':
+			if w.r.rules.names.credential(k) {
+				return true
+			}
 		}
 	}
 	return false
@@ -927,9 +995,16 @@ func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 		return nil, true
 	}
 	var v any
-	var ok bool
+	var ok, flow bool
 	if isJSON {
 		v, ok = parseJSON(s)
+		if !ok && !objAnn && c.la != laRecorded {
+			// Not JSON, but a YAML flow collection can look like it:
+			// [--password, x], {user: app, token: x}. It is written back
+			// as JSON, which is YAML's flow style too.
+			v, ok = parseYAMLDocs(t)
+			flow = ok
+		}
 	} else {
 		v, ok = parseYAMLDocs(t)
 	}
@@ -961,7 +1036,7 @@ func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 	if w.rep == before {
 		// JSON parsed strictly is all there is; YAML can hold comments
 		// the parse drops, so its raw text is scanned as well.
-		return nil, isJSON
+		return nil, isJSON && !flow
 	}
 	var b []byte
 	var err error

@@ -20,6 +20,9 @@ func (w *walker) uri(s string) (string, bool) {
 	if nv, ok := w.sweepString(path, "", sctx{}); ok {
 		path, changed = nv.(string), true
 	}
+	if np, ok := w.proxyPath(path); ok {
+		path, changed = np, true
+	}
 	if !hasQuery || query == "" {
 		if changed {
 			return path, true
@@ -66,7 +69,7 @@ func (w *walker) uri(s string) (string, bool) {
 			}
 			continue
 		}
-		if nm.credential(kd) {
+		if nm.value(kd, vd) {
 			params[i] = k + "=" + url.QueryEscape(w.maskString(vd))
 			w.rep.add(KindCredentialName)
 			changed = true
@@ -100,6 +103,58 @@ func (w *walker) uri(s string) (string, bool) {
 		return "", false
 	}
 	return path + "?" + strings.Join(params, "&"), true
+}
+
+// proxyPath removes, in the part of a path after /proxy/ (what a client
+// sends to a service or node through the API server), a segment shaped
+// like a generated credential that follows a segment naming one
+// (/proxy/api/apikey/<key>/status, /proxy/token/<token>): the path of
+// the service's own API, where a key is a path parameter.
+func (w *walker) proxyPath(path string) (string, bool) {
+	i := strings.Index(path, proxySegment)
+	if i < 0 || !w.r.proxyCredential(path[i+len(proxySegment):]) {
+		return "", false
+	}
+	head, tail := path[:i+len(proxySegment)], path[i+len(proxySegment):]
+	segs := strings.Split(tail, "/")
+	changed := false
+	for j := 1; j < len(segs); j++ {
+		if w.r.proxyValue(segs[j-1], segs[j]) {
+			segs[j] = w.maskString(segs[j])
+			w.rep.add(KindCredentialName)
+			changed = true
+		}
+	}
+	if !changed {
+		return "", false
+	}
+	return head + strings.Join(segs, "/"), true
+}
+
+// proxySegment starts the part of a path the API server passes on.
+const proxySegment = "/proxy/"
+
+// proxyValue reports whether the path segment v after the segment name
+// is a credential: name names one and v looks generated.
+func (r *Redactor) proxyValue(name, v string) bool {
+	return generated(v) && r.rules.names.credential(name)
+}
+
+// proxyCredential reports whether proxyPath would remove a segment of
+// tail, the part of a path after /proxy/ (without allocating: the screen
+// asks it of every proxied request).
+func (r *Redactor) proxyCredential(tail string) bool {
+	prev, rest := "", tail
+	for first := true; ; first = false {
+		seg, more, ok := strings.Cut(rest, "/")
+		if !first && r.proxyValue(prev, seg) {
+			return true
+		}
+		if !ok {
+			return false
+		}
+		prev, rest = seg, more
+	}
 }
 
 // queryText sweeps a query parameter's text (raw, and decoded as a query
