@@ -47,8 +47,11 @@ type rule struct {
 	info  Rule
 	match Match
 	cond  matcher
-	exc   matcher    // nil without exceptions
-	state *threshold // nil for rules that judge each event alone
+	// written is the condition as the rule file wrote it; cond leaves
+	// out what the index already decided (see unindexed).
+	written matcher
+	exc     matcher    // nil without exceptions
+	state   *threshold // nil for rules that judge each event alone
 	// codeGate holds the response codes a top-level equality test of the
 	// condition requires (nil: none). Detect reads the code once per event
 	// and skips these rules without evaluating them, since several rules
@@ -286,6 +289,40 @@ func (e *Engine) buildIndex() {
 			}
 		}
 	}
+	for _, r := range e.rules {
+		r.written = r.cond
+		if r.memo < 0 {
+			r.cond = e.unindexed(r.cond)
+		}
+	}
+}
+
+// unindexed returns m without its top-level equality tests on verb and
+// objectRef.resource. The index puts a rule only in the buckets of the
+// values such a test names, and Detect reads the bucket from the same
+// verb (a create for a patch answered 201) and resource, so there the
+// test always holds: evaluating it again would cost two map lookups on
+// every candidate event, lease renewals included. Memoised rules keep
+// theirs: outcomes evaluates them apart from the index.
+func (e *Engine) unindexed(m matcher) matcher {
+	all, ok := m.(allOf)
+	if !ok {
+		return m
+	}
+	var kept allOf
+	for _, p := range all {
+		if fm, ok := p.(*fieldMatch); ok && (plainEq(fm, e.verbF) != nil || plainEq(fm, e.resF) != nil) {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	switch len(kept) {
+	case len(all), 0:
+		return m
+	case 1:
+		return kept[0]
+	}
+	return kept
 }
 
 // assignSlots gives every field the rules read, with its argument, one
