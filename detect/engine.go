@@ -47,11 +47,8 @@ type rule struct {
 	info  Rule
 	match Match
 	cond  matcher
-	// written is the condition as the rule file wrote it; cond leaves
-	// out what the index already decided (see unindexed).
-	written matcher
-	exc     matcher    // nil without exceptions
-	state   *threshold // nil for rules that judge each event alone
+	exc   matcher    // nil without exceptions
+	state *threshold // nil for rules that judge each event alone
 	// codeGate holds the response codes a top-level equality test of the
 	// condition requires (nil: none). Detect reads the code once per event
 	// and skips these rules without evaluating them, since several rules
@@ -64,6 +61,10 @@ type rule struct {
 	// memo is the rule's bit in a requesterMemo outcome; -1 for a rule
 	// that reads more than who asked and how it was answered.
 	memo int8
+	// written is the condition as the rule file wrote it; cond leaves
+	// out what the index already decided (see unindexed). Kept apart
+	// from the fields Detect reads for every candidate.
+	written matcher
 }
 
 // Rule describes a loaded rule, for documentation and startup logs.
