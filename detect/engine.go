@@ -61,6 +61,10 @@ type rule struct {
 	// memo is the rule's bit in a requesterMemo outcome; -1 for a rule
 	// that reads more than who asked and how it was answered.
 	memo int8
+	// written is the condition as the rule file wrote it; cond leaves
+	// out what the index already decided (see unindexed). Kept apart
+	// from the fields Detect reads for every candidate.
+	written matcher
 }
 
 // Rule describes a loaded rule, for documentation and startup logs.
@@ -286,6 +290,40 @@ func (e *Engine) buildIndex() {
 			}
 		}
 	}
+	for _, r := range e.rules {
+		r.written = r.cond
+		if r.memo < 0 {
+			r.cond = e.unindexed(r.cond)
+		}
+	}
+}
+
+// unindexed returns m without its top-level equality tests on verb and
+// objectRef.resource. The index puts a rule only in the buckets of the
+// values such a test names, and Detect reads the bucket from the same
+// verb (a create for a patch answered 201) and resource, so there the
+// test always holds: evaluating it again would cost two map lookups on
+// every candidate event, lease renewals included. Memoised rules keep
+// theirs: outcomes evaluates them apart from the index.
+func (e *Engine) unindexed(m matcher) matcher {
+	all, ok := m.(allOf)
+	if !ok {
+		return m
+	}
+	var kept allOf
+	for _, p := range all {
+		if fm, ok := p.(*fieldMatch); ok && (plainEq(fm, e.verbF) != nil || plainEq(fm, e.resF) != nil) {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	switch len(kept) {
+	case len(all), 0:
+		return m
+	case 1:
+		return kept[0]
+	}
+	return kept
 }
 
 // assignSlots gives every field the rules read, with its argument, one

@@ -30,9 +30,9 @@ func genHeldoutAttacks() []byte {
 		return podBody(ns, name, "", podSpec([]any{ctr("x", "docker.io/library/alpine:3.20", sc)}, extra), nil, nil)
 	}
 	// Credential access.
-	g.emit(hreq{user: mallory, groups: mgr, verb: "list", res: "secrets", ips: vpn, ua: kUA, query: "limit=500", expect: []string{"secret_list_all_namespaces"}})
-	g.emit(hreq{user: mallory, groups: mgr, verb: "watch", res: "secrets", ips: vpn, ua: kUA, query: "watch=true", expect: []string{"secret_list_all_namespaces"}})
-	g.emit(hreq{user: mallory, groups: mgr, verb: "list", res: "secrets", ips: vpn, ua: kUA, query: "watch=true&resourceVersion=0", expect: []string{"secret_list_all_namespaces"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "list", res: "secrets", ips: vpn, ua: kUA, query: "limit=500", expect: []string{"secret_list_all_namespaces", "secret_list_by_person"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "watch", res: "secrets", ips: vpn, ua: kUA, query: "watch=true", expect: []string{"secret_list_all_namespaces", "secret_list_by_person"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "list", res: "secrets", ips: vpn, ua: kUA, query: "watch=true&resourceVersion=0", expect: []string{"secret_list_all_namespaces", "secret_list_by_person"}})
 	g.emit(hreq{user: def, groups: defG, verb: "list", res: "secrets", ips: podIP, ua: "curl/8.5.0", expect: []string{"secret_list_all_namespaces"}})
 	g.emit(hreq{user: def, groups: defG, verb: "watch", res: "secrets", ips: podIP, ua: "python-requests/2.31.0", query: "watch=1", expect: []string{"secret_list_all_namespaces"}})
 	g.emit(hreq{user: mallory, groups: mgr, verb: "list", res: "secrets", ns: "kube-system", ips: vpn, ua: kUA, expect: []string{"secret_list_kube_system"}})

@@ -115,12 +115,14 @@ func clientIP(user string) string {
 var nodes = []string{"cp-1", "cp-2", "cp-3", "worker-1", "worker-2", "worker-3", "worker-4"}
 
 func (g gen) leaseUpdate() map[string]any {
-	who := []string{"system:kube-controller-manager", "system:kube-scheduler"}[g.r.Intn(2)]
-	ev := g.base("Metadata", "update", who, []string{"system:authenticated"}, map[string]any{
-		"resource": "leases", "namespace": "kube-system", "name": "kube-controller-manager",
+	// Each component renews its own lease: another identity writing it is
+	// a takeover (control_plane_lease_takeover).
+	lease := []string{"kube-controller-manager", "kube-scheduler"}[g.r.Intn(2)]
+	ev := g.base("Metadata", "update", "system:"+lease, []string{"system:authenticated"}, map[string]any{
+		"resource": "leases", "namespace": "kube-system", "name": lease,
 		"apiGroup": "coordination.k8s.io", "apiVersion": "v1",
 	}, 200)
-	ev["requestURI"] = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager?timeout=5s"
+	ev["requestURI"] = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/" + lease + "?timeout=5s"
 	return ev
 }
 
