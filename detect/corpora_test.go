@@ -219,8 +219,6 @@ var pantherDisagree = map[string]string{
 	"system username - public ip - not ResponseComplete":      "as above: kaudit labels the ResponseStarted of a watch and not its ResponseComplete",
 	"EKS Legitimate Node from AWS IP":                         "needs AWS ip-ranges enrichment; put your cloud's prefixes in trusted_public_cidrs",
 	"legitimate EKS node from AWS IP - should not alert":      "needs AWS ip-ranges enrichment; put your cloud's prefixes in trusted_public_cidrs",
-	"EKS cluster-wide secret list":                            personSecretList,
-	"EKS cluster-wide secret list with watch parameter":       personSecretList,
 	"System principal creating binding (excluded)":            kubeSystemSA,
 	"EKS system namespace (excluded)":                         kubeSystemSA,
 	"System principal creating pod in kube-system (excluded)": kubeSystemSA,
@@ -231,11 +229,6 @@ var pantherDisagree = map[string]string{
 	"System principal in system namespace (excluded)":         kubeSystemSA,
 	"System principal modifying system role (excluded)":       kubeSystemSA,
 }
-
-// personSecretList is the reason a person's list of every secret, logged
-// without the values, is secret_list_by_person (low) rather than
-// secret_list_all_namespaces.
-const personSecretList = "a person's list or watch logged without the values is what desktop dashboards do on every start; kaudit labels it secret_list_by_person (low) and keeps the critical label for service accounts and for responses that carry the values"
 
 // kubeSystemSA is the reason kaudit judges kube-system service accounts
 // that are not the controller manager's.
