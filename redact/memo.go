@@ -28,6 +28,16 @@ func (m *memo) get(k string) (v, ok bool) {
 	return v, ok
 }
 
+// judged returns judge(k), remembered.
+func (m *memo) judged(k string, judge func(string) bool) bool {
+	if v, ok := m.get(k); ok {
+		return v
+	}
+	v := judge(k)
+	m.put(k, v)
+	return v
+}
+
 func (m *memo) put(k string, v bool) {
 	if len(k) > memoMaxKey {
 		return

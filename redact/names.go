@@ -137,12 +137,7 @@ func (n *names) credential(name string) bool {
 	if name == "" || len(name) > 128 {
 		return false
 	}
-	if v, ok := n.seen.get(name); ok {
-		return v
-	}
-	v := n.judge(name)
-	n.seen.put(name, v)
-	return v
+	return n.seen.judged(name, n.judge)
 }
 
 // numeric reports whether a number under name is a credential: the name
@@ -397,12 +392,7 @@ func (n *names) shapedName(name string) bool {
 	if name == "" || len(name) > 128 || len(n.shaped) == 0 {
 		return false
 	}
-	if v, ok := n.seenShaped.get(name); ok {
-		return v
-	}
-	v := n.judgeShaped(name)
-	n.seenShaped.put(name, v)
-	return v
+	return n.seenShaped.judged(name, n.judgeShaped)
 }
 
 func (n *names) judgeShaped(name string) bool {
@@ -414,10 +404,7 @@ func (n *names) judgeShaped(name string) bool {
 	}
 	var lb [128]byte
 	var ws [maxNameWords][2]int
-	nw := splitWords(name, &lb, &ws)
-	for nw > 1 && n.qualifier(lb[ws[nw-1][0]:ws[nw-1][1]]) {
-		nw--
-	}
+	nw := n.mainWords(name, &lb, &ws)
 	if nw == 0 {
 		return false
 	}
@@ -507,10 +494,7 @@ func (n *names) purposeName(name string) bool {
 	}
 	var lb [128]byte
 	var ws [maxNameWords][2]int
-	nw := splitWords(name, &lb, &ws)
-	for nw > 1 && n.qualifier(lb[ws[nw-1][0]:ws[nw-1][1]]) {
-		nw--
-	}
+	nw := n.mainWords(name, &lb, &ws)
 	return nw > 0 && n.purpose[string(lb[ws[nw-1][0]:ws[nw-1][1]])]
 }
 
@@ -528,15 +512,12 @@ func (n *names) describes(name string) bool {
 	}
 	var lb [128]byte
 	var ws [maxNameWords][2]int
-	nw := splitWords(name, &lb, &ws)
+	nw := n.mainWords(name, &lb, &ws)
 	if nw == 0 {
 		return false
 	}
 	if n.not[string(lb[:len(name)])] {
 		return true
-	}
-	for nw > 1 && n.qualifier(lb[ws[nw-1][0]:ws[nw-1][1]]) {
-		nw--
 	}
 	last := lb[ws[nw-1][0]:ws[nw-1][1]]
 	if n.content[string(last)] && nw > 1 && n.judge(name[:ws[nw-1][0]]) {
@@ -573,6 +554,16 @@ func (n *names) joined(w []byte) bool {
 		}
 	}
 	return false
+}
+
+// mainWords is splitWords without the qualifiers that end a name
+// (password_old, token_b64 read as password and token).
+func (n *names) mainWords(name string, lb *[128]byte, ws *[maxNameWords][2]int) int {
+	nw := splitWords(name, lb, ws)
+	for nw > 1 && n.qualifier(lb[ws[nw-1][0]:ws[nw-1][1]]) {
+		nw--
+	}
+	return nw
 }
 
 // splitWords writes name lower-cased into lb and the bounds of its words
