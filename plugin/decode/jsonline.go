@@ -94,6 +94,17 @@ func (sc *scanner) ws() {
 // isSpace: JSON's white space.
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
+// TrimSpace is s without the white space JSON allows around a value.
+func TrimSpace(s string) string {
+	for s != "" && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for s != "" && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
 func (sc *scanner) object() (map[string]any, bool) {
 	if sc.depth++; sc.depth > scanMaxDepth {
 		return nil, false

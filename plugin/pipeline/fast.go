@@ -100,29 +100,8 @@ func (p *Pipeline) unchanged(st *fastState, rec *decode.Record, shape decode.Sha
 // a text that is already the event's JSON and that redaction leaves as it
 // is would only cost the copy and the escape checks of every string.
 func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape, e map[string]any, omitManaged, write bool) (string, bool) {
-	var src tokenSource
-	text := "" // the JSON line the tokens come from
-	switch shape {
-	case decode.Raw:
-		if rec.RawBody == "" || !rec.Exact {
-			return "", false
-		}
-		st.mp.Reset(rec.RawBody)
-		src.mp = &st.mp
-	case decode.JSONString:
-		// Only the line tail reads without a parser: {"log": "<event>"}.
-		s, isStr := rec.Body["log"].(string)
-		if !isStr || len(rec.Body) != 1 {
-			return "", false
-		}
-		text = s
-		if tp, ok := st.dec.TapeFor(s); ok {
-			src.tp = tp
-		} else {
-			st.js.Reset(s)
-			src.js = &st.js
-		}
-	default:
+	src, text, ok := st.source(rec, shape)
+	if !ok {
 		return "", false
 	}
 	// A member the screen leaves out (managedFields) means the line must
@@ -130,12 +109,8 @@ func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape,
 	verbatim := write && text != "" && !namesManagedFields(text)
 	b, ok := p.screenPass(st, src, e, omitManaged, write && !verbatim)
 	if verbatim && ok && st.sc.Dropped() > 0 {
-		// Spelt with escapes: written after all.
-		if src.tp != nil {
-			src.tp.Rewind()
-		} else {
-			st.js.Reset(text)
-		}
+		// Spelt with escapes: written after all, from the start again.
+		src, _, _ = st.source(rec, shape)
 		verbatim = false
 		b, ok = p.screenPass(st, src, e, omitManaged, true)
 	}
@@ -143,7 +118,7 @@ func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape,
 		return "", false
 	}
 	if verbatim {
-		return trimJSONSpace(text), true
+		return decode.TrimSpace(text), true
 	}
 	if len(b) == 0 {
 		return "", true
@@ -151,6 +126,37 @@ func (p *Pipeline) screen(st *fastState, rec *decode.Record, shape decode.Shape,
 	return unsafe.String(&b[0], len(b)), true
 }
 
+// source returns the record's tokens, read from their start, and the JSON
+// line they come from when they come from one; ok is false for a record
+// the screen does not read.
+func (st *fastState) source(rec *decode.Record, shape decode.Shape) (src tokenSource, text string, ok bool) {
+	switch shape {
+	case decode.Raw:
+		if rec.RawBody == "" || !rec.Exact {
+			return src, "", false
+		}
+		st.mp.Reset(rec.RawBody)
+		src.mp = &st.mp
+		return src, "", true
+	case decode.JSONString:
+		// Only the line tail reads without a parser: {"log": "<event>"}.
+		s, isStr := rec.Body["log"].(string)
+		if !isStr || len(rec.Body) != 1 {
+			return src, "", false
+		}
+		if tp, ok := st.dec.TapeFor(s); ok {
+			src.tp = tp
+		} else {
+			st.js.Reset(s)
+			src.js = &st.js
+		}
+		return src, s, true
+	}
+	return src, "", false
+}
+
+// screenPass is one reading of src by the screen, writing the line into
+// st.buf when write is set.
 func (p *Pipeline) screenPass(st *fastState, src tokenSource, e map[string]any, omitManaged, write bool) ([]byte, bool) {
 	sc := &st.sc
 	sc.Reset(p.s.Redactor, e, omitManaged)
@@ -185,18 +191,6 @@ func namesManagedFields(s string) bool {
 		}
 		i++
 	}
-}
-
-// trimJSONSpace is s without the whitespace JSON allows around a value.
-func trimJSONSpace(s string) string {
-	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // writeScreened writes the value src reads as compact JSON while feeding
