@@ -155,14 +155,11 @@ func inputRecords(t *testing.T, cfg *fbConfig, events []map[string]any) []map[st
 		if in.Props["parser"] != "" {
 			return events
 		}
-		for _, e := range events {
-			b, err := json.Marshal(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs = append(recs, map[string]any{"log": string(b)})
+		lines, err := e2e.Lines(events)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return recs
+		return lines
 	case "http":
 		for i := 0; i < len(events); i += 50 {
 			items := []any{}

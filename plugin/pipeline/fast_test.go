@@ -103,13 +103,9 @@ func TestFastLineIsTheFullPath(t *testing.T) {
 		}
 		evs = sample
 	}
-	lines := make([]map[string]any, len(evs))
-	for i, ev := range evs {
-		b, err := json.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines[i] = map[string]any{"log": string(b)}
+	lines, err := e2e.Lines(evs)
+	if err != nil {
+		t.Fatal(err)
 	}
 	// Lines as other writers lay them out: spaced, and with a key spelt
 	// with an escape, which a line kept as it came must not carry past

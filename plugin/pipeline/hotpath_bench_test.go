@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"encoding/json"
 	"syscall"
 	"testing"
 	"time"
@@ -39,13 +38,9 @@ func BenchmarkHotPath(b *testing.B) {
 		{"raw", func(evs []map[string]any) []map[string]any { return evs }},
 		{"mixed-shapes", e2e.Shapes},
 		{"rawline", func(evs []map[string]any) []map[string]any {
-			lines := make([]map[string]any, len(evs))
-			for i, ev := range evs {
-				line, err := json.Marshal(ev)
-				if err != nil {
-					b.Fatal(err)
-				}
-				lines[i] = map[string]any{"log": string(line)}
+			lines, err := e2e.Lines(evs)
+			if err != nil {
+				b.Fatal(err)
 			}
 			return lines
 		}},

@@ -242,6 +242,20 @@ func (g gen) attack(k int) (map[string]any, string) {
 	}
 }
 
+// Lines are events as tail without a parser reads them from the log
+// backend's file: each event's JSON, one line, under log.
+func Lines(events []map[string]any) ([]map[string]any, error) {
+	out := make([]map[string]any, len(events))
+	for i, e := range events {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = map[string]any{"log": string(b)}
+	}
+	return out, nil
+}
+
 // Shapes wraps events the ways real pipelines carry them, cycling through
 // raw events, webhook EventList batches of five, AKS diagnostic records and
 // JSON strings under `log`, so every decoder path is exercised.
