@@ -314,36 +314,35 @@ func (n *names) folded(name string) (string, bool) {
 	var b strings.Builder
 	changed := false
 	for i, r := range name {
-		switch {
-		case r < utf8.RuneSelf:
-		case invisible(r):
-			if !changed {
-				b.WriteString(name[:i])
-				changed = true
-			}
-			continue
-		case 0xFF01 <= r && r <= 0xFF5E:
-			if !changed {
-				b.WriteString(name[:i])
-				changed = true
-			}
-			b.WriteByte(byte(r - 0xFEE0))
-			continue
-		default:
-			if c, ok := n.fold[r]; ok {
-				if !changed {
-					b.WriteString(name[:i])
-					changed = true
-				}
-				b.WriteByte(c)
-				continue
-			}
+		c, drop, folds := n.foldRune(r)
+		if folds && !changed {
+			b.WriteString(name[:i])
+			changed = true
 		}
-		if changed {
+		switch {
+		case !changed || drop:
+		case folds:
+			b.WriteByte(c)
+		default:
 			b.WriteRune(r)
 		}
 	}
 	return b.String(), changed
+}
+
+// foldRune is what folded makes of r: nothing (drop), the ASCII byte c,
+// or, when folds is false, r as it is.
+func (n *names) foldRune(r rune) (c byte, drop, folds bool) {
+	switch {
+	case r < utf8.RuneSelf:
+		return 0, false, false
+	case invisible(r):
+		return 0, true, true
+	case 0xFF01 <= r && r <= 0xFF5E:
+		return byte(r - 0xFEE0), false, true
+	}
+	c, folds = n.fold[r]
+	return c, false, folds
 }
 
 // invisible reports whether r is a character that does not show: a
@@ -354,7 +353,8 @@ func invisible(r rune) bool {
 	return unicode.Is(unicode.Cf, r) || 0xFE00 <= r && r <= 0xFE0F || r == 0x034F
 }
 
-// foldable reports whether folded would change s.
+// foldable reports whether folded would change s, without building the
+// folded text.
 func (n *names) foldable(s string) bool {
 	for i := 0; i < len(s); {
 		if s[i] < utf8.RuneSelf {
@@ -363,10 +363,7 @@ func (n *names) foldable(s string) bool {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
-		if invisible(r) || 0xFF01 <= r && r <= 0xFF5E {
-			return true
-		}
-		if _, ok := n.fold[r]; ok {
+		if _, _, folds := n.foldRune(r); folds {
 			return true
 		}
 	}
@@ -383,6 +380,13 @@ func (n *names) shapedValue(name, v string) bool {
 // name alone, or by a name of shaped_names and v's shape.
 func (n *names) value(name, v string) bool {
 	return n.credential(name) || n.shapedValue(name, v)
+}
+
+// labelsSome reports whether name can make a string under it a
+// credential: by the name alone, or as one of shaped_names, for a value
+// shaped like a generated one.
+func (n *names) labelsSome(name string) bool {
+	return n.credential(name) || n.shapedName(name)
 }
 
 // shapedName reports whether name is one of shaped_names (a word of it,

@@ -239,7 +239,7 @@ func (s *Screen) Close() {
 		}
 		return
 	}
-	if f.inList && f.elems == 2 && f.first != "" && (f.secondText && (s.r.rules.names.credential(f.first) || s.r.rules.names.shapedName(f.first)) || f.secondNum && s.r.rules.names.numeric(f.first)) {
+	if f.inList && f.elems == 2 && f.first != "" && (f.secondText && s.r.rules.names.labelsSome(f.first) || f.secondNum && s.r.rules.names.numeric(f.first)) {
 		s.failed = true // a pair as a list of two (tuple)
 		return
 	}
@@ -405,7 +405,7 @@ func (s *Screen) String(v string) {
 		s.failed = true
 		return
 	}
-	f.prevFlag = flag && !strings.Contains(v, "=") && (r.rules.names.credential(v) || r.rules.names.shapedName(v))
+	f.prevFlag = flag && !strings.Contains(v, "=") && r.rules.names.labelsSome(v)
 	if f.isArgv {
 		f.argv = append(f.argv, v)
 		if strings.HasPrefix(v, "-p") || f.prevFlag || r.rules.scanner.hits(v, false) != 0 {
@@ -499,7 +499,7 @@ func (r *Redactor) inertKey(k string) bool {
 	if len(k) >= minKeyScan && !r.inertValue("", k) || r.ruleKey(k) {
 		return false
 	}
-	if !r.rules.names.credential(k) && !r.rules.names.shapedName(k) {
+	if !r.rules.names.labelsSome(k) {
 		r.inertKeys.add(k)
 	}
 	return true
@@ -730,7 +730,7 @@ func (r *Redactor) inertURI(v string) bool {
 			var p string
 			p, q, _ = strings.Cut(q, "&")
 			k, val, _ := strings.Cut(p, "=")
-			cheap = k != "command" && !r.rules.names.credential(k) && !r.rules.names.shapedName(k) && r.inertValue(k, val)
+			cheap = k != "command" && !r.rules.names.labelsSome(k) && r.inertValue(k, val)
 		}
 	}
 	if cheap {

@@ -902,16 +902,12 @@ func (w *walker) credentialBlock(s string) bool {
 		k = strings.Trim(k, `"'`)
 		v = strings.TrimLeft(v, " \t")
 		switch {
-		case v == "":
+		case v == "" || v[0] == '*':
 			if w.r.rules.names.credential(k) {
 				return true
 			}
 		case v[0] == '[' || v[0] == '{':
 			if w.r.rules.scanner.mayHold(v) {
-				return true
-			}
-		case v[0] == '*':
-			if w.r.rules.names.credential(k) {
 				return true
 			}
 		}
