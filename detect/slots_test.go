@@ -26,19 +26,7 @@ func TestSlotsChangeNothing(t *testing.T) {
 			eachField(m, func(fm *fieldMatch) { fm.slot, fm.res = -1, -1 })
 		}
 	}
-	matched := 0
-	for i, ev := range evs {
-		a, b := slotted.Detect(ev, nil), plain.Detect(ev, nil)
-		if !reflect.DeepEqual(a, b) {
-			t.Fatalf("event %d (%v): with slots %+v, without %+v", i, ev["auditID"], a, b)
-		}
-		if len(a.Matches) > 0 {
-			matched++
-		}
-	}
-	if matched < 100 {
-		t.Errorf("only %d of %d events matched a rule: the comparison says little", matched, len(evs))
-	}
+	matched := agree(t, evs, slotted, plain, "with slots", "without")
 	t.Logf("%d events, %d with matches, %d slots, %d shared tests", len(evs), matched, slotted.nSlots, slotted.nResults)
 }
 
@@ -61,18 +49,27 @@ func TestUnindexedChangesNothing(t *testing.T) {
 	if dropped < 50 {
 		t.Fatalf("only %d rules lost a test to the index", dropped)
 	}
+	matched := agree(t, evs, lean, written, "lean", "as written")
+	t.Logf("%d events, %d with matches, %d rules evaluated without their indexed tests", len(evs), matched, dropped)
+}
+
+// agree runs engines a and b over evs in order, fails at the first event
+// they judge differently, and returns how many events matched a rule;
+// fewer than 100 would make the comparison say little.
+func agree(t *testing.T, evs []map[string]any, a, b *Engine, aName, bName string) int {
+	t.Helper()
 	matched := 0
 	for i, ev := range evs {
-		a, b := lean.Detect(ev, nil), written.Detect(ev, nil)
-		if !reflect.DeepEqual(a, b) {
-			t.Fatalf("event %d (%v): lean %+v, as written %+v", i, ev["auditID"], a, b)
+		ra, rb := a.Detect(ev, nil), b.Detect(ev, nil)
+		if !reflect.DeepEqual(ra, rb) {
+			t.Fatalf("event %d (%v): %s %+v, %s %+v", i, ev["auditID"], aName, ra, bName, rb)
 		}
-		if len(a.Matches) > 0 {
+		if len(ra.Matches) > 0 {
 			matched++
 		}
 	}
 	if matched < 100 {
 		t.Errorf("only %d of %d events matched a rule: the comparison says little", matched, len(evs))
 	}
-	t.Logf("%d events, %d with matches, %d rules evaluated without their indexed tests", len(evs), matched, dropped)
+	return matched
 }
