@@ -133,6 +133,7 @@ var alsoMatches = map[string][]string{
 	"privileged_pod_create/positive_kubelet_not_mirror":                                  {"pod_in_system_namespace"},
 	"privileged_pod_create/positive_kubelet_mirror_of_other_node":                        {"pod_in_system_namespace"},
 	"privileged_pod_create/positive_kubelet_mirror_from_internet":                        {"node_credential_public_ip", "pod_in_system_namespace", "system_principal_public_ip"},
+	"pod_sensitive_hostpath_mount/positive_local_path_token_mounts_root":                 {"pod_in_system_namespace"},
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
