@@ -129,6 +129,7 @@ var alsoMatches = map[string][]string{
 	"system_masters_unknown/positive_forged_cert":                                        {"user_not_allowed"},
 	"legacy_token_secret_kube_system/positive":                                           {"secret_write"},
 	"security_tooling_disabled/positive_falco_daemonset_deleted":                         {"workload_delete"},
+	"security_tooling_disabled/positive_shipped_audit_log_shipper_deleted":               {"workload_delete"},
 	"clusterrolebinding_create/positive_by_secret_reader_addon":                          {"rbac_binding_by_serviceaccount"},
 	"privileged_pod_create/positive_kubelet_not_mirror":                                  {"pod_in_system_namespace"},
 	"privileged_pod_create/positive_kubelet_mirror_of_other_node":                        {"pod_in_system_namespace"},
