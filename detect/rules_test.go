@@ -135,6 +135,8 @@ var alsoMatches = map[string][]string{
 	"privileged_pod_create/positive_kubelet_mirror_of_other_node":                        {"pod_in_system_namespace"},
 	"privileged_pod_create/positive_kubelet_mirror_from_internet":                        {"node_credential_public_ip", "pod_in_system_namespace", "system_principal_public_ip"},
 	"pod_sensitive_hostpath_mount/positive_local_path_token_mounts_root":                 {"pod_in_system_namespace"},
+	"pod_sensitive_hostpath_mount/positive_scanner_token_mounts_root":                    {"job_create", "pod_host_pid"},
+	"pod_host_pid/negative_trivy_node_collector_job":                                     {"job_create"},
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
