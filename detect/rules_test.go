@@ -137,6 +137,7 @@ var alsoMatches = map[string][]string{
 	"pod_sensitive_hostpath_mount/positive_local_path_token_mounts_root":                 {"pod_in_system_namespace"},
 	"pod_sensitive_hostpath_mount/positive_scanner_token_mounts_root":                    {"job_create", "pod_host_pid"},
 	"pod_host_pid/negative_trivy_node_collector_job":                                     {"job_create"},
+	"pod_host_pid/positive_scanner_token_runs_shell":                                     {"job_create", "pod_sensitive_hostpath_mount"},
 	"pod_miner_command/positive_alpine_downloads_miner":                                  {"pod_reverse_shell_command"},
 	"pod_reverse_shell_command/negative_smoke_test_curl":                                 {"job_create"},
 	"pod_reverse_shell_command/negative_node_reboot_nsenter":                             {"job_create"},
