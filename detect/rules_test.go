@@ -129,10 +129,18 @@ var alsoMatches = map[string][]string{
 	"system_masters_unknown/positive_forged_cert":                                        {"user_not_allowed"},
 	"legacy_token_secret_kube_system/positive":                                           {"secret_write"},
 	"security_tooling_disabled/positive_falco_daemonset_deleted":                         {"workload_delete"},
+	"security_tooling_disabled/positive_shipped_audit_log_shipper_deleted":               {"workload_delete"},
 	"clusterrolebinding_create/positive_by_secret_reader_addon":                          {"rbac_binding_by_serviceaccount"},
 	"privileged_pod_create/positive_kubelet_not_mirror":                                  {"pod_in_system_namespace"},
 	"privileged_pod_create/positive_kubelet_mirror_of_other_node":                        {"pod_in_system_namespace"},
 	"privileged_pod_create/positive_kubelet_mirror_from_internet":                        {"node_credential_public_ip", "pod_in_system_namespace", "system_principal_public_ip"},
+	"pod_sensitive_hostpath_mount/positive_local_path_token_mounts_root":                 {"pod_in_system_namespace"},
+	"pod_sensitive_hostpath_mount/positive_scanner_token_mounts_root":                    {"job_create", "pod_host_pid"},
+	"pod_host_pid/negative_trivy_node_collector_job":                                     {"job_create"},
+	"pod_host_pid/positive_scanner_token_runs_shell":                                     {"job_create", "pod_sensitive_hostpath_mount"},
+	"pod_miner_command/positive_alpine_downloads_miner":                                  {"pod_reverse_shell_command"},
+	"pod_reverse_shell_command/negative_smoke_test_curl":                                 {"job_create"},
+	"pod_reverse_shell_command/negative_node_reboot_nsenter":                             {"job_create"},
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
