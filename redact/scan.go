@@ -39,6 +39,10 @@ type pattern struct {
 	// tokens, bootstrap tokens): it runs on the strings whose pass finds
 	// a run of token characters framed as one (shapedRun, headRun).
 	runs bool
+	// shaped: a match counts only when its value is shaped like a
+	// generated credential (generated): prose that names a credential
+	// and goes on (api key kX9..., not api key rotation).
+	shaped bool
 	// needs is what every match of re contains (literal.Required): a text
 	// without it is not given to the regexp.
 	needs literal.Needs
@@ -697,7 +701,7 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 			}
 			// A name right after // is a URL's host (http://auth:8080):
 			// a password in its userinfo is the URL pattern's.
-			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) {
+			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) || p.shaped && !generated(firstSecret(p, loc, s)) {
 				// The value of a key that is no credential may be the
 				// next assignment (RBAC: db_password=...): search again
 				// right after the key.
