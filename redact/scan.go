@@ -733,7 +733,13 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 
 // assignmentCounts decides a key=value match by its key.
 func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string) bool {
-	if !sc.names.credential(key) && !sc.names.shapedValue(key, firstSecret(p, loc, s)) {
+	v := firstSecret(p, loc, s)
+	if !sc.names.credential(key) && !sc.names.shapedValue(key, v) {
+		return false
+	}
+	if len(v) <= 18 && isDigits(v) && !sc.names.numeric(key) {
+		// A number under a name one of whose words makes it a quantity
+		// (MAX_TOKENS=4096), as numeric judges a number in an object.
 		return false
 	}
 	if p.sep > 0 && loc[2*p.sep] < 0 { // space-separated
