@@ -59,6 +59,7 @@ type patternSpec struct {
 	Anywhere    bool     `json:"anywhere"`
 	Lines       bool     `json:"lines"`
 	Runs        bool     `json:"runs"`
+	Shaped      bool     `json:"shaped"`
 }
 
 // groups is one regexp group or a list of them: name: 1, or name: [1, 3]
@@ -169,7 +170,10 @@ func buildPattern(s patternSpec) (*pattern, error) {
 	if s.Runs && len(s.Name) > 0 {
 		return nil, fmt.Errorf("%s: runs: a pattern of token shapes has no name", at)
 	}
-	p := &pattern{id: s.ID, re: re, groups: s.Secret, sep: s.Separator, anywhere: s.Anywhere, lines: s.Lines, runs: s.Runs}
+	if s.Shaped && len(s.Name) == 0 {
+		return nil, fmt.Errorf("%s: shaped: only a pattern with a name judges its value's shape", at)
+	}
+	p := &pattern{id: s.ID, re: re, groups: s.Secret, sep: s.Separator, anywhere: s.Anywhere, lines: s.Lines, runs: s.Runs, shaped: s.Shaped}
 	if len(s.Name) > 0 && s.Name[0] > 0 {
 		p.names = s.Name
 	}

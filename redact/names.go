@@ -377,9 +377,15 @@ func (n *names) shapedValue(name, v string) bool {
 }
 
 // value reports whether name makes the string v a credential: by the
-// name alone, or by a name of shaped_names and v's shape.
+// name alone, or by a name of shaped_names and v's shape. A string of
+// digits is judged as the number it spells (numeric): env values are
+// strings, so MAX_TOKENS="4096" and TOKEN_LIMIT="100" are quantities as
+// max_tokens: 4096 is, and ADMIN_PIN="4711" is still a credential.
 func (n *names) value(name, v string) bool {
-	return n.credential(name) || n.shapedValue(name, v)
+	if n.credential(name) {
+		return len(v) > 18 || !isDigits(v) || n.numeric(name)
+	}
+	return n.shapedValue(name, v)
 }
 
 // labelsSome reports whether name can make a string under it a

@@ -39,6 +39,10 @@ type pattern struct {
 	// tokens, bootstrap tokens): it runs on the strings whose pass finds
 	// a run of token characters framed as one (shapedRun, headRun).
 	runs bool
+	// shaped: a match counts only when its value is shaped like a
+	// generated credential (generated): prose that names a credential
+	// and goes on (api key kX9..., not api key rotation).
+	shaped bool
 	// needs is what every match of re contains (literal.Required): a text
 	// without it is not given to the regexp.
 	needs literal.Needs
@@ -697,7 +701,7 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 			}
 			// A name right after // is a URL's host (http://auth:8080):
 			// a password in its userinfo is the URL pattern's.
-			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) {
+			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) || p.shaped && !generated(firstSecret(p, loc, s)) {
 				// The value of a key that is no credential may be the
 				// next assignment (RBAC: db_password=...): search again
 				// right after the key.
@@ -729,7 +733,18 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 
 // assignmentCounts decides a key=value match by its key.
 func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string) bool {
-	if !sc.names.credential(key) && !sc.names.shapedValue(key, firstSecret(p, loc, s)) {
+	v := firstSecret(p, loc, s)
+	if !sc.names.credential(key) && !sc.names.shapedValue(key, v) {
+		return false
+	}
+	if imageReference(key, v) {
+		// ghcr.io/acme/token-exchange:v1.2.3 in a kubelet message is an
+		// image and its tag, not a key and its value.
+		return false
+	}
+	if len(v) <= 18 && isDigits(v) && !sc.names.numeric(key) {
+		// A number under a name one of whose words makes it a quantity
+		// (MAX_TOKENS=4096), as numeric judges a number in an object.
 		return false
 	}
 	if p.sep > 0 && loc[2*p.sep] < 0 { // space-separated
@@ -741,6 +756,46 @@ func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string)
 			return true
 		}
 		return false
+	}
+	return true
+}
+
+// imageReference reports whether key:v reads as a container image
+// reference: a repository path whose first part is a registry host
+// (registry.example.com/..., localhost:5000/...) and a tag in the
+// grammar of tags (128 letters, digits, _ . - at most), with or without
+// an @sha256 digest after it.
+func imageReference(key, v string) bool {
+	slash := strings.IndexByte(key, '/')
+	// The host has a dot or a port; the name the assignment pattern reads
+	// from localhost:5000/app:v1 starts at the port.
+	if slash <= 0 || strings.HasPrefix(key, "-") || !strings.ContainsAny(key[:slash], ".:") && !isDigits(key[:slash]) {
+		return false
+	}
+	if at := strings.Index(v, "@sha256:"); at >= 0 {
+		d := v[at+len("@sha256:"):]
+		if len(d) != 64 || !isHexString(d) {
+			return false
+		}
+		v = v[:at]
+	}
+	if v == "" || len(v) > 128 || v[0] == '.' || v[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isHexString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isHex(s[i]) {
+			return false
+		}
 	}
 	return true
 }

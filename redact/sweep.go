@@ -650,7 +650,10 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 				continue
 			}
 			if i > 0 {
-				if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.value(prev, s) && !strings.HasPrefix(s, "-") {
+				// An absolute path names where a credential is, as it
+				// does after --flag= (referenceValue): --kubelet-client-key
+				// /etc/kubernetes/pki/apiserver-kubelet-client.key.
+				if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.value(prev, s) && !strings.HasPrefix(s, "-") && !filePath(s) {
 					arr[i] = w.mask(s)
 					w.rep.add(KindCredentialName)
 					continue
@@ -669,6 +672,21 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 			arr[i] = nv
 		}
 	}
+}
+
+// filePath reports whether s is an absolute file path: a slash, then
+// path characters only (no space, no second colon-separated part).
+func filePath(s string) bool {
+	if len(s) < 2 || s[0] != '/' || s[1] == '/' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '/' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // tuple removes the value of a pair written as a list of two in a list of
