@@ -864,7 +864,10 @@ func (w *walker) sectionText(s string) (string, bool) {
 		t := strings.TrimSpace(line)
 		switch {
 		case len(t) > 2 && t[0] == '[' && t[len(t)-1] == ']':
-			in = t[1] != '[' && nm.credential(strings.Trim(t[1:len(t)-1], " \t\"'"))
+			// A name in brackets, not a line that only starts and ends
+			// with them (a list, or text around a removed value's marker).
+			inner := t[1 : len(t)-1]
+			in = t[1] != '[' && !strings.ContainsAny(inner, "[]=") && nm.credential(strings.Trim(inner, " \t\"'"))
 		case in && t != "" && t[0] != '#' && t[0] != ';':
 			if i := strings.IndexAny(line, "=:"); i > 0 {
 				k := strings.Trim(strings.TrimSpace(line[:i]), `"'`)
