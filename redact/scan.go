@@ -733,18 +733,15 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 
 // assignmentCounts decides a key=value match by its key.
 func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string) bool {
+	// value judges a string of digits as the number it spells
+	// (MAX_TOKENS=4096 is a quantity), as the sweep does env values.
 	v := firstSecret(p, loc, s)
-	if !sc.names.credential(key) && !sc.names.shapedValue(key, v) {
+	if !sc.names.value(key, v) {
 		return false
 	}
 	if imageReference(key, v) {
 		// ghcr.io/acme/token-exchange:v1.2.3 in a kubelet message is an
 		// image and its tag, not a key and its value.
-		return false
-	}
-	if len(v) <= 18 && isDigits(v) && !sc.names.numeric(key) {
-		// A number under a name one of whose words makes it a quantity
-		// (MAX_TOKENS=4096), as numeric judges a number in an object.
 		return false
 	}
 	if p.sep > 0 && loc[2*p.sep] < 0 { // space-separated
