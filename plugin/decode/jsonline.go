@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode/utf16"
@@ -337,7 +338,20 @@ func (sc *scanner) str() (string, bool) {
 	s := sc.s
 	start := sc.p + 1
 	sc.ascii = true
-	for i := start + PlainPrefix(s[start:]); i < len(s); i++ {
+	i := start
+	if start+8 <= len(s) {
+		// Most keys and many values end within a word: the quote that
+		// ends them is the first byte the word flags, found without a
+		// call.
+		if m := notPlain(load8(s, start)); m != 0 {
+			i += bits.TrailingZeros64(m) / 8
+		} else {
+			i += 8 + PlainPrefix(s[start+8:])
+		}
+	} else {
+		i += PlainPrefix(s[start:])
+	}
+	for ; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '"':
 			sc.p = i + 1
