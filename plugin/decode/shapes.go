@@ -103,6 +103,32 @@ func events(body map[string]any, dst []map[string]any, depth int, d *Decoder) ([
 	if body == nil {
 		return dst, Unknown, batch{}, false
 	}
+	// tail without a parser hands on {"log": "<event>"}: no shape but the
+	// text it carries is a single member of these names.
+	wrapped := len(body) == 1 && (body["log"] != nil || body["message"] != nil)
+	if !wrapped {
+		if out, shape, b, ok := shaped(body, dst, d); ok {
+			return out, shape, b, true
+		}
+	}
+	if depth >= maxNesting {
+		return dst, Unknown, batch{}, false
+	}
+	for _, key := range [...]string{"log", "message"} {
+		inner, ok := objectIn(body[key], d)
+		if !ok {
+			continue
+		}
+		if out, _, b, ok := events(inner, dst, depth+1, d); ok {
+			return out, JSONString, b, true
+		}
+	}
+	return dst, Unknown, batch{}, false
+}
+
+// shaped recognises the record as an event or a batch of them in one of
+// the shapes kaudit reads, other than an event as text in a member.
+func shaped(body map[string]any, dst []map[string]any, d *Decoder) ([]map[string]any, Shape, batch, bool) {
 	if IsEvent(body) {
 		return append(dst, body), Raw, batch{}, true
 	}
@@ -124,18 +150,6 @@ func events(body map[string]any, dst []map[string]any, depth int, d *Decoder) ([
 	}
 	if ev, ok := gkeEvent(body); ok {
 		return append(dst, ev), GKE, batch{}, true
-	}
-	if depth >= maxNesting {
-		return dst, Unknown, batch{}, false
-	}
-	for _, key := range [...]string{"log", "message"} {
-		inner, ok := objectIn(body[key], d)
-		if !ok {
-			continue
-		}
-		if out, _, b, ok := events(inner, dst, depth+1, d); ok {
-			return out, JSONString, b, true
-		}
 	}
 	return dst, Unknown, batch{}, false
 }
