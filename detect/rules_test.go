@@ -141,6 +141,10 @@ var alsoMatches = map[string][]string{
 	"pod_miner_command/positive_alpine_downloads_miner":                                  {"pod_reverse_shell_command"},
 	"pod_reverse_shell_command/negative_smoke_test_curl":                                 {"job_create"},
 	"pod_reverse_shell_command/negative_node_reboot_nsenter":                             {"job_create"},
+	"serviceaccount_rules_review/positive_pod_token_can_i_list":                          {"selfsubject_review"},
+	"serviceaccount_rules_review/negative_person_can_i_list":                             {"selfsubject_review"},
+	"serviceaccount_rules_review/negative_serviceaccount_single_check":                   {"selfsubject_review"},
+	"selfsubject_review/positive_serviceaccount_can_i_list":                              {"serviceaccount_rules_review"},
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
