@@ -145,6 +145,7 @@ var alsoMatches = map[string][]string{
 	"serviceaccount_rules_review/negative_person_can_i_list":                             {"selfsubject_review"},
 	"serviceaccount_rules_review/negative_serviceaccount_single_check":                   {"selfsubject_review"},
 	"selfsubject_review/positive_serviceaccount_can_i_list":                              {"serviceaccount_rules_review"},
+	"pod_host_pid/positive_helm_daemonset_sysdig_and_other_image":                        {"daemonset_create"},
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
