@@ -146,6 +146,8 @@ var alsoMatches = map[string][]string{
 	"serviceaccount_rules_review/negative_serviceaccount_single_check":                   {"selfsubject_review"},
 	"selfsubject_review/positive_serviceaccount_can_i_list":                              {"serviceaccount_rules_review"},
 	"pod_host_pid/positive_helm_daemonset_sysdig_and_other_image":                        {"daemonset_create"},
+	"impersonation_privileged/negative_teleport_admin_role_maps_to_masters":              {"impersonation"},
+	"impersonation_privileged/negative_pinniped_proxy_admin_group":                       {"impersonation"},
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
