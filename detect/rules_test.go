@@ -141,6 +141,13 @@ var alsoMatches = map[string][]string{
 	"pod_miner_command/positive_alpine_downloads_miner":                                  {"pod_reverse_shell_command"},
 	"pod_reverse_shell_command/negative_smoke_test_curl":                                 {"job_create"},
 	"pod_reverse_shell_command/negative_node_reboot_nsenter":                             {"job_create"},
+	"serviceaccount_rules_review/positive_pod_token_can_i_list":                          {"selfsubject_review"},
+	"serviceaccount_rules_review/negative_person_can_i_list":                             {"selfsubject_review"},
+	"serviceaccount_rules_review/negative_serviceaccount_single_check":                   {"selfsubject_review"},
+	"selfsubject_review/positive_serviceaccount_can_i_list":                              {"serviceaccount_rules_review"},
+	"pod_host_pid/positive_helm_daemonset_sysdig_and_other_image":                        {"daemonset_create"},
+	"impersonation_privileged/negative_teleport_admin_role_maps_to_masters":              {"impersonation"},
+	"impersonation_privileged/negative_pinniped_proxy_admin_group":                       {"impersonation"},
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
