@@ -273,13 +273,15 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Sha
 	// A kaudit filter earlier in the pipeline left its summary here; it is
 	// no part of the audit schema, and the result is recomputed below.
 	var prior string
-	_, marked := e[MarkKey]
-	if m, ok := e[MarkKey].(map[string]any); ok {
-		if r, ok := m["redacted"].(string); ok && redactSummary.MatchString(r) {
-			prior = r
+	mark, marked := e[MarkKey]
+	if marked {
+		if m, ok := mark.(map[string]any); ok {
+			if r, ok := m["redacted"].(string); ok && redactSummary.MatchString(r) {
+				prior = r
+			}
 		}
+		delete(e, MarkKey)
 	}
-	delete(e, MarkKey)
 	det, reused := dt.detect(e)
 	if reused {
 		// Counted when first detected: a retry is not a new match.
