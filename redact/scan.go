@@ -701,7 +701,7 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 			}
 			// A name right after // is a URL's host (http://auth:8080):
 			// a password in its userinfo is the URL pattern's.
-			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) || p.shaped && !generated(firstSecret(p, loc, s)) {
+			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(sc.names, p, loc, s) || p.shaped && !generated(firstSecret(p, loc, s)) {
 				// The value of a key that is no credential may be the
 				// next assignment (RBAC: db_password=...): search again
 				// right after the key.
@@ -808,11 +808,12 @@ func firstSecret(p *pattern, loc []int, s string) string {
 }
 
 // referenceValue reports whether the value of a key=value match is a
-// switch (true, off), a file path or a variable reference ($(VAR), ${VAR},
-// $host), which names where a credential is, not what it is, or is itself
-// a label of prose
+// switch (true, off), a file path or a reference (names.reference: $(VAR),
+// ${VAR}, {{ .Values.x }}; $host), which names where a credential is, not
+// what it is (a reference that gives a default in place, ${DB_PASSWORD:x},
+// is none), or is itself a label of prose
 // ("policy-passwords: check-data: ...").
-func referenceValue(p *pattern, loc []int, s string) bool {
+func referenceValue(nm *names, p *pattern, loc []int, s string) bool {
 	for _, g := range p.groups {
 		a := loc[2*g]
 		if a < 0 {
@@ -822,7 +823,14 @@ func referenceValue(p *pattern, loc []int, s string) bool {
 		if boolWord(v) || variableName(v) {
 			return true
 		}
-		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "${") || strings.HasSuffix(v, ":") {
+		// A value stops before a closing bracket: the reference is the
+		// value and up to two bytes after it (${TOKEN}, {{ .x }}, %(x)s).
+		for e, n := loc[2*g+1], 0; nm != nil && n <= 2 && e+n <= len(s); n++ {
+			if nm.reference(s[a : e+n]) {
+				return true
+			}
+		}
+		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasSuffix(v, ":") {
 			return true
 		}
 		if e := loc[2*g+1]; lowerWord(v) && (a == 0 || s[a-1] != '"' && s[a-1] != '\'') && e+1 < len(s) && s[e] == ' ' && s[e+1] == '"' {

@@ -166,7 +166,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	}
 	if c.at.live != 0 {
 		for k, v := range m {
-			if !w.keep(v) && c.at.removes(k, v, m) {
+			if !w.keep(v) && !w.setting(v) && c.at.removes(k, v, m) {
 				m[k] = w.mask(v)
 				w.rep.add(KindRuleValue)
 			}
@@ -243,7 +243,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		if (!c.plain || tokenShaped(v)) && w.credentialKey(m, k, v) {
 			continue
 		}
-		if s, isStr := v.(string); isStr && c.cred && !c.plain && !w.keep(s) && !boolWord(s) && !nm.describesIn(k, record) {
+		if s, isStr := v.(string); isStr && c.cred && !c.plain && !w.keep(s) && !nm.setting(s) && !nm.describesIn(k, record) {
 			m[k] = w.mask(s)
 			w.rep.add(KindCredentialName)
 			continue
@@ -405,7 +405,7 @@ const minKeyScan = 20
 func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 	switch x := v.(type) {
 	case string:
-		if w.keep(x) || !w.r.rules.names.value(k, x) || boolWord(x) {
+		if w.keep(x) || !w.r.rules.names.value(k, x) || w.r.rules.names.setting(x) {
 			return false
 		}
 		m[k] = w.mask(x)
@@ -442,6 +442,14 @@ func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 		return true
 	}
 	return false
+}
+
+// setting reports whether v is a string that is a setting about a
+// credential, not one (names.setting): what a rule names is not removed
+// when it is one.
+func (w *walker) setting(v any) bool {
+	s, ok := v.(string)
+	return ok && w.r.rules.names.setting(s)
 }
 
 // boolWord reports whether a string is a switch (--anonymous-auth=false,
@@ -543,7 +551,7 @@ var (
 // as names.labels does.
 func (w *walker) pairable(v any) (number, ok bool) {
 	if x, isStr := v.(string); isStr {
-		return false, !w.keep(x) && !boolWord(x)
+		return false, !w.keep(x) && !w.r.rules.names.setting(x)
 	}
 	return true, isNumber(v)
 }
@@ -573,7 +581,7 @@ func (w *walker) pairValues(m map[string]any) {
 	for _, nk := range pairNameKeys {
 		if name, ok := m[nk.key].(string); ok && nm.credential(name) {
 			for i, e := range vs {
-				if s, ok := e.(string); ok && !w.keep(s) && !boolWord(s) {
+				if s, ok := e.(string); ok && !w.keep(s) && !nm.setting(s) {
 					vs[i] = w.mask(s)
 					w.rep.add(KindCredentialName)
 				}
@@ -639,7 +647,7 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 		// array of strings, not only under args and command: custom
 		// resources carry command lines under names of their own.
 		if s, ok := e.(string); ok && !w.keep(s) {
-			if c.cred && !boolWord(s) {
+			if c.cred && !w.r.rules.names.setting(s) {
 				arr[i] = w.mask(s)
 				w.rep.add(KindCredentialName)
 				continue
@@ -653,7 +661,7 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 				// An absolute path names where a credential is, as it
 				// does after --flag= (referenceValue): --kubelet-client-key
 				// /etc/kubernetes/pki/apiserver-kubelet-client.key.
-				if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.value(prev, s) && !strings.HasPrefix(s, "-") && !filePath(s) {
+				if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.value(prev, s) && !strings.HasPrefix(s, "-") && !filePath(s) && !w.r.rules.names.reference(s) {
 					arr[i] = w.mask(s)
 					w.rep.add(KindCredentialName)
 					continue
@@ -755,6 +763,11 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 			return s, true
 		}
 		return nil, false // the common case: one pass, nothing to look at
+	}
+	if !changed && w.r.rules.names.reference(s) {
+		// A reference, whole, holds no credential (an ARN's
+		// secretsmanager:... is not an assignment).
+		return nil, false
 	}
 	if longRun {
 		if nv, done := w.encoded(s); done && nv != nil {
@@ -1541,7 +1554,7 @@ func (w *walker) argvSpans(arr []any) map[int]bool {
 		for i, bd := range bounds {
 			if sp[0] < bd[1] && bd[0] < sp[1] && bd[1] > bd[0] {
 				s := arr[i].(string)
-				if w.keep(s) || len(sc.spans(s, w.isMarkerText)) > 0 {
+				if w.keep(s) || w.r.rules.names.reference(s) || len(sc.spans(s, w.isMarkerText)) > 0 {
 					continue
 				}
 				if out == nil {
