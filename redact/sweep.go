@@ -180,6 +180,11 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	// itself (password: beside database:) is the record of one; any
 	// other is a map of them.
 	record := c.cred && w.record(m)
+	// In one, a map that names an object and a key of it (Kubernetes'
+	// SecretKeySelector: password: {name: api-basic, key: password}) says
+	// where the credential is: its key is a name, if it reads as one
+	// (dataKeyName).
+	selector := c.cred && isSelector(m)
 	var renames [][2]string
 	for k, v := range m {
 		if len(k) >= minKeyScan && !w.r.cleanKeys.has(k) {
@@ -243,7 +248,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		if (!c.plain || tokenShaped(v)) && w.credentialKey(m, k, v) {
 			continue
 		}
-		if s, isStr := v.(string); isStr && c.cred && !c.plain && !w.keep(s) && !nm.setting(s) && !nm.describesIn(k, record) {
+		if s, isStr := v.(string); isStr && c.cred && !c.plain && !w.keep(s) && !nm.setting(s) && !nm.describesIn(k, record) && !(selector && k == "key" && dataKeyName(s)) {
 			m[k] = w.mask(s)
 			w.rep.add(KindCredentialName)
 			continue
@@ -264,6 +269,37 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		m[nk] = m[k]
 		delete(m, k)
 	}
+}
+
+// isSelector reports whether m names a key of a named object: a name and
+// a key, both strings.
+func isSelector(m map[string]any) bool {
+	_, name := m["name"].(string)
+	_, key := m["key"].(string)
+	return name && key
+}
+
+// dataKeyName reports whether s reads as the name of a key of a Secret's
+// or ConfigMap's data: letters of one case, digits and . _ -, not shaped
+// like a generated value (password, tls.key, api-token, AWS_SECRET_KEY).
+func dataKeyName(s string) bool {
+	if len(s) > 253 || generated(s) {
+		return false
+	}
+	lower, upper := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			lower = true
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-':
+		default:
+			return false
+		}
+	}
+	return !(lower && upper)
 }
 
 // record reports whether a member of m names a credential: holds one
