@@ -593,6 +593,21 @@ func generated(v string) bool {
 	return mixed && digits >= 3 && letters >= 2
 }
 
+// keyPrefixName reports whether a map under name makes its member key a
+// credential: name's last word (qualifiers aside) is one of key_prefixes,
+// so that the two read as one credential name spelt across a nesting
+// (api: {key: x} is api_key, encryption: {key: x} encryption_key; not
+// tolerations or a secretKeyRef).
+func (n *names) keyPrefixName(name string) bool {
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := n.mainWords(name, &lb, &ws)
+	return nw > 0 && n.keyPrefixes[string(lb[ws[nw-1][0]:ws[nw-1][1]])]
+}
+
 // mentions reports whether name names a credential or something about
 // one: the name without its last word names one (passwordSecretRef,
 // token_file).

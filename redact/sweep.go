@@ -65,6 +65,9 @@ type sctx struct {
 	// {"smtp": "x"}}, spec.password.value): its strings are credentials
 	// unless their own names describe one (name, key, type, path).
 	cred bool
+	// keyed: a map under a name that a member key completes into a
+	// credential name (api: {key: x}: names.keyPrefixName).
+	keyed bool
 }
 
 // laStep is a step on the way to an object's last-applied annotation.
@@ -213,9 +216,12 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		cc.ref, cc.role = nil, roleNone
 		// Only containers pass the credential context on: a string's is
 		// settled here, not below.
-		cc.cred = false
+		cc.cred, cc.keyed = false, false
 		switch v.(type) {
-		case map[string]any, []any:
+		case map[string]any:
+			cc.keyed = !c.plain && nm.keyPrefixName(k)
+			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describesIn(k, record) || nm.credential(k))
+		case []any:
 			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describesIn(k, record) || nm.credential(k))
 		}
 		cc.la = c.la.next(k)
@@ -244,6 +250,11 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 				}
 				continue
 			}
+		}
+		if s, isStr := v.(string); isStr && c.keyed && k == "key" && !w.keep(s) && !nm.setting(s) && !(isSelector(m) && dataKeyName(s)) {
+			m[k] = w.mask(s)
+			w.rep.add(KindCredentialName)
+			continue
 		}
 		if (!c.plain || tokenShaped(v)) && w.credentialKey(m, k, v) {
 			continue
@@ -954,7 +965,9 @@ func isDigits(s string) bool {
 const minNestedValue = 4
 
 // credentialBlock reports whether a line of s opens a YAML block under a
-// credential name (`secrets:` alone on its line, a list item's too), or
+// credential name (`secrets:` alone on its line, a list item's too) or
+// under a name that a member key completes into one (`api:`, when the
+// text holds a `key:`), or
 // holds what only the parsed text shows: a flow collection with a keyword
 // in it (command: [app, --password, x], env: [{name: DB_PASSWORD, value:
 // x}]), or an alias as the value of a credential name (password: *pw,
@@ -973,8 +986,8 @@ func (w *walker) credentialBlock(s string) bool {
 		v = strings.TrimLeft(v, " \t")
 		switch {
 		case v == "" || v[0] == '*':
-			if w.r.rules.names.credential(k) {
-				return true
+			if w.r.rules.names.credential(k) || w.r.rules.names.keyPrefixName(k) && strings.Contains(s, "key:") {
+				return true // a block under password:, or under api: holding key: (keyed)
 			}
 		case v[0] == '[' || v[0] == '{':
 			if w.r.rules.scanner.mayHold(v) {
