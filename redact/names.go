@@ -428,14 +428,16 @@ func (n *names) reference(v string) bool {
 // referenceInside reports whether in is what a reference can hold and
 // no more: names, paths and a template's pipeline, but no quote, = or :
 // (a literal or a default given in place: ${DB_PASSWORD:changeme},
-// {{ .Values.pw | default "x" }}), nor, in a shell's ${VAR-default}, a -.
+// {{ .Values.pw | default "x" }}); after a $, a variable's name only (not
+// a shell's ${VAR-default} or command, $(echo x)).
 func referenceInside(in string, shell bool) bool {
 	for i := 0; i < len(in); i++ {
 		c := in[i]
 		switch {
-		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9':
-		case c == '_' || c == '.' || c == '/' || c == '#' || c == ' ' || c == '|' || c == '$':
-		case c == '-' && !shell:
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.':
+		case shell:
+			return false
+		case c == '/' || c == '#' || c == ' ' || c == '|' || c == '$' || c == '-':
 		default:
 			return false
 		}
