@@ -100,7 +100,7 @@ func (n *names) add(s namesSpec) {
 	}
 	for _, r := range s.References {
 		// "${ }": the opening and, after a space, the closing (none: the
-		// reference runs to the end of a value without spaces).
+		// reference runs to the end of a value without spaces or @).
 		open, cl, _ := strings.Cut(strings.TrimSpace(r), " ")
 		if open != "" {
 			n.references = append(n.references, [2]string{open, cl})
@@ -413,7 +413,8 @@ func (n *names) reference(v string) bool {
 		}
 		rest := v[len(open):]
 		if cl == "" {
-			if strings.IndexAny(rest, " \t\r\n") < 0 {
+			// (An @ would be a URL's userinfo: ref+https://u:x@host.)
+			if strings.IndexAny(rest, " \t\r\n@") < 0 {
 				return true
 			}
 			continue

@@ -701,7 +701,7 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 			}
 			// A name right after // is a URL's host (http://auth:8080):
 			// a password in its userinfo is the URL pattern's.
-			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(sc.names, p, loc, s) || p.shaped && !generated(firstSecret(p, loc, s)) {
+			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(sc.names, p, loc, s) || p.shaped && !generated(firstSecret(p, loc, s)) || inReference(sc.names, s, a) {
 				// The value of a key that is no credential may be the
 				// next assignment (RBAC: db_password=...): search again
 				// right after the key.
@@ -841,6 +841,21 @@ func referenceValue(nm *names, p *pattern, loc []int, s string) bool {
 		}
 	}
 	return false
+}
+
+// inReference reports whether the name at s[a] is a part of a word that
+// is a reference without spaces (names.reference): the secretsmanager of
+// arn:aws:secretsmanager:eu-west-1:...:secret:prod/db names no setting.
+func inReference(nm *names, s string, a int) bool {
+	const stops = " \t\r\n=\"',;"
+	i := strings.LastIndexAny(s[:a], stops) + 1
+	j := strings.IndexAny(s[a:], stops)
+	if j < 0 {
+		j = len(s)
+	} else {
+		j += a
+	}
+	return i < a && nm != nil && nm.reference(s[i:j])
 }
 
 // lowerWord reports whether v is a word of lower-case ASCII letters.
