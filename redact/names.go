@@ -599,8 +599,8 @@ func generated(v string) bool {
 // keyPrefixName reports whether a map under name makes its member key a
 // credential: name's last word (qualifiers aside) is one of key_prefixes,
 // so that the two read as one credential name spelt across a nesting
-// (api: {key: x} is api_key, encryption: {key: x} encryption_key; not
-// tolerations or a secretKeyRef).
+// (api: {key: x} is api_key, encryption: {key: x} encryption_key, api:
+// {keys: [x]} api_keys; not tolerations or a secretKeyRef).
 func (n *names) keyPrefixName(name string) bool {
 	if name == "" || len(name) > 128 {
 		return false

@@ -256,6 +256,14 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 			w.rep.add(KindCredentialName)
 			continue
 		}
+		if l, isList := v.([]any); isList && c.keyed && k == "keys" {
+			for i, e := range l {
+				if s, isStr := e.(string); isStr && !w.keep(s) && !nm.setting(s) {
+					l[i] = w.mask(s)
+					w.rep.add(KindCredentialName)
+				}
+			}
+		}
 		if (!c.plain || tokenShaped(v)) && w.credentialKey(m, k, v) {
 			continue
 		}
