@@ -258,7 +258,8 @@ const (
 // shapedRun reports whether the long run of token characters that starts
 // at s[a] has the length and frame of a token the runs patterns know: 24
 // after "s." (Vault), 46 or more after "b." starting AAAAAQ (Vault batch),
-// 34 starting SK (Twilio), 35 or 36 with -us after 32 (Mailchimp).
+// 34 starting SK (Twilio), 35 or 36 with -us after 32 (Mailchimp), 40
+// framed AQ...AA...== (Ceph).
 func shapedRun(s string, a int) bool {
 	e := a
 	for e < len(s) && b64Class[s[e]] {
@@ -278,7 +279,8 @@ func tokenShape(s string, a, e int) bool {
 			return n >= 46 && strings.HasPrefix(s[a:], "AAAAAQ")
 		}
 	}
-	return n == 34 && s[a] == 'S' && s[a+1] == 'K' || (n == 35 || n == 36) && s[a+32:a+35] == "-us"
+	return n == 34 && s[a] == 'S' && s[a+1] == 'K' || (n == 35 || n == 36) && s[a+32:a+35] == "-us" ||
+		n == 40 && s[a] == 'A' && s[a+1] == 'Q' && s[a+14] == 'A' && s[a+15] == 'A' && s[a+38] == '=' && s[a+39] == '='
 }
 
 // headRun reports whether exactly dottedHead token characters stand

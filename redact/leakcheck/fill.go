@@ -42,6 +42,8 @@ func Values(id string) map[string]string {
 	// (version 1, the key).
 	rsa1 := append([]byte{0x30, 0x82, 0x04, 0xa4, 0x02, 0x01, 0x00, 0x02, 0x82, 0x01, 0x01, 0x00}, []byte(canary+"-modulus-and-private-exponent")...)
 	pkcs8 := append([]byte{0x30, 0x82, 0x04, 0xbd, 0x02, 0x01, 0x00, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00, 0x04, 0x82, 0x04, 0xa7}, []byte(canary+"-private-key-info")...)
+	// A Ceph key: type 1, a creation time, a length of 16, the key.
+	ceph := append([]byte{0x01, 0x00, 0x9e, 0x3f, 0x6a, 0x65, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00}, []byte(pad(canary, 16, "0123456789abcdef"))...)
 	sec1 := append([]byte{0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20}, []byte(canary+"-ec-private-key-32")...)
 	pem := "-----BEGIN RSA PRIVATE KEY-----\n" + base64.StdEncoding.EncodeToString(der) + "\n-----END RSA PRIVATE KEY-----\n"
 	props := "spring.datasource.url=jdbc:postgresql://pg:5432/shop\nspring.datasource.password=" + canary + "\n"
@@ -67,6 +69,7 @@ func Values(id string) map[string]string {
 		"{{DER_RSA_B64}}":   base64.StdEncoding.EncodeToString(rsa1),
 		"{{DER_PKCS8_B64}}": base64.StdEncoding.EncodeToString(pkcs8),
 		"{{DER_EC_B64}}":    base64.StdEncoding.EncodeToString(sec1),
+		"{{CEPH_KEY}}":      base64.StdEncoding.EncodeToString(ceph),
 		"{{AKIA}}":          "AKIA" + pad(upper, 16, "0123456789"),
 		"{{AWS_SECRET}}":    pad(alnum, 40, "wJalrXUtnFEMIK7MDENGbPxRfiCY"),
 		"{{GHP}}":           "ghp_" + pad(alnum, 36, "a1B2c3D4e5"),
