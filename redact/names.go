@@ -49,6 +49,8 @@ type names struct {
 	// where a value is instead of giving it ($(VAR), {{ .Values.x }},
 	// <path:kv/app#password>, arn:aws:...), a pair each.
 	references [][2]string
+	// refFirst marks the bytes a reference can start with.
+	refFirst [256]bool
 	// fold maps letters that pass for ASCII ones (Cyrillic а, Greek ο)
 	// to them, so that a name spelt with them is judged as it reads.
 	fold map[rune]byte
@@ -104,8 +106,10 @@ func (n *names) add(s namesSpec) {
 		open, cl, _ := strings.Cut(strings.TrimSpace(r), " ")
 		if open != "" {
 			n.references = append(n.references, [2]string{open, cl})
+			n.refFirst[open[0]] = true
 		}
 	}
+	n.refFirst['$'], n.refFirst['/'] = true, true // dottedVariable, lowerPath
 	for _, c := range s.Confusables {
 		// "0430 a": the code point, in hex, and the letter it passes for.
 		cp, to, ok := strings.Cut(c, " ")
@@ -403,7 +407,7 @@ func (n *names) setting(v string) bool {
 // or more segments in lower case (/var/secrets/google/key.json), which a
 // generated credential is not.
 func (n *names) reference(v string) bool {
-	if len(v) < 3 || len(v) > 512 {
+	if len(v) < 3 || len(v) > 512 || !n.refFirst[v[0]] {
 		return false
 	}
 	for _, r := range n.references {

@@ -65,9 +65,9 @@ type sctx struct {
 	// {"smtp": "x"}}, spec.password.value): its strings are credentials
 	// unless their own names describe one (name, key, type, path).
 	cred bool
-	// keyed: a map under a name that a member key completes into a
-	// credential name (api: {key: x}: names.keyPrefixName).
-	keyed bool
+	// under: the name this map is the value of, which a member key may
+	// complete into a credential name (api: {key: x}: keyed).
+	under string
 }
 
 // laStep is a step on the way to an object's last-applied annotation.
@@ -169,7 +169,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	}
 	if c.at.live != 0 {
 		for k, v := range m {
-			if !w.keep(v) && !w.setting(v) && c.at.removes(k, v, m) {
+			if !w.keep(v) && c.at.removes(k, v, m) && !w.setting(v) {
 				m[k] = w.mask(v)
 				w.rep.add(KindRuleValue)
 			}
@@ -216,10 +216,12 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		cc.ref, cc.role = nil, roleNone
 		// Only containers pass the credential context on: a string's is
 		// settled here, not below.
-		cc.cred, cc.keyed = false, false
+		cc.cred, cc.under = false, ""
 		switch v.(type) {
 		case map[string]any:
-			cc.keyed = !c.plain && nm.keyPrefixName(k)
+			if !c.plain {
+				cc.under = k
+			}
 			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describesIn(k, record) || nm.credential(k))
 		case []any:
 			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describesIn(k, record) || nm.credential(k))
@@ -251,12 +253,12 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 				continue
 			}
 		}
-		if s, isStr := v.(string); isStr && c.keyed && k == "key" && !w.keep(s) && !nm.setting(s) && !(isSelector(m) && dataKeyName(s)) {
+		if s, isStr := v.(string); isStr && k == "key" && w.keyed(c) && !w.keep(s) && !nm.setting(s) && !(isSelector(m) && dataKeyName(s)) {
 			m[k] = w.mask(s)
 			w.rep.add(KindCredentialName)
 			continue
 		}
-		if l, isList := v.([]any); isList && c.keyed && k == "keys" {
+		if l, isList := v.([]any); isList && k == "keys" && w.keyed(c) {
 			for i, e := range l {
 				if s, isStr := e.(string); isStr && !w.keep(s) && !nm.setting(s) {
 					l[i] = w.mask(s)
@@ -288,6 +290,12 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		m[nk] = m[k]
 		delete(m, k)
 	}
+}
+
+// keyed reports whether the map c stands in is under a name that its
+// member key completes into a credential name (names.keyPrefixName).
+func (w *walker) keyed(c sctx) bool {
+	return c.under != "" && w.r.rules.names.keyPrefixName(c.under)
 }
 
 // isSelector reports whether m names a key of a named object: a name and
@@ -561,7 +569,7 @@ func (w *walker) pair(m map[string]any) {
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
 		last := path[strings.LastIndexByte(path, '/')+1:]
-		if w.r.rules.names.labelsValue(unescapePointer(last), v) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path) {
+		if (w.r.rules.names.labelsValue(unescapePointer(last), v) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path)) && !w.setting(v) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 		}
@@ -606,7 +614,7 @@ var (
 // as names.labels does.
 func (w *walker) pairable(v any) (number, ok bool) {
 	if x, isStr := v.(string); isStr {
-		return false, !w.keep(x) && !w.r.rules.names.setting(x)
+		return false, !w.keep(x) && !boolWord(x)
 	}
 	return true, isNumber(v)
 }
@@ -622,7 +630,7 @@ func (w *walker) pairValues(m map[string]any) {
 			continue
 		}
 		for _, nk := range pairNameKeys {
-			if name, ok := m[nk.key].(string); ok && nm.labelsValue(name, v) {
+			if name, ok := m[nk.key].(string); ok && nm.labelsValue(name, v) && !w.setting(v) {
 				m[vk] = w.mask(v)
 				w.rep.add(KindCredentialName)
 				break
@@ -763,7 +771,7 @@ func (w *walker) tuple(t []any) {
 	if !ok {
 		return
 	}
-	if _, ok := w.pairable(t[1]); ok && w.r.rules.names.labelsValue(name, t[1]) {
+	if _, ok := w.pairable(t[1]); ok && w.r.rules.names.labelsValue(name, t[1]) && !w.setting(t[1]) {
 		t[1] = w.mask(t[1])
 		w.rep.add(KindCredentialName)
 	}
@@ -981,6 +989,7 @@ const minNestedValue = 4
 // x}]), or an alias as the value of a credential name (password: *pw,
 // whose value stands at the anchor).
 func (w *walker) credentialBlock(s string) bool {
+	keyed := strings.Contains(s, "key:")
 	for rest := s; rest != ""; {
 		line, more, _ := strings.Cut(rest, "\n")
 		rest = more
@@ -994,7 +1003,7 @@ func (w *walker) credentialBlock(s string) bool {
 		v = strings.TrimLeft(v, " \t")
 		switch {
 		case v == "" || v[0] == '*':
-			if w.r.rules.names.credential(k) || w.r.rules.names.keyPrefixName(k) && strings.Contains(s, "key:") {
+			if w.r.rules.names.credential(k) || keyed && w.r.rules.names.keyPrefixName(k) {
 				return true // a block under password:, or under api: holding key: (keyed)
 			}
 		case v[0] == '[' || v[0] == '{':
