@@ -45,6 +45,7 @@ type namesSpec struct {
 	HostKeyed       []string `json:"host_keyed"`
 	HostKeyedExcept []string `json:"host_keyed_except"`
 	Confusables     []string `json:"confusables"`
+	References      []string `json:"references"`
 }
 
 type patternSpec struct {

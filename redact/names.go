@@ -45,6 +45,12 @@ type names struct {
 	// first part is one of hostExcept (BUNDLE_BUILD__NOKOGIRI).
 	hostKeyed  []string
 	hostExcept map[string]bool
+	// references: the openings and closings of the syntaxes that name
+	// where a value is instead of giving it ($(VAR), {{ .Values.x }},
+	// <path:kv/app#password>, arn:aws:...), a pair each.
+	references [][2]string
+	// refFirst marks the bytes a reference can start with.
+	refFirst [256]bool
 	// fold maps letters that pass for ASCII ones (Cyrillic а, Greek ο)
 	// to them, so that a name spelt with them is judged as it reads.
 	fold map[rune]byte
@@ -94,6 +100,16 @@ func (n *names) add(s namesSpec) {
 		n.hostKeyed = append(n.hostKeyed, strings.ToLower(w)+"_")
 		n.mark(strings.ToLower(w))
 	}
+	for _, r := range s.References {
+		// "${ }": the opening and, after a space, the closing (none: the
+		// reference runs to the end of a value without spaces or @).
+		open, cl, _ := strings.Cut(strings.TrimSpace(r), " ")
+		if open != "" {
+			n.references = append(n.references, [2]string{open, cl})
+			n.refFirst[open[0]] = true
+		}
+	}
+	n.refFirst['$'], n.refFirst['/'] = true, true // dottedVariable, lowerPath
 	for _, c := range s.Confusables {
 		// "0430 a": the code point, in hex, and the letter it passes for.
 		cp, to, ok := strings.Cut(c, " ")
@@ -376,6 +392,122 @@ func (n *names) shapedValue(name, v string) bool {
 	return generated(v) && n.shapedName(name)
 }
 
+// setting reports whether the string v, whatever name labels it, is a
+// setting about a credential rather than one: a switch (boolWord), or a
+// reference to where the credential is (reference).
+func (n *names) setting(v string) bool {
+	return boolWord(v) || n.reference(v)
+}
+
+// reference reports whether v is, whole, one reference to where a value
+// is kept: a variable or template expression of one of references' syntaxes
+// (a single one: ${A}${B} or text around it is not), a variable spelt as
+// a dotted or colon-separated path of identifiers ($dex.github.clientSecret,
+// Argo CD's reference to a key of its secret), or an absolute path of two
+// or more segments in lower case (/var/secrets/google/key.json), which a
+// generated credential is not.
+func (n *names) reference(v string) bool {
+	if len(v) < 3 || len(v) > 512 || !n.refFirst[v[0]] {
+		return false
+	}
+	for _, r := range n.references {
+		open, cl := r[0], r[1]
+		if len(v) <= len(open)+len(cl) || !strings.HasPrefix(v, open) {
+			continue
+		}
+		rest := v[len(open):]
+		if cl == "" {
+			// (An @ would be a URL's userinfo: ref+https://u:x@host.)
+			if strings.IndexAny(rest, " \t\r\n@") < 0 {
+				return true
+			}
+			continue
+		}
+		if i := strings.Index(rest, cl); i >= 0 && i == len(rest)-len(cl) && referenceInside(rest[:i], open[0] == '$') {
+			return true
+		}
+	}
+	return dottedVariable(v) || lowerPath(v)
+}
+
+// referenceInside reports whether in is what a reference can hold and
+// no more: names, paths and a template's pipeline, but no quote, = or :
+// (a literal or a default given in place: ${DB_PASSWORD:changeme},
+// {{ .Values.pw | default "x" }}); after a $, a variable's name only (not
+// a shell's ${VAR-default} or command, $(echo x)).
+func referenceInside(in string, shell bool) bool {
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.':
+		case shell:
+			return false
+		case c == '/' || c == '#' || c == ' ' || c == '|' || c == '$' || c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// dottedVariable reports whether v is $ and two or more identifiers of
+// letters, _ and - joined by . or : ($dex.github.clientSecret,
+// $oidc-secret:clientSecret).
+func dottedVariable(v string) bool {
+	if len(v) < 4 || v[0] != '$' {
+		return false
+	}
+	parts, start := 0, true
+	for i := 1; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '.' || c == ':':
+			if start {
+				return false
+			}
+			parts++
+			start = true
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_':
+			start = false
+		case c == '-':
+			if start {
+				return false
+			}
+		default:
+			return false // no digits: $Summer2024.x is a password
+		}
+	}
+	return !start && parts >= 1
+}
+
+// lowerPath reports whether v is an absolute path of two or more
+// segments of lower-case letters, digits and . _ -, none shaped like a
+// generated value.
+func lowerPath(v string) bool {
+	if len(v) < 4 || v[0] != '/' {
+		return false
+	}
+	segs := 0
+	for rest := v[1:]; ; {
+		seg, after, more := strings.Cut(rest, "/")
+		if seg == "" || generated(seg) {
+			return false
+		}
+		for i := 0; i < len(seg); i++ {
+			c := seg[i]
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+				return false
+			}
+		}
+		segs++
+		if !more {
+			break
+		}
+		rest = after
+	}
+	return segs >= 2
+}
+
 // value reports whether name makes the string v a credential: by the
 // name alone, or by a name of shaped_names and v's shape. A string of
 // digits is judged as the number it spells (numeric): env values are
@@ -466,6 +598,21 @@ func generated(v string) bool {
 		run, runL, runD = 0, false, false
 	}
 	return mixed && digits >= 3 && letters >= 2
+}
+
+// keyPrefixName reports whether a map under name makes its member key a
+// credential: name's last word (qualifiers aside) is one of key_prefixes,
+// so that the two read as one credential name spelt across a nesting
+// (api: {key: x} is api_key, encryption: {key: x} encryption_key, api:
+// {keys: [x]} api_keys; not tolerations or a secretKeyRef).
+func (n *names) keyPrefixName(name string) bool {
+	if name == "" || len(name) > 128 {
+		return false
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := n.mainWords(name, &lb, &ws)
+	return nw > 0 && n.keyPrefixes[string(lb[ws[nw-1][0]:ws[nw-1][1]])]
 }
 
 // mentions reports whether name names a credential or something about

@@ -258,7 +258,8 @@ const (
 // shapedRun reports whether the long run of token characters that starts
 // at s[a] has the length and frame of a token the runs patterns know: 24
 // after "s." (Vault), 46 or more after "b." starting AAAAAQ (Vault batch),
-// 34 starting SK (Twilio), 35 or 36 with -us after 32 (Mailchimp).
+// 34 starting SK (Twilio), 35 or 36 with -us after 32 (Mailchimp), 40
+// framed AQ...AA...== (Ceph).
 func shapedRun(s string, a int) bool {
 	e := a
 	for e < len(s) && b64Class[s[e]] {
@@ -278,7 +279,8 @@ func tokenShape(s string, a, e int) bool {
 			return n >= 46 && strings.HasPrefix(s[a:], "AAAAAQ")
 		}
 	}
-	return n == 34 && s[a] == 'S' && s[a+1] == 'K' || (n == 35 || n == 36) && s[a+32:a+35] == "-us"
+	return n == 34 && s[a] == 'S' && s[a+1] == 'K' || (n == 35 || n == 36) && s[a+32:a+35] == "-us" ||
+		n == 40 && s[a] == 'A' && s[a+1] == 'Q' && s[a+14] == 'A' && s[a+15] == 'A' && s[a+38] == '=' && s[a+39] == '='
 }
 
 // headRun reports whether exactly dottedHead token characters stand
@@ -701,7 +703,7 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 			}
 			// A name right after // is a URL's host (http://auth:8080):
 			// a password in its userinfo is the URL pattern's.
-			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(p, loc, s) || p.shaped && !generated(firstSecret(p, loc, s)) {
+			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(sc.names, p, loc, s) || p.shaped && !generated(firstSecret(p, loc, s)) || inReference(sc.names, s, a) {
 				// The value of a key that is no credential may be the
 				// next assignment (RBAC: db_password=...): search again
 				// right after the key.
@@ -808,11 +810,12 @@ func firstSecret(p *pattern, loc []int, s string) string {
 }
 
 // referenceValue reports whether the value of a key=value match is a
-// switch (true, off), a file path or a variable reference ($(VAR), ${VAR},
-// $host), which names where a credential is, not what it is, or is itself
-// a label of prose
+// switch (true, off), a file path or a reference (names.reference: $(VAR),
+// ${VAR}, {{ .Values.x }}; $host), which names where a credential is, not
+// what it is (a reference that gives a default in place, ${DB_PASSWORD:x},
+// is none), or is itself a label of prose
 // ("policy-passwords: check-data: ...").
-func referenceValue(p *pattern, loc []int, s string) bool {
+func referenceValue(nm *names, p *pattern, loc []int, s string) bool {
 	for _, g := range p.groups {
 		a := loc[2*g]
 		if a < 0 {
@@ -822,7 +825,14 @@ func referenceValue(p *pattern, loc []int, s string) bool {
 		if boolWord(v) || variableName(v) {
 			return true
 		}
-		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "${") || strings.HasSuffix(v, ":") {
+		// A value stops before a closing bracket: the reference is the
+		// value and up to two bytes after it (${TOKEN}, {{ .x }}, %(x)s).
+		for e, n := loc[2*g+1], 0; nm != nil && n <= 2 && e+n <= len(s); n++ {
+			if nm.reference(s[a : e+n]) {
+				return true
+			}
+		}
+		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasSuffix(v, ":") {
 			return true
 		}
 		if e := loc[2*g+1]; lowerWord(v) && (a == 0 || s[a-1] != '"' && s[a-1] != '\'') && e+1 < len(s) && s[e] == ' ' && s[e+1] == '"' {
@@ -833,6 +843,21 @@ func referenceValue(p *pattern, loc []int, s string) bool {
 		}
 	}
 	return false
+}
+
+// inReference reports whether the name at s[a] is a part of a word that
+// is a reference without spaces (names.reference): the secretsmanager of
+// arn:aws:secretsmanager:eu-west-1:...:secret:prod/db names no setting.
+func inReference(nm *names, s string, a int) bool {
+	const stops = " \t\r\n=\"',;"
+	i := strings.LastIndexAny(s[:a], stops) + 1
+	j := strings.IndexAny(s[a:], stops)
+	if j < 0 {
+		j = len(s)
+	} else {
+		j += a
+	}
+	return i < a && nm != nil && nm.reference(s[i:j])
 }
 
 // lowerWord reports whether v is a word of lower-case ASCII letters.

@@ -292,6 +292,10 @@ func (s *Screen) Key(k string) (drop bool) {
 		s.failed = true // a JSON Web Key: its private members are one letter (jwk)
 		return false
 	}
+	if (k == "key" || k == "keys") && s.depth >= 2 && s.r.rules.names.keyPrefixName(f.under) {
+		f.credKey = true // api: {key: x}, api: {keys: [x]} (sweep: keyed)
+		return false
+	}
 	if s.seen.hasKey(k) {
 		return false // the common case: no hash
 	}

@@ -65,6 +65,9 @@ type sctx struct {
 	// {"smtp": "x"}}, spec.password.value): its strings are credentials
 	// unless their own names describe one (name, key, type, path).
 	cred bool
+	// under: the name this map is the value of, which a member key may
+	// complete into a credential name (api: {key: x}: keyed).
+	under string
 }
 
 // laStep is a step on the way to an object's last-applied annotation.
@@ -166,7 +169,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	}
 	if c.at.live != 0 {
 		for k, v := range m {
-			if !w.keep(v) && c.at.removes(k, v, m) {
+			if !w.keep(v) && c.at.removes(k, v, m) && !w.setting(v) {
 				m[k] = w.mask(v)
 				w.rep.add(KindRuleValue)
 			}
@@ -180,6 +183,11 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	// itself (password: beside database:) is the record of one; any
 	// other is a map of them.
 	record := c.cred && w.record(m)
+	// In one, a map that names an object and a key of it (Kubernetes'
+	// SecretKeySelector: password: {name: api-basic, key: password}) says
+	// where the credential is: its key is a name, if it reads as one
+	// (dataKeyName).
+	selector := c.cred && isSelector(m)
 	var renames [][2]string
 	for k, v := range m {
 		if len(k) >= minKeyScan && !w.r.cleanKeys.has(k) {
@@ -208,9 +216,14 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		cc.ref, cc.role = nil, roleNone
 		// Only containers pass the credential context on: a string's is
 		// settled here, not below.
-		cc.cred = false
+		cc.cred, cc.under = false, ""
 		switch v.(type) {
-		case map[string]any, []any:
+		case map[string]any:
+			if !c.plain {
+				cc.under = k
+			}
+			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describesIn(k, record) || nm.credential(k))
+		case []any:
 			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describesIn(k, record) || nm.credential(k))
 		}
 		cc.la = c.la.next(k)
@@ -240,10 +253,23 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 				continue
 			}
 		}
+		if s, isStr := v.(string); isStr && k == "key" && w.keyed(c) && !w.keep(s) && !nm.setting(s) && !(isSelector(m) && dataKeyName(s)) {
+			m[k] = w.mask(s)
+			w.rep.add(KindCredentialName)
+			continue
+		}
+		if l, isList := v.([]any); isList && k == "keys" && w.keyed(c) {
+			for i, e := range l {
+				if s, isStr := e.(string); isStr && !w.keep(s) && !nm.setting(s) {
+					l[i] = w.mask(s)
+					w.rep.add(KindCredentialName)
+				}
+			}
+		}
 		if (!c.plain || tokenShaped(v)) && w.credentialKey(m, k, v) {
 			continue
 		}
-		if s, isStr := v.(string); isStr && c.cred && !c.plain && !w.keep(s) && !boolWord(s) && !nm.describesIn(k, record) {
+		if s, isStr := v.(string); isStr && c.cred && !c.plain && !w.keep(s) && !nm.setting(s) && !nm.describesIn(k, record) && !(selector && k == "key" && dataKeyName(s)) {
 			m[k] = w.mask(s)
 			w.rep.add(KindCredentialName)
 			continue
@@ -264,6 +290,43 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		m[nk] = m[k]
 		delete(m, k)
 	}
+}
+
+// keyed reports whether the map c stands in is under a name that its
+// member key completes into a credential name (names.keyPrefixName).
+func (w *walker) keyed(c sctx) bool {
+	return c.under != "" && w.r.rules.names.keyPrefixName(c.under)
+}
+
+// isSelector reports whether m names a key of a named object: a name and
+// a key, both strings.
+func isSelector(m map[string]any) bool {
+	_, name := m["name"].(string)
+	_, key := m["key"].(string)
+	return name && key
+}
+
+// dataKeyName reports whether s reads as the name of a key of a Secret's
+// or ConfigMap's data: letters of one case, digits and . _ -, not shaped
+// like a generated value (password, tls.key, api-token, AWS_SECRET_KEY).
+func dataKeyName(s string) bool {
+	if len(s) > 253 || generated(s) {
+		return false
+	}
+	lower, upper := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			lower = true
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-':
+		default:
+			return false
+		}
+	}
+	return !(lower && upper)
 }
 
 // record reports whether a member of m names a credential: holds one
@@ -405,7 +468,7 @@ const minKeyScan = 20
 func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 	switch x := v.(type) {
 	case string:
-		if w.keep(x) || !w.r.rules.names.value(k, x) || boolWord(x) {
+		if w.keep(x) || !w.r.rules.names.value(k, x) || w.r.rules.names.setting(x) {
 			return false
 		}
 		m[k] = w.mask(x)
@@ -442,6 +505,14 @@ func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 		return true
 	}
 	return false
+}
+
+// setting reports whether v is a string that is a setting about a
+// credential, not one (names.setting): what a rule names is not removed
+// when it is one.
+func (w *walker) setting(v any) bool {
+	s, ok := v.(string)
+	return ok && w.r.rules.names.setting(s)
 }
 
 // boolWord reports whether a string is a switch (--anonymous-auth=false,
@@ -498,7 +569,7 @@ func (w *walker) pair(m map[string]any) {
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
 		last := path[strings.LastIndexByte(path, '/')+1:]
-		if w.r.rules.names.labelsValue(unescapePointer(last), v) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path) {
+		if (w.r.rules.names.labelsValue(unescapePointer(last), v) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path)) && !w.setting(v) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 		}
@@ -559,7 +630,7 @@ func (w *walker) pairValues(m map[string]any) {
 			continue
 		}
 		for _, nk := range pairNameKeys {
-			if name, ok := m[nk.key].(string); ok && nm.labelsValue(name, v) {
+			if name, ok := m[nk.key].(string); ok && nm.labelsValue(name, v) && !w.setting(v) {
 				m[vk] = w.mask(v)
 				w.rep.add(KindCredentialName)
 				break
@@ -573,7 +644,7 @@ func (w *walker) pairValues(m map[string]any) {
 	for _, nk := range pairNameKeys {
 		if name, ok := m[nk.key].(string); ok && nm.credential(name) {
 			for i, e := range vs {
-				if s, ok := e.(string); ok && !w.keep(s) && !boolWord(s) {
+				if s, ok := e.(string); ok && !w.keep(s) && !nm.setting(s) {
 					vs[i] = w.mask(s)
 					w.rep.add(KindCredentialName)
 				}
@@ -639,7 +710,7 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 		// array of strings, not only under args and command: custom
 		// resources carry command lines under names of their own.
 		if s, ok := e.(string); ok && !w.keep(s) {
-			if c.cred && !boolWord(s) {
+			if c.cred && !w.r.rules.names.setting(s) {
 				arr[i] = w.mask(s)
 				w.rep.add(KindCredentialName)
 				continue
@@ -653,7 +724,7 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 				// An absolute path names where a credential is, as it
 				// does after --flag= (referenceValue): --kubelet-client-key
 				// /etc/kubernetes/pki/apiserver-kubelet-client.key.
-				if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.value(prev, s) && !strings.HasPrefix(s, "-") && !filePath(s) {
+				if prev, ok := arr[i-1].(string); ok && strings.HasPrefix(prev, "-") && !strings.Contains(prev, "=") && w.r.rules.names.value(prev, s) && !strings.HasPrefix(s, "-") && !filePath(s) && !w.r.rules.names.reference(s) {
 					arr[i] = w.mask(s)
 					w.rep.add(KindCredentialName)
 					continue
@@ -700,7 +771,7 @@ func (w *walker) tuple(t []any) {
 	if !ok {
 		return
 	}
-	if _, ok := w.pairable(t[1]); ok && w.r.rules.names.labelsValue(name, t[1]) {
+	if _, ok := w.pairable(t[1]); ok && w.r.rules.names.labelsValue(name, t[1]) && !w.setting(t[1]) {
 		t[1] = w.mask(t[1])
 		w.rep.add(KindCredentialName)
 	}
@@ -755,6 +826,11 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 			return s, true
 		}
 		return nil, false // the common case: one pass, nothing to look at
+	}
+	if !changed && w.r.rules.names.reference(s) {
+		// A reference, whole, holds no credential (an ARN's
+		// secretsmanager:... is not an assignment).
+		return nil, false
 	}
 	if longRun {
 		if nv, done := w.encoded(s); done && nv != nil {
@@ -905,12 +981,15 @@ func isDigits(s string) bool {
 const minNestedValue = 4
 
 // credentialBlock reports whether a line of s opens a YAML block under a
-// credential name (`secrets:` alone on its line, a list item's too), or
+// credential name (`secrets:` alone on its line, a list item's too) or
+// under a name that a member key completes into one (`api:`, when the
+// text holds a `key:`), or
 // holds what only the parsed text shows: a flow collection with a keyword
 // in it (command: [app, --password, x], env: [{name: DB_PASSWORD, value:
 // x}]), or an alias as the value of a credential name (password: *pw,
 // whose value stands at the anchor).
 func (w *walker) credentialBlock(s string) bool {
+	keyed := strings.Contains(s, "key:")
 	for rest := s; rest != ""; {
 		line, more, _ := strings.Cut(rest, "\n")
 		rest = more
@@ -924,8 +1003,8 @@ func (w *walker) credentialBlock(s string) bool {
 		v = strings.TrimLeft(v, " \t")
 		switch {
 		case v == "" || v[0] == '*':
-			if w.r.rules.names.credential(k) {
-				return true
+			if w.r.rules.names.credential(k) || keyed && w.r.rules.names.keyPrefixName(k) {
+				return true // a block under password:, or under api: holding key: (keyed)
 			}
 		case v[0] == '[' || v[0] == '{':
 			if w.r.rules.scanner.mayHold(v) {
@@ -1541,7 +1620,7 @@ func (w *walker) argvSpans(arr []any) map[int]bool {
 		for i, bd := range bounds {
 			if sp[0] < bd[1] && bd[0] < sp[1] && bd[1] > bd[0] {
 				s := arr[i].(string)
-				if w.keep(s) || len(sc.spans(s, w.isMarkerText)) > 0 {
+				if w.keep(s) || w.r.rules.names.reference(s) || len(sc.spans(s, w.isMarkerText)) > 0 {
 					continue
 				}
 				if out == nil {

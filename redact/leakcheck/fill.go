@@ -36,6 +36,15 @@ func Values(id string) map[string]string {
 	jwt := "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0." + b64u([]byte(`{"iss":"kubernetes/serviceaccount","sub":"`+canary+`"}`)) + ".c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
 	jwe := "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ." + b64u([]byte(canary+"-cek")) + ".NDhWNVZrUmNBWFNVbTFaVA." + b64u([]byte(canary+"-ciphertext")) + ".dGFnLXRhZy10YWctdGFn"
 	der := append([]byte{0x30, 0x82, 0x04, 0xa4, 0x02, 0x01, 0x00}, []byte(canary+"-private-key-material")...)
+	// The same material as private keys' DER open, for a key base64'd
+	// without a PEM frame: PKCS#1 RSA (version 0, the modulus), PKCS#8
+	// RSA (version 0, rsaEncryption, an OCTET STRING), SEC1 EC P-256
+	// (version 1, the key).
+	rsa1 := append([]byte{0x30, 0x82, 0x04, 0xa4, 0x02, 0x01, 0x00, 0x02, 0x82, 0x01, 0x01, 0x00}, []byte(canary+"-modulus-and-private-exponent")...)
+	pkcs8 := append([]byte{0x30, 0x82, 0x04, 0xbd, 0x02, 0x01, 0x00, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00, 0x04, 0x82, 0x04, 0xa7}, []byte(canary+"-private-key-info")...)
+	// A Ceph key: type 1, a creation time, a length of 16, the key.
+	ceph := append([]byte{0x01, 0x00, 0x9e, 0x3f, 0x6a, 0x65, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00}, []byte(pad(canary, 16, "0123456789abcdef"))...)
+	sec1 := append([]byte{0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20}, []byte(canary+"-ec-private-key-32")...)
 	pem := "-----BEGIN RSA PRIVATE KEY-----\n" + base64.StdEncoding.EncodeToString(der) + "\n-----END RSA PRIVATE KEY-----\n"
 	props := "spring.datasource.url=jdbc:postgresql://pg:5432/shop\nspring.datasource.password=" + canary + "\n"
 	release, _ := json.Marshal(map[string]any{"name": "shop", "version": 7, "namespace": "shop",
@@ -57,6 +66,10 @@ func Values(id string) map[string]string {
 		"{{JWT_B64}}":       base64.StdEncoding.EncodeToString([]byte(jwt)),
 		"{{JWE}}":           jwe,
 		"{{PEM}}":           pem,
+		"{{DER_RSA_B64}}":   base64.StdEncoding.EncodeToString(rsa1),
+		"{{DER_PKCS8_B64}}": base64.StdEncoding.EncodeToString(pkcs8),
+		"{{DER_EC_B64}}":    base64.StdEncoding.EncodeToString(sec1),
+		"{{CEPH_KEY}}":      base64.StdEncoding.EncodeToString(ceph),
 		"{{AKIA}}":          "AKIA" + pad(upper, 16, "0123456789"),
 		"{{AWS_SECRET}}":    pad(alnum, 40, "wJalrXUtnFEMIK7MDENGbPxRfiCY"),
 		"{{GHP}}":           "ghp_" + pad(alnum, 36, "a1B2c3D4e5"),
