@@ -418,7 +418,7 @@ func (n *names) reference(v string) bool {
 		rest := v[len(open):]
 		if cl == "" {
 			// (An @ would be a URL's userinfo: ref+https://u:x@host.)
-			if strings.IndexAny(rest, " \t\r\n@") < 0 {
+			if !strings.ContainsAny(rest, " \t\r\n@") {
 				return true
 			}
 			continue
