@@ -1,8 +1,10 @@
 package redact
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
 	"sort"
 	"strings"
@@ -467,6 +469,44 @@ func TestQueryPlusKeepsBase64Whole(t *testing.T) {
 		r.Redact(ev)
 		if ev["requestURI"] != uri {
 			t.Errorf("%q became %q", uri, ev["requestURI"])
+		}
+	}
+}
+
+// An Authorization header that names the Basic, Bearer or Token scheme is
+// followed by a credential whatever its length: a short user and password
+// in base64 (dXNlcjpwYXNz is user:pass) goes from the envelope and from
+// bodies alike. A scheme's name in prose, not after the header, stays.
+func TestAuthorizationHeaderShortCredential(t *testing.T) {
+	r := defaultRedactor(t, Config{})
+	for _, h := range []string{
+		"Authorization: Basic dXNlcjpwYXNz",
+		"authorization: bearer s3cr3tX9",
+		"Proxy-Authorization: Token abc123xyz",
+	} {
+		cred := h[strings.LastIndexByte(h, ' ')+1:]
+		ev := map[string]any{
+			"kind":           "Event",
+			"userAgent":      "Go-http-client/1.1 " + h,
+			"requestURI":     "/api/v1/namespaces/a/pods/b/exec?command=curl&command=-H&command=" + url.QueryEscape(h) + "&command=http%3A%2F%2Fapi%2F",
+			"responseStatus": map[string]any{"code": 401, "message": "upstream rejected '" + h + "'"},
+			"requestObject":  map[string]any{"kind": "Event", "message": "probe sent " + h + " and got 401"},
+		}
+		if rep := r.Redact(ev); rep.Empty() {
+			t.Errorf("%q: nothing reported", h)
+		}
+		if b := mustMarshal(t, ev); bytes.Contains(b, []byte(cred)) {
+			t.Errorf("%q survived: %s", cred, b)
+		}
+	}
+	for _, msg := range []string{
+		"Authorization: RBAC: denied",
+		"basic auth failed for user alice",
+	} {
+		ev := map[string]any{"kind": "Event", "responseStatus": map[string]any{"code": 403, "message": msg}}
+		r.Redact(ev)
+		if got := ev["responseStatus"].(map[string]any)["message"]; got != msg {
+			t.Errorf("%q became %q", msg, got)
 		}
 	}
 }
