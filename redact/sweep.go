@@ -218,13 +218,11 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		// settled here, not below.
 		cc.cred, cc.under = false, ""
 		switch v.(type) {
-		case map[string]any:
-			if !c.plain {
-				cc.under = k
-			}
+		case map[string]any, []any:
 			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describesIn(k, record) || nm.credential(k))
-		case []any:
-			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describesIn(k, record) || nm.credential(k))
+		}
+		if _, isMap := v.(map[string]any); isMap && !c.plain {
+			cc.under = k
 		}
 		cc.la = c.la.next(k)
 		if c.strict && !c.allowed && w.r.strictAllow[k] {
