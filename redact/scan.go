@@ -874,19 +874,23 @@ func lowerWord(v string) bool {
 // $http_authorization (nginx), $DB_PASSWORD (a shell's): all lower or all
 // upper case, so a password that starts with $ is not taken for one.
 func variableName(v string) bool {
-	if len(v) < 2 || v[0] != '$' {
-		return false
-	}
+	return len(v) >= 2 && v[0] == '$' && oneCase(v[1:], func(i int, c byte) bool {
+		return c == '_' || isDigit(c) && i > 0
+	})
+}
+
+// oneCase reports whether s's letters are ASCII and of one case, lower or
+// upper, and every other byte is one that other (given its index) allows.
+func oneCase(s string, other func(i int, c byte) bool) bool {
 	lower, upper := false, false
-	for i := 1; i < len(v); i++ {
-		c := v[i]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
 		case 'a' <= c && c <= 'z':
 			lower = true
 		case 'A' <= c && c <= 'Z':
 			upper = true
-		case c == '_' || '0' <= c && c <= '9' && i > 1:
-		default:
+		case !other(i, c):
 			return false
 		}
 	}

@@ -308,23 +308,9 @@ func isSelector(m map[string]any) bool {
 // or ConfigMap's data: letters of one case, digits and . _ -, not shaped
 // like a generated value (password, tls.key, api-token, AWS_SECRET_KEY).
 func dataKeyName(s string) bool {
-	if len(s) > 253 || generated(s) {
-		return false
-	}
-	lower, upper := false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z':
-			lower = true
-		case 'A' <= c && c <= 'Z':
-			upper = true
-		case '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-':
-		default:
-			return false
-		}
-	}
-	return !(lower && upper)
+	return len(s) <= 253 && !generated(s) && oneCase(s, func(_ int, c byte) bool {
+		return isDigit(c) || c == '.' || c == '_' || c == '-'
+	})
 }
 
 // record reports whether a member of m names a credential: holds one
