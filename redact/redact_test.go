@@ -510,3 +510,25 @@ func TestAuthorizationHeaderShortCredential(t *testing.T) {
 		}
 	}
 }
+
+// Patterns write the marker bare into a text that also parses as YAML, and
+// YAML reads "[REDACTED]" as a list of one word: passing the output again
+// must find nothing new, or a value would be counted (and rewritten) each
+// time an event is redacted.
+func TestMarkerInYAMLTextIsDone(t *testing.T) {
+	r := defaultRedactor(t, Config{})
+	for _, text := range []string{
+		`{"pAss":Y }`,
+		`{"a":1,"password":Y, "user": app}`,
+		"user: app\npassword: [REDACTED]\n",
+		`{user: app, token: [REDACTED]}`,
+	} {
+		ev := map[string]any{"objectRef": map[string]any{"resource": "configmaps"},
+			"requestObject": map[string]any{"data": map[string]any{"app.conf": text}}}
+		r.Redact(ev)
+		once := fmt.Sprint(ev)
+		if rep := r.Redact(ev); !rep.Empty() || fmt.Sprint(ev) != once {
+			t.Errorf("%q: second pass reported %q\n once: %s\ntwice: %s", text, rep, once, fmt.Sprint(ev))
+		}
+	}
+}

@@ -1088,6 +1088,9 @@ func (w *walker) structured(s, key string, c sctx) (nv any, done bool) {
 	} else {
 		v, ok = parseYAMLDocs(t)
 	}
+	if ok && (flow || isYAML) && strings.Contains(t, w.r.marker) {
+		v = w.readMarkers(v)
+	}
 	docs, multi := v.(multiDoc)
 	if multi {
 		v = []any(docs) // swept as a list, written back as a stream
@@ -1310,6 +1313,37 @@ func parseYAMLDocs(t string) (any, bool) {
 		return docs[0], true
 	}
 	return multiDoc(docs), true
+}
+
+// readMarkers gives back the marker where YAML read it as a list: a value
+// that patterns replaced in the text is written there bare, and the default
+// marker, "[REDACTED]", is a flow sequence of one word to YAML. Read as a
+// list, it would be a new value under the credential's name, removed and
+// counted again each time the event passes, and redaction would never be
+// done with its own output.
+func (w *walker) readMarkers(v any) any {
+	m := w.r.marker
+	if len(m) < 3 || m[0] != '[' || m[len(m)-1] != ']' {
+		return v
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = w.readMarkers(e)
+		}
+	case multiDoc:
+		for i, e := range x {
+			x[i] = w.readMarkers(e)
+		}
+	case []any:
+		if len(x) == 1 && x[0] == m[1:len(m)-1] {
+			return m
+		}
+		for i, e := range x {
+			x[i] = w.readMarkers(e)
+		}
+	}
+	return v
 }
 
 // multiDoc marks a YAML stream so that it is written back as one.
