@@ -144,12 +144,18 @@ func (w *walker) event(ev map[string]any, nest int) {
 	}
 }
 
-// eventString parses s when it is the JSON of an audit event.
+// eventString parses s when it is the JSON of an audit event, or the same
+// object in YAML's flow style: the sweep reads such text as an object and
+// writes it back as JSON, and the event it then holds must be judged as an
+// event whichever way it was written.
 func eventString(s string) (map[string]any, bool) {
 	if !opensObject(s) || !strings.Contains(s, "auditID") {
 		return nil, false
 	}
 	v, ok := parseJSON(s)
+	if !ok {
+		v, ok = parseYAMLDocs(s)
+	}
 	m, _ := v.(map[string]any)
 	if !ok || m == nil {
 		return nil, false

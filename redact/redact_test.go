@@ -532,3 +532,25 @@ func TestMarkerInYAMLTextIsDone(t *testing.T) {
 		}
 	}
 }
+
+// An event kept beside the one it was parsed into is judged as an event
+// (its Secret's data goes whole) whether it was written as JSON or in
+// YAML's flow style, which the sweep reads as the same object and writes
+// back as JSON.
+func TestEventStringInFlowStyle(t *testing.T) {
+	r := defaultRedactor(t, Config{})
+	for _, inner := range []string{
+		`{"auditID":"a1","verb":"patch","objectRef":{"resource":"secrets"},"requestObject":{"data":{"app":"aHVudGVyMg=="}}}`,
+		`{auditID: a1, verb: patch, objectRef: {resource: secrets}, requestObject: {data: {app: aHVudGVyMg==}}}`,
+	} {
+		ev := map[string]any{"auditID": "a0", "verb": "get", "log": inner}
+		r.Redact(ev)
+		if out := fmt.Sprint(ev); strings.Contains(out, "aHVudGVyMg") {
+			t.Errorf("%s\nleft the Secret's data: %s", inner, out)
+		}
+		once := fmt.Sprint(ev)
+		if rep := r.Redact(ev); !rep.Empty() || fmt.Sprint(ev) != once {
+			t.Errorf("%s\nsecond pass reported %q: %s", inner, rep, fmt.Sprint(ev))
+		}
+	}
+}
