@@ -148,6 +148,8 @@ var alsoMatches = map[string][]string{
 	"pod_host_pid/positive_helm_daemonset_sysdig_and_other_image":                        {"daemonset_create"},
 	"impersonation_privileged/negative_teleport_admin_role_maps_to_masters":              {"impersonation"},
 	"impersonation_privileged/negative_pinniped_proxy_admin_group":                       {"impersonation"},
+	"pod_cloud_credential_command/positive_gcp_token_job":                                {"job_create"},
+	"workload_in_system_namespace/positive_helm_daemonset_other_image":                   {"daemonset_create"},
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
