@@ -150,6 +150,10 @@ var alsoMatches = map[string][]string{
 	"impersonation_privileged/negative_pinniped_proxy_admin_group":                       {"impersonation"},
 	"pod_cloud_credential_command/positive_gcp_token_job":                                {"job_create"},
 	"workload_in_system_namespace/positive_helm_daemonset_other_image":                   {"daemonset_create"},
+	"helm_release_tampered/positive_release_manifest_patched":                            {"secret_write"},
+	"helm_release_tampered/positive_release_record_deleted_by_token":                     {"secret_delete"},
+	"helm_release_tampered/negative_flux_helm_controller":                                {"secret_write"},
+	"helm_release_tampered/negative_helm_upgrade":                                        {"secret_write"},
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
