@@ -41,6 +41,7 @@ type namesSpec struct {
 	NotNames        []string `json:"not_names"`
 	ContentWords    []string `json:"content_last_words"`
 	ShapedNames     []string `json:"shaped_names"`
+	QueryNames      []string `json:"query_names"`
 	PurposeWords    []string `json:"purpose_words"`
 	HostKeyed       []string `json:"host_keyed"`
 	HostKeyedExcept []string `json:"host_keyed_except"`

@@ -36,6 +36,10 @@ type names struct {
 	// shaped like a generated one (a license key, not `license: MIT`; a
 	// PagerDuty routing_key, not an AMQP one).
 	shaped map[string]bool
+	// query: names that hold a credential only as a parameter of a query
+	// string (?key=, &oauth_signature=): as a member of an object they
+	// name something else (a toleration's key, a cosign signature).
+	query map[string]bool
 	// purpose: last words that describe a credential in a record beside
 	// it (database: orders next to password:) but say what it is for in a
 	// map of credentials (secrets: {DATABASE: x}).
@@ -69,7 +73,7 @@ func newNames() *names {
 		words: map[string]bool{}, lastWords: map[string]bool{}, except: map[string]bool{},
 		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{},
 		quantity: map[string]bool{}, qualifiers: map[string]bool{}, suffixExcept: map[string]bool{}, keyPrefixes: map[string]bool{}, not: map[string]bool{},
-		content: map[string]bool{}, shaped: map[string]bool{}, purpose: map[string]bool{}, hostExcept: map[string]bool{},
+		content: map[string]bool{}, shaped: map[string]bool{}, query: map[string]bool{}, purpose: map[string]bool{}, hostExcept: map[string]bool{},
 		fold: map[rune]byte{},
 	}
 }
@@ -78,7 +82,7 @@ func (n *names) add(s namesSpec) {
 	for _, l := range []struct {
 		dst map[string]bool
 		src []string
-	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}, {n.purpose, s.PurposeWords}, {n.hostExcept, s.HostKeyedExcept}} {
+	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}, {n.query, s.QueryNames}, {n.purpose, s.PurposeWords}, {n.hostExcept, s.HostKeyedExcept}} {
 		for _, w := range l.src {
 			l.dst[strings.ToLower(w)] = true
 		}
@@ -518,6 +522,37 @@ func (n *names) value(name, v string) bool {
 		return len(v) > 18 || !isDigits(v) || n.numeric(name)
 	}
 	return n.shapedValue(name, v)
+}
+
+// queryValue reports whether v, as the value of the query parameter
+// name, is a credential: by the name, as value judges it, or by one of
+// query_names holding a token (16 characters or more of a token's
+// alphabet, with a digit, both cases or base64's and percent-encoding's
+// symbols), so that ?key=created_at and ?signature=false stay.
+func (n *names) queryValue(name, v string) bool {
+	if n.value(name, v) {
+		return true
+	}
+	if len(v) < 16 || len(v) > 4096 || !n.query[strings.ToLower(name)] {
+		return false
+	}
+	upper, lower, mixed := false, false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case isDigit(c):
+			mixed = true
+		case 'a' <= c && c <= 'z':
+			lower = true
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case c == '+' || c == '/' || c == '=' || c == '%':
+			mixed = true
+		case c == '_' || c == '-' || c == '.' || c == '~':
+		default:
+			return false
+		}
+	}
+	return mixed || upper && lower
 }
 
 // labelsSome reports whether name can make a string under it a

@@ -703,7 +703,7 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 			}
 			// A name right after // is a URL's host (http://auth:8080):
 			// a password in its userinfo is the URL pattern's.
-			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], p, loc, s) || referenceValue(sc.names, p, loc, s) || p.shaped && !generated(firstSecret(p, loc, s)) || inReference(sc.names, s, a) {
+			if a < 0 || urlHost(s, a, e) || !sc.assignmentCounts(s[a:e], a > 0 && (s[a-1] == '?' || s[a-1] == '&'), p, loc, s) || referenceValue(sc.names, p, loc, s) || p.shaped && !generated(firstSecret(p, loc, s)) || inReference(sc.names, s, a) {
 				// The value of a key that is no credential may be the
 				// next assignment (RBAC: db_password=...): search again
 				// right after the key.
@@ -733,12 +733,17 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 	return spans
 }
 
-// assignmentCounts decides a key=value match by its key.
-func (sc *scanner) assignmentCounts(key string, p *pattern, loc []int, s string) bool {
+// assignmentCounts decides a key=value match by its key, which stands
+// after ? or & when inQuery: a parameter of a query string.
+func (sc *scanner) assignmentCounts(key string, inQuery bool, p *pattern, loc []int, s string) bool {
 	// value judges a string of digits as the number it spells
 	// (MAX_TOKENS=4096 is a quantity), as the sweep does env values.
 	v := firstSecret(p, loc, s)
-	if !sc.names.value(key, v) {
+	if inQuery {
+		if !sc.names.queryValue(key, v) {
+			return false
+		}
+	} else if !sc.names.value(key, v) {
 		return false
 	}
 	if imageReference(key, v) {

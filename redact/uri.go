@@ -69,7 +69,7 @@ func (w *walker) uri(s string) (string, bool) {
 			}
 			continue
 		}
-		if nm.value(kd, vd) {
+		if nm.queryValue(kd, vd) {
 			params[i] = k + "=" + url.QueryEscape(w.maskString(vd))
 			w.rep.add(KindCredentialName)
 			changed = true
