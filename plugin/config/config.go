@@ -190,8 +190,8 @@ const MaxLabels = 15
 var Keys = []Key{
 	{"url", "http://127.0.0.1:3100/loki/api/v1/push", "Loki push endpoint (http or https). `host`/`port` are consumed by Fluent Bit's core and never reach a Go plugin, hence one URL.", Output, parseURL, false},
 	{"labels", "job=kube-audit", "Static stream labels, `name=value` pairs separated by commas. Only static values: per-event facts go to structured metadata, so streams stay few. `severity` and `detection` are added by kaudit and reserved.", Output, parseLabels, false},
-	{"tenant_id", "", "Tenant sent as `X-Scope-OrgID` (multi-tenant Loki). Empty: no header.", Output, func(c *Config, v string) error { c.TenantID = v; return nil }, false},
-	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); a nested key is a dotted path (`objectRef.namespace`) or a record accessor (`$objectRef['namespace']`); falls back to `tenant_id`.", Output, parseTenantKey, false},
+	{"tenant_id", "", "Tenant sent as `X-Scope-OrgID` (multi-tenant Loki). Empty: no header.", Output, parseTenant, false},
+	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); a nested key is a dotted path (`objectRef.namespace`) or a record accessor (`$objectRef['namespace']`); falls back to `tenant_id`, as does a value Loki cannot take as a tenant (more than 150 bytes, a character other than letters, digits and `!-_.*'()`, such as the `|` that separates tenants), so that one event never holds its chunk back.", Output, parseTenantKey, false},
 	{"http_user", "", "Basic-auth user.", Output, func(c *Config, v string) error { c.HTTPUser = v; return nil }, false},
 	{"http_passwd", "", "Basic-auth password. Environment references such as `${LOKI_PASSWORD}` are expanded by Fluent Bit.", Output, func(c *Config, v string) error { c.HTTPPasswd = v; return nil }, true},
 	{"bearer_token", "", "Bearer token sent as `Authorization: Bearer …`. Exclusive with `http_user`.", Output, func(c *Config, v string) error { c.BearerToken = v; return nil }, true},
@@ -549,6 +549,32 @@ func ParsePath(v string) ([]string, error) {
 		return nil, fmt.Errorf("%q: empty path", v)
 	}
 	return path, nil
+}
+
+func parseTenant(c *Config, v string) error {
+	if v != "" && !ValidTenant(v) {
+		return fmt.Errorf("%q is not a tenant Loki takes (1 to 150 letters, digits or !-_.*'(), not . or ..)", v)
+	}
+	c.TenantID = v
+	return nil
+}
+
+// ValidTenant reports whether Loki takes s as one tenant (X-Scope-OrgID):
+// 1 to 150 bytes of letters, digits and !-_.*'(), neither "." nor "..".
+func ValidTenant(s string) bool {
+	if s == "" || len(s) > 150 || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!-_.*'()", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func parseTenantKey(c *Config, v string) error {

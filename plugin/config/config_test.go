@@ -102,6 +102,8 @@ func TestInvalid(t *testing.T) {
 		{"max_line_bytes over request", MapGetter{"max_line_bytes": "1M", "max_request_bytes": "1M"}, `max_line_bytes: 1048576 is more than half of max_request_bytes`},
 		{"rejected_path dir", MapGetter{"rejected_path": "/nonexistent/r.jsonl"}, `rejected_path: "/nonexistent/r.jsonl": directory`},
 		{"rejected_max_bytes", MapGetter{"rejected_max_bytes": "1K"}, `rejected_max_bytes: "1K"`},
+		{"tenant_id two tenants", MapGetter{"tenant_id": "a|b"}, `tenant_id: "a|b" is not a tenant Loki takes`},
+		{"tenant_id too long", MapGetter{"tenant_id": strings.Repeat("t", 151)}, `tenant_id: "ttt`},
 		{"tenant_id_key", MapGetter{"tenant_id_key": "a..b"}, `tenant_id_key: "a..b": empty path segment`},
 		{"filter key in the output", MapGetter{"min_severity": "high"}, `min_severity: a key of the kaudit filter, not of the output`},
 		{"native loki key", MapGetter{"compress": "gzip"}, `compress: a key of Fluent Bit's loki output that kaudit does not take`},

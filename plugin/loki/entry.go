@@ -119,12 +119,18 @@ func renderLabels(ls []config.Label) string {
 	return sb.String()
 }
 
+// tenant is the record's tenant_id_key value, or tenant_id. A value Loki
+// would refuse as a tenant (too long, a character outside its set, "|"
+// that it reads as several tenants) counts as absent: the API server writes
+// what a client sent into the event (objectRef.namespace of a request to a
+// made-up path), and Loki refuses such a push whole, so the one event would
+// hold its chunk back for ever.
 func (b *Entries) tenant(ev *pipeline.Event, a *arena) string {
 	if b.tenantKey != nil {
-		if s, ok := lookup(ev.Record.Body, b.tenantKey).(string); ok && s != "" {
+		if s, ok := lookup(ev.Record.Body, b.tenantKey).(string); ok && config.ValidTenant(s) {
 			return a.own(s)
 		}
-		if s, ok := lookup(ev.Event, b.tenantKey).(string); ok && s != "" {
+		if s, ok := lookup(ev.Event, b.tenantKey).(string); ok && config.ValidTenant(s) {
 			return a.own(s)
 		}
 	}

@@ -442,3 +442,55 @@ func TestMisspeltKeyRefusedAtStart(t *testing.T) {
 		}
 	}
 }
+
+// A tenant_id_key value Loki cannot take as a tenant (the API server
+// records whatever namespace a client put in a request's path, "|" is
+// Loki's separator of several tenants, 150 bytes its limit) sends that
+// event to tenant_id instead: Loki refuses such a push whole, and with
+// Retry_Limit no_limits the chunk would be retried for ever, never stored.
+func TestTenantKeyValueLokiRefuses(t *testing.T) {
+	need(t)
+	end, span := window()
+	s := Generate(40, 43, end, span)
+	bad := map[string]string{}
+	for i, v := range []string{"evil|ns", strings.Repeat("n", 151), "a/b", ".."} {
+		ev := s.Events[i*7]
+		ev["objectRef"] = map[string]any{"resource": "pods", "namespace": v, "apiVersion": "v1"}
+		bad[ev["auditID"].(string)] = v
+	}
+	for _, ev := range s.Events {
+		if _, ok := bad[ev["auditID"].(string)]; !ok {
+			ev["objectRef"] = map[string]any{"resource": "pods", "namespace": "tkv-ns", "apiVersion": "v1"}
+		}
+	}
+	chunks, err := WriteChunks(t.TempDir(), "tkv", s.Events, 100, chunk.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := art.RunHost(HostOptions{Retries: 2, RetryWait: 100 * time.Millisecond}, []map[string]string{{
+		"url": shared.PushURL(), "tenant_id": "tkv-default", "tenant_id_key": "objectRef.namespace", "labels": "job=tkv",
+	}}, chunks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Exit != 0 || run.OK != 1 || run.Retried != 0 {
+		t.Fatalf("exit=%d ok=%d retried=%d\n%s", run.Exit, run.OK, run.Retried, run.Stderr)
+	}
+	fallback := mustQuery(t, shared, "tkv-default", `{job="tkv"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
+	got := map[string]bool{}
+	for _, e := range fallback {
+		got[e.Metadata["audit_id"]] = true
+	}
+	for id, v := range bad {
+		if !got[id] {
+			t.Errorf("event with namespace %.20q not stored under tenant_id", v)
+		}
+	}
+	if len(fallback) != len(bad) {
+		t.Errorf("%d entries under tenant_id, want %d", len(fallback), len(bad))
+	}
+	own := mustQuery(t, shared, "tkv-ns", `{job="tkv"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
+	if len(own) != len(s.Events)-len(bad) {
+		t.Errorf("%d entries under their namespace's tenant, want %d", len(own), len(s.Events)-len(bad))
+	}
+}
