@@ -395,7 +395,13 @@ func TestLokiOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := func(tenant, via string, run *HostRun, restarted <-chan error, want string) {
+	stored := func(tenant string) []Entry {
+		t.Helper()
+		got := mustQuery(t, l, tenant, `{job="kube-audit"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
+		byAuditID(t, got)
+		return got
+	}
+	check := func(tenant, via string, run *HostRun, restarted <-chan error, want string) []Entry {
 		t.Helper()
 		if err := <-restarted; err != nil {
 			t.Fatal(err)
@@ -403,11 +409,7 @@ func TestLokiOutage(t *testing.T) {
 		if run.Exit != 0 || run.OK != len(chunks) || run.Retried == 0 || !strings.Contains(run.Stderr, want) {
 			t.Fatalf("%s: exit=%d ok=%d of %d retried=%d, want retries on %q\n%s", via, run.Exit, run.OK, len(chunks), run.Retried, want, run.Stderr)
 		}
-		got := mustQuery(t, l, tenant, `{job="kube-audit"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
-		if len(got) != len(s.Events) {
-			t.Errorf("%s: %d entries after the outage, want %d (lost or duplicated)", via, len(got), len(s.Events))
-		}
-		byAuditID(t, got)
+		return stored(tenant)
 	}
 	opts := HostOptions{Workers: 2, Retries: -1, RetryWait: 500 * time.Millisecond}
 
@@ -418,7 +420,9 @@ func TestLokiOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("down-start", "down at start", run, restarted, "connection refused")
+	if got := check("down-start", "down at start", run, restarted, "connection refused"); len(got) != len(s.Events) {
+		t.Errorf("down at start: %d entries after the outage, want %d (lost or duplicated)\n%s", len(got), len(s.Events), run.Stderr)
+	}
 
 	// Killed mid-flush.
 	target, _ := url.Parse(l.URL())
@@ -441,7 +445,25 @@ func TestLokiOutage(t *testing.T) {
 	default:
 		t.Fatalf("the proxy saw %d pushes and never killed Loki", pushes.Load())
 	}
-	check("killed", "killed mid-flush", run, restarted, "loki answered 502")
+	killedGot := check("killed", "killed mid-flush", run, restarted, "loki answered 502")
+
+	// Loki itself can lose entries it acknowledged when it is killed: two
+	// pushes to one stream in flight together may write their WAL records
+	// out of order, and the replay then discards the earlier one as already
+	// recovered (scripts/loki/BEHAVIOUR.md, "Start and stop"). Every entry
+	// missing from either run after this restart must be one the replay
+	// discarded; anything else is kaudit's.
+	discarded, err := l.Metric("loki_ingester_wal_discarded_samples_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downGot := stored("down-start")
+	if missing := 2*len(s.Events) - len(killedGot) - len(downGot); missing != int(discarded) {
+		t.Errorf("killed mid-flush: %d entries stored, and %d of the first run after the restart, want %d each less the %v Loki's WAL replay discarded (lost or duplicated)\nhost:\n%s\nloki:\n%s",
+			len(killedGot), len(downGot), len(s.Events), discarded, run.Stderr, l.LogTail())
+	} else if missing > 0 {
+		t.Logf("Loki's WAL replay discarded %d entries it had acknowledged; every other entry is stored once", missing)
+	}
 }
 
 // A push mixing valid and invalid entries: Loki keeps the valid ones and
