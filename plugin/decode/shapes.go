@@ -89,12 +89,41 @@ func (d *Decoder) Events(body map[string]any, dst []map[string]any) ([]map[strin
 func eventsIn(body map[string]any, dst []map[string]any, d *Decoder) ([]map[string]any, Shape, error) {
 	out, shape, b, ok := events(body, dst, 0, d)
 	if !ok {
-		return dst, Unknown, ErrUnrecognized
+		return dst, Unknown, unrecognized(body)
 	}
 	if b.skipped > 0 {
 		return out, shape, &SkippedError{Shape: shape, Skipped: b.skipped, Total: b.total}
 	}
 	return out, shape, nil
+}
+
+// unrecognized is ErrUnrecognized, saying why when the record is a line
+// that tail read without a parser and the line begins a JSON object it
+// does not finish: a line cut short (a write torn by a crash, a line over
+// the reader's buffer) is then not mistaken for some other program's log.
+func unrecognized(body map[string]any) error {
+	if len(body) != 1 {
+		return ErrUnrecognized
+	}
+	for _, key := range [...]string{"log", "message"} {
+		text, ok := body[key].(string)
+		if !ok {
+			continue
+		}
+		s := text
+		for s != "" && isSpace(s[0]) {
+			s = s[1:]
+		}
+		if s != "" && s[0] != '{' {
+			s, _ = stripCRI(s)
+		}
+		if strings.HasPrefix(s, "{") {
+			if _, ok := parseObject(s); !ok {
+				return fmt.Errorf("%w: its %s is not valid JSON (%d bytes, cut short or corrupt)", ErrUnrecognized, key, len(text))
+			}
+		}
+	}
+	return ErrUnrecognized
 }
 
 type batch struct{ skipped, total int }

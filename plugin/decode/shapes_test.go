@@ -261,3 +261,31 @@ func TestIsEventNeedsTheRequest(t *testing.T) {
 		}
 	}
 }
+
+// A line cut short is reported as broken JSON, not as some other
+// program's log, and the message never quotes the line.
+func TestCutLineSaysWhy(t *testing.T) {
+	line := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a1","verb":"get","requestURI":"/api/v1/secrets?token=s3cr3tvalue`
+	for _, body := range []map[string]any{
+		{"log": line},
+		{"message": "  " + line},
+		{"log": "2026-01-02T03:04:05.678Z stdout F " + line},
+	} {
+		_, shape, err := Events(body, nil)
+		if shape != Unknown || !errors.Is(err, ErrUnrecognized) || !strings.Contains(err.Error(), "not valid JSON") {
+			t.Errorf("%v: %v %v, want ErrUnrecognized saying the JSON is broken", body, shape, err)
+		}
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("the error quotes the record: %v", err)
+		}
+	}
+	for _, body := range []map[string]any{
+		{"log": "E1128 12:00:00 controller.go:42] some program's log"},
+		{"log": `{"level":"info","msg":"some program's JSON log"}`},
+		{"msg": `{"kind":"Event"`},
+	} {
+		if _, _, err := Events(body, nil); err != ErrUnrecognized {
+			t.Errorf("%v: %v, want plain ErrUnrecognized", body, err)
+		}
+	}
+}
