@@ -32,7 +32,11 @@ type Entries struct {
 	// Cut counts lines whose bodies were cut to fit maxLine.
 	Cut     atomic.Int64
 	cutHook func()
-	streams sync.Map // detection ids + severity -> rendered label set
+	// Misrouted counts events whose tenant_id_key value Loki cannot take
+	// as a tenant, sent to tenant_id instead.
+	Misrouted     atomic.Int64
+	misroutedHook func()
+	streams       sync.Map // detection ids + severity -> rendered label set
 }
 
 // NewEntries prepares the rendering of one output instance's entries.
@@ -44,6 +48,10 @@ func NewEntries(c *config.Config) *Entries {
 
 // OnCut sets a function called once per line cut to fit max_line_bytes.
 func (b *Entries) OnCut(f func()) { b.cutHook = f }
+
+// OnMisrouted sets a function called once per event sent to tenant_id
+// because its tenant_id_key value is not a tenant Loki takes.
+func (b *Entries) OnMisrouted(f func()) { b.misroutedHook = f }
 
 // Build returns the tenant, the rendered stream labels and the entry.
 func (b *Entries) Build(ev *pipeline.Event) (tenant, labels string, e push.Entry) {
@@ -125,13 +133,25 @@ func renderLabels(ls []config.Label) string {
 // what a client sent into the event (objectRef.namespace of a request to a
 // made-up path), and Loki refuses such a push whole, so the one event would
 // hold its chunk back for ever.
+// Such events are counted: a value made up to move events out of a
+// tenant's view is worth seeing.
 func (b *Entries) tenant(ev *pipeline.Event, a *arena) string {
-	if b.tenantKey != nil {
-		if s, ok := lookup(ev.Record.Body, b.tenantKey).(string); ok && config.ValidTenant(s) {
-			return a.own(s)
+	if b.tenantKey == nil {
+		return b.tenantID
+	}
+	invalid := false
+	for _, body := range [...]map[string]any{ev.Record.Body, ev.Event} {
+		if s, ok := lookup(body, b.tenantKey).(string); ok {
+			if config.ValidTenant(s) {
+				return a.own(s)
+			}
+			invalid = true
 		}
-		if s, ok := lookup(ev.Event, b.tenantKey).(string); ok && config.ValidTenant(s) {
-			return a.own(s)
+	}
+	if invalid {
+		b.Misrouted.Add(1)
+		if b.misroutedHook != nil {
+			b.misroutedHook()
 		}
 	}
 	return b.tenantID

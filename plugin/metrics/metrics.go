@@ -128,6 +128,7 @@ type vectors struct {
 	policyDropped, policyKept                         *prometheus.CounterVec
 	requests, retries, accepted, dropped              *prometheus.CounterVec
 	linesCut, detectionsReused, smStripped, saved     *prometheus.CounterVec
+	tenantFallback                                    *prometheus.CounterVec
 	latency                                           *prometheus.HistogramVec
 	blocked, up, lastSuccess, smRefused               *prometheus.GaugeVec
 }
@@ -179,6 +180,7 @@ var Defs = []def{
 	{"loki_entries_dropped_total", "Entries Loki refused as invalid (400, never retried), by reason.", []string{"reason"}, strings.Join(dropNames[:], ", "), func(v *vectors) **prometheus.CounterVec { return &v.dropped }},
 	{"loki_entries_saved_total", "Refused entries written to rejected_path.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.saved }},
 	{"loki_structured_metadata_stripped_total", "Entries sent without their structured metadata because Loki does not allow it (structured_metadata_mode auto).", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.smStripped }},
+	{"tenant_fallback_total", "Events sent to tenant_id because their tenant_id_key value is not a tenant Loki takes (too long, or a character outside its set: a client writes what it likes into a request path's namespace).", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.tenantFallback }},
 	{"lines_cut_total", "Events whose bodies were cut so that the line fits max_line_bytes.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.linesCut }},
 	{"detections_reused_total", "Events of a retried chunk whose detections were taken from the first attempt instead of running the rules again.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.detectionsReused }},
 }
@@ -285,6 +287,9 @@ type Pipeline struct {
 	Redactions    []prometheus.Counter // indexed by redact.Kind
 	// LinesCut counts events cut to fit max_line_bytes.
 	LinesCut prometheus.Counter
+	// TenantFallback counts events sent to tenant_id for an invalid
+	// tenant_id_key value.
+	TenantFallback prometheus.Counter
 	// DetectionsReused counts events of retried chunks detected once only.
 	DetectionsReused prometheus.Counter
 	detections       map[string]prometheus.Counter
@@ -387,6 +392,7 @@ func New(name string, rules []detect.Rule) *Instance {
 	l.Up.Set(1)
 	l.LastSuccess = vecs.lastSuccess.WithLabelValues(name)
 	p.LinesCut = vecs.linesCut.WithLabelValues(name)
+	p.TenantFallback = vecs.tenantFallback.WithLabelValues(name)
 	p.DetectionsReused = vecs.detectionsReused.WithLabelValues(name)
 	return in
 }

@@ -114,6 +114,32 @@ func TestTenantKey(t *testing.T) {
 	}
 }
 
+// A tenant_id_key value Loki cannot take goes to tenant_id and is
+// counted; an absent one (a cluster-scoped object has no namespace) is
+// routine and is not.
+func TestTenantKeyInvalidValueCounted(t *testing.T) {
+	p := newPipeline(t, false)
+	c, _ := config.Parse(config.MapGetter{"tenant_id": "fallback", "tenant_id_key": "tenant"})
+	evs := e2e.Generate(4, 1, time.Now(), time.Minute).Events
+	evs[0]["tenant"] = "team-a|team-b"
+	evs[1]["tenant"] = strings.Repeat("n", 151)
+	evs[2]["tenant"] = "team-c"
+	b := loki.NewEntries(c)
+	hooked := 0
+	b.OnMisrouted(func() { hooked++ })
+	var tenants []string
+	p.Chunk(chunk(t, evs, fbchunk.Options{}), func(ev *Event) {
+		tenant, _, _ := b.Build(ev)
+		tenants = append(tenants, tenant)
+	})
+	if strings.Join(tenants, ",") != "fallback,fallback,team-c,fallback" {
+		t.Errorf("tenants %v", tenants)
+	}
+	if b.Misrouted.Load() != 2 || hooked != 2 {
+		t.Errorf("counted %d (hook %d), want 2", b.Misrouted.Load(), hooked)
+	}
+}
+
 func TestDetectionLabelsAndMetadata(t *testing.T) {
 	p := newPipeline(t, false)
 	c, _ := config.Parse(config.MapGetter{"structured_metadata": "env=prod,group=$objectRef.apiGroup"})

@@ -467,14 +467,14 @@ func TestTenantKeyValueLokiRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := art.RunHost(HostOptions{Retries: 2, RetryWait: 100 * time.Millisecond}, []map[string]string{{
+	run, text := scraped(t, HostOptions{Retries: 2, RetryWait: 100 * time.Millisecond}, map[string]string{
 		"url": shared.PushURL(), "tenant_id": "tkv-default", "tenant_id_key": "objectRef.namespace", "labels": "job=tkv",
-	}}, chunks)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, chunks)
 	if run.Exit != 0 || run.OK != 1 || run.Retried != 0 {
 		t.Fatalf("exit=%d ok=%d retried=%d\n%s", run.Exit, run.OK, run.Retried, run.Stderr)
+	}
+	if v := metric(text, inst("kaudit_tenant_fallback_total", "")); v != float64(len(bad)) {
+		t.Errorf("tenant_fallback_total %v, want %d", v, len(bad))
 	}
 	fallback := mustQuery(t, shared, "tkv-default", `{job="tkv"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
 	got := map[string]bool{}

@@ -124,6 +124,7 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	in := &Instance{Name: name, Config: c, Pipeline: pipe, Client: client, Metrics: met, entries: loki.NewEntries(c),
 		detections: loki.NewMemo[*pipeline.Detections](loki.MaxPending, loki.MaxRecordedDetections), rejected: rejected, verbosity: verbosity}
 	in.entries.OnCut(met.Pipeline.LinesCut.Inc)
+	in.entries.OnMisrouted(met.Pipeline.TenantFallback.Inc)
 	in.quiet = opt.Quiet
 	if c.MetricsListen != "" && !opt.NoServe {
 		if in.server, err = metrics.Serve(c.MetricsListen); err != nil {
