@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
@@ -175,4 +176,24 @@ func scrapeRegistry(t *testing.T) string {
 
 func TestReadme(t *testing.T) {
 	testdata.CheckReadme(t, "METRICS", Markdown())
+}
+
+// A closed instance leaves nothing on /metrics, and another instance's
+// series stay: a hot reload stops every instance and starts new ones in
+// the same process.
+func TestCloseRemovesTheInstance(t *testing.T) {
+	gone, kept := New("reload.0", rules), New("reload.1", rules)
+	gone.Pipeline.Records.Inc()
+	gone.Loki.Request(204, time.Millisecond)
+	kept.Pipeline.Records.Inc()
+	gone.Close()
+	text := scrapeRegistry(t)
+	if strings.Contains(text, `instance_name="reload.0"`) {
+		t.Errorf("series of the closed instance remain:\n%s", text)
+	}
+	for _, want := range []string{`kaudit_records_total{instance_name="reload.1"} 1`, `kaudit_delivery_up{instance_name="reload.1"} 1`} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("missing %s", want)
+		}
+	}
 }

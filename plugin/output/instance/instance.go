@@ -203,6 +203,7 @@ func (in *Instance) Process(chunk []byte, emit func(tenant, labels string, e pus
 
 // Close logs the instance's totals and releases its connections.
 func (in *Instance) Close() {
+	defer in.Metrics.Close()
 	defer in.server.Close()
 	defer in.Client.Close()
 	defer in.rejected.Close()
