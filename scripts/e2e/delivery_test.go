@@ -494,3 +494,36 @@ func TestTenantKeyValueLokiRefuses(t *testing.T) {
 		t.Errorf("%d entries under their namespace's tenant, want %d", len(own), len(s.Events)-len(bad))
 	}
 }
+
+// Fluent Bit's hot reload stops every instance and starts the new
+// configuration's in the same process, loading the plugin again: each
+// round's chunks are stored once, the new instance serves metrics on the
+// same address, and the stopped instances' series are gone from it.
+func TestHotReload(t *testing.T) {
+	need(t)
+	end, span := window()
+	s := Generate(600, 47, end, span)
+	chunks, err := WriteChunks(t.TempDir(), "reload", s.Events, 100, chunk.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, text := scraped(t, HostOptions{Workers: 2, Reloads: 2}, map[string]string{
+		"url": shared.PushURL(), "tenant_id": "reload", "labels": "job=reload",
+	}, chunks)
+	if run.Exit != 0 || run.OK != len(chunks) || strings.Count(run.Stderr, "started:") != 3 || strings.Count(run.Stderr, "stopping:") != 3 {
+		t.Fatalf("exit=%d ok=%d of %d, want three starts and stops\n%s", run.Exit, run.OK, len(chunks), run.Stderr)
+	}
+	got := mustQuery(t, shared, "reload", `{job="reload"}`, end.Add(-span-time.Minute), end.Add(time.Minute))
+	if len(got) != len(s.Events) {
+		t.Errorf("%d entries after two reloads, want %d", len(got), len(s.Events))
+	}
+	byAuditID(t, got)
+	if v := metric(text, `kaudit_records_total{instance_name="kaudit.2"}`); v != 200 {
+		t.Errorf("the last instance counted %v records, want its 200\n%s", v, text)
+	}
+	for _, gone := range []string{`instance_name="kaudit.0"`, `instance_name="kaudit.1"`} {
+		if strings.Contains(text, gone) {
+			t.Errorf("a stopped instance's series remain: %s", gone)
+		}
+	}
+}

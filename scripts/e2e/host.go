@@ -100,6 +100,10 @@ type HostOptions struct {
 	// Linger keeps the plugin loaded this long after the last flush, before
 	// the exit callbacks, so its metrics can be scraped.
 	Linger time.Duration
+	// Reloads runs Fluent Bit's hot reload this many times: the plugin is
+	// exited, unregistered and loaded again in the same process, and each
+	// round flushes its share of the chunks.
+	Reloads int
 }
 
 // RunHost loads the plugin in the C host with one instance per property
@@ -120,6 +124,9 @@ func (a Artifacts) RunHost(opt HostOptions, instances []map[string]string, chunk
 	}
 	if opt.Linger != 0 {
 		args = append(args, "--linger", fmt.Sprint(opt.Linger.Milliseconds()))
+	}
+	if opt.Reloads != 0 {
+		args = append(args, "--reload", fmt.Sprint(opt.Reloads))
 	}
 	if opt.Tag != "" {
 		args = append(args, "--tag", opt.Tag)

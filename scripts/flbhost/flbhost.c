@@ -7,7 +7,7 @@
  * Build: cc -O2 -Wall -Wextra -o flbhost flbhost.c -ldl -lpthread
  *
  * Usage: flbhost [--abi 3|4|5] [--workers N] [--retries N] [--retry-wait MS]
- *                [--linger MS] [--tag T] PLUGIN.so [-o key=value ...]
+ *                [--linger MS] [--reload N] [--tag T] PLUGIN.so [-o key=value ...]
  *                [--instance -o key=value ...] [-- CHUNKFILE ...]
  *        flbhost [--abi 3.0|3.1|3.2|4|5] [--tag T] --filter-out DIR
  *                flb-filter_NAME.so [-o key=value ...]
@@ -37,6 +37,7 @@
  *   idle linger_ms=<n>   (--linger: every flush done, exit callbacks after n ms,
  *                         so a test can scrape the plugin's metrics meanwhile)
  *   exit instance=<i> cb=<FLBPluginExitCtx|FLBPluginExit|none> rc=<n>
+ *   reload round=<r>     (--reload: the plugin is registered and initialised again)
  *   summary ok=<pairs OK> retried=<attempts that returned RETRY> failed=<pairs dropped>
  * Exit status: 0 if every chunk x instance pair ended OK, 1 otherwise
  * (including a refused start), 2 on usage errors.
@@ -186,6 +187,7 @@ static struct flbgo_output_plugin go;
 
 static struct task *tasks;
 static int ntasks, running;
+static int reloads;     /* --reload: hot reloads after the first round */
 static int n_ok, n_retried, n_failed;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
@@ -762,7 +764,7 @@ static void load_chunk(struct chunk *c)
 
 static void usage(void)
 {
-    die(2, "usage: flbhost [--abi 3|3.0|3.1|3.2|4|5] [--workers N] [--retries N] [--retry-wait MS] [--linger MS] "
+    die(2, "usage: flbhost [--abi 3|3.0|3.1|3.2|4|5] [--workers N] [--retries N] [--retry-wait MS] [--linger MS] [--reload N] "
            "[--tag T] [--filter-out DIR] [--filter flb-filter_NAME.so [-o k=v ...]] "
            "PLUGIN.so|flb-filter_NAME.so [-o key=value ...] "
            "[--instance -o key=value ...] [-- CHUNK ...]");
@@ -818,6 +820,7 @@ int main(int argc, char **argv)
         else if (strcmp(s, "--retries") == 0 && v) { retries = atoi(v); a++; }
         else if (strcmp(s, "--retry-wait") == 0 && v) { retry_wait_ms = atol(v); a++; }
         else if (strcmp(s, "--linger") == 0 && v) { linger_ms = atol(v); a++; }
+        else if (strcmp(s, "--reload") == 0 && v) { reloads = atoi(v); a++; }
         else if (strcmp(s, "--tag") == 0 && v) { tag = v; a++; }
         else if (strcmp(s, "--filter") == 0 && v && !so && !filter_so) {
             filter_so = v;
@@ -836,7 +839,7 @@ int main(int argc, char **argv)
         }
         else usage();
     }
-    if (!so || abi < 3 || abi > 5 || retries < -1 || (filter_so && c_plugin)) usage();
+    if (!so || abi < 3 || abi > 5 || retries < -1 || reloads < 0 || (filter_so && c_plugin)) usage();
     {
         /*
          * The emulated version goes into the environment the process starts
@@ -887,172 +890,192 @@ int main(int argc, char **argv)
         nchunks = kept;
     }
 
-    /* fb: src/flb_plugin_proxy.c flb_plugin_proxy_create() */
-    void *h = dlopen(so, RTLD_LAZY);
-    if (!h) die(1, "[proxy] error opening plugin %s: '%s'", so, dlerror());
-
-    struct flb_api *api = xcalloc(1, sizeof(*api));    /* fb: src/flb_api.c */
-    api->output_get_property = host_get_property;
-    api->input_get_property = no_property;
-    api->output_get_cmt_instance = no_cmt;
-    api->input_get_cmt_instance = no_cmt;
-    api->log_print = host_log_print;
-    api->input_log_check = host_log_check;
-    api->output_log_check = host_log_check;
-    if (abi >= 4) {
-        api->custom_get_property = no_property;
-        api->custom_log_check = host_log_check;
-    }
-
-    /* def plus a guard zone that must survive FLBPluginRegister untouched */
-    enum { GUARD = 64 };
-    size_t dsz = abi == 3 ? sizeof(struct def_v3) : abi == 4 ? sizeof(struct def_v4)
-                                                             : sizeof(struct def_v5);
-    unsigned char *raw = malloc(dsz + GUARD);
-    if (!raw) die(1, "out of memory");
-    /* 3.x used flb_malloc (garbage), 4.2.3+ flb_calloc */
-    memset(raw, abi == 3 ? 0xA5 : 0, dsz);
-    memset(raw + dsz, 0x5A, GUARD);
-    struct def_v5 *def = (struct def_v5 *) raw;      /* common prefix access */
-    def->type = 0;  /* fb: src/flb_plugin.c flb_plugin_load_router() passes type 0 */
-
-    /* fb: src/flb_plugin_proxy.c flb_plugin_proxy_register() */
-    int (*pre_register)(int) = (int (*)(int)) sym(h, "FLBPluginPreRegister");
-    if (pre_register && pre_register(0) == -1) die(1, "FLBPluginPreRegister failed");
-    int (*cb_register)(void *) = (int (*)(void *)) sym(h, "FLBPluginRegister");
-    if (!cb_register) die(1, "[proxy] %s: no FLBPluginRegister symbol", so);
-    if (cb_register(def) == -1) die(1, "FLBPluginRegister returned -1");
-    for (int i = 0; i < GUARD; i++) {
-        if (raw[dsz + i] != 0x5A) {
-            die(1, "FLBPluginRegister wrote past the %zu-byte abi-%d def struct (offset %zu): "
-                   "it would corrupt the heap of a Fluent Bit with that layout (see ABI.md)",
-                dsz, abi, dsz + (size_t) i);
-        }
-    }
-    if (def->proxy != FLB_PROXY_GOLANG || def->type != FLB_PROXY_OUTPUT_PLUGIN) {
-        die(1, "register: proxy=%d type=%d, want %d/%d (Go output)", def->proxy, def->type,
-            FLB_PROXY_GOLANG, FLB_PROXY_OUTPUT_PLUGIN);
-    }
-    if (!def->name || !def->name[0]) die(1, "register: plugin set no name");
-    int event_type = FLB_OUTPUT_LOGS;                 /* 0 => logs (fb v4.2.3+) */
-    if (abi >= 4 && def->event_type != 0) event_type = def->event_type;
-    if (!(event_type & FLB_OUTPUT_LOGS)) {
-        die(1, "register: event_type=%d lacks FLB_OUTPUT_LOGS, no logs would be routed", event_type);
-    }
-    /* fb v5.1.1: flb_proxy_register_output() copies def->config_map */
-    struct flb_config_map *config_map = abi >= 5 ? def->config_map : NULL;
-    printf("register name=%s event_type=%d config_map=%d\n", def->name, event_type, config_map != NULL);
-
-    /* fb: src/proxy/go/go.c proxy_go_output_register() */
-    go.cb_init = (int (*)(struct flbgo_output_plugin *)) sym(h, "FLBPluginInit");
-    if (!go.cb_init) die(1, "[go proxy]: could not load FLBPluginInit symbol");
-    go.cb_flush = (int (*)(const void *, size_t, const char *)) sym(h, "FLBPluginFlush");
-    go.cb_flush_ctx = (int (*)(void *, const void *, size_t, char *)) sym(h, "FLBPluginFlushCtx");
-    go.cb_exit = (int (*)(void)) sym(h, "FLBPluginExit");
-    go.cb_exit_ctx = (int (*)(void *)) sym(h, "FLBPluginExitCtx");
-    go.name = strdup(def->name);
-    if (!go.cb_flush && !go.cb_flush_ctx) die(1, "plugin exports neither FLBPluginFlush nor FLBPluginFlushCtx");
-
-    /*
-     * fb: src/flb_output.c flb_output_init_all() -> flb_proxy_output_cb_init()
-     * -> proxy_go_output_init(). The shared struct's o_ins/context point at the
-     * instance being initialised; after init they keep pointing at the last one.
-     */
-    for (int i = 0; i < ninsts; i++) {
-        struct instance *ins = &insts[i];
-        const char *n = NULL;
-        for (int k = 0; k < ins->nprops; k++) {
-            if (strcasecmp(ins->props[k].key, "name") == 0) n = ins->props[k].val;
-        }
-        if (n && strcasecmp(n, go.name) != 0) die(1, "instance %d: name=%s but plugin is %s", i, n, go.name);
-        /*
-         * fb: flb_output_init_all() -> flb_output_plugin_property_check() ->
-         * flb_config_map_properties_check(), before cb_init: a property the
-         * map does not name stops Fluent Bit. "active" and "condition" are
-         * always accepted; core keys never reach the plugin's properties.
-         */
-        if (config_map && properties_check(config_map, ins, go.name, "output", 0) != 0) {
-            return 1;     /* Fluent Bit refuses to start */
-        }
-        ins->ctx = xcalloc(1, sizeof(*ins->ctx));     /* fb: flb_output_new() */
-        go.api = api;
-        go.o_ins = ins;
-        go.context = ins->ctx;
-        int rc = go.cb_init(&go);
-        printf("init instance=%d rc=%d\n", i, rc);
-        if (rc <= 0) {
-            fprintf(stderr, "[go proxy]: plugin '%s' failed to initialize\n"
-                            "[output] failed to initialize '%s' plugin\n", go.name, go.name);
-            return 1;     /* Fluent Bit refuses to start */
-        }
-    }
-    int (*pre_run)(int) = (int (*)(int)) sym(h, "FLBPluginOutputPreRun");
-    for (int i = 0; pre_run && i < ninsts; i++) pre_run(0);   /* fb: flb_output_pre_run() */
-
-    /* flush: every chunk to every instance, chunk-major order */
-    ntasks = nchunks * ninsts;
-    tasks = xcalloc((size_t) ntasks, sizeof(*tasks));
-    for (int c = 0; c < nchunks; c++) {
-        for (int i = 0; i < ninsts; i++) {
-            struct task *t = &tasks[c * ninsts + i];
-            t->chunk = c;
-            t->inst = i;
-            t->state = T_PENDING;     /* due 0: ready now; ties go in index order */
-        }
-    }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&cv, &ca);
-    if (workers <= 0) {
-        worker(NULL);       /* workers 0: flushes run on the engine thread */
-    }
-    else {
-        pthread_t *th = xcalloc((size_t) workers, sizeof(*th));
-        for (int i = 0; i < workers; i++) {
-            if (pthread_create(&th[i], NULL, worker, NULL) != 0) die(1, "pthread_create failed");
-        }
-        for (int i = 0; i < workers; i++) pthread_join(th[i], NULL);
-        free(th);
-    }
-
-    if (linger_ms > 0) {
-        struct timespec ts = { linger_ms / 1000, (linger_ms % 1000) * 1000000L };
-        printf("idle linger_ms=%ld\n", linger_ms);
-        fflush(stdout);
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-    }
 
     /*
-     * fb: src/flb_output.c flb_output_exit() -> flb_proxy_output_cb_exit() ->
-     * proxy_go_output_destroy(): per instance, ExitCtx if exported, else Exit.
+     * --reload N: Fluent Bit's hot reload (fb: src/flb_reload.c) stops the
+     * whole context (exit callbacks, unregister, dlclose) and builds a new
+     * one in the same process, loading the external plugins again
+     * (flb_reload_reinstantiate_external_plugins): register, init, flush
+     * and exit run N+1 times here, round r flushing the chunks whose index
+     * is r modulo N+1.
      */
-    void (*pre_exit)(int) = (void (*)(int)) sym(h, "FLBPluginOutputPreExit");
-    for (int i = 0; i < ninsts; i++) {
-        const char *cb = "none";
-        int rc = 0;
-        if (pre_exit) pre_exit(0);
-        if (go.cb_exit_ctx) {
-            cb = "FLBPluginExitCtx";
-            rc = go.cb_exit_ctx(insts[i].ctx->remote_context);
+    int all_tasks = 0;
+    for (int round = 0; round <= reloads; round++) {
+        if (round > 0) {
+            printf("reload round=%d\n", round);
+            fflush(stdout);
         }
-        else if (go.cb_exit) {
-            cb = "FLBPluginExit";
-            rc = go.cb_exit();
-        }
-        printf("exit instance=%d cb=%s rc=%d\n", i, cb, rc);
-        free(insts[i].ctx);
-    }
+        /* fb: src/flb_plugin_proxy.c flb_plugin_proxy_create() */
+        void *h = dlopen(so, RTLD_LAZY);
+        if (!h) die(1, "[proxy] error opening plugin %s: '%s'", so, dlerror());
 
-    /* fb: flb_proxy_output_cb_destroy() -> flb_plugin_proxy_destroy() */
-    void (*unregister)(void *) = (void (*)(void *)) sym(h, "FLBPluginUnregister");
-    if (unregister) unregister(def);
-    free(go.name);
-    free(raw);
-    free(api);
-    dlclose(h);     /* Go c-shared objects are NODELETE: stays mapped */
+        struct flb_api *api = xcalloc(1, sizeof(*api));    /* fb: src/flb_api.c */
+        api->output_get_property = host_get_property;
+        api->input_get_property = no_property;
+        api->output_get_cmt_instance = no_cmt;
+        api->input_get_cmt_instance = no_cmt;
+        api->log_print = host_log_print;
+        api->input_log_check = host_log_check;
+        api->output_log_check = host_log_check;
+        if (abi >= 4) {
+            api->custom_get_property = no_property;
+            api->custom_log_check = host_log_check;
+        }
+
+        /* def plus a guard zone that must survive FLBPluginRegister untouched */
+        enum { GUARD = 64 };
+        size_t dsz = abi == 3 ? sizeof(struct def_v3) : abi == 4 ? sizeof(struct def_v4)
+                                                                 : sizeof(struct def_v5);
+        unsigned char *raw = malloc(dsz + GUARD);
+        if (!raw) die(1, "out of memory");
+        /* 3.x used flb_malloc (garbage), 4.2.3+ flb_calloc */
+        memset(raw, abi == 3 ? 0xA5 : 0, dsz);
+        memset(raw + dsz, 0x5A, GUARD);
+        struct def_v5 *def = (struct def_v5 *) raw;      /* common prefix access */
+        def->type = 0;  /* fb: src/flb_plugin.c flb_plugin_load_router() passes type 0 */
+
+        /* fb: src/flb_plugin_proxy.c flb_plugin_proxy_register() */
+        int (*pre_register)(int) = (int (*)(int)) sym(h, "FLBPluginPreRegister");
+        if (pre_register && pre_register(0) == -1) die(1, "FLBPluginPreRegister failed");
+        int (*cb_register)(void *) = (int (*)(void *)) sym(h, "FLBPluginRegister");
+        if (!cb_register) die(1, "[proxy] %s: no FLBPluginRegister symbol", so);
+        if (cb_register(def) == -1) die(1, "FLBPluginRegister returned -1");
+        for (int i = 0; i < GUARD; i++) {
+            if (raw[dsz + i] != 0x5A) {
+                die(1, "FLBPluginRegister wrote past the %zu-byte abi-%d def struct (offset %zu): "
+                       "it would corrupt the heap of a Fluent Bit with that layout (see ABI.md)",
+                    dsz, abi, dsz + (size_t) i);
+            }
+        }
+        if (def->proxy != FLB_PROXY_GOLANG || def->type != FLB_PROXY_OUTPUT_PLUGIN) {
+            die(1, "register: proxy=%d type=%d, want %d/%d (Go output)", def->proxy, def->type,
+                FLB_PROXY_GOLANG, FLB_PROXY_OUTPUT_PLUGIN);
+        }
+        if (!def->name || !def->name[0]) die(1, "register: plugin set no name");
+        int event_type = FLB_OUTPUT_LOGS;                 /* 0 => logs (fb v4.2.3+) */
+        if (abi >= 4 && def->event_type != 0) event_type = def->event_type;
+        if (!(event_type & FLB_OUTPUT_LOGS)) {
+            die(1, "register: event_type=%d lacks FLB_OUTPUT_LOGS, no logs would be routed", event_type);
+        }
+        /* fb v5.1.1: flb_proxy_register_output() copies def->config_map */
+        struct flb_config_map *config_map = abi >= 5 ? def->config_map : NULL;
+        printf("register name=%s event_type=%d config_map=%d\n", def->name, event_type, config_map != NULL);
+
+        /* fb: src/proxy/go/go.c proxy_go_output_register() */
+        go.cb_init = (int (*)(struct flbgo_output_plugin *)) sym(h, "FLBPluginInit");
+        if (!go.cb_init) die(1, "[go proxy]: could not load FLBPluginInit symbol");
+        go.cb_flush = (int (*)(const void *, size_t, const char *)) sym(h, "FLBPluginFlush");
+        go.cb_flush_ctx = (int (*)(void *, const void *, size_t, char *)) sym(h, "FLBPluginFlushCtx");
+        go.cb_exit = (int (*)(void)) sym(h, "FLBPluginExit");
+        go.cb_exit_ctx = (int (*)(void *)) sym(h, "FLBPluginExitCtx");
+        go.name = strdup(def->name);
+        if (!go.cb_flush && !go.cb_flush_ctx) die(1, "plugin exports neither FLBPluginFlush nor FLBPluginFlushCtx");
+
+        /*
+         * fb: src/flb_output.c flb_output_init_all() -> flb_proxy_output_cb_init()
+         * -> proxy_go_output_init(). The shared struct's o_ins/context point at the
+         * instance being initialised; after init they keep pointing at the last one.
+         */
+        for (int i = 0; i < ninsts; i++) {
+            struct instance *ins = &insts[i];
+            const char *n = NULL;
+            for (int k = 0; k < ins->nprops; k++) {
+                if (strcasecmp(ins->props[k].key, "name") == 0) n = ins->props[k].val;
+            }
+            if (n && strcasecmp(n, go.name) != 0) die(1, "instance %d: name=%s but plugin is %s", i, n, go.name);
+            /*
+             * fb: flb_output_init_all() -> flb_output_plugin_property_check() ->
+             * flb_config_map_properties_check(), before cb_init: a property the
+             * map does not name stops Fluent Bit. "active" and "condition" are
+             * always accepted; core keys never reach the plugin's properties.
+             */
+            if (config_map && properties_check(config_map, ins, go.name, "output", 0) != 0) {
+                return 1;     /* Fluent Bit refuses to start */
+            }
+            ins->ctx = xcalloc(1, sizeof(*ins->ctx));     /* fb: flb_output_new() */
+            go.api = api;
+            go.o_ins = ins;
+            go.context = ins->ctx;
+            int rc = go.cb_init(&go);
+            printf("init instance=%d rc=%d\n", i, rc);
+            if (rc <= 0) {
+                fprintf(stderr, "[go proxy]: plugin '%s' failed to initialize\n"
+                                "[output] failed to initialize '%s' plugin\n", go.name, go.name);
+                return 1;     /* Fluent Bit refuses to start */
+            }
+        }
+        int (*pre_run)(int) = (int (*)(int)) sym(h, "FLBPluginOutputPreRun");
+        for (int i = 0; pre_run && i < ninsts; i++) pre_run(0);   /* fb: flb_output_pre_run() */
+
+        /* flush: every chunk of the round to every instance, chunk-major order */
+        ntasks = 0;
+        tasks = xcalloc((size_t) (nchunks * ninsts + 1), sizeof(*tasks));
+        for (int c = 0; c < nchunks; c++) {
+            if (c % (reloads + 1) != round) continue;
+            for (int i = 0; i < ninsts; i++) {
+                struct task *t = &tasks[ntasks++];
+                t->chunk = c;
+                t->inst = i;
+                t->state = T_PENDING;     /* due 0: ready now; ties go in index order */
+            }
+        }
+        if (workers <= 0) {
+            worker(NULL);       /* workers 0: flushes run on the engine thread */
+        }
+        else {
+            pthread_t *th = xcalloc((size_t) workers, sizeof(*th));
+            for (int i = 0; i < workers; i++) {
+                if (pthread_create(&th[i], NULL, worker, NULL) != 0) die(1, "pthread_create failed");
+            }
+            for (int i = 0; i < workers; i++) pthread_join(th[i], NULL);
+            free(th);
+        }
+
+        if (linger_ms > 0) {
+            struct timespec ts = { linger_ms / 1000, (linger_ms % 1000) * 1000000L };
+            printf("idle linger_ms=%ld\n", linger_ms);
+            fflush(stdout);
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+        }
+
+        /*
+         * fb: src/flb_output.c flb_output_exit() -> flb_proxy_output_cb_exit() ->
+         * proxy_go_output_destroy(): per instance, ExitCtx if exported, else Exit.
+         */
+        void (*pre_exit)(int) = (void (*)(int)) sym(h, "FLBPluginOutputPreExit");
+        for (int i = 0; i < ninsts; i++) {
+            const char *cb = "none";
+            int rc = 0;
+            if (pre_exit) pre_exit(0);
+            if (go.cb_exit_ctx) {
+                cb = "FLBPluginExitCtx";
+                rc = go.cb_exit_ctx(insts[i].ctx->remote_context);
+            }
+            else if (go.cb_exit) {
+                cb = "FLBPluginExit";
+                rc = go.cb_exit();
+            }
+            printf("exit instance=%d cb=%s rc=%d\n", i, cb, rc);
+            free(insts[i].ctx);
+        }
+
+        /* fb: flb_proxy_output_cb_destroy() -> flb_plugin_proxy_destroy() */
+        void (*unregister)(void *) = (void (*)(void *)) sym(h, "FLBPluginUnregister");
+        if (unregister) unregister(def);
+        free(go.name);
+        free(raw);
+        free(api);
+        dlclose(h);     /* Go c-shared objects are NODELETE: stays mapped */
+        all_tasks += ntasks;
+        free(tasks);
+        tasks = NULL;
+    }
 
     if (filter_so) exit_c_filters(finsts, nfinsts);
     printf("summary ok=%d retried=%d failed=%d\n", n_ok, n_retried, n_failed);
-    return n_ok == ntasks ? 0 : 1;
+    return n_ok == all_tasks ? 0 : 1;
 }
