@@ -154,6 +154,7 @@ var alsoMatches = map[string][]string{
 	"helm_release_tampered/positive_release_record_deleted_by_token":                     {"secret_delete"},
 	"helm_release_tampered/negative_flux_helm_controller":                                {"secret_write"},
 	"helm_release_tampered/negative_helm_upgrade":                                        {"secret_write"},
+	"privileged_pod_create/positive_upgrade_image_job_by_person":                         {"job_create"},
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
