@@ -155,6 +155,8 @@ var alsoMatches = map[string][]string{
 	"helm_release_tampered/negative_flux_helm_controller":                                {"secret_write"},
 	"helm_release_tampered/negative_helm_upgrade":                                        {"secret_write"},
 	"privileged_pod_create/positive_upgrade_image_job_by_person":                         {"job_create"},
+	"privileged_pod_create/positive_openshift_installer_like_pod_by_person":              {"pod_sensitive_hostpath_mount"},
+	"privileged_pod_create/positive_openshift_operator_token_mounts_root":                {"pod_sensitive_hostpath_mount"},
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
