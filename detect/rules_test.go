@@ -154,6 +154,11 @@ var alsoMatches = map[string][]string{
 	"helm_release_tampered/positive_release_record_deleted_by_token":                     {"secret_delete"},
 	"helm_release_tampered/negative_flux_helm_controller":                                {"secret_write"},
 	"helm_release_tampered/negative_helm_upgrade":                                        {"secret_write"},
+	"privileged_pod_create/positive_upgrade_image_job_by_person":                         {"job_create"},
+	"privileged_pod_create/positive_openshift_installer_like_pod_by_person":              {"pod_sensitive_hostpath_mount"},
+	"privileged_pod_create/positive_openshift_operator_token_mounts_root":                {"pod_sensitive_hostpath_mount"},
+	"clusterrole_credential_grant/positive_certificate_approval":                         {"role_write_verbs"},
+	"system_masters_unknown/negative_break_glass":                                        {"system_credential_unusual_client"}, // break-glass use of super-admin.conf is reported
 }
 
 // fixtureEngine is the default set plus testdata/detect/site-lists.yaml,
