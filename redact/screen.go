@@ -451,7 +451,7 @@ func (s *Screen) Number() {
 // pairNameKeys).
 func pairSlot(key string) (int, bool) {
 	switch key {
-	case "name", "Name", "headerName", "variable", "param":
+	case "name", "Name", "headerName", "variable", "param", "parameter", "header", "field":
 		return 0, true
 	case "key", "Key", "ParameterKey", "k":
 		return 1, true
@@ -464,7 +464,7 @@ func pairSlot(key string) (int, bool) {
 // pairValue reports whether a member name is one of pairValueKeys.
 func pairValue(key string) bool {
 	switch key {
-	case "value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v":
+	case "value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v", "data":
 		return true
 	}
 	return false

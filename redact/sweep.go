@@ -582,14 +582,15 @@ func (w *walker) jwk(m map[string]any) {
 // env vars and parameters (name/value), settings lists (key/value),
 // Keycloak credentials (type/value), CloudFormation parameters
 // (ParameterKey/ParameterValue), Tekton and Argo parameters
-// (name/default), header lists (headerName/headerValue), and their
+// (name/default), header lists (headerName/headerValue, header/value),
+// operators' own settings lists (parameter/val, field/data), and their
 // capitalised and abbreviated forms. pairNameKeys give the screen's slot.
 var (
-	pairValueKeys = [...]string{"value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v"}
+	pairValueKeys = [...]string{"value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v", "data"}
 	pairNameKeys  = [...]struct {
 		key  string
 		slot int
-	}{{"name", 0}, {"key", 1}, {"type", 2}, {"Name", 0}, {"Key", 1}, {"Type", 2}, {"ParameterKey", 1}, {"headerName", 0}, {"variable", 0}, {"param", 0}, {"k", 1}}
+	}{{"name", 0}, {"key", 1}, {"type", 2}, {"Name", 0}, {"Key", 1}, {"Type", 2}, {"ParameterKey", 1}, {"headerName", 0}, {"variable", 0}, {"param", 0}, {"parameter", 0}, {"header", 0}, {"field", 0}, {"k", 1}}
 )
 
 // pairable says whether a pair's value v is one a name can make a
