@@ -89,7 +89,10 @@ func (d *Decoder) Events(body map[string]any, dst []map[string]any) ([]map[strin
 func eventsIn(body map[string]any, dst []map[string]any, d *Decoder) ([]map[string]any, Shape, error) {
 	out, shape, b, ok := events(body, dst, 0, d)
 	if !ok {
-		return dst, Unknown, unrecognized(body)
+		if text, _ := body[b.broken].(string); b.broken != "" && len(body) == 1 {
+			return dst, Unknown, fmt.Errorf("%w: its %s is not valid JSON (%d bytes, cut short or corrupt)", ErrUnrecognized, b.broken, len(text))
+		}
+		return dst, Unknown, ErrUnrecognized
 	}
 	if b.skipped > 0 {
 		return out, shape, &SkippedError{Shape: shape, Skipped: b.skipped, Total: b.total}
@@ -97,36 +100,15 @@ func eventsIn(body map[string]any, dst []map[string]any, d *Decoder) ([]map[stri
 	return out, shape, nil
 }
 
-// unrecognized is ErrUnrecognized, saying why when the record is a line
-// that tail read without a parser and the line begins a JSON object it
-// does not finish: a line cut short (a write torn by a crash, a line over
-// the reader's buffer) is then not mistaken for some other program's log.
-func unrecognized(body map[string]any) error {
-	if len(body) != 1 {
-		return ErrUnrecognized
-	}
-	for _, key := range [...]string{"log", "message"} {
-		text, ok := body[key].(string)
-		if !ok {
-			continue
-		}
-		s := text
-		for s != "" && isSpace(s[0]) {
-			s = s[1:]
-		}
-		if s != "" && s[0] != '{' {
-			s, _ = stripCRI(s)
-		}
-		if strings.HasPrefix(s, "{") {
-			if _, ok := parseObject(s); !ok {
-				return fmt.Errorf("%w: its %s is not valid JSON (%d bytes, cut short or corrupt)", ErrUnrecognized, key, len(text))
-			}
-		}
-	}
-	return ErrUnrecognized
+// batch counts the entries of a batch that were not events. broken names
+// the member whose text begins a JSON object it does not finish, when no
+// event was found: a line tail read without a parser and cut short (a
+// write torn by a crash, a line over the reader's buffer) is then not
+// mistaken for some other program's log.
+type batch struct {
+	skipped, total int
+	broken         string
 }
-
-type batch struct{ skipped, total int }
 
 func events(body map[string]any, dst []map[string]any, depth int, d *Decoder) ([]map[string]any, Shape, batch, bool) {
 	if body == nil {
@@ -143,16 +125,22 @@ func events(body map[string]any, dst []map[string]any, depth int, d *Decoder) ([
 	if depth >= maxNesting {
 		return dst, Unknown, batch{}, false
 	}
+	broken := ""
 	for _, key := range [...]string{"log", "message"} {
 		inner, ok := objectIn(body[key], d)
 		if !ok {
+			if text, isText := body[key].(string); isText {
+				if s, _, ok := objectText(text); ok && strings.HasPrefix(s, "{") {
+					broken = key
+				}
+			}
 			continue
 		}
 		if out, _, b, ok := events(inner, dst, depth+1, d); ok {
 			return out, JSONString, b, true
 		}
 	}
-	return dst, Unknown, batch{}, false
+	return dst, Unknown, batch{broken: broken}, false
 }
 
 // shaped recognises the record as an event or a batch of them in one of
@@ -269,19 +257,9 @@ func parseObject(s string) (map[string]any, bool) { return parseObjectIn(s, nil)
 
 // parseObjectIn is parseObject building in d's maps (d may be nil).
 func parseObjectIn(text string, d *Decoder) (map[string]any, bool) {
-	s := text
-	for s != "" && isSpace(s[0]) {
-		s = s[1:]
-	}
-	if s == "" {
+	s, cri, ok := objectText(text)
+	if !ok {
 		return nil, false
-	}
-	cri := s[0] != '{'
-	if cri {
-		var ok bool
-		if s, ok = stripCRI(s); !ok {
-			return nil, false
-		}
 	}
 	if m, ok := scanObjectIn(s, d); ok {
 		if d != nil && !cri {
@@ -296,6 +274,24 @@ func parseObjectIn(text string, d *Decoder) (map[string]any, bool) {
 		return nil, false
 	}
 	return m, true
+}
+
+// objectText is text without the white space before it and, when it does
+// not begin an object, without a CRI prefix (cri says so); ok is false when
+// nothing is left to parse.
+func objectText(text string) (s string, cri, ok bool) {
+	s = text
+	for s != "" && isSpace(s[0]) {
+		s = s[1:]
+	}
+	if s == "" {
+		return "", false, false
+	}
+	if s[0] == '{' {
+		return s, false, true
+	}
+	s, ok = stripCRI(s)
+	return s, true, ok
 }
 
 // stripCRI removes a full-line CRI prefix: "<RFC3339 time> <stream> F ".
