@@ -519,6 +519,24 @@ func metric(text, series string) float64 {
 	return -1
 }
 
+// metricSum sums every series of name in a /metrics text, whatever their
+// labels: zero when there is none.
+func metricSum(text, name string) (float64, error) {
+	var sum float64
+	for _, line := range strings.Split(text, "\n") {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			return 0, fmt.Errorf("metric %s: %q: %w", name, line, err)
+		}
+		sum += v
+	}
+	return sum, nil
+}
+
 // A metrics_listen port held by another process stops Fluent Bit at start
 // with one line naming the key and the address.
 func TestMetricsListenConflict(t *testing.T) {

@@ -135,33 +135,6 @@ func (l *Loki) LogTail() string {
 	return string(b)
 }
 
-// Metric sums every series of one of Loki's own metrics (all label
-// values), as /metrics reports it now: zero when Loki has not created it.
-func (l *Loki) Metric(name string) (float64, error) {
-	resp, err := http.Get(l.URL() + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	var sum float64
-	for _, line := range strings.Split(string(body), "\n") {
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || rest == "" || (rest[0] != '{' && rest[0] != ' ') {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			return 0, fmt.Errorf("loki metric %s: %q: %w", name, line, err)
-		}
-		sum += v
-	}
-	return sum, nil
-}
-
 // Stop kills Loki the way a crash would (SIGKILL): the fault tests need a
 // Loki that disappears mid-flush, and a restart replays its WAL.
 func (l *Loki) Stop() {
