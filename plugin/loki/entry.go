@@ -29,11 +29,12 @@ type Entries struct {
 	meta      []config.MetaField
 	mode      config.MetadataMode
 	maxLine   int
-	// Cut counts lines whose bodies were cut to fit maxLine.
+	// Cut counts lines whose bodies were cut to fit maxLine (an event of
+	// a retried chunk only once: pipeline.Event.Again).
 	Cut     atomic.Int64
 	cutHook func()
 	// Misrouted counts events whose tenant_id_key value Loki cannot take
-	// as a tenant, sent to tenant_id instead.
+	// as a tenant, sent to tenant_id instead (once, as Cut).
 	Misrouted     atomic.Int64
 	misroutedHook func()
 	streams       sync.Map // detection ids + severity -> rendered label set
@@ -46,11 +47,13 @@ func NewEntries(c *config.Config) *Entries {
 	return e
 }
 
-// OnCut sets a function called once per line cut to fit max_line_bytes.
+// OnCut sets a function called once per line cut to fit max_line_bytes,
+// when Cut counts it.
 func (b *Entries) OnCut(f func()) { b.cutHook = f }
 
 // OnMisrouted sets a function called once per event sent to tenant_id
-// because its tenant_id_key value is not a tenant Loki takes.
+// because its tenant_id_key value is not a tenant Loki takes, when
+// Misrouted counts it.
 func (b *Entries) OnMisrouted(f func()) { b.misroutedHook = f }
 
 // Build returns the tenant, the rendered stream labels and the entry.
@@ -77,9 +80,11 @@ func (b *Entries) build(ev *pipeline.Event, a *arena) (tenant, labels string, e 
 	var cut string
 	if b.maxLine > 0 && len(line) > b.maxLine {
 		line, cut = pipeline.FitLine(ev.Event, len(line), b.maxLine)
-		b.Cut.Add(1)
-		if b.cutHook != nil {
-			b.cutHook()
+		if !ev.Again {
+			b.Cut.Add(1)
+			if b.cutHook != nil {
+				b.cutHook()
+			}
 		}
 	}
 	e = push.Entry{Timestamp: ev.Time, Line: line}
@@ -148,7 +153,7 @@ func (b *Entries) tenant(ev *pipeline.Event, a *arena) string {
 			invalid = true
 		}
 	}
-	if invalid {
+	if invalid && !ev.Again {
 		b.Misrouted.Add(1)
 		if b.misroutedHook != nil {
 			b.misroutedHook()

@@ -201,3 +201,46 @@ func TestMetadataOff(t *testing.T) {
 		t.Errorf("structured metadata sent with mode off: %v", got)
 	}
 }
+
+// A retried chunk's records, events, redactions, cuts and tenant fallbacks
+// were counted on its first attempt: a Loki outage must not multiply what
+// the counters report. A chunk met without its first attempt's record (a
+// restart, or one forgotten) is counted again.
+func TestRetryCountsOnce(t *testing.T) {
+	p := newPipeline(t, false)
+	c, err := config.Parse(config.MapGetter{"max_line_bytes": "4K", "tenant_id_key": "objectRef.namespace"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-time.Minute)
+	secret := execEvent(1, at)
+	secret["verb"], secret["level"], secret["requestURI"] = "create", "Request", "/api/v1/namespaces/shop/secrets"
+	secret["objectRef"] = map[string]any{"resource": "secrets", "namespace": "bad|ns", "name": "db", "apiVersion": "v1"}
+	secret["requestObject"] = map[string]any{"kind": "Secret", "apiVersion": "v1", "metadata": map[string]any{"name": "db"}, "data": map[string]any{"password": "aHVudGVyMg=="}}
+	data := chunk(t, []map[string]any{execEvent(0, at), secret, secretList(200, at), {"not": "an audit event"}}, fbchunk.Options{})
+
+	b := loki.NewEntries(c)
+	attempt := func(replay *Detections) *Detections {
+		_, rec := p.ChunkReplay(data, replay, func(ev *Event) { b.Build(ev) })
+		return rec
+	}
+	counts := func() [6]int64 {
+		s := &p.Stats
+		return [...]int64{s.Records.Load(), s.Events.Load(), s.Unrecognized.Load(), s.Redacted.Load(), b.Cut.Load(), b.Misrouted.Load()}
+	}
+	rec := attempt(nil)
+	once := counts()
+	if once != [...]int64{4, 3, 1, 1, 1, 1} {
+		t.Fatalf("first attempt counted records, events, unrecognized, redacted, cut, misrouted = %v, want [4 3 1 1 1 1]", once)
+	}
+	for i := 0; i < 3; i++ {
+		attempt(rec)
+	}
+	if got := counts(); got != once {
+		t.Errorf("after three retries the counters read %v, want them as after the first attempt, %v", got, once)
+	}
+	attempt(nil)
+	if got := counts(); got != [...]int64{8, 6, 2, 2, 2, 2} {
+		t.Errorf("a chunk met afresh counts again: %v, want [8 6 2 2 2 2]", got)
+	}
+}

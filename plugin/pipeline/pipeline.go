@@ -103,6 +103,10 @@ type Event struct {
 	// nothing. A packaging may then pass Raw on instead of re-encoding.
 	// Any doubt leaves it false: Raw is the input, unredacted.
 	Unchanged bool
+	// Again is set for the events of a chunk processed before (a retry
+	// whose first attempt's detections were kept): the counters already
+	// hold them, so that a Loki outage does not inflate what they count.
+	Again bool
 }
 
 // ChunkReport summarises one chunk for the caller's single log line.
@@ -202,7 +206,7 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 					// Passed on, but not unredacted: the sweep sees every
 					// string of the record as it would in an event.
 					red, touched := p.redactRecord(&rec)
-					ev = Event{Event: rec.Body, Time: rec.Time, Record: rec, Unrecognized: true, Redacted: red}
+					ev = Event{Event: rec.Body, Time: rec.Time, Record: rec, Unrecognized: true, Redacted: red, Again: replay != nil}
 					ev.Unchanged = !touched && red.Empty() && rec.Exact
 					emit(&ev)
 					rep.Events++
@@ -240,6 +244,11 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 			dec.Recycle()
 		}
 	}
+	if replay != nil {
+		// Counted on the first attempt; the caller's log still reports
+		// this one.
+		return rep, replay
+	}
 	p.Stats.Records.Add(int64(rep.Records + rep.Malformed))
 	p.Stats.Events.Add(int64(rep.Events))
 	p.Stats.Unrecognized.Add(int64(rep.Unrecognized))
@@ -251,9 +260,6 @@ func (p *Pipeline) ChunkReplay(data []byte, replay *Detections, emit func(*Event
 		m.Reject(metrics.ReasonUnrecognized, rep.Unrecognized)
 		m.Reject(metrics.ReasonMalformed, rep.Malformed)
 		m.Reject(metrics.ReasonFailed, rep.Failed)
-	}
-	if replay != nil {
-		return rep, replay
 	}
 	return rep, d.rec
 }
@@ -283,6 +289,7 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Sha
 		delete(e, MarkKey)
 	}
 	det, reused := dt.detect(e)
+	again := dt.replay != nil
 	if reused {
 		// Counted when first detected: a retry is not a new match.
 		p.Stats.DetectionsReused.Add(1)
@@ -305,15 +312,19 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Sha
 		d = p.s.Policy.Evaluate(e)
 		if d.Drop() {
 			if p.s.PolicyKeep == detect.None || det.Severity < p.s.PolicyKeep {
-				p.Stats.PolicyDropped[d.Level].Add(1)
-				if m := p.s.Metrics; m != nil {
-					m.PolicyDropped[d.Level].Inc()
+				if !again {
+					p.Stats.PolicyDropped[d.Level].Add(1)
+					if m := p.s.Metrics; m != nil {
+						m.PolicyDropped[d.Level].Inc()
+					}
 				}
 				return false, nil
 			}
-			p.Stats.PolicyKept.Add(1)
-			if m := p.s.Metrics; m != nil {
-				m.PolicyKept.Inc()
+			if !again {
+				p.Stats.PolicyKept.Add(1)
+				if m := p.s.Metrics; m != nil {
+					m.PolicyKept.Inc()
+				}
 			}
 			d = d.Keep()
 		}
@@ -346,16 +357,16 @@ func (p *Pipeline) process(e map[string]any, rec decode.Record, shape decode.Sha
 			}
 		}
 	}
-	if !red.Empty() {
+	if !red.Empty() && !again {
 		p.Stats.Redacted.Add(1)
 		if red.Count(redact.KindFailedClosed) > 0 {
 			p.Stats.FailedClosed.Add(1)
 		}
+		if m := p.s.Metrics; m != nil {
+			m.Redacted(red)
+		}
 	}
-	if m := p.s.Metrics; m != nil && !red.Empty() {
-		m.Redacted(red)
-	}
-	*out = Event{Event: e, Line: line, Time: decode.EventTime(e, rec.Time), Record: rec, Detect: det, Redacted: red, PriorRedacted: prior}
+	*out = Event{Event: e, Line: line, Time: decode.EventTime(e, rec.Time), Record: rec, Detect: det, Redacted: red, PriorRedacted: prior, Again: again}
 	// A line from the input may lack what the policy omits from the tree.
 	out.Unchanged = !fast && !marked && !altered && red.Empty() // the caller adds what it knows of the record
 	return true, nil
