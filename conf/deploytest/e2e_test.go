@@ -53,7 +53,6 @@ func TestShippedPipelinesIntoRealLoki(t *testing.T) {
 				env[k] = v
 			}
 			env["LOKI_URL"] = loki.PushURL()
-			env["LOKI_TENANT"] = name
 			props := map[string]string{"tenant_id": name}
 			workers := 1
 			for k, v := range out.Props {

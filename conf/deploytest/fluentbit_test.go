@@ -32,7 +32,6 @@ var testEnv = map[string]string{
 	"LOKI_HOST":                  "loki.monitoring.svc.cluster.local",
 	"LOKI_USERNAME":              "kaudit",
 	"LOKI_PASSWORD":              "not-a-real-password",
-	"LOKI_TENANT":                "",
 	"EVENTHUB_NAMESPACE":         "example-audit",
 	"EVENTHUB_CONNECTION_STRING": "Endpoint=sb://example-audit.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=x",
 }
