@@ -788,6 +788,207 @@ static struct instance *add_instance(struct instance **arr, int *n, int filter)
     return i;
 }
 
+/* One load of the Go output plugin, from dlopen to dlclose. */
+struct go_output {
+    void *handle;
+    unsigned char *raw;                 /* the def struct and its guard zone */
+    struct def_v5 *def;                 /* common prefix access */
+    struct flb_api *api;
+    struct flb_config_map *config_map;  /* ABI 5: the keys the plugin registered */
+};
+
+static void load_go_output(const char *so, struct go_output *o)
+{
+    /* fb: src/flb_plugin_proxy.c flb_plugin_proxy_create() */
+    void *h = dlopen(so, RTLD_LAZY);
+    if (!h) die(1, "[proxy] error opening plugin %s: '%s'", so, dlerror());
+
+    struct flb_api *api = xcalloc(1, sizeof(*api));    /* fb: src/flb_api.c */
+    api->output_get_property = host_get_property;
+    api->input_get_property = no_property;
+    api->output_get_cmt_instance = no_cmt;
+    api->input_get_cmt_instance = no_cmt;
+    api->log_print = host_log_print;
+    api->input_log_check = host_log_check;
+    api->output_log_check = host_log_check;
+    if (abi >= 4) {
+        api->custom_get_property = no_property;
+        api->custom_log_check = host_log_check;
+    }
+
+    /* def plus a guard zone that must survive FLBPluginRegister untouched */
+    enum { GUARD = 64 };
+    size_t dsz = abi == 3 ? sizeof(struct def_v3) : abi == 4 ? sizeof(struct def_v4)
+                                                             : sizeof(struct def_v5);
+    unsigned char *raw = malloc(dsz + GUARD);
+    if (!raw) die(1, "out of memory");
+    /* 3.x used flb_malloc (garbage), 4.2.3+ flb_calloc */
+    memset(raw, abi == 3 ? 0xA5 : 0, dsz);
+    memset(raw + dsz, 0x5A, GUARD);
+    struct def_v5 *def = (struct def_v5 *) raw;      /* common prefix access */
+    def->type = 0;  /* fb: src/flb_plugin.c flb_plugin_load_router() passes type 0 */
+
+    /* fb: src/flb_plugin_proxy.c flb_plugin_proxy_register() */
+    int (*pre_register)(int) = (int (*)(int)) sym(h, "FLBPluginPreRegister");
+    if (pre_register && pre_register(0) == -1) die(1, "FLBPluginPreRegister failed");
+    int (*cb_register)(void *) = (int (*)(void *)) sym(h, "FLBPluginRegister");
+    if (!cb_register) die(1, "[proxy] %s: no FLBPluginRegister symbol", so);
+    if (cb_register(def) == -1) die(1, "FLBPluginRegister returned -1");
+    for (int i = 0; i < GUARD; i++) {
+        if (raw[dsz + i] != 0x5A) {
+            die(1, "FLBPluginRegister wrote past the %zu-byte abi-%d def struct (offset %zu): "
+                   "it would corrupt the heap of a Fluent Bit with that layout (see ABI.md)",
+                dsz, abi, dsz + (size_t) i);
+        }
+    }
+    if (def->proxy != FLB_PROXY_GOLANG || def->type != FLB_PROXY_OUTPUT_PLUGIN) {
+        die(1, "register: proxy=%d type=%d, want %d/%d (Go output)", def->proxy, def->type,
+            FLB_PROXY_GOLANG, FLB_PROXY_OUTPUT_PLUGIN);
+    }
+    if (!def->name || !def->name[0]) die(1, "register: plugin set no name");
+    int event_type = FLB_OUTPUT_LOGS;                 /* 0 => logs (fb v4.2.3+) */
+    if (abi >= 4 && def->event_type != 0) event_type = def->event_type;
+    if (!(event_type & FLB_OUTPUT_LOGS)) {
+        die(1, "register: event_type=%d lacks FLB_OUTPUT_LOGS, no logs would be routed", event_type);
+    }
+    /* fb v5.1.1: flb_proxy_register_output() copies def->config_map */
+    struct flb_config_map *config_map = abi >= 5 ? def->config_map : NULL;
+    printf("register name=%s event_type=%d config_map=%d\n", def->name, event_type, config_map != NULL);
+
+    /* fb: src/proxy/go/go.c proxy_go_output_register() */
+    go.cb_init = (int (*)(struct flbgo_output_plugin *)) sym(h, "FLBPluginInit");
+    if (!go.cb_init) die(1, "[go proxy]: could not load FLBPluginInit symbol");
+    go.cb_flush = (int (*)(const void *, size_t, const char *)) sym(h, "FLBPluginFlush");
+    go.cb_flush_ctx = (int (*)(void *, const void *, size_t, char *)) sym(h, "FLBPluginFlushCtx");
+    go.cb_exit = (int (*)(void)) sym(h, "FLBPluginExit");
+    go.cb_exit_ctx = (int (*)(void *)) sym(h, "FLBPluginExitCtx");
+    go.name = strdup(def->name);
+    if (!go.cb_flush && !go.cb_flush_ctx) die(1, "plugin exports neither FLBPluginFlush nor FLBPluginFlushCtx");
+
+    o->handle = h;
+    o->raw = raw;
+    o->def = def;
+    o->api = api;
+    o->config_map = config_map;
+}
+
+/* 0, or 1 when Fluent Bit would refuse to start. */
+static int init_go_outputs(struct go_output *o)
+{
+    /*
+     * fb: src/flb_output.c flb_output_init_all() -> flb_proxy_output_cb_init()
+     * -> proxy_go_output_init(). The shared struct's o_ins/context point at the
+     * instance being initialised; after init they keep pointing at the last one.
+     */
+    for (int i = 0; i < ninsts; i++) {
+        struct instance *ins = &insts[i];
+        const char *n = NULL;
+        for (int k = 0; k < ins->nprops; k++) {
+            if (strcasecmp(ins->props[k].key, "name") == 0) n = ins->props[k].val;
+        }
+        if (n && strcasecmp(n, go.name) != 0) die(1, "instance %d: name=%s but plugin is %s", i, n, go.name);
+        /*
+         * fb: flb_output_init_all() -> flb_output_plugin_property_check() ->
+         * flb_config_map_properties_check(), before cb_init: a property the
+         * map does not name stops Fluent Bit. "active" and "condition" are
+         * always accepted; core keys never reach the plugin's properties.
+         */
+        if (o->config_map && properties_check(o->config_map, ins, go.name, "output", 0) != 0) {
+            return 1;     /* Fluent Bit refuses to start */
+        }
+        ins->ctx = xcalloc(1, sizeof(*ins->ctx));     /* fb: flb_output_new() */
+        go.api = o->api;
+        go.o_ins = ins;
+        go.context = ins->ctx;
+        int rc = go.cb_init(&go);
+        printf("init instance=%d rc=%d\n", i, rc);
+        if (rc <= 0) {
+            fprintf(stderr, "[go proxy]: plugin '%s' failed to initialize\n"
+                            "[output] failed to initialize '%s' plugin\n", go.name, go.name);
+            return 1;     /* Fluent Bit refuses to start */
+        }
+    }
+    int (*pre_run)(int) = (int (*)(int)) sym(o->handle, "FLBPluginOutputPreRun");
+    for (int i = 0; pre_run && i < ninsts; i++) pre_run(0);   /* fb: flb_output_pre_run() */
+    return 0;
+}
+
+/* Every chunk of the round (index r modulo reloads+1) to every instance;
+ * returns the flushes made. */
+static int flush_round(int round)
+{
+    /* chunk-major order */
+    ntasks = 0;
+    tasks = xcalloc((size_t) (nchunks * ninsts + 1), sizeof(*tasks));
+    for (int c = 0; c < nchunks; c++) {
+        if (c % (reloads + 1) != round) continue;
+        for (int i = 0; i < ninsts; i++) {
+            struct task *t = &tasks[ntasks++];
+            t->chunk = c;
+            t->inst = i;
+            t->state = T_PENDING;     /* due 0: ready now; ties go in index order */
+        }
+    }
+    if (workers <= 0) {
+        worker(NULL);       /* workers 0: flushes run on the engine thread */
+    }
+    else {
+        pthread_t *th = xcalloc((size_t) workers, sizeof(*th));
+        for (int i = 0; i < workers; i++) {
+            if (pthread_create(&th[i], NULL, worker, NULL) != 0) die(1, "pthread_create failed");
+        }
+        for (int i = 0; i < workers; i++) pthread_join(th[i], NULL);
+        free(th);
+    }
+
+    if (linger_ms > 0) {
+        struct timespec ts = { linger_ms / 1000, (linger_ms % 1000) * 1000000L };
+        printf("idle linger_ms=%ld\n", linger_ms);
+        fflush(stdout);
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    }
+
+    int n = ntasks;
+    free(tasks);
+    tasks = NULL;
+    return n;
+}
+
+static void exit_go_outputs(struct go_output *o)
+{
+    /*
+     * fb: src/flb_output.c flb_output_exit() -> flb_proxy_output_cb_exit() ->
+     * proxy_go_output_destroy(): per instance, ExitCtx if exported, else Exit.
+     */
+    void (*pre_exit)(int) = (void (*)(int)) sym(o->handle, "FLBPluginOutputPreExit");
+    for (int i = 0; i < ninsts; i++) {
+        const char *cb = "none";
+        int rc = 0;
+        if (pre_exit) pre_exit(0);
+        if (go.cb_exit_ctx) {
+            cb = "FLBPluginExitCtx";
+            rc = go.cb_exit_ctx(insts[i].ctx->remote_context);
+        }
+        else if (go.cb_exit) {
+            cb = "FLBPluginExit";
+            rc = go.cb_exit();
+        }
+        printf("exit instance=%d cb=%s rc=%d\n", i, cb, rc);
+        free(insts[i].ctx);
+    }
+}
+
+static void unload_go_output(struct go_output *o)
+{
+    /* fb: flb_proxy_output_cb_destroy() -> flb_plugin_proxy_destroy() */
+    void (*unregister)(void *) = (void (*)(void *)) sym(o->handle, "FLBPluginUnregister");
+    if (unregister) unregister(o->def);
+    free(go.name);
+    free(o->raw);
+    free(o->api);
+    dlclose(o->handle);     /* Go c-shared objects are NODELETE: stays mapped */
+}
+
 int main(int argc, char **argv)
 {
     const char *so = NULL;
@@ -909,170 +1110,12 @@ int main(int argc, char **argv)
             printf("reload round=%d\n", round);
             fflush(stdout);
         }
-        /* fb: src/flb_plugin_proxy.c flb_plugin_proxy_create() */
-        void *h = dlopen(so, RTLD_LAZY);
-        if (!h) die(1, "[proxy] error opening plugin %s: '%s'", so, dlerror());
-
-        struct flb_api *api = xcalloc(1, sizeof(*api));    /* fb: src/flb_api.c */
-        api->output_get_property = host_get_property;
-        api->input_get_property = no_property;
-        api->output_get_cmt_instance = no_cmt;
-        api->input_get_cmt_instance = no_cmt;
-        api->log_print = host_log_print;
-        api->input_log_check = host_log_check;
-        api->output_log_check = host_log_check;
-        if (abi >= 4) {
-            api->custom_get_property = no_property;
-            api->custom_log_check = host_log_check;
-        }
-
-        /* def plus a guard zone that must survive FLBPluginRegister untouched */
-        enum { GUARD = 64 };
-        size_t dsz = abi == 3 ? sizeof(struct def_v3) : abi == 4 ? sizeof(struct def_v4)
-                                                                 : sizeof(struct def_v5);
-        unsigned char *raw = malloc(dsz + GUARD);
-        if (!raw) die(1, "out of memory");
-        /* 3.x used flb_malloc (garbage), 4.2.3+ flb_calloc */
-        memset(raw, abi == 3 ? 0xA5 : 0, dsz);
-        memset(raw + dsz, 0x5A, GUARD);
-        struct def_v5 *def = (struct def_v5 *) raw;      /* common prefix access */
-        def->type = 0;  /* fb: src/flb_plugin.c flb_plugin_load_router() passes type 0 */
-
-        /* fb: src/flb_plugin_proxy.c flb_plugin_proxy_register() */
-        int (*pre_register)(int) = (int (*)(int)) sym(h, "FLBPluginPreRegister");
-        if (pre_register && pre_register(0) == -1) die(1, "FLBPluginPreRegister failed");
-        int (*cb_register)(void *) = (int (*)(void *)) sym(h, "FLBPluginRegister");
-        if (!cb_register) die(1, "[proxy] %s: no FLBPluginRegister symbol", so);
-        if (cb_register(def) == -1) die(1, "FLBPluginRegister returned -1");
-        for (int i = 0; i < GUARD; i++) {
-            if (raw[dsz + i] != 0x5A) {
-                die(1, "FLBPluginRegister wrote past the %zu-byte abi-%d def struct (offset %zu): "
-                       "it would corrupt the heap of a Fluent Bit with that layout (see ABI.md)",
-                    dsz, abi, dsz + (size_t) i);
-            }
-        }
-        if (def->proxy != FLB_PROXY_GOLANG || def->type != FLB_PROXY_OUTPUT_PLUGIN) {
-            die(1, "register: proxy=%d type=%d, want %d/%d (Go output)", def->proxy, def->type,
-                FLB_PROXY_GOLANG, FLB_PROXY_OUTPUT_PLUGIN);
-        }
-        if (!def->name || !def->name[0]) die(1, "register: plugin set no name");
-        int event_type = FLB_OUTPUT_LOGS;                 /* 0 => logs (fb v4.2.3+) */
-        if (abi >= 4 && def->event_type != 0) event_type = def->event_type;
-        if (!(event_type & FLB_OUTPUT_LOGS)) {
-            die(1, "register: event_type=%d lacks FLB_OUTPUT_LOGS, no logs would be routed", event_type);
-        }
-        /* fb v5.1.1: flb_proxy_register_output() copies def->config_map */
-        struct flb_config_map *config_map = abi >= 5 ? def->config_map : NULL;
-        printf("register name=%s event_type=%d config_map=%d\n", def->name, event_type, config_map != NULL);
-
-        /* fb: src/proxy/go/go.c proxy_go_output_register() */
-        go.cb_init = (int (*)(struct flbgo_output_plugin *)) sym(h, "FLBPluginInit");
-        if (!go.cb_init) die(1, "[go proxy]: could not load FLBPluginInit symbol");
-        go.cb_flush = (int (*)(const void *, size_t, const char *)) sym(h, "FLBPluginFlush");
-        go.cb_flush_ctx = (int (*)(void *, const void *, size_t, char *)) sym(h, "FLBPluginFlushCtx");
-        go.cb_exit = (int (*)(void)) sym(h, "FLBPluginExit");
-        go.cb_exit_ctx = (int (*)(void *)) sym(h, "FLBPluginExitCtx");
-        go.name = strdup(def->name);
-        if (!go.cb_flush && !go.cb_flush_ctx) die(1, "plugin exports neither FLBPluginFlush nor FLBPluginFlushCtx");
-
-        /*
-         * fb: src/flb_output.c flb_output_init_all() -> flb_proxy_output_cb_init()
-         * -> proxy_go_output_init(). The shared struct's o_ins/context point at the
-         * instance being initialised; after init they keep pointing at the last one.
-         */
-        for (int i = 0; i < ninsts; i++) {
-            struct instance *ins = &insts[i];
-            const char *n = NULL;
-            for (int k = 0; k < ins->nprops; k++) {
-                if (strcasecmp(ins->props[k].key, "name") == 0) n = ins->props[k].val;
-            }
-            if (n && strcasecmp(n, go.name) != 0) die(1, "instance %d: name=%s but plugin is %s", i, n, go.name);
-            /*
-             * fb: flb_output_init_all() -> flb_output_plugin_property_check() ->
-             * flb_config_map_properties_check(), before cb_init: a property the
-             * map does not name stops Fluent Bit. "active" and "condition" are
-             * always accepted; core keys never reach the plugin's properties.
-             */
-            if (config_map && properties_check(config_map, ins, go.name, "output", 0) != 0) {
-                return 1;     /* Fluent Bit refuses to start */
-            }
-            ins->ctx = xcalloc(1, sizeof(*ins->ctx));     /* fb: flb_output_new() */
-            go.api = api;
-            go.o_ins = ins;
-            go.context = ins->ctx;
-            int rc = go.cb_init(&go);
-            printf("init instance=%d rc=%d\n", i, rc);
-            if (rc <= 0) {
-                fprintf(stderr, "[go proxy]: plugin '%s' failed to initialize\n"
-                                "[output] failed to initialize '%s' plugin\n", go.name, go.name);
-                return 1;     /* Fluent Bit refuses to start */
-            }
-        }
-        int (*pre_run)(int) = (int (*)(int)) sym(h, "FLBPluginOutputPreRun");
-        for (int i = 0; pre_run && i < ninsts; i++) pre_run(0);   /* fb: flb_output_pre_run() */
-
-        /* flush: every chunk of the round to every instance, chunk-major order */
-        ntasks = 0;
-        tasks = xcalloc((size_t) (nchunks * ninsts + 1), sizeof(*tasks));
-        for (int c = 0; c < nchunks; c++) {
-            if (c % (reloads + 1) != round) continue;
-            for (int i = 0; i < ninsts; i++) {
-                struct task *t = &tasks[ntasks++];
-                t->chunk = c;
-                t->inst = i;
-                t->state = T_PENDING;     /* due 0: ready now; ties go in index order */
-            }
-        }
-        if (workers <= 0) {
-            worker(NULL);       /* workers 0: flushes run on the engine thread */
-        }
-        else {
-            pthread_t *th = xcalloc((size_t) workers, sizeof(*th));
-            for (int i = 0; i < workers; i++) {
-                if (pthread_create(&th[i], NULL, worker, NULL) != 0) die(1, "pthread_create failed");
-            }
-            for (int i = 0; i < workers; i++) pthread_join(th[i], NULL);
-            free(th);
-        }
-
-        if (linger_ms > 0) {
-            struct timespec ts = { linger_ms / 1000, (linger_ms % 1000) * 1000000L };
-            printf("idle linger_ms=%ld\n", linger_ms);
-            fflush(stdout);
-            while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
-        }
-
-        /*
-         * fb: src/flb_output.c flb_output_exit() -> flb_proxy_output_cb_exit() ->
-         * proxy_go_output_destroy(): per instance, ExitCtx if exported, else Exit.
-         */
-        void (*pre_exit)(int) = (void (*)(int)) sym(h, "FLBPluginOutputPreExit");
-        for (int i = 0; i < ninsts; i++) {
-            const char *cb = "none";
-            int rc = 0;
-            if (pre_exit) pre_exit(0);
-            if (go.cb_exit_ctx) {
-                cb = "FLBPluginExitCtx";
-                rc = go.cb_exit_ctx(insts[i].ctx->remote_context);
-            }
-            else if (go.cb_exit) {
-                cb = "FLBPluginExit";
-                rc = go.cb_exit();
-            }
-            printf("exit instance=%d cb=%s rc=%d\n", i, cb, rc);
-            free(insts[i].ctx);
-        }
-
-        /* fb: flb_proxy_output_cb_destroy() -> flb_plugin_proxy_destroy() */
-        void (*unregister)(void *) = (void (*)(void *)) sym(h, "FLBPluginUnregister");
-        if (unregister) unregister(def);
-        free(go.name);
-        free(raw);
-        free(api);
-        dlclose(h);     /* Go c-shared objects are NODELETE: stays mapped */
-        all_tasks += ntasks;
-        free(tasks);
-        tasks = NULL;
+        struct go_output o;
+        load_go_output(so, &o);
+        if (init_go_outputs(&o) != 0) return 1;     /* Fluent Bit refuses to start */
+        all_tasks += flush_round(round);
+        exit_go_outputs(&o);
+        unload_go_output(&o);
     }
 
     if (filter_so) exit_c_filters(finsts, nfinsts);
