@@ -121,7 +121,7 @@ func FuzzEvents(f *testing.F) {
 	for name, b := range shapeFixtures(f) {
 		f.Add(string(b))
 		if m, ok := parseObject(string(b)); ok {
-			for _, k := range []string{"log", "message"} {
+			for _, k := range textKeys {
 				if s, ok := m[k].(string); ok {
 					f.Add(s)
 				}

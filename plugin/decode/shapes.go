@@ -110,13 +110,25 @@ type batch struct {
 	broken         string
 }
 
+// textKeys are the members a log line is carried in, tried in this order:
+// log (tail, docker and CRI container logs, Fluent Bit's multiline
+// parsers), message (the cri parser, syslog, Fluentd's and Vector's
+// unparsed lines) and MESSAGE (the systemd input: an API server run as a
+// systemd unit with --audit-log-path=- writes its events to the journal).
+var textKeys = [...]string{"log", "message", "MESSAGE"}
+
 func events(body map[string]any, dst []map[string]any, depth int, d *Decoder) ([]map[string]any, Shape, batch, bool) {
 	if body == nil {
 		return dst, Unknown, batch{}, false
 	}
 	// tail without a parser hands on {"log": "<event>"}: no shape but the
 	// text it carries is a single member of these names.
-	wrapped := len(body) == 1 && (body["log"] != nil || body["message"] != nil)
+	wrapped := false
+	if len(body) == 1 {
+		for _, key := range textKeys {
+			wrapped = wrapped || body[key] != nil
+		}
+	}
 	if !wrapped {
 		if out, shape, b, ok := shaped(body, dst, d); ok {
 			return out, shape, b, true
@@ -126,7 +138,7 @@ func events(body map[string]any, dst []map[string]any, depth int, d *Decoder) ([
 		return dst, Unknown, batch{}, false
 	}
 	broken := ""
-	for _, key := range [...]string{"log", "message"} {
+	for _, key := range textKeys {
 		inner, ok := objectIn(body[key], d)
 		if !ok {
 			if text, isText := body[key].(string); isText {

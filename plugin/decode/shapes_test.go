@@ -124,6 +124,8 @@ func TestShapes(t *testing.T) {
 		{"log with newline and spaces", `{"log":` + mustQuote("  "+ev+"\n") + `}`, JSONString, 1, 0},
 		{"message string", `{"message":` + string(quoted) + `}`, JSONString, 1, 0},
 		{"log not JSON, message is", `{"log":"hello","message":` + string(quoted) + `}`, JSONString, 1, 0},
+		{"journal entry (systemd input)", `{"_SYSTEMD_UNIT":"kube-apiserver.service","_HOSTNAME":"cp-1","PRIORITY":"6","SYSLOG_IDENTIFIER":"kube-apiserver","_PID":"812","MESSAGE":` + string(quoted) + `}`, JSONString, 1, 0},
+		{"journal entry not an event", `{"_SYSTEMD_UNIT":"kube-apiserver.service","MESSAGE":"I0101 12:00:00 serving"}`, Unknown, 0, 0},
 		{"log as object", `{"log":` + ev + `}`, JSONString, 1, 0},
 		{"docker json-file line in log", `{"log":` + string(dockerQuoted) + `}`, JSONString, 1, 0},
 		{"CRI line in log", `{"log":` + mustQuote("2024-01-01T00:00:00.123456789Z stdout F "+ev) + `}`, JSONString, 1, 0},
