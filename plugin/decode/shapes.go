@@ -17,7 +17,7 @@ const (
 	EventList        // an audit.k8s.io EventList, one record per webhook batch
 	AKS              // an AKS diagnostic record with the event as JSON in properties.log
 	AKSRecords       // an Azure Event Hub batch {"records": [AKS diagnostic records]}
-	JSONString       // any of the above as a JSON string under log or message
+	JSONString       // any of the above as a JSON string under one of textKeys
 	CloudWatch       // an EKS CloudWatch Logs subscription batch (logEvents[].message), gzip'd or not
 	GKE              // a GKE Cloud Logging entry whose protoPayload is an AuditLog
 )
