@@ -491,6 +491,9 @@ func (r *Redactor) siblingsName(f *frame) bool {
 			if nm.judgeName(last) || f.genValue && nm.shapedName(last) || r.rules.secretAnnotations[last] || envValuePath(f.path) || secretDataPath(f.path) {
 				return true
 			}
+			if _, ok := nm.credentialPath(f.path); ok { // the sweep's value check is narrower
+				return true
+			}
 		}
 	}
 	return f.quotedMsg && f.causeFld != "" && nm.judgeName(f.causeFld)

@@ -553,11 +553,24 @@ func (w *walker) pair(m map[string]any) {
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
 		last := path[strings.LastIndexByte(path, '/')+1:]
-		if (w.r.rules.names.labelsValue(unescapePointer(last), v) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path)) && !w.setting(v) {
+		if (w.r.rules.names.labelsValue(unescapePointer(last), v) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path) || w.credentialPathValue(path, v)) && !w.setting(v) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 		}
 	}
+}
+
+// credentialPathValue reports whether v, a JSON-patch operation's value
+// at path, is a string the sweep would remove from the patched object
+// (credentialPath); a selector's key that reads as a data key's name
+// (credentials/secretRef/key: aws-creds) says where one is.
+func (w *walker) credentialPathValue(path string, v any) bool {
+	s, isStr := v.(string)
+	if !isStr {
+		return false
+	}
+	last, ok := w.r.rules.names.credentialPath(path)
+	return ok && !(last == "key" && dataKeyName(s))
 }
 
 // jwkPrivate are the members of a JSON Web Key (RFC 7518) that hold its
@@ -649,6 +662,35 @@ func envValuePath(path string) bool {
 	}
 	i := strings.LastIndexByte(rest, '/')
 	return i >= 0 && isIndex(rest[i+1:]) && strings.HasSuffix(rest[:i], "/env")
+}
+
+// credentialPath reports whether a JSON-patch path reaches its value
+// through a member that names a credential (/spec/secureJsonData/
+// httpHeaderValue1, /spec/credentials/value) with no member after it
+// that describes the value instead (a name, a key, a secretRef), nor a
+// plain map (labels) between: where, in the object the patch changes,
+// the sweep removes every string (sctx.cred). last is the path's last
+// segment, the value's own name. Which members are siblings is not in
+// the patch, so each is judged as in a map of credentials, not a record
+// of one: the judgement that removes more.
+func (n *names) credentialPath(path string) (last string, ok bool) {
+	if len(path) < 2 || path[0] != '/' {
+		return "", false
+	}
+	cred, plain := false, false
+	for rest := path[1:]; ; {
+		tok, after, more := strings.Cut(rest, "/")
+		tok = unescapePointer(tok)
+		if !more {
+			return tok, cred && !n.describesIn(tok, false)
+		}
+		if !isIndex(tok) {
+			p := len(tok) <= maxPlainKey && len(tok) >= 6 && n.plainMaps[tok]
+			cred = !plain && !p && (cred && !n.describesIn(tok, false) || n.credential(tok))
+			plain = p
+		}
+		rest = after
+	}
 }
 
 // secretDataPath reports whether a JSON-patch path sets a member of
