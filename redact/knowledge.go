@@ -33,6 +33,7 @@ type namesSpec struct {
 	Names           []string `json:"names"`
 	Substrings      []string `json:"substrings"`
 	PlainMaps       []string `json:"plain_maps"`
+	PairLists       []string `json:"pair_lists"`
 	QuantityWords   []string `json:"quantity_words"`
 	Qualifiers      []string `json:"qualifiers"`
 	Suffixes        []string `json:"suffixes"`

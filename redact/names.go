@@ -13,6 +13,9 @@ import (
 // (credential_names in conf/redact/kubernetes.yaml and redact_file).
 type names struct {
 	words, lastWords, except, keyExcept, urlWords, whole, plainMaps map[string]bool
+	// pairLists: lists of name/value pairs, whose items a JSON patch can
+	// set by index (pairIndexPath).
+	pairLists map[string]bool
 	// quantity: words that make a credential name a quantity when its
 	// value is a number (max_tokens: 4096).
 	quantity map[string]bool
@@ -71,7 +74,7 @@ type names struct {
 func newNames() *names {
 	return &names{
 		words: map[string]bool{}, lastWords: map[string]bool{}, except: map[string]bool{},
-		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{},
+		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{}, pairLists: map[string]bool{},
 		quantity: map[string]bool{}, qualifiers: map[string]bool{}, suffixExcept: map[string]bool{}, keyPrefixes: map[string]bool{}, not: map[string]bool{},
 		content: map[string]bool{}, shaped: map[string]bool{}, query: map[string]bool{}, purpose: map[string]bool{}, hostExcept: map[string]bool{},
 		fold: map[rune]byte{},
@@ -124,6 +127,9 @@ func (n *names) add(s namesSpec) {
 	}
 	for _, w := range s.PlainMaps {
 		n.plainMaps[w] = true
+	}
+	for _, w := range s.PairLists {
+		n.pairLists[w] = true
 	}
 	for w := range n.words {
 		n.mark(w)

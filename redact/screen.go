@@ -488,7 +488,7 @@ func (r *Redactor) siblingsName(f *frame) bool {
 		}
 		if f.hasOp && f.path != "" {
 			last := unescapePointer(f.path[strings.LastIndexByte(f.path, '/')+1:])
-			if nm.judgeName(last) || f.genValue && nm.shapedName(last) || r.rules.secretAnnotations[last] || envValuePath(f.path) || secretDataPath(f.path) {
+			if nm.judgeName(last) || f.genValue && nm.shapedName(last) || r.rules.secretAnnotations[last] || nm.pairIndexPath(f.path) || secretDataPath(f.path) {
 				return true
 			}
 			if _, ok := nm.credentialPath(f.path); ok { // the sweep's value check is narrower

@@ -553,7 +553,7 @@ func (w *walker) pair(m map[string]any) {
 	if _, isOp := m["op"].(string); isOp {
 		path, _ := m["path"].(string)
 		last := path[strings.LastIndexByte(path, '/')+1:]
-		if (w.r.rules.names.labelsValue(unescapePointer(last), v) || w.r.rules.secretAnnotations[unescapePointer(last)] || envValuePath(path) || secretDataPath(path) || w.credentialPathValue(path, v)) && !w.setting(v) {
+		if (w.r.rules.names.labelsValue(unescapePointer(last), v) || w.r.rules.secretAnnotations[unescapePointer(last)] || w.r.rules.names.pairIndexPath(path) || secretDataPath(path) || w.credentialPathValue(path, v)) && !w.setting(v) {
 			m["value"] = w.mask(v)
 			w.rep.add(KindCredentialName)
 		}
@@ -652,16 +652,22 @@ func (w *walker) pairValues(m map[string]any) {
 	}
 }
 
-// envValuePath reports whether a JSON-patch path sets an env var's value
-// by index (/spec/containers/0/env/3/value): its name is not in the patch,
-// so it cannot be shown to be harmless.
-func envValuePath(path string) bool {
-	rest, ok := strings.CutSuffix(path, "/value")
-	if !ok {
+// pairIndexPath reports whether a JSON-patch path sets the value of an
+// item of a name/value list by index (/spec/containers/0/env/3/value,
+// /spec/params/2/value): the name is not in the patch, so the value cannot
+// be shown to be harmless. The lists are pair_lists.
+func (n *names) pairIndexPath(path string) bool {
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 || !pairValue(path[i+1:]) {
 		return false
 	}
-	i := strings.LastIndexByte(rest, '/')
-	return i >= 0 && isIndex(rest[i+1:]) && strings.HasSuffix(rest[:i], "/env")
+	rest := path[:i]
+	i = strings.LastIndexByte(rest, '/')
+	if i < 0 || !isIndex(rest[i+1:]) {
+		return false
+	}
+	rest = rest[:i]
+	return n.pairLists[rest[strings.LastIndexByte(rest, '/')+1:]]
 }
 
 // credentialPath reports whether a JSON-patch path reaches its value
