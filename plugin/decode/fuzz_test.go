@@ -135,6 +135,9 @@ func FuzzEvents(f *testing.F) {
 	f.Add(`2024-01-01T00:00:00Z stdout F {"kind":"Event","verb":"get"}`)
 	f.Add(`{"log":"{\"log\":\"{\\\"verb\\\":\\\"get\\\",\\\"auditID\\\":\\\"x\\\"}\"}"}`)
 	f.Add(`{"kind":"EventList","items":[{"verb":"get","auditID":"a","stageTimestamp":"2024-01-01 00:00:00.5"}, 3]}`)
+	f.Add(`{"line":"{\"verb\":\"get\",\"auditID\":\"x\"}","offset":3}`)
+	f.Add(`{"kubernetes":{"labels":{}},"log_processed":{"verb":"get","auditID":"x"},"body":"{\"verb\":1"}`)
+	f.Add(`{"category":"kube-apiserver","properties":{},"other":{"verb":"get","auditID":"x"}}`)
 	f.Fuzz(func(t *testing.T, s string) {
 		fallback := time.Unix(7, 0)
 		evs, shape, err := Events(map[string]any{"log": s}, nil)

@@ -3,6 +3,7 @@ package decode
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	jsoniter "github.com/json-iterator/go"
@@ -20,6 +21,7 @@ const (
 	JSONString       // any of the above as a JSON string under one of textKeys
 	CloudWatch       // an EKS CloudWatch Logs subscription batch (logEvents[].message), gzip'd or not
 	GKE              // a GKE Cloud Logging entry whose protoPayload is an AuditLog
+	Nested           // any of the above as an object under a member of another name
 )
 
 func (s Shape) String() string {
@@ -38,6 +40,8 @@ func (s Shape) String() string {
 		return "cloudwatch"
 	case GKE:
 		return "gke"
+	case Nested:
+		return "nested"
 	}
 	return "unknown"
 }
@@ -139,20 +143,88 @@ func events(body map[string]any, dst []map[string]any, depth int, d *Decoder) ([
 	}
 	broken := ""
 	for _, key := range textKeys {
-		inner, ok := objectIn(body[key], d)
-		if !ok {
-			if text, isText := body[key].(string); isText {
-				if s, _, ok := objectText(text); ok && strings.HasPrefix(s, "{") {
-					broken = key
-				}
-			}
-			continue
-		}
-		if out, _, b, ok := events(inner, dst, depth+1, d); ok {
+		out, b, found, isBroken := member(body[key], dst, depth, d)
+		if found {
 			return out, JSONString, b, true
+		}
+		if isBroken {
+			broken = key
+		}
+	}
+	// Pipelines put the line or the event under names of their own: tail's
+	// Key, the kubernetes filter's Merge_Log_Key, a nest, lua or modify
+	// filter, an OpenTelemetry log's body. Any other member that holds an
+	// object or the text of one is read the same way, in name order so
+	// that a record gives the same answer every time.
+	if envelope(body) {
+		return dst, Unknown, batch{broken: broken}, false
+	}
+	for _, key := range otherMembers(body) {
+		out, b, found, isBroken := member(body[key], dst, depth, d)
+		if found {
+			if _, isText := body[key].(string); isText {
+				return out, JSONString, b, true
+			}
+			return out, Nested, b, true
+		}
+		if isBroken && broken == "" {
+			broken = key
 		}
 	}
 	return dst, Unknown, batch{broken: broken}, false
+}
+
+// member reads v, one member of a record, as an object holding events;
+// broken says v is text that begins an object it does not finish.
+func member(v any, dst []map[string]any, depth int, d *Decoder) (out []map[string]any, b batch, found, broken bool) {
+	inner, ok := objectIn(v, d)
+	if !ok {
+		if text, isText := v.(string); isText {
+			if s, _, ok := objectText(text); ok && strings.HasPrefix(s, "{") {
+				return dst, batch{}, false, true
+			}
+		}
+		return dst, batch{}, false, false
+	}
+	out, _, b, found = events(inner, dst, depth+1, d)
+	return out, b, found, false
+}
+
+// envelope reports whether body is a cloud's record that says what it
+// holds (an Azure diagnostic record's category, a CloudWatch batch's
+// messageType, a Cloud Logging entry's protoPayload): one that holds no
+// audit event by its own account is not searched for one.
+func envelope(body map[string]any) bool {
+	if _, ok := body["category"].(string); ok && body["properties"] != nil {
+		return true
+	}
+	if _, ok := body["messageType"].(string); ok && body["logGroup"] != nil {
+		return true
+	}
+	return body["protoPayload"] != nil || body["awslogs"] != nil
+}
+
+// otherMembers lists, sorted, the members of body not in textKeys whose
+// value is an object or text that may be one.
+func otherMembers(body map[string]any) []string {
+	var keys []string
+	for k, v := range body {
+		if k == "log" || k == "message" || k == "MESSAGE" {
+			continue
+		}
+		switch v := v.(type) {
+		case map[string]any:
+		case string:
+			if s, _, ok := objectText(v); !ok || s[0] != '{' {
+				continue
+			}
+		default:
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // shaped recognises the record as an event or a batch of them in one of

@@ -126,6 +126,14 @@ func TestShapes(t *testing.T) {
 		{"log not JSON, message is", `{"log":"hello","message":` + string(quoted) + `}`, JSONString, 1, 0},
 		{"journal entry (systemd input)", `{"_SYSTEMD_UNIT":"kube-apiserver.service","_HOSTNAME":"cp-1","PRIORITY":"6","SYSLOG_IDENTIFIER":"kube-apiserver","_PID":"812","MESSAGE":` + string(quoted) + `}`, JSONString, 1, 0},
 		{"journal entry not an event", `{"_SYSTEMD_UNIT":"kube-apiserver.service","MESSAGE":"I0101 12:00:00 serving"}`, Unknown, 0, 0},
+		{"tail Key of another name", `{"line":` + string(quoted) + `}`, JSONString, 1, 0},
+		{"tail Key with Path_Key and Offset_Key", `{"file":"/var/log/kubernetes/audit/audit.log","offset":1024,"line":` + string(quoted) + `}`, JSONString, 1, 0},
+		{"kubernetes filter Merge_Log_Key", `{"stream":"stdout","logtag":"F","kubernetes":{"pod_name":"kube-apiserver-cp-1","labels":{"component":"kube-apiserver"}},"log_processed":` + ev + `}`, Nested, 1, 0},
+		{"nest filter Nest_under", `{"source":"cp-1","audit":` + ev + `}`, Nested, 1, 0},
+		{"OpenTelemetry log body", `{"body":` + ev + `,"attributes":{"k8s.pod.name":"kube-apiserver-cp-1"}}`, Nested, 1, 0},
+		{"EventList under another member", `{"payload":` + mustQuote(`{"kind":"EventList","items":[`+ev+`]}`) + `}`, JSONString, 1, 0},
+		{"other members, none an event", `{"kubernetes":{"labels":{"a":"b"}},"data":"{\"a\":1}","n":1}`, Unknown, 0, 0},
+		{"AKS envelope of another category not searched", `{"category":"kube-apiserver","properties":{"log":` + string(quoted) + `},"extra":` + ev + `}`, Unknown, 0, 0},
 		{"log as object", `{"log":` + ev + `}`, JSONString, 1, 0},
 		{"docker json-file line in log", `{"log":` + string(dockerQuoted) + `}`, JSONString, 1, 0},
 		{"CRI line in log", `{"log":` + mustQuote("2024-01-01T00:00:00.123456789Z stdout F "+ev) + `}`, JSONString, 1, 0},
@@ -272,6 +280,7 @@ func TestCutLineSaysWhy(t *testing.T) {
 		{"log": line},
 		{"message": "  " + line},
 		{"log": "2026-01-02T03:04:05.678Z stdout F " + line},
+		{"line": line}, // tail's Key line
 	} {
 		_, shape, err := Events(body, nil)
 		if shape != Unknown || !errors.Is(err, ErrUnrecognized) || !strings.Contains(err.Error(), "not valid JSON") {
@@ -284,7 +293,6 @@ func TestCutLineSaysWhy(t *testing.T) {
 	for _, body := range []map[string]any{
 		{"log": "E1128 12:00:00 controller.go:42] some program's log"},
 		{"log": `{"level":"info","msg":"some program's JSON log"}`},
-		{"msg": `{"kind":"Event"`},
 	} {
 		if _, _, err := Events(body, nil); err != ErrUnrecognized {
 			t.Errorf("%v: %v, want plain ErrUnrecognized", body, err)
