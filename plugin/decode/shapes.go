@@ -204,12 +204,21 @@ func envelope(body map[string]any) bool {
 	return body["protoPayload"] != nil || body["awslogs"] != nil
 }
 
+func isTextKey(k string) bool {
+	for _, t := range textKeys {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}
+
 // otherMembers lists, sorted, the members of body not in textKeys whose
 // value is an object or text that may be one.
 func otherMembers(body map[string]any) []string {
 	var keys []string
 	for k, v := range body {
-		if k == "log" || k == "message" || k == "MESSAGE" {
+		if isTextKey(k) {
 			continue
 		}
 		switch v := v.(type) {
