@@ -451,9 +451,9 @@ func (s *Screen) Number() {
 // pairNameKeys).
 func pairSlot(key string) (int, bool) {
 	switch key {
-	case "name", "Name", "headerName", "variable", "param", "parameter", "header", "field":
+	case "name", "Name", "headerName", "variable", "param", "parameter", "header", "field", "label", "option":
 		return 0, true
-	case "key", "Key", "ParameterKey", "k":
+	case "key", "Key", "ParameterKey", "k", "id", "property", "attr", "attribute":
 		return 1, true
 	case "type", "Type":
 		return 2, true
@@ -464,7 +464,7 @@ func pairSlot(key string) (int, bool) {
 // pairValue reports whether a member name is one of pairValueKeys.
 func pairValue(key string) bool {
 	switch key {
-	case "value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v", "data":
+	case "value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v", "data", "text", "content", "setting", "arg":
 		return true
 	}
 	return false

@@ -25,7 +25,7 @@ func TestPairKeysSwitch(t *testing.T) {
 			t.Errorf("pairValue(%q) = false", vk)
 		}
 	}
-	for _, k := range []string{"name", "Name", "headerName", "variable", "param", "key", "Key", "ParameterKey", "k", "type", "Type", "value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v", "parameter", "header", "field", "data", "names", "values", "id"} {
+	for _, k := range []string{"name", "Name", "headerName", "variable", "param", "key", "Key", "ParameterKey", "k", "type", "Type", "value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v", "parameter", "header", "field", "data", "names", "values", "id", "label", "option", "property", "attr", "attribute", "text", "content", "setting", "arg", "ids", "title", "body"} {
 		if _, ok := pairSlot(k); ok != names[k] {
 			t.Errorf("pairSlot(%q) is %v, the table says %v", k, ok, names[k])
 		}

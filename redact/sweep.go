@@ -596,14 +596,16 @@ func (w *walker) jwk(m map[string]any) {
 // Keycloak credentials (type/value), CloudFormation parameters
 // (ParameterKey/ParameterValue), Tekton and Argo parameters
 // (name/default), header lists (headerName/headerValue, header/value),
-// operators' own settings lists (parameter/val, field/data), and their
-// capitalised and abbreviated forms. pairNameKeys give the screen's slot.
+// operators' own settings lists (parameter/val, field/data, id/value,
+// property/setting, attr/val, option/arg, label/text, name/content: a
+// list of files or form fields), and their capitalised and abbreviated
+// forms. pairNameKeys give the screen's slot.
 var (
-	pairValueKeys = [...]string{"value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v", "data"}
+	pairValueKeys = [...]string{"value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v", "data", "text", "content", "setting", "arg"}
 	pairNameKeys  = [...]struct {
 		key  string
 		slot int
-	}{{"name", 0}, {"key", 1}, {"type", 2}, {"Name", 0}, {"Key", 1}, {"Type", 2}, {"ParameterKey", 1}, {"headerName", 0}, {"variable", 0}, {"param", 0}, {"parameter", 0}, {"header", 0}, {"field", 0}, {"k", 1}}
+	}{{"name", 0}, {"key", 1}, {"type", 2}, {"Name", 0}, {"Key", 1}, {"Type", 2}, {"ParameterKey", 1}, {"headerName", 0}, {"variable", 0}, {"param", 0}, {"parameter", 0}, {"header", 0}, {"field", 0}, {"label", 0}, {"option", 0}, {"k", 1}, {"id", 1}, {"property", 1}, {"attr", 1}, {"attribute", 1}}
 )
 
 // pairable says whether a pair's value v is one a name can make a
