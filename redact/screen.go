@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"slices"
 	"strings"
 	"unsafe"
 )
@@ -134,6 +135,11 @@ type frame struct {
 	// the sweep removes unless their names describe the credential.
 	credCtx bool
 	argv    []any
+	// Maps: the strings of a command and an args member read so far,
+	// judged together at Close (commandLine) when either array was
+	// suspect.
+	cmdLine, argsLine []any
+	lineSuspect       bool
 	// Arrays in arrays: a pair written as a list of two (tuple) is
 	// settled at Close by its first element; elems counts the strings,
 	// numbers and containers read (booleans and nulls are not fed, so
@@ -234,7 +240,7 @@ func (s *Screen) Close() {
 		return
 	}
 	if f.isMap {
-		if s.r.siblingsName(f) {
+		if s.r.siblingsName(f) || f.lineSuspect && f.cmdLine != nil && f.argsLine != nil && s.r.commandLineRemoves(f.cmdLine, f.argsLine) {
 			s.failed = true
 		}
 		return
@@ -252,6 +258,26 @@ func (s *Screen) Close() {
 			s.failed = true
 		}
 	}
+	if f.isArgv && s.depth > 0 {
+		if p := &s.frames[s.depth-1]; p.isMap {
+			switch f.under {
+			case "command":
+				p.cmdLine = f.argv
+			case "args":
+				p.argsLine = f.argv
+			}
+			p.lineSuspect = p.lineSuspect || f.argvSuspect
+		}
+	}
+}
+
+// commandLineRemoves reports whether the sweep's judgement of a command
+// and its args as one command line (commandLine) removes anything, on
+// copies: the sweep writes into what it judges.
+func (r *Redactor) commandLineRemoves(cmd, args []any) bool {
+	w := walker{r: r}
+	w.commandLine(map[string]any{"command": slices.Clone(cmd), "args": slices.Clone(args)})
+	return !w.rep.Empty()
 }
 
 // current is the key a value read now sits under.

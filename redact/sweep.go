@@ -177,6 +177,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	}
 	w.managed(m)
 	w.pair(m)
+	w.commandLine(m)
 	w.jwk(m)
 	nm := w.r.rules.names
 	// In a value a credential name labels, a map that names a credential
@@ -776,6 +777,32 @@ func (w *walker) sweepArray(arr []any, key string, c sctx) {
 		}
 		if nv, ok := w.sweepValue(e, key, c); ok {
 			arr[i] = nv
+		}
+	}
+}
+
+// commandLine judges a container's command and args as the one command
+// line they make: the program is often in command and its flags in args
+// (command: [sshpass], args: [-px, ssh, host]; command: [7z], args: [x,
+// -px, a.7z]), and a flag that is a password only for its program shows
+// in neither array alone. What a pattern finds across the two is removed
+// from args; what one array shows by itself is left to its own sweep.
+func (w *walker) commandLine(m map[string]any) {
+	cmd, ok := m["command"].([]any)
+	if !ok || len(cmd) == 0 {
+		return
+	}
+	args, ok := m["args"].([]any)
+	if !ok || len(args) == 0 {
+		return
+	}
+	line := make([]any, 0, len(cmd)+len(args))
+	line = append(append(line, cmd...), args...)
+	spans := w.argvSpans(line)
+	for i, e := range args {
+		if s, ok := e.(string); ok && spans[len(cmd)+i] && !w.keep(s) {
+			args[i] = w.mask(s)
+			w.rep.add(KindContent)
 		}
 	}
 }
