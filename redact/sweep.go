@@ -209,7 +209,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 			continue
 		}
 		cc := c
-		cc.plain = len(k) <= maxPlainKey && len(k) >= 6 && nm.plainMaps[k]
+		cc.plain = nm.plainMap(k)
 		if k != "items" {
 			cc.hint = ""
 		}
@@ -220,7 +220,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		cc.cred, cc.under = false, ""
 		switch v.(type) {
 		case map[string]any, []any:
-			cc.cred = !c.plain && !cc.plain && (c.cred && !nm.describesIn(k, record) || nm.credential(k))
+			cc.cred = nm.credentialUnder(c.cred, c.plain, cc.plain, k, record)
 		}
 		if _, isMap := v.(map[string]any); isMap && !c.plain {
 			cc.under = k
@@ -694,12 +694,26 @@ func (n *names) credentialPath(path string) (last string, ok bool) {
 			return tok, cred && !n.describesIn(tok, false)
 		}
 		if !isIndex(tok) {
-			p := len(tok) <= maxPlainKey && len(tok) >= 6 && n.plainMaps[tok]
-			cred = !plain && !p && (cred && !n.describesIn(tok, false) || n.credential(tok))
-			plain = p
+			p := n.plainMap(tok)
+			cred, plain = n.credentialUnder(cred, plain, p, tok, false), p
 		}
 		rest = after
 	}
+}
+
+// plainMap reports whether a member named k is one of plain_maps, whose
+// keys are not judged as credential names.
+func (n *names) plainMap(k string) bool {
+	return len(k) <= maxPlainKey && len(k) >= 6 && n.plainMaps[k]
+}
+
+// credentialUnder reports whether the container under member k is inside
+// a value a credential name labels (sctx.cred): k names a credential, or
+// its map was inside one and k does not describe it; never under a plain
+// map or in one. The sweep of an object and the walk of a JSON-patch path
+// share it.
+func (n *names) credentialUnder(cred, parentPlain, plain bool, k string, record bool) bool {
+	return !parentPlain && !plain && (cred && !n.describesIn(k, record) || n.credential(k))
 }
 
 // secretDataPath reports whether a JSON-patch path sets a member of
