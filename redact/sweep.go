@@ -305,6 +305,20 @@ func isSelector(m map[string]any) bool {
 	return name && key
 }
 
+// fetchedInto reports whether s, under k, names the key of a Secret that
+// a value fetched from elsewhere is written to: External Secrets' data
+// items and PushSecret matches ({secretKey: password, remoteRef: {key:
+// prod/db}}) say which key receives what remoteRef points at, and the
+// value, held by the store, is not in the object. A secretKey beside no
+// remoteRef (MinIO's, an S3 client's) is still judged by its name.
+func fetchedInto(m map[string]any, k, s string) bool {
+	if k != "secretKey" || !dataKeyName(s) {
+		return false
+	}
+	_, ok := m["remoteRef"].(map[string]any)
+	return ok
+}
+
 // dataKeyName reports whether s reads as the name of a key of a Secret's
 // or ConfigMap's data: letters of one case, digits and . _ -, not shaped
 // like a generated value (password, tls.key, api-token, AWS_SECRET_KEY).
@@ -453,7 +467,7 @@ const minKeyScan = 20
 func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 	switch x := v.(type) {
 	case string:
-		if w.keep(x) || !w.r.rules.names.value(k, x) || w.r.rules.names.setting(x) {
+		if w.keep(x) || !w.r.rules.names.value(k, x) || w.r.rules.names.setting(x) || fetchedInto(m, k, x) {
 			return false
 		}
 		m[k] = w.mask(x)
