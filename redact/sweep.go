@@ -638,9 +638,16 @@ func (w *walker) pairable(v any) (number, ok bool) {
 // credential, in any spelling of pairValueKeys and pairNameKeys, and the
 // strings of values: [...] beside such a name.
 func (w *walker) pairValues(m map[string]any) {
+	if len(m) < 2 {
+		return // a pair is a name and a value
+	}
 	nm := w.r.rules.names
-	for _, vk := range pairValueKeys {
-		v := m[vk]
+	// The members are fewer than the spellings in most maps: reading
+	// them costs less than looking each spelling up.
+	for vk, v := range m {
+		if !pairValue(vk) {
+			continue
+		}
 		if _, ok := w.pairable(v); !ok {
 			continue
 		}
