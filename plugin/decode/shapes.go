@@ -129,8 +129,8 @@ func events(body map[string]any, dst []map[string]any, depth int, d *Decoder) ([
 	// text it carries is a single member of these names.
 	wrapped := false
 	if len(body) == 1 {
-		for _, key := range textKeys {
-			wrapped = wrapped || body[key] != nil
+		for k, v := range body {
+			wrapped = isTextKey(k) && v != nil
 		}
 	}
 	if !wrapped {
@@ -179,12 +179,8 @@ func events(body map[string]any, dst []map[string]any, depth int, d *Decoder) ([
 func member(v any, dst []map[string]any, depth int, d *Decoder) (out []map[string]any, b batch, found, broken bool) {
 	inner, ok := objectIn(v, d)
 	if !ok {
-		if text, isText := v.(string); isText {
-			if s, _, ok := objectText(text); ok && strings.HasPrefix(s, "{") {
-				return dst, batch{}, false, true
-			}
-		}
-		return dst, batch{}, false, false
+		text, isText := v.(string)
+		return dst, batch{}, false, isText && beginsObject(text)
 	}
 	out, _, b, found = events(inner, dst, depth+1, d)
 	return out, b, found, false
@@ -213,6 +209,13 @@ func isTextKey(k string) bool {
 	return false
 }
 
+// beginsObject reports whether text, past leading space and a CRI prefix,
+// begins a JSON object: text that may hold an event, or a torn one.
+func beginsObject(text string) bool {
+	s, _, ok := objectText(text)
+	return ok && strings.HasPrefix(s, "{")
+}
+
 // otherMembers lists, sorted, the members of body not in textKeys whose
 // value is an object or text that may be one.
 func otherMembers(body map[string]any) []string {
@@ -224,7 +227,7 @@ func otherMembers(body map[string]any) []string {
 		switch v := v.(type) {
 		case map[string]any:
 		case string:
-			if s, _, ok := objectText(v); !ok || s[0] != '{' {
+			if !beginsObject(v) {
 				continue
 			}
 		default:
