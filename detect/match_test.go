@@ -303,7 +303,7 @@ func TestIndex(t *testing.T) {
 		{"get", "leases", "[]"},
 		{"update", "leases", "[anonymous_write control_plane_lease_takeover]"},
 		{"watch", "configmaps", "[permission_enumeration]"}, // watch streams like list
-		{"get", "pods", "[exec_service_account_token_read exec_suspicious_command kubectl_cp_from_pod pod_exec pod_exec_repeated pod_log_burst pod_portforward pod_service_proxy]"},
+		{"get", "pods", "[exec_service_account_token_read exec_suspicious_command kubectl_cp_from_pod pod_exec pod_exec_namespace_role pod_exec_repeated pod_log_burst pod_portforward pod_service_proxy]"},
 		{"list", "secrets", "[permission_enumeration secret_access_denied secret_list_all_namespaces secret_list_by_person secret_list_kube_system secret_list_namespace secret_read_unusual_client]"},
 		{"patch", "nodes", "[anonymous_write kubelet_nodes_proxy node_patch_unexpected]"},
 		{"bind", "clusterroles", "[rbac_bind_escalate]"},

@@ -62,6 +62,11 @@ func TestDefaultRuleSet(t *testing.T) {
 var alsoMatches = map[string][]string{
 	"rolebinding_foreign_serviceaccount/positive_json_patch_adds_foreign_sa":             {"binding_subject_added", "rbac_binding_by_serviceaccount"},
 	"binding_subject_added/positive_merge_patch_subjects":                                {"rbac_binding_by_serviceaccount", "rolebinding_foreign_serviceaccount"},
+	"pod_exec/negative_person_namespace_rolebinding":                                     {"pod_exec_namespace_role"},
+	"pod_portforward/negative_person_namespace_rolebinding":                              {"pod_exec_namespace_role"},
+	"pod_exec_namespace_role/negative_clusterrolebinding":                                {"pod_exec"},
+	"pod_exec_namespace_role/negative_kube_system":                                       {"pod_exec"},
+	"pod_exec_namespace_role/negative_service_account":                                   {"pod_exec"},
 	"legacy_token_secret_kube_system/negative_other_namespace":                           {"legacy_token_secret_create", "secret_write"},
 	"legacy_token_secret_create/negative_opaque_secret":                                  {"secret_write"},
 	"legacy_token_secret_create/positive_token_for_argocd_server":                        {"secret_write"},
