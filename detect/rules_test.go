@@ -73,6 +73,8 @@ var alsoMatches = map[string][]string{
 	"role_nodes_proxy/positive_wildcard_subresource":                                     {"rbac_role_by_serviceaccount"},
 	"role_wildcard/positive_crossplane_look_alike_account":                               {"rbac_role_by_serviceaccount"},
 	"privileged_pod_create/positive_helm_ebs_csi_node_lookalike_sidecar":                 {"daemonset_create", "pod_run_as_root", "pod_sensitive_hostpath_mount", "workload_in_system_namespace"},
+	"ephemeral_container_add/negative_person_namespace_rolebinding":                      {"pod_exec_namespace_role"},
+	"pod_exec_namespace_role/positive_privileged_debug_container":                        {"privileged_pod_create"},
 	"legacy_token_secret_kube_system/negative_other_namespace":                           {"legacy_token_secret_create", "secret_write"},
 	"legacy_token_secret_create/negative_opaque_secret":                                  {"secret_write"},
 	"legacy_token_secret_create/positive_token_for_argocd_server":                        {"secret_write"},
