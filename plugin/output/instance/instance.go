@@ -166,6 +166,12 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	}
 	b.Skip(accepted)
 	out, err := in.Client.Deliver(context.Background(), &b)
+	// Said whether or not the rest of the chunk went through: a retry
+	// skips the requests Loki already answered, so no later attempt hears
+	// of these entries again.
+	if out.Rejected > 0 {
+		in.logf(pipeline.LogError, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
+	}
 	if err != nil {
 		k := in.resume.Failed(tag, chunk, key, b.Accepted())
 		in.detections.Put(k, dets, dets.Weight())
@@ -178,9 +184,6 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	in.resume.Done(key)
 	if key != nil {
 		in.detections.Delete(*key)
-	}
-	if out.Rejected > 0 {
-		in.logf(pipeline.LogError, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
 	}
 	return OK
 }
