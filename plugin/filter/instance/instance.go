@@ -7,6 +7,7 @@ package instance
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -70,6 +71,14 @@ func Logf(lvl pipeline.Level, who, format string, args ...any) {
 	pipeline.LogfAs("filter", lvl, who, format, args...)
 }
 
+// lokiMaxLine is Loki's default max_line_size. A record whose msgpack is
+// longer has a longer JSON line (every string keeps its bytes and gains its
+// quotes, every map its braces), which Loki refuses with 400: Fluent Bit's
+// loki output then drops the chunk's refused entries without retrying, and
+// the filter, which cannot know what follows it, says so rather than cut an
+// event that an Elasticsearch or S3 output would take whole.
+const lokiMaxLine = 256 << 10
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 // Chunk runs one chunk through the pipeline and hands the records it
@@ -95,7 +104,8 @@ func (in *Instance) Filter(data []byte, tag string, use func(out []byte)) (same 
 	bp := bufPool.Get().(*[]byte)
 	out := (*bp)[:0]
 	min := in.Config.MinSeverity
-	var dropped int
+	var dropped, long int
+	var firstLong string
 	verbatim := true
 	rep := in.Pipeline.Chunk(data, func(ev *pipeline.Event) {
 		if !ev.Unrecognized && ev.Detect.Severity < min {
@@ -103,11 +113,24 @@ func (in *Instance) Filter(data []byte, tag string, use func(out []byte)) (same 
 			return
 		}
 		var as bool
+		at := len(out)
 		out, as = appendEvent(out, ev)
 		verbatim = verbatim && as
+		if len(out)-at > lokiMaxLine {
+			if long == 0 {
+				// The tree is reused for the next event: keep a copy.
+				id, _ := ev.Event["auditID"].(string)
+				firstLong = strings.Clone(id)
+			}
+			long++
+		}
 	})
 	if dropped > 0 {
 		in.Dropped.Add(int64(dropped))
+	}
+	if long > 0 {
+		in.Logf(pipeline.LogWarn, "tag=%s: %d records passed on longer than Loki's default max_line_size (256 KiB), first auditID=%q: Loki refuses such a line and Fluent Bit's loki output does not retry it, so that event is lost there; out_kaudit cuts bodies to fit (max_line_bytes)",
+			tag, long, firstLong)
 	}
 	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 {
 		in.Logf(pipeline.LogWarn, "tag=%s: %d records, %d events; unrecognized=%d malformed=%d failed=%d; first: %v",

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -164,4 +165,69 @@ func keeping(tb testing.TB, in *Instance) *pipeline.Pipeline {
 		tb.Fatal(err)
 	}
 	return p
+}
+
+// A record too long for a default Loki is passed on whole (other outputs
+// take it) and said, once per chunk with the first auditID, because
+// Fluent Bit's loki output has Loki refuse it and does not retry: the
+// event would otherwise vanish without a line from kaudit.
+func TestLongRecordSaid(t *testing.T) {
+	in, err := New(config.MapGetter{}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := func(id string, n int) map[string]any {
+		return map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": id, "stage": "ResponseComplete", "verb": "update",
+			"requestURI": "/api/v1/namespaces/default/configmaps/big", "user": map[string]any{"username": "alice"},
+			"objectRef":      map[string]any{"resource": "configmaps", "namespace": "default", "name": "big"},
+			"requestObject":  map[string]any{"kind": "ConfigMap", "data": map[string]any{"blob": strings.Repeat("lorem ipsum ", n/12)}},
+			"responseStatus": map[string]any{"code": 200}, "stageTimestamp": "2026-11-29T03:00:00.000000Z"}
+	}
+	var b bytes.Buffer
+	if err := chunk.Encode(&b, []map[string]any{ev("small", 1000), ev("big-1", 300<<10), ev("big-2", 1<<20)}, chunk.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var records int
+	logged := captureStderr(t, func() {
+		in.Chunk(b.Bytes(), "kube-audit", func(out []byte) {
+			d := decode.NewDecoder(out)
+			for {
+				if _, err := d.Next(); err != nil {
+					break
+				}
+				records++
+			}
+		})
+	})
+	if records != 3 {
+		t.Errorf("%d records passed on, want 3", records)
+	}
+	if !strings.Contains(logged, `2 records passed on longer than Loki's default max_line_size (256 KiB), first auditID="big-1"`) || strings.Count(logged, "\n") != 1 {
+		t.Errorf("logged:\n%s", logged)
+	}
+	if strings.Contains(logged, "lorem") {
+		t.Errorf("record content logged:\n%s", logged)
+	}
+}
+
+// captureStderr runs f with os.Stderr, where the plugin writes its lines,
+// captured.
+func captureStderr(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() { _, _ = io.Copy(&out, r); close(done) }()
+	old := os.Stderr
+	os.Stderr = w
+	func() {
+		defer func() { os.Stderr = old; w.Close() }()
+		f()
+	}()
+	<-done
+	return out.String()
 }
