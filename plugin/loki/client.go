@@ -135,6 +135,11 @@ type Outcome struct {
 	// with Reason, and the chunk is acknowledged.
 	Rejected int
 	Reason   string
+	// Left is, when Deliver fails, how many entries of the batch Loki has
+	// not answered yet (the failed request's and those after it): what
+	// the retry still has to send, unlike Batch.Len, which counts the
+	// entries Loki already holds too.
+	Left int
 }
 
 // RetryError means the chunk must be handed back to Fluent Bit for a retry:
@@ -192,6 +197,11 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 			// a healthy flush never hashes.
 			for j := range reqs[:i] {
 				b.remember(reqs[j].id())
+			}
+			for j := range reqs[i:] {
+				if len(b.done) == 0 || !b.done[reqs[i+j].id()] {
+					out.Left += reqs[i+j].entries
+				}
 			}
 			return out, err
 		}

@@ -94,6 +94,11 @@ func TestRejectedLoggedWhenLaterRequestFails(t *testing.T) {
 	if got := strings.Count(logged, "loki rejected 1 of 2 entries as invalid"); got != 1 {
 		t.Errorf("refusal logged %d times, want once:\n%s", got, logged)
 	}
+	// The warning counts what the retry still has to send, not the entries
+	// Loki already answered for.
+	if !strings.Contains(logged, "1 of 2 entries not delivered, chunk handed back for retry") {
+		t.Errorf("retry warning does not count what is left:\n%s", logged)
+	}
 	if in.Client.Stats.Rejected.Load() != 1 {
 		t.Errorf("rejected counter %d, want 1", in.Client.Stats.Rejected.Load())
 	}

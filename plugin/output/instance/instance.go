@@ -177,7 +177,7 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 		in.detections.Put(k, dets, dets.Weight())
 		var re *loki.RetryError
 		if !errors.As(err, &re) || !re.Blocked { // blocked causes are logged by the client, once a minute
-			in.logf(pipeline.LogWarn, "tag=%s: %d entries not delivered, chunk handed back for retry: %v", tag, b.Len(), err)
+			in.logf(pipeline.LogWarn, "tag=%s: %d of %d entries not delivered, chunk handed back for retry: %v", tag, out.Left, b.Len(), err)
 		}
 		return Retry
 	}
