@@ -370,7 +370,7 @@ func (c *Config) Redacted() string {
 func parseURL(c *Config, v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", v)
+		return fmt.Errorf("%q is not an http(s) URL", maskUserinfo(v))
 	}
 	c.URL = u.String()
 	return nil
@@ -419,20 +419,38 @@ func parseLabels(c *Config, v string) error {
 // headerName is RFC 7230's token syntax.
 var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
+// maskUserinfo hides the credentials of a URL that does not parse, so the
+// start-up line that refuses it does not print them.
+func maskUserinfo(v string) string {
+	at := strings.LastIndex(v, "@")
+	if at < 0 {
+		return v
+	}
+	from := 0
+	if i := strings.Index(v, "://"); i >= 0 && i < at {
+		from = i + 3
+	}
+	return v[:from] + "***" + v[at:]
+}
+
+// parseHeaders reads `Name value` pairs. Its errors name the entry by
+// position and print no value: headers carry API keys and tokens, and the
+// line refusing them goes to Fluent Bit's log.
 func parseHeaders(c *Config, v string) error {
 	c.Headers = nil
-	for _, part := range splitList(v) {
+	parts := splitList(v)
+	for i, part := range parts {
 		name, value, ok := strings.Cut(part, " ")
 		if n, val, colon := strings.Cut(part, ":"); colon && (!ok || len(n) < len(name)) {
 			name, value, ok = n, val, true
 		}
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		if !ok || !headerName.MatchString(name) || value == "" {
-			return fmt.Errorf("%q is not `Name value`", part)
+			return fmt.Errorf("entry %d of %d is not `Name value` (a header name, a space or a colon, then the value; the entry is not printed, it may hold a credential)", i+1, len(parts))
 		}
 		switch strings.ToLower(name) {
 		case "content-type", "content-encoding", "content-length", "host":
-			return fmt.Errorf("%q: header %s is set by kaudit", part, name)
+			return fmt.Errorf("entry %d of %d: header %s is set by kaudit", i+1, len(parts), name)
 		}
 		c.Headers = append(c.Headers, [2]string{name, value})
 	}

@@ -75,8 +75,8 @@ func TestInvalid(t *testing.T) {
 		{"label name", MapGetter{"labels": "1a=x"}, `invalid label name "1a"`},
 		{"label dup", MapGetter{"labels": "a=1,a=2"}, `given twice`},
 		{"too many labels", MapGetter{"labels": strings.Join(tooMany, ",")}, "labels: 14 labels"},
-		{"header", MapGetter{"header": "NoValue"}, `header: "NoValue"`},
-		{"header reserved", MapGetter{"header": "Content-Type text/plain"}, `header:`},
+		{"header", MapGetter{"header": "X-Org acme, NoValue"}, "header: entry 2 of 2 is not `Name value`"},
+		{"header reserved", MapGetter{"header": "Content-Type text/plain"}, `header: entry 1 of 1: header Content-Type is set by kaudit`},
 		{"timeout", MapGetter{"timeout": "soon"}, `timeout: "soon"`},
 		{"timeout range", MapGetter{"timeout": "1h"}, `timeout: "1h"`},
 		{"max_request_bytes", MapGetter{"max_request_bytes": "10"}, `max_request_bytes: "10"`},
@@ -177,6 +177,30 @@ func TestRedactedHidesCredentials(t *testing.T) {
 	for _, k := range Keys { // every output key is shown, from the table
 		if k.Scope&Output != 0 && !strings.Contains(s, k.Name+"=") {
 			t.Errorf("%s missing from the start-up line: %s", k.Name, s)
+		}
+	}
+}
+
+// A refused value never prints the credentials it holds: the refusal is the
+// one line Fluent Bit logs at start, and logs are shipped and kept.
+func TestRefusalHidesCredentials(t *testing.T) {
+	for _, tc := range []struct {
+		in   MapGetter
+		want string
+	}{
+		{MapGetter{"header": "X-Api-Key=pw-canary"}, "header: entry 1 of 1 is not"},
+		{MapGetter{"header": "X-Org acme, pw-canary"}, "header: entry 2 of 2 is not"},
+		{MapGetter{"header": "Host pw-canary"}, "header: entry 1 of 1: header Host is set by kaudit"},
+		{MapGetter{"url": "http://u:pw-canary@loki host:3100/loki/api/v1/push"}, `url: "http://***@loki host:3100/loki/api/v1/push" is not an http(s) URL`},
+		{MapGetter{"url": "ftp://u:pw-canary@loki/x"}, `url: "ftp://***@loki/x"`},
+	} {
+		_, err := Parse(tc.in)
+		if err == nil {
+			t.Errorf("%v accepted", tc.in)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "pw-canary") || !strings.Contains(msg, tc.want) {
+			t.Errorf("error %q: want %q and no credential", msg, tc.want)
 		}
 	}
 }
