@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -101,5 +102,48 @@ func TestRejectedLoggedWhenLaterRequestFails(t *testing.T) {
 	}
 	if in.Client.Stats.Rejected.Load() != 1 {
 		t.Errorf("rejected counter %d, want 1", in.Client.Stats.Rejected.Load())
+	}
+}
+
+// Loki's "entry too far behind" is not a bad event but a backlog that came
+// after newer entries of its stream; the refusal line says so and where the
+// entries are (kept with rejected_path, lost without), since no retry can
+// deliver them.
+func TestTooFarBehindExplained(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, "entry with timestamp 2026-11-29 01:25:27.550452 +0000 UTC ignored, reason: 'entry too far behind, entry timestamp is: 2026-11-29T01:25:27Z, oldest acceptable timestamp is: 2026-11-29T02:54:42Z',\nuser 'fake', total ignored: 1 out of 1 for stream: {job=\"kube-audit\"}")
+	}))
+	defer srv.Close()
+	var b bytes.Buffer
+	rec := map[string]any{"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a1", "stage": "ResponseComplete", "verb": "get", "requestURI": "/api/v1/namespaces/default/pods/p",
+		"user": map[string]any{"username": "alice"}, "objectRef": map[string]any{"resource": "pods", "namespace": "default", "name": "p"},
+		"responseStatus": map[string]any{"code": 200}, "stageTimestamp": "2026-11-29T01:25:27.550452Z"}
+	if err := chunk.Encode(&b, []map[string]any{rec}, chunk.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	kept := filepath.Join(t.TempDir(), "rejected.jsonl")
+	for _, tc := range []struct {
+		props config.MapGetter
+		want  string
+	}{
+		{config.MapGetter{}, "they are lost: set rejected_path to keep such entries"},
+		{config.MapGetter{"rejected_path": kept}, `they are kept in rejected_path "` + kept + `"`},
+	} {
+		tc.props["url"] = srv.URL + "/loki/api/v1/push"
+		in, err := New(tc.props, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		logged := stderrLines(t, func() {
+			if c := in.Flush(b.Bytes(), "kube-audit"); c != OK {
+				t.Errorf("flush answered %v, want OK (no retry can deliver it)", c)
+			}
+		})
+		in.Close()
+		if !strings.Contains(logged, "loki rejected 1 of 1 entries as invalid") || !strings.Contains(logged, "out-of-order window") || !strings.Contains(logged, tc.want) {
+			t.Errorf("logged:\n%s\nwant %q", logged, tc.want)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/grafana/loki/pkg/push"
@@ -170,7 +172,7 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	// skips the requests Loki already answered, so no later attempt hears
 	// of these entries again.
 	if out.Rejected > 0 {
-		in.logf(pipeline.LogError, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s", tag, out.Rejected, b.Len(), out.Reason)
+		in.logf(pipeline.LogError, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s%s", tag, out.Rejected, b.Len(), out.Reason, in.behindHint(out.Reason))
 	}
 	if err != nil {
 		k := in.resume.Failed(tag, chunk, key, b.Accepted())
@@ -186,6 +188,21 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 		in.detections.Delete(*key)
 	}
 	return OK
+}
+
+// behindHint explains Loki's "entry too far behind": not a bad event but a
+// backlog that reached Loki after newer entries of its stream (an outage
+// longer than Loki's out-of-order window), which no retry can deliver;
+// the operator needs to know where the entries are and what to do.
+func (in *Instance) behindHint(reason string) string {
+	if !strings.Contains(reason, "too far behind") {
+		return ""
+	}
+	where := "they are lost: set rejected_path to keep such entries"
+	if in.rejected != nil {
+		where = "they are kept in rejected_path " + strconv.Quote(in.Config.RejectedPath) + " and can be pushed into a stream of their own"
+	}
+	return " (a backlog older than Loki's out-of-order window behind newer entries of its stream, after an outage; " + where + ": README, Delivery)"
 }
 
 // Batch runs a chunk through the pipeline and gathers the Loki entries a
