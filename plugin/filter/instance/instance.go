@@ -129,7 +129,7 @@ func (in *Instance) Filter(data []byte, tag string, use func(out []byte)) (same 
 		in.Dropped.Add(int64(dropped))
 	}
 	if long > 0 {
-		in.Logf(pipeline.LogWarn, "tag=%s: %d records passed on longer than Loki's default max_line_size (256 KiB), first auditID=%q: Loki refuses such a line and Fluent Bit's loki output does not retry it, so that event is lost there; out_kaudit cuts bodies to fit (max_line_bytes)",
+		in.Logf(pipeline.LogWarn, "tag=%s: records passed on longer than Loki's default max_line_size (256 KiB): %d, first auditID=%q: Loki refuses such a line and Fluent Bit's loki output does not retry it, so that event is lost there; out_kaudit cuts bodies to fit (max_line_bytes)",
 			tag, long, firstLong)
 	}
 	if rep.Unrecognized+rep.Malformed+rep.Failed > 0 {

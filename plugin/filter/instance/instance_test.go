@@ -202,7 +202,7 @@ func TestLongRecordSaid(t *testing.T) {
 	if records != 3 {
 		t.Errorf("%d records passed on, want 3", records)
 	}
-	if !strings.Contains(logged, `2 records passed on longer than Loki's default max_line_size (256 KiB), first auditID="big-1"`) || strings.Count(logged, "\n") != 1 {
+	if !strings.Contains(logged, `records passed on longer than Loki's default max_line_size (256 KiB): 2, first auditID="big-1"`) || strings.Count(logged, "\n") != 1 {
 		t.Errorf("logged:\n%s", logged)
 	}
 	if strings.Contains(logged, "lorem") {
