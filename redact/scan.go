@@ -837,7 +837,7 @@ func referenceValue(nm *names, p *pattern, loc []int, s string) bool {
 				return true
 			}
 		}
-		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasSuffix(v, ":") {
+		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasSuffix(v, ":") && !setByEquals(p, loc, s, a) {
 			return true
 		}
 		if e := loc[2*g+1]; lowerWord(v) && (a == 0 || s[a-1] != '"' && s[a-1] != '\'') && e+1 < len(s) && s[e] == ' ' && s[e+1] == '"' {
@@ -845,6 +845,20 @@ func referenceValue(nm *names, p *pattern, loc []int, s string) bool {
 			// quote is (kubelet: volume "db-secret" : secret "db-password"
 			// not found), not a value.
 			return true
+		}
+	}
+	return false
+}
+
+// setByEquals reports whether the value at s[a] stands right after the =
+// that follows its name: a value that ends in a colon labels prose after
+// a colon (policy-passwords: check-data: ...) and is the next key after
+// an = and a space (key= client_secret: x); glued to the =, the colon is
+// the sentence going on (access_token=x: 401 in an error message).
+func setByEquals(p *pattern, loc []int, s string, a int) bool {
+	for _, g := range p.names {
+		if e := loc[2*g+1]; loc[2*g] >= 0 && e <= a {
+			return strings.HasSuffix(strings.TrimRight(s[e:a], `"'`), "=")
 		}
 	}
 	return false
