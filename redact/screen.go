@@ -414,6 +414,12 @@ func (s *Screen) String(v string) {
 			f.causeFld = v
 		case "message":
 			f.quotedMsg = !keep && strings.IndexByte(v, '"') >= 0
+		case "patch":
+			// Whether its target is a Secret is a sibling's to say
+			// (secretPatch): any patch that may set data goes to Redact.
+			if !keep && patchTouchesData(v) {
+				s.failed = true
+			}
 		}
 		return
 	}

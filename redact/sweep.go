@@ -179,6 +179,7 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 	w.pair(m)
 	w.commandLine(m)
 	w.jwk(m)
+	w.secretPatch(m)
 	nm := w.r.rules.names
 	// In a value a credential name labels, a map that names a credential
 	// itself (password: beside database:) is the record of one; any
@@ -736,6 +737,43 @@ func (n *names) plainMap(k string) bool {
 func (n *names) credentialUnder(cred, parentPlain, plain bool, k string, record bool) bool {
 	return !parentPlain && !plain && (cred && !n.describesIn(k, record) || n.credential(k))
 }
+
+// secretPatch removes the patch of a kustomize patch entry (kustomize's,
+// Flux's and Argo CD's patches, patchesJson6902) whose target is a
+// Secret: its text is a JSON or strategic merge patch of the Secret, and
+// the data keys it sets may have any name (path: /data/extra), which
+// nothing in the text tells from a ConfigMap's. A patch that names no
+// data (labels, annotations) is kept.
+func (w *walker) secretPatch(m map[string]any) {
+	p, ok := m["patch"].(string)
+	if !ok || w.keep(p) || !patchTouchesData(p) {
+		return
+	}
+	t, _ := m["target"].(map[string]any)
+	if k, _ := t["kind"].(string); !strings.EqualFold(strings.TrimSpace(k), "Secret") {
+		return
+	}
+	m["patch"] = w.mask(p)
+	w.rep.add(KindSecretData)
+}
+
+// patchTouchesData reports whether a patch text names data as a word
+// (/data/extra, data:, "data", Data: as spellings are judged), which
+// only a Secret's data map is among the patches' targets: metadata is
+// no such word, and stringData, which only a Secret has, is judged
+// wherever it sits (patch_string_data, secretDataPath). The screen asks
+// it of every patch string, whatever its target.
+func patchTouchesData(p string) bool {
+	for i := 0; i+4 <= len(p); i++ {
+		if p[i]|0x20 == 'd' && p[i+1]|0x20 == 'a' && p[i+2]|0x20 == 't' && p[i+3]|0x20 == 'a' &&
+			(i == 0 || !isLetter(p[i-1])) && (i+4 == len(p) || !isLetter(p[i+4])) {
+			return true
+		}
+	}
+	return false
+}
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // secretDataPath reports whether a JSON-patch path sets a member of
 // stringData, which only a Secret has: a patch that carries one (a
