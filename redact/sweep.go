@@ -1681,7 +1681,13 @@ func unescapeText(s string) (string, bool) {
 		}
 	case strings.Contains(s, `\u`) || strings.Contains(s, `\"`):
 		if json.Unmarshal([]byte(`"`+s+`"`), &t) != nil {
-			return "", false
+			// Not one literal's inside: a text that holds literals
+			// (a YAML value in double quotes holding JSON, other: "{\"k\":
+			// ...}"), each judged by what it unquotes to.
+			var ok bool
+			if t, ok = unquoteLiterals(s); !ok {
+				return "", false
+			}
 		}
 	case hasPercentEscape(s):
 		var err error
@@ -1694,6 +1700,43 @@ func unescapeText(s string) (string, bool) {
 		return "", false
 	}
 	return t, t != s
+}
+
+// unquoteLiterals returns s with each double-quoted JSON string literal
+// that holds an escape and unquotes to a JSON object
+// replaced by what it unquotes to, when one is; an escaped quote in a
+// plain value (password="a\"b") is the scanner's, which keeps its key.
+func unquoteLiterals(s string) (string, bool) {
+	var b strings.Builder
+	last, changed := 0, false
+	for i := 0; i < len(s); i++ {
+		if s[i] != '"' {
+			continue
+		}
+		esc := false
+		j := i + 1
+		for ; j < len(s) && s[j] != '"'; j++ {
+			if s[j] == '\\' {
+				esc = true
+				j++
+			}
+		}
+		if j >= len(s) {
+			break
+		}
+		var t string
+		if esc && json.Unmarshal([]byte(s[i:j+1]), &t) == nil && opensObject(t) {
+			b.WriteString(s[last:i])
+			b.WriteString(t)
+			last, changed = j+1, true
+		}
+		i = j
+	}
+	if !changed {
+		return "", false
+	}
+	b.WriteString(s[last:])
+	return b.String(), true
 }
 
 // escapedForm reports, without allocating, whether unescapeText could
