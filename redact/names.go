@@ -237,6 +237,11 @@ func (n *names) judge(name string) bool {
 	if n.not[string(lower[t:])] {
 		return false
 	}
+	// A Helm value's path (redis.auth.existingSecret, as --set writes it)
+	// is what its last member is: a not_name there names a Secret.
+	if d := bytes.LastIndexByte(lower, '.'); d > t && n.not[string(lower[d+1:])] {
+		return false
+	}
 	if nw == 0 {
 		return false
 	}
