@@ -318,7 +318,7 @@ func (s *Screen) Key(k string) (drop bool) {
 		s.failed = true // a JSON Web Key: its private members are one letter (jwk)
 		return false
 	}
-	if (k == "key" || k == "keys") && s.depth >= 2 && s.r.rules.names.keyPrefixName(f.under) {
+	if (keyWord(k) || keysWord(k)) && s.depth >= 2 && s.r.rules.names.keyPrefixName(f.under) {
 		f.credKey = true // api: {key: x}, api: {keys: [x]} (sweep: keyed)
 		return false
 	}

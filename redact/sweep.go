@@ -253,12 +253,12 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 				continue
 			}
 		}
-		if s, isStr := v.(string); isStr && k == "key" && w.keyed(c) && !w.keep(s) && !nm.setting(s) && !(isSelector(m) && dataKeyName(s)) {
+		if s, isStr := v.(string); isStr && keyWord(k) && w.keyed(c) && !w.keep(s) && !nm.setting(s) && !(isSelector(m) && dataKeyName(s)) {
 			m[k] = w.mask(s)
 			w.rep.add(KindCredentialName)
 			continue
 		}
-		if l, isList := v.([]any); isList && k == "keys" && w.keyed(c) {
+		if l, isList := v.([]any); isList && keysWord(k) && w.keyed(c) {
 			for i, e := range l {
 				if s, isStr := e.(string); isStr && !w.keep(s) && !nm.setting(s) {
 					l[i] = w.mask(s)
@@ -297,6 +297,11 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 func (w *walker) keyed(c sctx) bool {
 	return c.under != "" && w.r.rules.names.keyPrefixName(c.under)
 }
+
+// keyWord and keysWord: a member named key or keys in any case, as
+// configuration spelt in PascalCase names it (ASP.NET's "Jwt": {"Key": x}).
+func keyWord(k string) bool  { return len(k) == 3 && strings.EqualFold(k, "key") }
+func keysWord(k string) bool { return len(k) == 4 && strings.EqualFold(k, "keys") }
 
 // isSelector reports whether m names a key of a named object: a name and
 // a key, both strings.
