@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -97,6 +98,19 @@ func TestCanaryCorpus(t *testing.T) {
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
+	}
+	// The READMEs give the corpus's size, which grows with every leak
+	// found: hold them to it.
+	for _, doc := range [...]struct{ path, phrase string }{
+		{"README.md", "(%d cases,"}, {"README.md", "— %d cases ×"}, {"../README.md", "the %d canary cases"},
+	} {
+		b, err := os.ReadFile(doc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := fmt.Sprintf(doc.phrase, len(seen)); !bytes.Contains(b, []byte(p)) {
+			t.Errorf("%s does not say %q", doc.path, p)
+		}
 	}
 	want := strings.TrimSuffix(canaryCorpus, ".jsonl") + ".want.jsonl"
 	if *update {
