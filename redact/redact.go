@@ -212,6 +212,9 @@ type walker struct {
 	// sdepth and edepth bound the sweep's recursion and its decoding of
 	// encoded values inside encoded values.
 	sdepth, edepth int
+	// resweep is set while a map whose keys were renamed is swept again
+	// (sweepObject).
+	resweep bool
 }
 
 // maskString is mask for a part of a string.

@@ -290,6 +290,15 @@ func (w *walker) sweepObject(m map[string]any, c sctx) {
 		m[nk] = m[k]
 		delete(m, k)
 	}
+	// A key was judged by what it said before its secret was removed
+	// ({"Bearer <token>": 0}); its value is judged again under the key it
+	// now has, as the next pass would, so that redacting twice changes
+	// nothing. Once: a key renamed again is left to its own judgement.
+	if len(renames) > 0 && !w.resweep {
+		w.resweep = true
+		w.sweepObject(m, c)
+		w.resweep = false
+	}
 }
 
 // keyed reports whether the map c stands in is under a name that its
