@@ -493,7 +493,9 @@ func pairSlot(key string) (int, bool) {
 	return 0, false
 }
 
-// pairValue reports whether a member name is one of pairValueKeys.
+// pairValue reports whether a member name is the value of a name/value
+// pair (see pairNameKeys). One switch serves the sweep, the screen and the
+// JSON-patch paths (pairIndexPath): it runs on every member of the hot path.
 func pairValue(key string) bool {
 	switch key {
 	case "value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v", "data", "text", "content", "setting", "arg":

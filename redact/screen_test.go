@@ -7,9 +7,10 @@ import (
 	"time"
 )
 
-// TestPairKeysSwitch holds the screen's switches to the sweep's tables of
-// name/value spellings: a spelling added to one only would let the screen
-// pass a pair the sweep removes.
+// TestPairKeysSwitch holds the screen's switch of name spellings to the
+// sweep's table (a spelling added to one only would let the screen pass a
+// pair the sweep removes), and the one switch of value spellings, which
+// both read, to the spellings it is documented to take.
 func TestPairKeysSwitch(t *testing.T) {
 	names := map[string]bool{}
 	for _, nk := range pairNameKeys {
@@ -19,7 +20,7 @@ func TestPairKeysSwitch(t *testing.T) {
 		}
 	}
 	values := map[string]bool{}
-	for _, vk := range pairValueKeys {
+	for _, vk := range [...]string{"value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v", "data", "text", "content", "setting", "arg"} {
 		values[vk] = true
 		if !pairValue(vk) {
 			t.Errorf("pairValue(%q) = false", vk)

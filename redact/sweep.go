@@ -621,7 +621,7 @@ func (w *walker) jwk(m map[string]any) {
 	}
 }
 
-// pairValueKeys and pairNameKeys are the spellings of a name/value pair:
+// pairNameKeys, with pairValue, are the spellings of a name/value pair:
 // env vars and parameters (name/value), settings lists (key/value),
 // Keycloak credentials (type/value), CloudFormation parameters
 // (ParameterKey/ParameterValue), Tekton and Argo parameters
@@ -630,13 +630,10 @@ func (w *walker) jwk(m map[string]any) {
 // property/setting, attr/val, option/arg, label/text, name/content: a
 // list of files or form fields), and their capitalised and abbreviated
 // forms. pairNameKeys give the screen's slot.
-var (
-	pairValueKeys = [...]string{"value", "Value", "default", "defaultValue", "ParameterValue", "headerValue", "val", "v", "data", "text", "content", "setting", "arg"}
-	pairNameKeys  = [...]struct {
-		key  string
-		slot int
-	}{{"name", 0}, {"key", 1}, {"type", 2}, {"Name", 0}, {"Key", 1}, {"Type", 2}, {"ParameterKey", 1}, {"headerName", 0}, {"variable", 0}, {"param", 0}, {"parameter", 0}, {"header", 0}, {"field", 0}, {"label", 0}, {"option", 0}, {"k", 1}, {"id", 1}, {"property", 1}, {"attr", 1}, {"attribute", 1}}
-)
+var pairNameKeys = [...]struct {
+	key  string
+	slot int
+}{{"name", 0}, {"key", 1}, {"type", 2}, {"Name", 0}, {"Key", 1}, {"Type", 2}, {"ParameterKey", 1}, {"headerName", 0}, {"variable", 0}, {"param", 0}, {"parameter", 0}, {"header", 0}, {"field", 0}, {"label", 0}, {"option", 0}, {"k", 1}, {"id", 1}, {"property", 1}, {"attr", 1}, {"attribute", 1}}
 
 // pairable says whether a pair's value v is one a name can make a
 // credential (ok false: absent, not a string or number, empty, removed
@@ -650,7 +647,7 @@ func (w *walker) pairable(v any) (number, ok bool) {
 }
 
 // pairValues removes the value of a name/value pair whose name names a
-// credential, in any spelling of pairValueKeys and pairNameKeys, and the
+// credential, in any spelling of pairValue and pairNameKeys, and the
 // strings of values: [...] beside such a name.
 func (w *walker) pairValues(m map[string]any) {
 	if len(m) < 2 {
