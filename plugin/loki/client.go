@@ -198,9 +198,12 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 			for j := range reqs[:i] {
 				b.remember(reqs[j].id())
 			}
-			for j := range reqs[i:] {
-				if len(b.done) == 0 || !b.done[reqs[i+j].id()] {
-					out.Left += reqs[i+j].entries
+			// The failed request is not done (checked above); of those
+			// after it, an earlier attempt may have delivered some.
+			out.Left = reqs[i].entries
+			for _, r := range reqs[i+1:] {
+				if len(b.done) == 0 || !b.done[r.id()] {
+					out.Left += r.entries
 				}
 			}
 			return out, err
