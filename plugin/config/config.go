@@ -180,7 +180,9 @@ type Key struct {
 }
 
 // MaxLabels is Loki's default max_label_names_per_series; kaudit adds
-// `severity` and `detection` to the static labels, so those two are reserved.
+// `severity` and `detection` to the static labels, and `backfill` to the
+// streams of entries older than Loki's out-of-order window, so those three
+// are reserved.
 const MaxLabels = 15
 
 // Keys lists every key kaudit reads, in documentation order. Names Fluent
@@ -189,7 +191,7 @@ const MaxLabels = 15
 // is used here.
 var Keys = []Key{
 	{"url", "http://127.0.0.1:3100/loki/api/v1/push", "Loki push endpoint (http or https). `host`/`port` are consumed by Fluent Bit's core and never reach a Go plugin, hence one URL.", Output, parseURL, false},
-	{"labels", "job=kube-audit", "Static stream labels, `name=value` pairs separated by commas. Only static values: per-event facts go to structured metadata, so streams stay few. `severity` and `detection` are added by kaudit and reserved.", Output, parseLabels, false},
+	{"labels", "job=kube-audit", "Static stream labels, `name=value` pairs separated by commas. Only static values: per-event facts go to structured metadata, so streams stay few. `severity` and `detection` are added by kaudit and reserved, as is `backfill` (the hour of entries Loki refused as older than its out-of-order window, resent into a stream of their own: see Delivery).", Output, parseLabels, false},
 	{"tenant_id", "", "Tenant sent as `X-Scope-OrgID` (multi-tenant Loki). Empty: no header.", Output, parseTenant, false},
 	{"tenant_id_key", "", "Record key whose string value is the tenant for that record (looked up in the Fluent Bit record, then in the audit event); a nested key is a dotted path (`objectRef.namespace`) or a record accessor (`$objectRef['namespace']`); falls back to `tenant_id`, as does a value Loki cannot take as a tenant (more than 150 bytes, a character other than letters, digits and `!-_.*'()`, such as the `|` that separates tenants), so that one event never holds its chunk back.", Output, parseTenantKey, false},
 	{"http_user", "", "Basic-auth user.", Output, func(c *Config, v string) error { c.HTTPUser = v; return nil }, false},
@@ -379,8 +381,9 @@ func parseURL(c *Config, v string) error {
 // labelName is Prometheus' label-name syntax, which Loki enforces.
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
-// Reserved labels are set by kaudit per event.
-var reserved = map[string]bool{"severity": true, "detection": true}
+// Reserved labels are set by kaudit per event, or per stream of late
+// entries (backfill).
+var reserved = map[string]bool{"severity": true, "detection": true, "backfill": true}
 
 func parseLabels(c *Config, v string) error {
 	c.Labels = nil
@@ -410,7 +413,7 @@ func parseLabels(c *Config, v string) error {
 		return fmt.Errorf("%q: at least one label is required (Loki rejects streams without labels)", v)
 	}
 	if len(c.Labels)+len(reserved) > MaxLabels {
-		return fmt.Errorf("%d labels: at most %d, since kaudit adds severity and detection", len(c.Labels), MaxLabels-len(reserved))
+		return fmt.Errorf("%d labels: at most %d, since kaudit adds severity, detection and backfill", len(c.Labels), MaxLabels-len(reserved))
 	}
 	sort.Slice(c.Labels, func(i, j int) bool { return c.Labels[i].Name < c.Labels[j].Name })
 	return nil

@@ -8,6 +8,7 @@ package loki
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"slices"
 	"sync"
 
 	"github.com/grafana/loki/pkg/push"
@@ -143,6 +144,10 @@ type request struct {
 	tenant  string
 	streams []push.Stream
 	entries int
+	// late marks a request of entries Loki found older than its
+	// out-of-order window, resent into a stream of their hour: if Loki
+	// refuses them there too, they are refused, not resent again.
+	late bool
 }
 
 // split cuts the batch into requests of one stream and at most maxBytes
@@ -152,10 +157,20 @@ type request struct {
 // answers 204 (scripts/loki/BEHAVIOUR.md). Streams per chunk are few (static
 // labels times detection combinations), so this costs little. An entry larger
 // than maxBytes travels alone: Loki decides whether it is acceptable.
+//
+// A stream's entries are put in time order first (stably, so a retried
+// chunk splits the same way). Loki's ingester judges a request's entries in
+// order against the newest time it holds for the stream, which each entry it
+// takes can raise; in time order, the entries it refuses as older than its
+// out-of-order window are exactly a prefix of the request, which is what
+// lets a refusal be told apart from what was stored (behindWindow).
 func (b *Batch) split(maxBytes int) []request {
 	var out []request
 	for _, t := range b.tenants {
 		for _, s := range t.streams {
+			if !slices.IsSortedFunc(s.Entries, byTime) {
+				slices.SortStableFunc(s.Entries, byTime)
+			}
 			start, size := 0, len(s.Labels)+streamOverhead
 			for i := range s.Entries {
 				es := entrySize(&s.Entries[i])
@@ -172,6 +187,8 @@ func (b *Batch) split(maxBytes int) []request {
 	}
 	return out
 }
+
+func byTime(a, b push.Entry) int { return a.Timestamp.Compare(b.Timestamp) }
 
 func entrySize(e *push.Entry) int {
 	n := len(e.Line) + entryOverhead

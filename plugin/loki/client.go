@@ -61,6 +61,7 @@ type Stats struct {
 	Requests       atomic.Int64 // push requests sent
 	Accepted       atomic.Int64 // entries Loki accepted
 	Rejected       atomic.Int64 // entries Loki refused as invalid (400); never retried
+	Late           atomic.Int64 // entries sent again into a backfill stream (Outcome.Late)
 	Retries        atomic.Int64 // flushes answered with retry
 	RequestSeconds atomic.Int64 // total push latency, in microseconds
 }
@@ -140,6 +141,15 @@ type Outcome struct {
 	// the retry still has to send, unlike Batch.Len, which counts the
 	// entries Loki already holds too.
 	Left int
+	// Late entries were older than Loki's out-of-order window for their
+	// stream (a backlog reaching Loki after newer entries, after an outage)
+	// and were sent again into a stream of their hour, labelled
+	// backfill="<hour>" (see lateRequests); they count in Accepted or
+	// Rejected as that stream answered.
+	Late int
+	// late holds the requests of the late entries of the request just
+	// answered, which Deliver sends before moving on.
+	late []request
 }
 
 // RetryError means the chunk must be handed back to Fluent Bit for a retry:
@@ -187,7 +197,11 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 		if len(b.done) > 0 && b.done[reqs[i].id()] {
 			continue
 		}
-		if err := c.send(ctx, reqs[i], &out); err != nil {
+		err := c.send(ctx, reqs[i], &out)
+		if err == nil && len(out.late) > 0 {
+			err = c.sendLate(ctx, b, &out)
+		}
+		if err != nil {
 			c.Stats.Retries.Add(1)
 			if m := c.s.Metrics; m != nil {
 				m.Retries.Inc()
@@ -215,6 +229,29 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 		m.LastSuccess.SetToCurrentTime()
 	}
 	return out, nil
+}
+
+// sendLate sends the backfill requests of the request just answered and
+// remembers each one Loki accepts. The request itself counts as delivered
+// only once they all are: a retry of the chunk sends it again, Loki refuses
+// the same late entries again, and the backfill requests it already holds
+// are skipped. What Loki stored of that request the first time is sent
+// again (it drops an exact resend only while it is its stream's newest
+// entry, and its queries show such a pair once).
+func (c *Client) sendLate(ctx context.Context, b *Batch, out *Outcome) error {
+	late := out.late
+	out.late = nil
+	for i := range late {
+		id := late[i].id()
+		if b.done[id] {
+			continue
+		}
+		if err := c.send(ctx, late[i], out); err != nil {
+			return err
+		}
+		b.remember(id)
+	}
+	return nil
 }
 
 func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
@@ -274,6 +311,19 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
 		// only be refused again.
 		c.unblock()
 		n := rejectedCount(msg, r.entries)
+		if k, ok := behindWindow(msg, r, n); ok {
+			// A backlog, not a bad entry: its own hour's stream takes it.
+			out.Accepted += r.entries - k
+			out.Late += k
+			out.late = append(out.late, lateRequests(r, k)...)
+			c.Stats.Accepted.Add(int64(r.entries - k))
+			c.Stats.Late.Add(int64(k))
+			if m := c.s.Metrics; m != nil {
+				m.Accepted.Add(float64(r.entries - k))
+				m.Backfilled.Add(float64(k))
+			}
+			return nil
+		}
 		out.Accepted += r.entries - n
 		out.Rejected += n
 		c.Stats.Accepted.Add(int64(r.entries - n))

@@ -128,6 +128,7 @@ type vectors struct {
 	policyDropped, policyKept                         *prometheus.CounterVec
 	requests, retries, accepted, dropped              *prometheus.CounterVec
 	linesCut, detectionsReused, smStripped, saved     *prometheus.CounterVec
+	backfilled                                        *prometheus.CounterVec
 	tenantFallback                                    *prometheus.CounterVec
 	latency                                           *prometheus.HistogramVec
 	blocked, up, lastSuccess, smRefused               *prometheus.GaugeVec
@@ -179,6 +180,7 @@ var Defs = []def{
 	{"loki_entries_accepted_total", "Entries Loki accepted.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.accepted }},
 	{"loki_entries_dropped_total", "Entries Loki refused as invalid (400, never retried), by reason.", []string{"reason"}, strings.Join(dropNames[:], ", "), func(v *vectors) **prometheus.CounterVec { return &v.dropped }},
 	{"loki_entries_saved_total", "Refused entries written to rejected_path.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.saved }},
+	{"loki_entries_backfilled_total", "Entries Loki refused as older than its out-of-order window for their stream (a backlog after an outage), sent again into the stream of their hour (label backfill); they count as accepted or dropped once that stream answers.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.backfilled }},
 	{"loki_structured_metadata_stripped_total", "Entries sent without their structured metadata because Loki does not allow it (structured_metadata_mode auto).", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.smStripped }},
 	{"tenant_fallback_total", "Events sent to tenant_id because their tenant_id_key value is not a tenant Loki takes (too long, or a character outside its set: a client writes what it likes into a request path's namespace).", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.tenantFallback }},
 	{"lines_cut_total", "Events whose bodies were cut so that the line fits max_line_bytes.", nil, "", func(v *vectors) **prometheus.CounterVec { return &v.linesCut }},
@@ -328,6 +330,8 @@ type Loki struct {
 	Latency  prometheus.Observer
 	// Saved counts refused entries written to rejected_path.
 	Saved prometheus.Counter
+	// Backfilled counts entries sent again into the stream of their hour.
+	Backfilled prometheus.Counter
 	// MetadataStripped counts entries sent without structured metadata.
 	MetadataStripped prometheus.Counter
 	MetadataRefused  prometheus.Gauge
@@ -383,6 +387,7 @@ func New(name string, rules []detect.Rule) *Instance {
 	l.Accepted = vecs.accepted.WithLabelValues(name)
 	l.Latency = vecs.latency.WithLabelValues(name)
 	l.Saved = vecs.saved.WithLabelValues(name)
+	l.Backfilled = vecs.backfilled.WithLabelValues(name)
 	l.MetadataStripped = vecs.smStripped.WithLabelValues(name)
 	l.MetadataRefused = vecs.smRefused.WithLabelValues(name)
 	for i := range l.Blocked {

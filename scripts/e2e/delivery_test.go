@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/golang/snappy"
+	"github.com/grafana/loki/pkg/push"
 
 	"github.com/kaudit/kaudit/plugin/decode/chunk"
 )
@@ -526,4 +530,127 @@ func TestHotReload(t *testing.T) {
 			t.Errorf("a stopped instance's series remain: %s", gone)
 		}
 	}
+}
+
+// A backlog that reaches Loki after newer entries of its stream, further
+// behind them than Loki's out-of-order window (an outage longer than an
+// hour), is refused by Loki as "entry too far behind" and no retry changes
+// that: kaudit sends those entries again into streams of their hour
+// (label backfill), and every event is stored once. In the same chunks,
+// events within the window stay in their stream. When a backfill push
+// fails, the chunk is retried and the backfill streams Loki already holds
+// are not sent again.
+func TestBacklogBehindWindowStored(t *testing.T) {
+	need(t)
+	t.Run("direct", func(t *testing.T) { backlogBehindWindow(t, "backlog", nil) })
+	t.Run("backfill push fails once", func(t *testing.T) {
+		target, _ := url.Parse(shared.URL())
+		proxy := httputil.NewSingleHostReverseProxy(target)
+		var failed, late atomic.Int64
+		addr := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			if pushesBackfill(body) && late.Add(1) == 2 {
+				failed.Add(1)
+				http.Error(w, "loki is away", http.StatusServiceUnavailable)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			proxy.ServeHTTP(w, r)
+		}))
+		run := backlogBehindWindow(t, "backlog-retry", &addr)
+		if failed.Load() != 1 || run.Retried != 1 {
+			t.Errorf("%d backfill pushes failed, %d chunks retried; want 1 and 1", failed.Load(), run.Retried)
+		}
+	})
+}
+
+// pushesBackfill reports whether a push body carries a backfill stream.
+func pushesBackfill(body []byte) bool {
+	raw, err := snappy.Decode(nil, body)
+	if err != nil {
+		return false
+	}
+	var req push.PushRequest
+	if err := req.Unmarshal(raw); err != nil {
+		return false
+	}
+	for _, s := range req.Streams {
+		if strings.Contains(s.Labels, "backfill=") {
+			return true
+		}
+	}
+	return false
+}
+
+func backlogBehindWindow(t *testing.T, tenant string, via *string) *HostRun {
+	end, span := window()
+	dir := t.TempDir()
+	live := Generate(40, 42, end, span)
+	first, err := WriteChunks(dir, "live", live.Events, 100, chunk.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run, err := art.RunHost(HostOptions{Retries: 1}, []map[string]string{{"url": shared.PushURL(), "tenant_id": tenant}}, first); err != nil || run.OK != 1 {
+		t.Fatalf("live run: %v\n%s", err, run.Stderr)
+	}
+	// Ninety minutes ending two hours before the live events: two or
+	// three clock hours, all behind the window; then ten minutes inside it.
+	old := Generate(300, 43, end.Add(-2*time.Hour), 90*time.Minute)
+	recent := Generate(30, 44, end.Add(-span), 10*time.Minute)
+	records := append(append([]map[string]any{}, old.Events...), recent.Events...)
+	later, err := WriteChunks(dir, "backlog", records, 200, chunk.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := shared.PushURL()
+	if via != nil {
+		push = "http://" + *via + "/loki/api/v1/push"
+	}
+	run, text := scraped(t, HostOptions{Retries: 2, RetryWait: 100 * time.Millisecond}, map[string]string{"url": push, "tenant_id": tenant}, later)
+	if run.Exit != 0 || run.OK != len(later) {
+		t.Fatalf("exit=%d ok=%d retried=%d\n%s", run.Exit, run.OK, run.Retried, run.Stderr)
+	}
+	from := end.Add(-4 * time.Hour)
+	all := byAuditID(t, mustQuery(t, shared, tenant, `{job="kube-audit"}`, from, end.Add(time.Minute)))
+	if want := len(live.Events) + len(records); len(all) != want {
+		t.Errorf("%d events stored, want %d", len(all), want)
+	}
+	// Events of a stream the live run never wrote (a detection's label
+	// set) start a new stream, which takes any time: only the others are
+	// late.
+	late := byAuditID(t, mustQuery(t, shared, tenant, `{job="kube-audit", backfill=~".+"}`, from, end.Add(time.Minute)))
+	backlog := map[string]time.Time{}
+	for _, ev := range old.Events {
+		ts, err := time.Parse(time.RFC3339Nano, ev["stageTimestamp"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		backlog[ev["auditID"].(string)] = ts
+	}
+	for id, e := range late {
+		ts, ok := backlog[id]
+		if !ok {
+			t.Errorf("%s (not of the backlog) in backfill stream %v", id, e.Labels)
+		} else if h := e.Labels["backfill"]; h != ts.UTC().Format("2006-01-02T15") {
+			t.Errorf("event of %s in backfill stream %q", ts.UTC().Format(time.RFC3339), h)
+		}
+	}
+	if len(late) < len(old.Events)*9/10 {
+		t.Errorf("%d of the %d backlog entries in backfill streams", len(late), len(old.Events))
+	}
+	// Accepted once each: a retry sends neither what the original
+	// requests stored nor the backfill requests Loki took (Loki's queries
+	// hide an exact resend, its counters do not).
+	if v := metric(text, inst("kaudit_loki_entries_accepted_total", "")); v != float64(len(records)) {
+		t.Errorf("entries_accepted_total %v, want %d", v, len(records))
+	}
+	if via == nil {
+		if v := metric(text, inst("kaudit_loki_entries_backfilled_total", "")); v != float64(len(late)) {
+			t.Errorf("entries_backfilled_total %v, want %d", v, len(late))
+		}
+	}
+	if !strings.Contains(run.Stderr, "older than Loki's out-of-order window") || strings.Contains(run.Stderr, "loki rejected") {
+		t.Errorf("log:\n%s", run.Stderr)
+	}
+	return run
 }

@@ -171,6 +171,9 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	// Said whether or not the rest of the chunk went through: a retry
 	// skips the requests Loki already answered, so no later attempt hears
 	// of these entries again.
+	if out.Late > 0 {
+		in.logf(pipeline.LogWarn, "tag=%s: %d of %d entries were older than Loki's out-of-order window for their stream (a backlog behind newer entries, after an outage); sent into streams of their hour, labelled %s=<UTC hour>: README, Delivery", tag, out.Late, b.Len(), loki.BackfillLabel)
+	}
 	if out.Rejected > 0 {
 		in.logf(pipeline.LogError, "tag=%s: loki rejected %d of %d entries as invalid (not retried): %s%s", tag, out.Rejected, b.Len(), out.Reason, in.behindHint(out.Reason))
 	}
@@ -190,10 +193,11 @@ func (in *Instance) Flush(chunk []byte, tag string) Code {
 	return OK
 }
 
-// behindHint explains Loki's "entry too far behind": not a bad event but a
-// backlog that reached Loki after newer entries of its stream (an outage
-// longer than Loki's out-of-order window), which no retry can deliver;
-// the operator needs to know where the entries are and what to do.
+// behindHint explains Loki's "entry too far behind" when its entries could
+// not go to a stream of their hour (Loki's answer named other refusals too,
+// or the backfill stream refused them): not a bad event but a backlog that
+// reached Loki after newer entries of its stream, which no retry can
+// deliver; the operator needs to know where the entries are and what to do.
 func (in *Instance) behindHint(reason string) string {
 	if !strings.Contains(reason, "too far behind") {
 		return ""
@@ -235,7 +239,7 @@ func (in *Instance) Close() {
 	for i := range p.PolicyDropped {
 		dropped += p.PolicyDropped[i].Load()
 	}
-	in.logf(pipeline.LogInfo, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d failed_closed=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d requests=%d retries=%d",
+	in.logf(pipeline.LogInfo, "stopping: records=%d events=%d unrecognized=%d malformed=%d failed=%d detected=%d redacted=%d failed_closed=%d policy_dropped=%d policy_kept=%d pushed=%d rejected=%d backfilled=%d requests=%d retries=%d",
 		p.Records.Load(), p.Events.Load(), p.Unrecognized.Load(), p.Malformed.Load(), p.Failed.Load(), p.Detected.Load(), p.Redacted.Load(), p.FailedClosed.Load(),
-		dropped, p.PolicyKept.Load(), c.Accepted.Load(), c.Rejected.Load(), c.Requests.Load(), c.Retries.Load())
+		dropped, p.PolicyKept.Load(), c.Accepted.Load(), c.Rejected.Load(), c.Late.Load(), c.Requests.Load(), c.Retries.Load())
 }
