@@ -26,7 +26,8 @@ const BackfillLabel = "backfill"
 
 var (
 	reasonRe = regexp.MustCompile(`reason: '([^']*)'`)
-	cutoffRe = regexp.MustCompile(`^entry too far behind, entry timestamp is: [^,]*, oldest acceptable timestamp is: (\S+)$`)
+	// Loki 2.x leaves the entry's own time out.
+	cutoffRe = regexp.MustCompile(`^entry too far behind, (?:entry timestamp is: [^,]*, )?oldest acceptable timestamp is: (\S+)$`)
 )
 
 // behindWindow reports how many of r's entries Loki refused only for being

@@ -2,6 +2,7 @@ package loki
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,11 @@ func TestBehindWindow(t *testing.T) {
 	n := rejectedCount(msg, r.entries)
 	if k, ok := behindWindow(msg, r, n); !ok || k != late {
 		t.Fatalf("behindWindow = %d, %v; want %d", k, ok, late)
+	}
+	// Loki 2.x names the cutoff only.
+	loki2 := regexp.MustCompile(`entry timestamp is: [^,]*, `).ReplaceAllString(msg, "")
+	if k, ok := behindWindow(loki2, r, n); !ok || k != late {
+		t.Errorf("Loki 2 answer: behindWindow = %d, %v; want %d", k, ok, late)
 	}
 	reqs := lateRequests(r, late)
 	if len(reqs) != 2 || reqs[0].entries+reqs[1].entries != late {
