@@ -147,9 +147,10 @@ type Outcome struct {
 	// backfill="<hour>" (see lateRequests); they count in Accepted or
 	// Rejected as that stream answered.
 	Late int
-	// late holds the requests of the late entries of the request just
-	// answered, which Deliver sends before moving on.
-	late []request
+	// skipped counts the entries of requests derived from a batch request
+	// (the halves of a too-large one, the backfill of a late one) that an
+	// earlier attempt delivered.
+	skipped int
 }
 
 // RetryError means the chunk must be handed back to Fluent Bit for a retry:
@@ -197,11 +198,8 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 		if len(b.done) > 0 && b.done[reqs[i].id()] {
 			continue
 		}
-		err := c.send(ctx, reqs[i], &out)
-		if err == nil && len(out.late) > 0 {
-			err = c.sendLate(ctx, b, &out)
-		}
-		if err != nil {
+		answered := out.Accepted + out.Rejected + out.skipped
+		if err := c.send(ctx, reqs[i], &out, b); err != nil {
 			c.Stats.Retries.Add(1)
 			if m := c.s.Metrics; m != nil {
 				m.Retries.Inc()
@@ -214,7 +212,8 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 			}
 			// The failed request is not done (checked above); of those
 			// after it, an earlier attempt may have delivered some.
-			out.Left = reqs[i].entries
+			// Halves of a request refused as too large may be in Loki.
+			out.Left = reqs[i].entries - (out.Accepted + out.Rejected + out.skipped - answered)
 			for _, r := range reqs[i+1:] {
 				if len(b.done) == 0 || !b.done[r.id()] {
 					out.Left += r.entries
@@ -231,22 +230,21 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 	return out, nil
 }
 
-// sendLate sends the backfill requests of the request just answered and
-// remembers each one Loki accepts. The request itself counts as delivered
+// sendLate sends the backfill requests of a request Loki answered and
+// remembers each one it accepts. The request itself counts as delivered
 // only once they all are: a retry of the chunk sends it again, Loki refuses
 // the same late entries again, and the backfill requests it already holds
 // are skipped. What Loki stored of that request the first time is sent
 // again (it drops an exact resend only while it is its stream's newest
 // entry, and its queries show such a pair once).
-func (c *Client) sendLate(ctx context.Context, b *Batch, out *Outcome) error {
-	late := out.late
-	out.late = nil
+func (c *Client) sendLate(ctx context.Context, late []request, out *Outcome, b *Batch) error {
 	for i := range late {
 		id := late[i].id()
 		if b.done[id] {
+			out.skipped += late[i].entries
 			continue
 		}
-		if err := c.send(ctx, late[i], out); err != nil {
+		if err := c.send(ctx, late[i], out, b); err != nil {
 			return err
 		}
 		b.remember(id)
@@ -254,7 +252,7 @@ func (c *Client) sendLate(ctx context.Context, b *Batch, out *Outcome) error {
 	return nil
 }
 
-func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
+func (c *Client) send(ctx context.Context, r request, out *Outcome, b *Batch) error {
 	sent, stripped := r, false
 	if r.hasMetadata() && (c.s.MetadataMode == config.MetadataOff || (c.s.MetadataMode == config.MetadataAuto && c.strippingMetadata())) {
 		sent, stripped = r.withoutMetadata(), true
@@ -299,7 +297,7 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
 				m.MetadataRefused.Set(1)
 			}
 		}
-		return c.send(ctx, r, out)
+		return c.send(ctx, r, out, b)
 	case status == http.StatusBadRequest && !lokiRefusal(msg):
 		// Not Loki's answer about the entries (a proxy or gateway in
 		// front of it refused the request): Loki stored nothing, so the
@@ -315,14 +313,13 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
 			// A backlog, not a bad entry: its own hour's stream takes it.
 			out.Accepted += r.entries - k
 			out.Late += k
-			out.late = append(out.late, lateRequests(r, k)...)
 			c.Stats.Accepted.Add(int64(r.entries - k))
 			c.Stats.Late.Add(int64(k))
 			if m := c.s.Metrics; m != nil {
 				m.Accepted.Add(float64(r.entries - k))
 				m.Backfilled.Add(float64(k))
 			}
-			return nil
+			return c.sendLate(ctx, lateRequests(r, k), out, b)
 		}
 		out.Accepted += r.entries - n
 		out.Rejected += n
@@ -346,9 +343,19 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome) error {
 		}
 		return nil
 	case status == http.StatusRequestEntityTooLarge && len(r.streams) > 0 && r.entries > 1:
-		// The server's body limit is below max_request_bytes: halve and resend.
-		for _, half := range halve(r) {
-			if err := c.send(ctx, half, out); err != nil {
+		// The server's body limit is below max_request_bytes: halve and
+		// resend. A retry halves the same request the same way, so the
+		// halves Loki took are known by content and not sent twice.
+		halves := halve(r)
+		for k := range halves {
+			if len(b.done) > 0 && b.done[halves[k].id()] {
+				out.skipped += halves[k].entries
+				continue
+			}
+			if err := c.send(ctx, halves[k], out, b); err != nil {
+				for j := range halves[:k] {
+					b.remember(halves[j].id())
+				}
 				return err
 			}
 		}
@@ -638,16 +645,25 @@ func (r request) withoutMetadata() request {
 	return out
 }
 
+// halve splits r in two requests of one stream each when it has one
+// stream: Loki reports only the last stream's outcome of a request
+// (scripts/loki/BEHAVIOUR.md), so an entry it refused in any other would be
+// taken for stored.
 func halve(r request) []request {
-	var all []push.Stream
-	for _, s := range r.streams {
-		for i := range s.Entries {
-			all = append(all, push.Stream{Labels: s.Labels, Entries: s.Entries[i : i+1]})
+	if len(r.streams) > 1 {
+		mid := len(r.streams) / 2
+		a := request{tenant: r.tenant, streams: r.streams[:mid], late: r.late}
+		z := request{tenant: r.tenant, streams: r.streams[mid:], late: r.late}
+		for _, s := range a.streams {
+			a.entries += len(s.Entries)
 		}
+		z.entries = r.entries - a.entries
+		return []request{a, z}
 	}
-	mid := len(all) / 2
+	s := r.streams[0]
+	mid := len(s.Entries) / 2
 	return []request{
-		{tenant: r.tenant, streams: all[:mid], entries: mid},
-		{tenant: r.tenant, streams: all[mid:], entries: len(all) - mid},
+		{tenant: r.tenant, streams: []push.Stream{{Labels: s.Labels, Entries: s.Entries[:mid]}}, entries: mid, late: r.late},
+		{tenant: r.tenant, streams: []push.Stream{{Labels: s.Labels, Entries: s.Entries[mid:]}}, entries: len(s.Entries) - mid, late: r.late},
 	}
 }

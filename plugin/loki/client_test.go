@@ -225,6 +225,70 @@ func TestTooLargeIsHalved(t *testing.T) {
 	}
 }
 
+// A request halved after a 413 must still carry one stream: Loki answers
+// for the last stream of a request only, so an entry it refused in another
+// would pass for stored.
+func TestTooLargeHalvesKeepOneStream(t *testing.T) {
+	rec := &recorder{status: func(_ int, r *push.PushRequest) (int, string) {
+		if entries([]*push.PushRequest{r}) > 2 {
+			return 413, "too large"
+		}
+		return 204, ""
+	}}
+	c := newTest(t, rec, nil)
+	if _, err := c.Deliver(context.Background(), batchOf(9)); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rec.requests {
+		if len(r.Streams) != 1 {
+			t.Errorf("request %d has %d streams", i, len(r.Streams))
+		}
+	}
+}
+
+// Halves Loki took before a later half failed are not sent again by the
+// retry: Loki drops a resend only while it is the stream's newest entry.
+func TestTooLargeRetrySkipsDeliveredHalves(t *testing.T) {
+	small, failed := 0, false
+	stored := map[string]int{}
+	rec := &recorder{status: func(_ int, r *push.PushRequest) (int, string) {
+		if entries([]*push.PushRequest{r}) > 2 {
+			return 413, "too large"
+		}
+		small++
+		if small == 3 && !failed {
+			failed = true
+			return 503, "busy"
+		}
+		for _, s := range r.Streams {
+			for _, e := range s.Entries {
+				stored[e.Line]++
+			}
+		}
+		return 204, ""
+	}}
+	c := newTest(t, rec, nil)
+	b := batchOf(8)
+	out, err := c.Deliver(context.Background(), b)
+	if err == nil {
+		t.Fatal("a 503 was taken for success")
+	}
+	if out.Left != 4 {
+		t.Errorf("left %d, want 4 (two halves of 2 were stored)", out.Left)
+	}
+	if _, err := c.Deliver(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 8 {
+		t.Errorf("%d entries stored, want 8", len(stored))
+	}
+	for line, n := range stored {
+		if n != 1 {
+			t.Errorf("%s sent %d times", line, n)
+		}
+	}
+}
+
 func TestUnreachableIsRetry(t *testing.T) {
 	c, err := New(Settings{Loki: config.Loki{URL: "http://127.0.0.1:1/loki/api/v1/push", Timeout: time.Second, MaxRequestBytes: 1 << 20, TLSVerify: true}})
 	if err != nil {
