@@ -263,6 +263,9 @@ func checkKaudit(c *fbConfig, out plugin) []error {
 	if c.Service["storage.path"] == "" {
 		fail("service: storage.path unset, filesystem buffering is off")
 	}
+	if on, _ := boolValue(c.Service["storage.checksum"]); on {
+		fail("service: storage.checksum on: a chunk written to since its last sync fails the check after Fluent Bit is killed and is discarded whole")
+	}
 	return errs
 }
 
@@ -271,13 +274,13 @@ func checkKaudit(c *fbConfig, out plugin) []error {
 func TestKauditKeyCheckRejectsUnknownKeys(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "bad.conf")
-	os.WriteFile(f, []byte("[INPUT]\n    Name dummy\n    Tag a\n[OUTPUT]\n    Name kaudit\n    Match a\n    Host loki\n"), 0o644)
+	os.WriteFile(f, []byte("[SERVICE]\n    storage.checksum on\n[INPUT]\n    Name dummy\n    Tag a\n[OUTPUT]\n    Name kaudit\n    Match a\n    Host loki\n"), 0o644)
 	c, err := parseClassic(f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	errs := fmt.Sprint(checkKaudit(c, c.kind("output")[0]))
-	for _, want := range []string{`"host" is neither`, "Retry_Limit", "storage.type filesystem", "storage.path unset", "storage.total_limit_size unset", "metrics_listen unset"} {
+	for _, want := range []string{`"host" is neither`, "Retry_Limit", "storage.type filesystem", "storage.path unset", "storage.total_limit_size unset", "metrics_listen unset", "storage.checksum on"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("checkKaudit did not report %s: %s", want, errs)
 		}
