@@ -360,6 +360,10 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome, b *Batch) er
 			}
 		}
 		return nil
+	case status == http.StatusRequestEntityTooLarge:
+		// Halving cannot go below one entry: only a larger body limit, or
+		// shorter lines, lets it through.
+		return c.block(status, metrics.BlockTooLarge, fmt.Sprintf("the server refuses a request of one entry (%d bytes) as too large: raise its body limit (a proxy's, such as nginx's client_max_body_size) above max_line_bytes, or lower max_line_bytes", len(body)), summarize(msg))
 	case status == http.StatusUnauthorized:
 		return c.block(status, metrics.BlockUnauthorized, "Loki is multi-tenant or needs credentials: set tenant_id (or tenant_id_key), and check http_user/http_passwd or bearer_token", summarize(msg))
 	case status == http.StatusForbidden:

@@ -150,6 +150,7 @@ func TestBlockedDelivery(t *testing.T) {
 		{401, metrics.BlockUnauthorized, "set tenant_id"},
 		{403, metrics.BlockForbidden, "no right to push"},
 		{404, metrics.BlockNotFound, "url must be Loki's push endpoint, ending in /loki/api/v1/push"},
+		{413, metrics.BlockTooLarge, "raise its body limit"},
 	} {
 		t.Run(tc.cause.String(), func(t *testing.T) {
 			var mu sync.Mutex

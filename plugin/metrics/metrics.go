@@ -145,13 +145,14 @@ const (
 	BlockNotFound                        // 404: url is not the push endpoint
 	BlockTLS                             // certificate or protocol mismatch
 	BlockStructuredMetadata              // structured_metadata_mode on, and Loki refuses it
+	BlockTooLarge                        // 413 for a request of one entry
 	blockCount
 )
 
 // NumBlocks is the number of Block causes.
 const NumBlocks = int(blockCount)
 
-var blockNames = [blockCount]string{"unauthorized", "forbidden", "not_found", "tls", "structured_metadata"}
+var blockNames = [blockCount]string{"unauthorized", "forbidden", "not_found", "tls", "structured_metadata", "too_large"}
 
 // String returns the cause's label value.
 func (b Block) String() string { return blockNames[b] }
