@@ -212,7 +212,8 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 			}
 			// The failed request is not done (checked above); of those
 			// after it, an earlier attempt may have delivered some.
-			// Halves of a request refused as too large may be in Loki.
+			// What Loki took of it (halves of a request refused as too
+			// large, the backfill of late entries) is not left to send.
 			out.Left = reqs[i].entries - (out.Accepted + out.Rejected + out.skipped - answered)
 			for _, r := range reqs[i+1:] {
 				if len(b.done) == 0 || !b.done[r.id()] {
