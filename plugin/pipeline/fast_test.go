@@ -140,7 +140,7 @@ func TestFastLineIsTheFullPath(t *testing.T) {
 		{"tiered", "../../conf/policy/tiered.yaml", false},
 		{"managed-cluster", "../../conf/policy/managed-cluster.yaml", true},
 	} {
-		red, err := redact.New(redact.Config{KeepManagedFields: pc.keepManaged})
+		red, err := redact.New(withShippedRules(redact.Config{KeepManagedFields: pc.keepManaged}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,7 +320,7 @@ func FuzzFastLine(f *testing.F) {
 			f.Add(string(b))
 		}
 	}
-	red, err := redact.New(redact.Config{})
+	red, err := redact.New(withShippedRules(redact.Config{}))
 	if err != nil {
 		f.Fatal(err)
 	}

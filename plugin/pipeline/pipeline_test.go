@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaudit/kaudit/conf"
 	"github.com/kaudit/kaudit/detect"
 	"github.com/kaudit/kaudit/plugin/config"
 	fbchunk "github.com/kaudit/kaudit/plugin/decode/chunk"
@@ -34,7 +35,7 @@ func filterPipeline(t testing.TB, pass bool) *Pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	red, err := redact.New(redact.Config{})
+	red, err := redact.New(withShippedRules(redact.Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +44,13 @@ func filterPipeline(t testing.TB, pass bool) *Pipeline {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// withShippedRules adds the rules the plugin ships (NewRedactor) to cfg: the
+// pipeline's tests hold what runs, rules included, not the engine alone.
+func withShippedRules(cfg redact.Config) redact.Config {
+	cfg.Rules = append([]redact.Source{{Name: conf.RedactName, Data: conf.Redact}}, cfg.Rules...)
+	return cfg
 }
 
 func chunk(t testing.TB, records []map[string]any, opts fbchunk.Options) []byte {
