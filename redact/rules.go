@@ -90,8 +90,8 @@ type target struct {
 	env   *envRule
 }
 
-// itemStep is the path step into an array element; a rule's own paths
-// cannot contain it (empty segments are refused).
+// itemStep is the path step into an array element; a rule's path writes
+// it as [] after the step that holds the array (data[].value).
 const itemStep = ""
 
 // maxTargets bounds a rule's targets: positions carry them as a bit set.
@@ -304,11 +304,23 @@ func compileRule(s ruleSpec, pods podSpecsSpec) (*rule, error) {
 		if f.Path == "" {
 			bad(key+".path", "empty")
 		} else {
-			path = strings.Split(f.Path, ".")
-			for _, p := range path {
-				if p == itemStep {
-					bad(key+".path", "%q has an empty segment", f.Path)
+			for _, p := range strings.Split(f.Path, ".") {
+				// A list of records keeps each credential in an item
+				// (External Secrets' fake provider: data[].value), which
+				// a path of keys alone cannot reach.
+				p, items := strings.CutSuffix(p, "[]")
+				if p == itemStep || strings.ContainsAny(p, "[]") {
+					if p == itemStep {
+						bad(key+".path", "%q has an empty segment", f.Path)
+					} else {
+						bad(key+".path", "%q: a bracket stands only as [] after a step that holds a list", f.Path)
+					}
+					path = nil
 					break
+				}
+				path = append(path, p)
+				if items {
+					path = append(path, itemStep)
 				}
 			}
 		}

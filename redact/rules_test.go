@@ -29,6 +29,8 @@ func TestRulesInvalid(t *testing.T) {
 		{"bad kind", "rules:\n  - {id: a, kinds: [configmap], fields: [{path: a}]}\n", `kinds[0]: "configmap" is not a kind`},
 		{"empty path", "rules:\n  - {id: a, kinds: [X], fields: [{keys: a}]}\n", "fields[0].path: empty"},
 		{"empty segment", "rules:\n  - {id: a, kinds: [X], fields: [{path: a..b}]}\n", `fields[0].path: "a..b" has an empty segment`},
+		{"list step alone", "rules:\n  - {id: a, kinds: [X], fields: [{path: 'a.[].b'}]}\n", `fields[0].path: "a.[].b" has an empty segment`},
+		{"index in path", "rules:\n  - {id: a, kinds: [X], fields: [{path: 'a[0].b'}]}\n", `fields[0].path: "a[0].b": a bracket stands only as [] after a step that holds a list`},
 		{"bad keys", "rules:\n  - {id: a, kinds: [X], fields: [{path: a, keys: '('}]}\n", "fields[0].keys: error parsing regexp"},
 		{"except without keys", "rules:\n  - {id: a, kinds: [X], fields: [{path: a, except_keys: b}]}\n", "fields[0].except_keys: needs keys or jwt"},
 		{"env without names", "rules:\n  - {id: a, kinds: [X], env: {}}\n", "env.names: empty"},
@@ -61,7 +63,7 @@ func TestRulesOverride(t *testing.T) {
 		{Name: "empty.yaml", Data: []byte("# nothing\n")},
 		{Name: "site.yaml", Data: []byte("marker: '<cut>'\nrules:\n  - id: container_env_credentials\n    enabled: false\n  - id: configmap_credential_keys\n    kinds: [ConfigMap]\n    resources: [configmaps]\n    fields: [{path: data, keys: '^pin$'}]\n")},
 	}})
-	if got := strings.Join(r.Rules(), ","); got != "configmap_credential_keys" {
+	if got := strings.Join(r.Rules(), ","); got != "configmap_credential_keys,external_secrets_fake_provider" {
 		t.Errorf("rules %s", got)
 	}
 	ev := map[string]any{
@@ -182,12 +184,13 @@ func TestReadmeExample(t *testing.T) {
 		t.Fatal("no yaml example in README.md")
 	}
 	r := defaultRedactor(t, Config{Rules: []Source{{Name: "README.md", Data: []byte(example)}}})
-	if got := strings.Join(r.Rules(), ","); got != "configmap_credential_keys,widget_credentials,rollout_env" {
+	if got := strings.Join(r.Rules(), ","); got != "configmap_credential_keys,external_secrets_fake_provider,widget_credentials,rollout_env" {
 		t.Errorf("rules %s", got)
 	}
 	ev := map[string]any{"objectRef": map[string]any{"resource": "widgets", "apiGroup": "example.com"},
-		"requestObject": map[string]any{"spec": map[string]any{"pin": "1", "settings": map[string]any{"db_password": "x", "token_url": "https://t"}}}}
-	if rep := r.Redact(ev).String(); rep != "rule_value=2" {
+		"requestObject": map[string]any{"spec": map[string]any{"pin": "1", "settings": map[string]any{"db_password": "x", "token_url": "https://t"},
+			"pins": []any{map[string]any{"name": "door", "value": "4711"}}}}}
+	if rep := r.Redact(ev).String(); rep != "rule_value=3" {
 		t.Errorf("report %q", rep)
 	}
 	if r.Marker() != "<removed>" {
