@@ -44,6 +44,7 @@ type namesSpec struct {
 	ShapedNames     []string `json:"shaped_names"`
 	QueryNames      []string `json:"query_names"`
 	PurposeWords    []string `json:"purpose_words"`
+	VerdictWords    []string `json:"verdict_words"`
 	HostKeyed       []string `json:"host_keyed"`
 	HostKeyedExcept []string `json:"host_keyed_except"`
 	Confusables     []string `json:"confusables"`

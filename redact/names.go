@@ -47,6 +47,10 @@ type names struct {
 	// it (database: orders next to password:) but say what it is for in a
 	// map of credentials (secrets: {DATABASE: x}).
 	purpose map[string]bool
+	// verdict: words an error message states about a credential after
+	// its name and a colon (oauth token: unexpected status 401), which a
+	// value glued into the sentence is not read as.
+	verdict map[string]bool
 	// hostKeyed: prefixes of names that key a credential by its host,
 	// spelt with __ for the dots (BUNDLE_GEMS__EXAMPLE__COM), unless the
 	// first part is one of hostExcept (BUNDLE_BUILD__NOKOGIRI).
@@ -76,7 +80,7 @@ func newNames() *names {
 		words: map[string]bool{}, lastWords: map[string]bool{}, except: map[string]bool{},
 		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{}, pairLists: map[string]bool{},
 		quantity: map[string]bool{}, qualifiers: map[string]bool{}, suffixExcept: map[string]bool{}, keyPrefixes: map[string]bool{}, not: map[string]bool{},
-		content: map[string]bool{}, shaped: map[string]bool{}, query: map[string]bool{}, purpose: map[string]bool{}, hostExcept: map[string]bool{},
+		content: map[string]bool{}, shaped: map[string]bool{}, query: map[string]bool{}, purpose: map[string]bool{}, verdict: map[string]bool{}, hostExcept: map[string]bool{},
 		fold: map[rune]byte{},
 	}
 }
@@ -85,7 +89,7 @@ func (n *names) add(s namesSpec) {
 	for _, l := range []struct {
 		dst map[string]bool
 		src []string
-	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}, {n.query, s.QueryNames}, {n.purpose, s.PurposeWords}, {n.hostExcept, s.HostKeyedExcept}} {
+	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}, {n.query, s.QueryNames}, {n.purpose, s.PurposeWords}, {n.verdict, s.VerdictWords}, {n.hostExcept, s.HostKeyedExcept}} {
 		for _, w := range l.src {
 			l.dst[strings.ToLower(w)] = true
 		}
