@@ -621,7 +621,8 @@ func (n *names) judgeShaped(name string) bool {
 // token of 8 to 256 characters with no space, at least 3 digits and 2
 // letters, and letters and digits mixed in a run of 6 or more between
 // separators (a3f9c2d17e..., PwX7k2-91aQ; not Apache-2.0,
-// enterprise-2024, orders.created.v2, v1.2.3, 404).
+// enterprise-2024, orders.created.v2, v1.2.3, 404), or a long random
+// token in mixed case (randomCase).
 func generated(v string) bool {
 	if len(v) < 8 || len(v) > 256 {
 		return false
@@ -647,7 +648,35 @@ func generated(v string) bool {
 		mixed = mixed || run >= 6 && runL && runD
 		run, runL, runD = 0, false, false
 	}
-	return mixed && digits >= 3 && letters >= 2
+	return mixed && digits >= 3 && letters >= 2 || randomCase(v)
+}
+
+// randomCase reports whether v is a run of 16 or more letters and digits
+// (and base64url's - and _) whose letters take either case about as often
+// as the other, with a digit among them: a random token of base62 or
+// base64url, which can hold fewer than 3 digits (kX9mQ2vLpTzR8wNbYcJd, one
+// in three of 16 characters), unlike a name in camelCase (one capital a
+// word: ReconcileSucceededWithWarnings, XMLHttpRequest2) or in one case.
+func randomCase(v string) bool {
+	if len(v) < 16 {
+		return false
+	}
+	upper, lower, digits := 0, 0, 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case 'A' <= c && c <= 'Z':
+			upper++
+		case 'a' <= c && c <= 'z':
+			lower++
+		case isDigit(c):
+			digits++
+		case c == '-' || c == '_':
+		default:
+			return false
+		}
+	}
+	letters := upper + lower
+	return digits >= 1 && letters >= 12 && 3*upper > letters && 3*lower > letters
 }
 
 // keyPrefixName reports whether a map under name makes its member key a

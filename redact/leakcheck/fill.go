@@ -88,6 +88,14 @@ func Values(id string) map[string]string {
 		"{{HEX32}}":         hex.EncodeToString([]byte(canary))[:32],
 		"{{ALNUM24}}":       pad(alnum, 24, "a1B2c3"),
 		"{{LOWER16}}":       pad(Markers[2]+strings.ToLower(alnum[len(Markers[1]):]), 16, "0123456789"),
+		// A random token's shape with one digit: half its letters
+		// capitals, as base62 draws them.
+		"{{MIXED_1DIGIT}}": Markers[2] + pad(strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' {
+				return r - 'a' + 'A'
+			}
+			return -1
+		}, id), 10, "QXZRTWPLMB") + "7",
 		"{{B64_PROPS}}":     base64.StdEncoding.EncodeToString([]byte(props)),
 		"{{GZ_B64_PROPS}}":  base64.StdEncoding.EncodeToString(gz([]byte(props))),
 		"{{HELM_RELEASE}}":  base64.StdEncoding.EncodeToString(gz(release)),
