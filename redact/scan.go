@@ -840,13 +840,13 @@ func referenceValue(nm *names, p *pattern, loc []int, s string) bool {
 		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasSuffix(v, ":") && !setByEquals(p, loc, s, a) {
 			return true
 		}
-		if e := loc[2*g+1]; nm != nil && a >= 2 && s[a-1] == ' ' && s[a-2] == ':' && lowerWord(v) && e+1 < len(s) && (nm.verdict[v] && (s[e] == ' ' || s[e] == ',') || clauseName(s[e:])) {
+		if e := loc[2*g+1]; nm != nil && a >= 2 && s[a-1] == ' ' && s[a-2] == ':' && nm.verdict[v] && e+1 < len(s) && (s[e] == ' ' || s[e] == ',') {
 			// An error chain states what is wrong with the credential
 			// its name labels, and the sentence goes on (oauth token:
-			// unexpected status 401, api key: missing or empty), or
-			// its next link names another (refresh credentials:
-			// refresh token: expired): a word a password could be is
-			// no value there when nothing ends it but more prose.
+			// unexpected status 401, api key: missing or empty): a
+			// verdict is no value there when more prose follows it. A
+			// word before the next link's name (password: changeme
+			// user: admin) is still taken for a value.
 			return true
 		}
 		if e := loc[2*g+1]; lowerWord(v) && (a == 0 || s[a-1] != '"' && s[a-1] != '\'') && e+1 < len(s) && s[e] == ' ' && s[e+1] == '"' {
@@ -886,25 +886,6 @@ func inReference(nm *names, s string, a int) bool {
 		j += a
 	}
 	return i < a && nm != nil && nm.reference(s[i:j])
-}
-
-// clauseName reports whether rest, the text after a value, is a space and
-// a word or two ending in ": ", the name of an error chain's next link (a
-// value "refresh" in "credentials: refresh token: expired" begins it).
-func clauseName(rest string) bool {
-	if len(rest) < 4 || rest[0] != ' ' {
-		return false
-	}
-	for i := 1; i < len(rest) && i <= 64; i++ {
-		switch c := rest[i]; {
-		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.':
-		case c == ':':
-			return i > 1 && (i+1 == len(rest) || rest[i+1] == ' ')
-		default:
-			return false
-		}
-	}
-	return false
 }
 
 // lowerWord reports whether v is a word of lower-case ASCII letters.
