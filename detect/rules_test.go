@@ -142,6 +142,7 @@ var alsoMatches = map[string][]string{
 	"system_masters_unknown/positive_forged_cert":                                        {"user_not_allowed"},
 	"legacy_token_secret_kube_system/positive":                                           {"secret_write"},
 	"privileged_pod_create/positive_k3s_chart_installer_runs_shell":                      {"daemonset_create", "workload_in_system_namespace"},
+	"impersonation_privileged/positive_other_account_impersonates_masters":               {"serviceaccount_pod_list_unusual_client"},
 	"security_tooling_disabled/positive_falco_daemonset_deleted":                         {"workload_delete"},
 	"security_tooling_disabled/positive_shipped_audit_log_shipper_deleted":               {"workload_delete"},
 	"clusterrolebinding_create/positive_by_secret_reader_addon":                          {"rbac_binding_by_serviceaccount"},
