@@ -281,11 +281,7 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome, b *Batch) er
 				m.MetadataRefused.Set(0)
 			}
 		}
-		out.Accepted += r.entries
-		c.Stats.Accepted.Add(int64(r.entries))
-		if m := c.s.Metrics; m != nil {
-			m.Accepted.Add(float64(r.entries))
-		}
+		c.took(out, r.entries)
 		return nil
 	case status == http.StatusBadRequest && sent.hasMetadata() && metadataDisallowed(msg):
 		// The framing, not the events, is refused: never count them lost.
@@ -312,22 +308,18 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome, b *Batch) er
 		n := rejectedCount(msg, r.entries)
 		if k, ok := behindWindow(msg, r, n); ok {
 			// A backlog, not a bad entry: its own hour's stream takes it.
-			out.Accepted += r.entries - k
+			c.took(out, r.entries-k)
 			out.Late += k
-			c.Stats.Accepted.Add(int64(r.entries - k))
 			c.Stats.Late.Add(int64(k))
 			if m := c.s.Metrics; m != nil {
-				m.Accepted.Add(float64(r.entries - k))
 				m.Backfilled.Add(float64(k))
 			}
 			return c.sendLate(ctx, lateRequests(r, k), out, b)
 		}
-		out.Accepted += r.entries - n
+		c.took(out, r.entries-n)
 		out.Rejected += n
-		c.Stats.Accepted.Add(int64(r.entries - n))
 		c.Stats.Rejected.Add(int64(n))
 		if m := c.s.Metrics; m != nil {
-			m.Accepted.Add(float64(r.entries - n))
 			countDrops(msg, n, func(d metrics.Drop, k int) { m.Dropped[d].Add(float64(k)) })
 		}
 		if out.Reason == "" {
@@ -375,6 +367,16 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome, b *Batch) er
 		// 429 and 5xx are Loki asking for patience; other codes keep the
 		// chunk in Fluent Bit too, since the data itself is fine.
 		return &RetryError{Status: status, Err: errors.New(summarize(msg))}
+	}
+}
+
+// took counts n entries Loki stored, in the outcome, the stats and the
+// metrics alike.
+func (c *Client) took(out *Outcome, n int) {
+	out.Accepted += n
+	c.Stats.Accepted.Add(int64(n))
+	if m := c.s.Metrics; m != nil {
+		m.Accepted.Add(float64(n))
 	}
 }
 
