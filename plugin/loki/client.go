@@ -231,24 +231,27 @@ func (c *Client) Deliver(ctx context.Context, b *Batch) (Outcome, error) {
 	return out, nil
 }
 
-// sendLate sends the backfill requests of a request Loki answered and
-// remembers each one it accepts. The request itself counts as delivered
-// only once they all are: a retry of the chunk sends it again, Loki refuses
-// the same late entries again, and the backfill requests it already holds
-// are skipped. What Loki stored of that request the first time is sent
-// again (it drops an exact resend only while it is its stream's newest
-// entry, and its queries show such a pair once).
-func (c *Client) sendLate(ctx context.Context, late []request, out *Outcome, b *Batch) error {
-	for i := range late {
-		id := late[i].id()
-		if b.done[id] {
-			out.skipped += late[i].entries
+// sendParts sends the requests Loki's answer to one request made of it:
+// its halves after a 413, the backfill of its late entries. The request
+// itself counts as delivered only once every part is, so a retry of the
+// chunk sends it again, gets the same answer and makes the same parts;
+// those Loki took are known by content and skipped. They are remembered
+// only when a later part fails, so a healthy flush hashes nothing. What
+// Loki stored of a late entries' request the first time is sent again (it
+// drops an exact resend only while it is its stream's newest entry, and
+// its queries show such a pair once).
+func (c *Client) sendParts(ctx context.Context, parts []request, out *Outcome, b *Batch) error {
+	for k := range parts {
+		if len(b.done) > 0 && b.done[parts[k].id()] {
+			out.skipped += parts[k].entries
 			continue
 		}
-		if err := c.send(ctx, late[i], out, b); err != nil {
+		if err := c.send(ctx, parts[k], out, b); err != nil {
+			for j := range parts[:k] {
+				b.remember(parts[j].id())
+			}
 			return err
 		}
-		b.remember(id)
 	}
 	return nil
 }
@@ -314,7 +317,7 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome, b *Batch) er
 			if m := c.s.Metrics; m != nil {
 				m.Backfilled.Add(float64(k))
 			}
-			return c.sendLate(ctx, lateRequests(r, k), out, b)
+			return c.sendParts(ctx, lateRequests(r, k), out, b)
 		}
 		c.took(out, r.entries-n)
 		out.Rejected += n
@@ -337,22 +340,8 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome, b *Batch) er
 		return nil
 	case status == http.StatusRequestEntityTooLarge && len(r.streams) > 0 && r.entries > 1:
 		// The server's body limit is below max_request_bytes: halve and
-		// resend. A retry halves the same request the same way, so the
-		// halves Loki took are known by content and not sent twice.
-		halves := halve(r)
-		for k := range halves {
-			if len(b.done) > 0 && b.done[halves[k].id()] {
-				out.skipped += halves[k].entries
-				continue
-			}
-			if err := c.send(ctx, halves[k], out, b); err != nil {
-				for j := range halves[:k] {
-					b.remember(halves[j].id())
-				}
-				return err
-			}
-		}
-		return nil
+		// resend.
+		return c.sendParts(ctx, halve(r), out, b)
 	case status == http.StatusRequestEntityTooLarge:
 		// Halving cannot go below one entry: only a larger body limit, or
 		// shorter lines, lets it through.
