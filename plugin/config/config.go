@@ -372,7 +372,7 @@ func (c *Config) Redacted() string {
 func parseURL(c *Config, v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", maskUserinfo(v))
+		return fmt.Errorf("%q is not an http(s) URL", MaskUserinfo(v))
 	}
 	c.URL = u.String()
 	return nil
@@ -422,9 +422,11 @@ func parseLabels(c *Config, v string) error {
 // headerName is RFC 7230's token syntax.
 var headerName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
-// maskUserinfo hides the credentials of a URL that does not parse, so the
-// start-up line that refuses it does not print them.
-func maskUserinfo(v string) string {
+// MaskUserinfo hides the credentials of a URL in a message: the start-up
+// line that refuses one that does not parse, the delivery errors that name
+// the url. Everything before the last @ after the scheme goes, so a
+// password holding an @ or a / is never half printed.
+func MaskUserinfo(v string) string {
 	at := strings.LastIndex(v, "@")
 	if at < 0 {
 		return v

@@ -351,7 +351,7 @@ func (c *Client) send(ctx context.Context, r request, out *Outcome, b *Batch) er
 	case status == http.StatusForbidden:
 		return c.block(status, metrics.BlockForbidden, "the credentials have no right to push for this tenant: check http_user/http_passwd or bearer_token and tenant_id", summarize(msg))
 	case status == http.StatusNotFound:
-		return c.block(status, metrics.BlockNotFound, "url must be Loki's push endpoint, ending in /loki/api/v1/push (it is "+redactURL(c.s.URL)+")", summarize(msg))
+		return c.block(status, metrics.BlockNotFound, "url must be Loki's push endpoint, ending in /loki/api/v1/push (it is "+config.MaskUserinfo(c.s.URL)+")", summarize(msg))
 	default:
 		// 429 and 5xx are Loki asking for patience; other codes keep the
 		// chunk in Fluent Bit too, since the data itself is fine.
@@ -451,15 +451,6 @@ func tlsProblem(err error) (string, bool) {
 		return "Loki refused the TLS handshake: check tls_cert_file/tls_key_file (mutual TLS) and the TLS versions it allows", true
 	}
 	return "", false
-}
-
-func redactURL(s string) string {
-	if i := strings.Index(s, "@"); i >= 0 {
-		if j := strings.Index(s, "://"); j >= 0 && j < i {
-			return s[:j+3] + "***" + s[i:]
-		}
-	}
-	return s
 }
 
 func (c *Client) post(ctx context.Context, tenant string, body []byte) (int, string, error) {

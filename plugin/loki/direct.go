@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http/httpproxy"
+
+	"github.com/kaudit/kaudit/plugin/config"
 )
 
 // A push is one request and one answer, and a flush waits for each answer
@@ -69,7 +71,7 @@ func newDirect(s Settings, tc *tls.Config) *direct {
 	if p, err := httpproxy.FromEnvironment().ProxyFunc()(u); err != nil || p != nil {
 		return nil
 	}
-	d := &direct{addr: u.Host, url: redactURL(s.URL), dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}}
+	d := &direct{addr: u.Host, url: config.MaskUserinfo(s.URL), dialer: net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}}
 	if u.Port() == "" {
 		port := "80"
 		if u.Scheme == "https" {
