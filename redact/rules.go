@@ -94,6 +94,28 @@ type target struct {
 // it as [] after the step that holds the array (data[].value).
 const itemStep = ""
 
+// fieldPath splits a rule's dotted path into its steps; [] after a step
+// adds the step into each item of the list it holds: a list of records
+// keeps each credential in an item (External Secrets' fake provider:
+// data[].value), which a path of keys alone cannot reach.
+func fieldPath(s string) ([]string, error) {
+	var path []string
+	for _, p := range strings.Split(s, ".") {
+		p, items := strings.CutSuffix(p, "[]")
+		switch {
+		case p == itemStep:
+			return nil, fmt.Errorf("%q has an empty segment", s)
+		case strings.ContainsAny(p, "[]"):
+			return nil, fmt.Errorf("%q: a bracket stands only as [] after a step that holds a list", s)
+		}
+		path = append(path, p)
+		if items {
+			path = append(path, itemStep)
+		}
+	}
+	return path, nil
+}
+
 // maxTargets bounds a rule's targets: positions carry them as a bit set.
 const maxTargets = 64
 
@@ -301,30 +323,12 @@ func compileRule(s ruleSpec, pods podSpecsSpec) (*rule, error) {
 		key := fmt.Sprintf("fields[%d]", i)
 		rf := &ruleField{jwt: f.JWT}
 		var path []string
+		var err error
 		if f.Path == "" {
 			bad(key+".path", "empty")
-		} else {
-			for _, p := range strings.Split(f.Path, ".") {
-				// A list of records keeps each credential in an item
-				// (External Secrets' fake provider: data[].value), which
-				// a path of keys alone cannot reach.
-				p, items := strings.CutSuffix(p, "[]")
-				if p == itemStep || strings.ContainsAny(p, "[]") {
-					if p == itemStep {
-						bad(key+".path", "%q has an empty segment", f.Path)
-					} else {
-						bad(key+".path", "%q: a bracket stands only as [] after a step that holds a list", f.Path)
-					}
-					path = nil
-					break
-				}
-				path = append(path, p)
-				if items {
-					path = append(path, itemStep)
-				}
-			}
+		} else if path, err = fieldPath(f.Path); err != nil {
+			bad(key+".path", "%v", err)
 		}
-		var err error
 		if f.Keys != "" {
 			if rf.keys, err = compileMatcher(f.Keys); err != nil {
 				bad(key+".keys", "%v", err)
