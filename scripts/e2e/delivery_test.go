@@ -542,7 +542,7 @@ func TestHotReload(t *testing.T) {
 // are not sent again.
 func TestBacklogBehindWindowStored(t *testing.T) {
 	need(t)
-	t.Run("direct", func(t *testing.T) { backlogBehindWindow(t, "backlog", nil) })
+	t.Run("direct", func(t *testing.T) { backlogBehindWindow(t, "backlog", "") })
 	t.Run("backfill push fails once", func(t *testing.T) {
 		target, _ := url.Parse(shared.URL())
 		proxy := httputil.NewSingleHostReverseProxy(target)
@@ -557,7 +557,7 @@ func TestBacklogBehindWindowStored(t *testing.T) {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			proxy.ServeHTTP(w, r)
 		}))
-		run := backlogBehindWindow(t, "backlog-retry", &addr)
+		run := backlogBehindWindow(t, "backlog-retry", addr)
 		if failed.Load() != 1 || run.Retried != 1 {
 			t.Errorf("%d backfill pushes failed, %d chunks retried; want 1 and 1", failed.Load(), run.Retried)
 		}
@@ -582,7 +582,9 @@ func pushesBackfill(body []byte) bool {
 	return false
 }
 
-func backlogBehindWindow(t *testing.T, tenant string, via *string) *HostRun {
+// backlogBehindWindow pushes through via (host:port), or straight to the
+// shared Loki when via is empty.
+func backlogBehindWindow(t *testing.T, tenant, via string) *HostRun {
 	end, span := window()
 	dir := t.TempDir()
 	live := Generate(40, 42, end, span)
@@ -603,8 +605,8 @@ func backlogBehindWindow(t *testing.T, tenant string, via *string) *HostRun {
 		t.Fatal(err)
 	}
 	push := shared.PushURL()
-	if via != nil {
-		push = "http://" + *via + "/loki/api/v1/push"
+	if via != "" {
+		push = "http://" + via + "/loki/api/v1/push"
 	}
 	run, text := scraped(t, HostOptions{Retries: 2, RetryWait: 100 * time.Millisecond}, map[string]string{"url": push, "tenant_id": tenant}, later)
 	if run.Exit != 0 || run.OK != len(later) {
@@ -644,7 +646,7 @@ func backlogBehindWindow(t *testing.T, tenant string, via *string) *HostRun {
 	if v := metric(text, inst("kaudit_loki_entries_accepted_total", "")); v != float64(len(records)) {
 		t.Errorf("entries_accepted_total %v, want %d", v, len(records))
 	}
-	if via == nil {
+	if via == "" {
 		if v := metric(text, inst("kaudit_loki_entries_backfilled_total", "")); v != float64(len(late)) {
 			t.Errorf("entries_backfilled_total %v, want %d", v, len(late))
 		}
