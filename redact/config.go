@@ -89,6 +89,13 @@ type Redactor struct {
 	// inertKeys are map keys the screen has judged: neither renamed nor
 	// naming a credential nor looked at by a rule.
 	inertKeys keySet
+	// ruleKeys are keys judged as inertKeys are, except that rules look
+	// at their member: the rules' bits (ruleKey).
+	ruleKeys memo[uint64]
+	// ruleNames are env-style names judged by ruleName, keyRules keys
+	// judged by ruleKey.
+	ruleNames memo[bool]
+	keyRules  memo[uint64]
 	verdicts  *verdicts
 }
 

@@ -11,9 +11,9 @@ import (
 // with no lock and no allocation; a new entry copies the map, which is
 // rare after the first events and stops at memoMax entries, so hostile
 // input with ever new keys costs the judgement, not memory.
-type memo struct {
+type memo[V any] struct {
 	mu sync.Mutex
-	p  atomic.Pointer[map[string]bool]
+	p  atomic.Pointer[map[string]V]
 }
 
 const (
@@ -21,7 +21,7 @@ const (
 	memoMaxKey = 96
 )
 
-func (m *memo) get(k string) (v, ok bool) {
+func (m *memo[V]) get(k string) (v V, ok bool) {
 	if p := m.p.Load(); p != nil {
 		v, ok = (*p)[k]
 	}
@@ -29,7 +29,7 @@ func (m *memo) get(k string) (v, ok bool) {
 }
 
 // judged returns judge(k), remembered.
-func (m *memo) judged(k string, judge func(string) bool) bool {
+func (m *memo[V]) judged(k string, judge func(string) V) V {
 	if v, ok := m.get(k); ok {
 		return v
 	}
@@ -38,7 +38,7 @@ func (m *memo) judged(k string, judge func(string) bool) bool {
 	return v
 }
 
-func (m *memo) put(k string, v bool) {
+func (m *memo[V]) put(k string, v V) {
 	if len(k) > memoMaxKey {
 		return
 	}
@@ -52,7 +52,7 @@ func (m *memo) put(k string, v bool) {
 	if n >= memoMax {
 		return
 	}
-	next := make(map[string]bool, n+1)
+	next := make(map[string]V, n+1)
 	if old != nil {
 		for key, val := range *old {
 			next[key] = val
@@ -65,7 +65,7 @@ func (m *memo) put(k string, v bool) {
 }
 
 // keySet is a memo of strings known to need nothing.
-type keySet struct{ m memo }
+type keySet struct{ m memo[bool] }
 
 func (k *keySet) has(s string) bool { v, ok := k.m.get(s); return ok && v }
 func (k *keySet) add(s string)      { k.m.put(s, true) }

@@ -12,7 +12,7 @@ import (
 func TestMemoKeepsCopies(t *testing.T) {
 	chunk := strings.Repeat("x", 1<<20) + "SOME_ENV_NAME" + strings.Repeat("y", 1<<20)
 	k := chunk[1<<20 : 1<<20+len("SOME_ENV_NAME")]
-	var m memo
+	var m memo[bool]
 	m.put(k, true)
 	if v, ok := m.get("SOME_ENV_NAME"); !ok || !v {
 		t.Fatal("the key was not remembered")

@@ -66,13 +66,13 @@ type names struct {
 	// to them, so that a name spelt with them is judged as it reads.
 	fold map[rune]byte
 	// seenShaped remembers shaped judgements as seen does credential's.
-	seenShaped memo
+	seenShaped memo[bool]
 	// first marks the bytes a credential word can start with (either
 	// case): a name without any of them is judged without splitting.
 	first [256]bool
 	// seen remembers judgements: the same keys and names come back in
 	// every event.
-	seen memo
+	seen memo[bool]
 }
 
 func newNames() *names {

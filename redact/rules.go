@@ -79,6 +79,9 @@ type rule struct {
 	// held in a string that nothing in it is this rule's to remove.
 	prefilter bool
 	scan      []*matcher
+	// bit stands for the rule in the screen's sets of rules (the 64th
+	// and later share one: a superset is safe).
+	bit uint64
 }
 
 // target is one place a rule removes values from: a field (the value at
@@ -150,6 +153,9 @@ type ruleSet struct {
 	// annotationNoSlash: some annotation key has no prefix/, so the
 	// lookup cannot be skipped for keys without one.
 	annotationNoSlash bool
+	// kinds are the kinds the rules claim (forKind), each with the bits
+	// of the rules claiming it, for the screen.
+	kinds map[string]uint64
 }
 
 // loadRules merges the sources in order (a later rule with the same id
@@ -241,6 +247,13 @@ func loadRules(sources []Source) (*ruleSet, error) {
 			continue
 		}
 		rs.rules = append(rs.rules, r)
+	}
+	rs.kinds = map[string]uint64{}
+	for i, r := range rs.rules {
+		r.bit = 1 << min(i, 63)
+		for _, k := range r.kinds {
+			rs.kinds[k] |= r.bit
+		}
 	}
 	var pats []*pattern
 	for _, id := range patOrder {
@@ -439,6 +452,30 @@ func (rs *ruleSet) forKind(kind string) *rule {
 		}
 	}
 	return nil
+}
+
+// kindRules returns the bits of the rules an object of this kind is the
+// root of: those claiming the kind, or a list of it (List, to any depth),
+// whose items the sweep takes for that kind.
+func (rs *ruleSet) kindRules(kind string) uint64 {
+	var bits uint64
+	for len(rs.kinds) > 0 {
+		bits |= rs.kinds[kind]
+		k, list := strings.CutSuffix(kind, genericListKind)
+		if !list || k == "" {
+			break
+		}
+		kind = k
+	}
+	return bits
+}
+
+// bits returns r's bit, none for no rule.
+func (r *rule) bits() uint64 {
+	if r == nil {
+		return 0
+	}
+	return r.bit
 }
 
 func (r *rule) scans(m *matcher) bool {

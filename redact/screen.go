@@ -34,6 +34,14 @@ type Screen struct {
 	policyOmits bool
 	failed      bool
 	dropped     int
+	// A member some rule of rules: could remove (ruleKey) matters only in
+	// an event holding an object that rule applies to: a body of the
+	// resource it names, or an object whose kind it claims, wherever that
+	// sits. ruleKeyMet holds the rules (their bits) that could remove a
+	// member read so far, ruleRoot those with such an object; the screen
+	// fails when a rule is in both, in whichever order the tokens show
+	// them (a custom resource's body may name its kind last).
+	ruleKeyMet, ruleRoot uint64
 	// seen remembers what this Screen cleared, for the next events.
 	seen seen
 }
@@ -46,8 +54,10 @@ type Screen struct {
 // stays a fixed size. (Short values, remembered the same way, cost more
 // than they saved: names and addresses rarely come back.)
 type seen struct {
-	r     *Redactor
-	keys  [seenKeys]string
+	r    *Redactor
+	keys [seenKeys]string
+	// ruled holds the rules that could remove a key's member (ruleKey).
+	ruled [seenKeys]uint64
 	block []byte
 }
 
@@ -75,6 +85,7 @@ func (c *seen) use(r *Redactor) {
 
 func (c *seen) forget() {
 	c.keys = [seenKeys]string{}
+	c.ruled = [seenKeys]uint64{}
 	c.block = nil
 }
 
@@ -94,14 +105,19 @@ func (c *seen) keep(s string) (string, bool) {
 	return unsafe.String(unsafe.SliceData(c.block[start:]), len(s)), true
 }
 
-func (c *seen) hasKey(k string) bool { return c.keys[spot(k)%seenKeys] == k }
+// key reports whether k was cleared, and whether a rule looks at it.
+func (c *seen) key(k string) (hit bool, ruled uint64) {
+	i := spot(k) % seenKeys
+	return c.keys[i] == k, c.ruled[i]
+}
 
-func (c *seen) addKey(k string) {
+func (c *seen) addKey(k string, ruled uint64) {
 	if len(k) > 64 {
 		return
 	}
 	if kk, ok := c.keep(k); ok {
-		c.keys[spot(k)%seenKeys] = kk
+		i := spot(k) % seenKeys
+		c.keys[i], c.ruled[i] = kk, ruled
 	}
 }
 
@@ -159,17 +175,23 @@ const screenDepth = 64
 // Open writes each before use, so a pooled Screen costs nothing to reuse.
 func (s *Screen) Reset(r *Redactor, ev map[string]any, policyOmitsManaged bool) {
 	s.r, s.rep, s.depth, s.policyOmits, s.failed, s.dropped = r, Report{}, 0, policyOmitsManaged, false, 0
+	s.ruleKeyMet = 0
 	s.seen.use(r)
-	if r.strict || r.rules == nil || !r.screenable(ev) {
-		s.failed = true
+	ok, root := false, uint64(0)
+	if !r.strict && r.rules != nil {
+		ok, root = r.screenable(ev)
 	}
+	s.failed, s.ruleRoot = !ok, root
 }
 
 // screenable checks what the tokens alone cannot show: a body under an
-// objectRef of a secret-bearing kind, and a body that is a patch. The
-// rules of rules: are judged per key and name wherever they sit (inertKey,
-// ruleName), which is more than they claim: a superset is safe.
-func (r *Redactor) screenable(ev map[string]any) bool {
+// objectRef of a secret-bearing kind, and a body that is a patch (ok is
+// false for those); root holds the rules of rules: that apply to the
+// bodies by their resource. The rules' env names are judged wherever they
+// sit (ruleName), and their members anywhere in an event holding an object
+// of a resource or kind they name, which is more than they claim: a
+// superset is safe.
+func (r *Redactor) screenable(ev map[string]any) (ok bool, root uint64) {
 	body := false
 	for _, k := range bodyKeys {
 		switch ev[k].(type) {
@@ -177,14 +199,17 @@ func (r *Redactor) screenable(ev map[string]any) bool {
 		case map[string]any:
 			body = true
 		default:
-			return false
+			return false, 0
 		}
 	}
 	if !body {
-		return true
+		return true, 0
 	}
 	rf, alt := readRefs(ev)
-	return secretKindForRef(rf) == nil && secretKindForRef(alt) == nil
+	if secretKindForRef(rf) != nil || secretKindForRef(alt) != nil {
+		return false, 0
+	}
+	return true, r.rules.forRef(rf).bits() | r.rules.forRef(alt).bits()
 }
 
 // OK reports whether everything fed so far passed.
@@ -322,19 +347,45 @@ func (s *Screen) Key(k string) (drop bool) {
 		f.credKey = true // api: {key: x}, api: {keys: [x]} (sweep: keyed)
 		return false
 	}
-	if s.seen.hasKey(k) {
+	if hit, ruled := s.seen.key(k); hit {
+		s.ruleMember(ruled)
 		return false // the common case: no hash
 	}
 	if s.r.inertKeys.has(k) {
-		s.seen.addKey(k)
+		s.seen.addKey(k, 0)
 		return false
 	}
-	if !s.r.inertKey(k) {
+	if ruled, ok := s.r.ruleKeys.get(k); ok {
+		s.seen.addKey(k, ruled)
+		s.ruleMember(ruled)
+		return false
+	}
+	if inert, ruled := s.r.inertKey(k); inert {
+		s.ruleMember(ruled)
+	} else {
 		s.failed = true
 	}
 	f.credKey = s.r.rules.names.credential(k)
 	f.shapedKey = s.r.rules.names.shapedName(k)
 	return false
+}
+
+// ruleMember notes a member the rules in ruled could remove: it fails
+// the screen in an event holding an object one of them applies to.
+func (s *Screen) ruleMember(ruled uint64) {
+	s.ruleKeyMet |= ruled
+	if s.ruleKeyMet&s.ruleRoot != 0 {
+		s.failed = true
+	}
+}
+
+// ruleKind notes a kind string: one a rule claims (or the list of one,
+// whose items take the rule) makes its object that rule's root.
+func (s *Screen) ruleKind(v string) {
+	s.ruleRoot |= s.r.rules.kindRules(v)
+	if s.ruleKeyMet&s.ruleRoot != 0 {
+		s.failed = true
+	}
 }
 
 // policyOmitted reports whether the managedFields being read sit where the
@@ -406,6 +457,8 @@ func (s *Screen) String(v string) {
 			f.genValue = f.genValue || !named && generated(v)
 		}
 		switch key {
+		case "kind":
+			s.ruleKind(v)
 		case "op":
 			f.hasOp = true
 		case "path":
@@ -533,17 +586,24 @@ func (r *Redactor) siblingsName(f *frame) bool {
 	return f.quotedMsg && f.causeFld != "" && nm.judgeName(f.causeFld)
 }
 
-// inertKey: a map key the sweep leaves as it is and no rule of rules:
-// looks at (what a key naming a credential does to its value is judged
-// with the value). Keys that are also no credential name are remembered.
-func (r *Redactor) inertKey(k string) bool {
-	if len(k) >= minKeyScan && !r.inertValue("", k) || r.ruleKey(k) {
-		return false
+// inertKey: a map key the sweep leaves as it is (what a key naming a
+// credential does to its value is judged with the value); ruled says some
+// rule of rules: looks at the member, which the screen weighs against the
+// objects the event holds. Keys that are also no credential name are
+// remembered.
+func (r *Redactor) inertKey(k string) (inert bool, ruled uint64) {
+	if len(k) >= minKeyScan && !r.inertValue("", k) {
+		return false, 0
 	}
+	ruled = r.ruleKey(k)
 	if !r.rules.names.labelsSome(k) {
-		r.inertKeys.add(k)
+		if ruled != 0 {
+			r.ruleKeys.put(k, ruled)
+		} else {
+			r.inertKeys.add(k)
+		}
 	}
-	return true
+	return true, ruled
 }
 
 // inertValue: a string under key that the sweep would leave as it is,
@@ -714,10 +774,17 @@ func (r *Redactor) plainKind(kind string) bool {
 	return true
 }
 
-// ruleKey reports whether some rule of rules: could remove the value
-// under a member named k, in an object it applies to: its key pattern
-// matches k, or k is the last step of a path it removes.
-func (r *Redactor) ruleKey(k string) bool {
+// ruleKey returns the rules of rules: that could remove the value under a
+// member named k, in an object they apply to: a key pattern matches k, or
+// k is the last step of a path they remove. Remembered, as ruleName is:
+// keys that name a credential (name, key) are met in every event and
+// judged anew by the screen each time.
+func (r *Redactor) ruleKey(k string) uint64 {
+	return r.keyRules.judged(k, r.judgeRuleKey)
+}
+
+func (r *Redactor) judgeRuleKey(k string) uint64 {
+	var ruled uint64
 	for _, ru := range r.rules.rules {
 		for _, t := range ru.targets {
 			f := t.field
@@ -726,26 +793,32 @@ func (r *Redactor) ruleKey(k string) bool {
 			}
 			if f.keys != nil {
 				if f.keys.MatchString(k) && (f.except == nil || !f.except.MatchString(k)) {
-					return true
+					ruled |= ru.bit
 				}
 				continue
 			}
 			for i := len(t.path) - 1; i >= 0; i-- {
 				if t.path[i] != itemStep {
 					if t.path[i] == k {
-						return true
+						ruled |= ru.bit
 					}
 					break
 				}
 			}
 		}
 	}
-	return false
+	return ruled
 }
 
 // ruleName reports whether an env-style name could be one whose value a
-// rule removes.
+// rule removes. Names come back event after event (a workload's env), and
+// the rules' patterns ignore case, which Go's regexp pays for per byte:
+// the answer is remembered.
 func (r *Redactor) ruleName(v string) bool {
+	return r.ruleNames.judged(v, r.judgeRuleName)
+}
+
+func (r *Redactor) judgeRuleName(v string) bool {
 	for _, ru := range r.rules.rules {
 		for _, t := range ru.targets {
 			if e := t.env; e != nil && e.names != nil && e.names.MatchString(v) && (e.except == nil || !e.except.MatchString(v)) {

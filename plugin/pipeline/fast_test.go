@@ -403,3 +403,71 @@ func TestLineAsItCameIsOnlyTheEvent(t *testing.T) {
 		t.Errorf("a spaced line of the event left as %q (from its input: %v), want the event's JSON as it came", last.line, last.fast)
 	}
 }
+
+// TestScreenRuleRoots: a member a redaction rule removes by its path
+// (External Secrets' fake provider and Fake generator) fails the screen
+// only in an event holding an object the rule applies to: a body of the
+// rule's resource, or an object of its kind wherever it sits, its kind
+// named before or after the member, a list of them included. Elsewhere a
+// member of that name (a container's env value, a ConfigMap's data) is
+// the screen's to pass. Every event leaves with the full path's line.
+func TestScreenRuleRoots(t *testing.T) {
+	const canary = "harbor-lantern-kaudit-canary"
+	event := func(resource, group string, body map[string]any) map[string]any {
+		ev := e2e.Generate(1, 3, time.Now(), time.Hour).Events[0]
+		ev["level"], ev["verb"] = "RequestResponse", "create"
+		ev["objectRef"] = map[string]any{"resource": resource, "apiGroup": group, "namespace": "team-a", "name": "x", "apiVersion": "v1"}
+		ev["requestObject"] = body
+		delete(ev, "responseObject")
+		return ev
+	}
+	// The Fake generator's values: spec.data, a map.
+	fake := func() map[string]any { return map[string]any{"data": map[string]any{"greeting": canary}} }
+	cases := []struct {
+		name   string
+		ev     map[string]any
+		screen bool // the screen passes it
+	}{
+		{"env values of a pod", event("pods", "", map[string]any{"kind": "Pod", "apiVersion": "v1", "metadata": map[string]any{"name": "web", "namespace": "team-a"},
+			"spec": map[string]any{"containers": []any{map[string]any{"name": "web", "image": "nginx:1.27",
+				"env": []any{map[string]any{"name": "LOG_FORMAT", "value": "json"}, map[string]any{"name": "PORT", "value": "8080"}}}}}}), true},
+		{"the data of a ConfigMap", event("configmaps", "", map[string]any{"kind": "ConfigMap", "apiVersion": "v1", "metadata": map[string]any{"name": "web"},
+			"data": map[string]any{"greeting": "hello"}}), true},
+		{"a fake provider's values in a SecretStore", event("secretstores", "external-secrets.io", map[string]any{"metadata": map[string]any{"name": "s"},
+			"spec": map[string]any{"provider": map[string]any{"fake": map[string]any{"data": []any{map[string]any{"key": "/team-a/app/settings", "value": canary}}}}}}), false},
+		{"a Fake generator by its resource", event("fakes", "generators.external-secrets.io", map[string]any{"metadata": map[string]any{"name": "f"}, "spec": fake()}), false},
+		{"a Fake inside another object, kind last", event("widgets", "example.com", map[string]any{"kind": "Widget", "spec": map[string]any{
+			"template": map[string]any{"spec": fake(), "zkind": "Fake"}}}), false},
+		{"a Fake inside another object, kind first", event("widgets", "example.com", map[string]any{"kind": "Widget", "spec": map[string]any{
+			"template": map[string]any{"kind": "Fake", "spec": fake()}}}), false},
+		{"items of a list of Fakes", event("widgets", "example.com", map[string]any{"kind": "Widget", "spec": map[string]any{
+			"generators": map[string]any{"items": []any{map[string]any{"spec": fake()}}, "kind": "FakeList"}}}), false},
+	}
+	var records []map[string]any
+	for _, c := range cases {
+		line, err := json.Marshal(c.ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Marshal sorts keys; zkind is spelt kind once it is written
+		// after spec: JSON from a client need not name an object's kind
+		// first.
+		records = append(records, map[string]any{"log": strings.ReplaceAll(string(line), `"zkind"`, `"kind"`)})
+	}
+	data := chunk(t, records, fbchunk.Options{})
+	fast := ship(t, newPipeline(t, false), data)
+	ref := newPipeline(t, false)
+	ref.FullPathOnly()
+	full := ship(t, ref, data)
+	for i, c := range cases {
+		if fast[i].fast != c.screen {
+			t.Errorf("%s: line from its input %v, want %v", c.name, fast[i].fast, c.screen)
+		}
+		if !c.screen && strings.Contains(fast[i].line, canary) {
+			t.Errorf("%s: the generator's value left in %q", c.name, fast[i].line)
+		}
+		if !sameJSON(t, fast[i].line, full[i].line) {
+			t.Errorf("%s: line %q, the full path's %q", c.name, fast[i].line, full[i].line)
+		}
+	}
+}
