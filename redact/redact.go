@@ -40,6 +40,9 @@ var bodyKeys = [...]string{"requestObject", "responseObject"}
 func (r *Redactor) Redact(ev map[string]any) Report {
 	w := walker{r: r}
 	w.event(ev, 0)
+	if len(w.echoes) > 0 {
+		w.repeated(ev)
+	}
 	return w.rep
 }
 
@@ -215,11 +218,15 @@ type walker struct {
 	// resweep is set while a map whose keys were renamed is swept again
 	// (sweepObject).
 	resweep bool
+	// echoes are the credentials removed so far that are worth looking
+	// for elsewhere in the event (echoable).
+	echoes []string
 }
 
 // maskString is mask for a part of a string.
 func (w *walker) maskString(s string) string {
 	if w.r.hashKey == nil {
+		w.note(s)
 		return w.r.marker
 	}
 	return w.mask(s).(string)
@@ -266,6 +273,9 @@ func (w *walker) keep(v any) bool {
 // keyed hash of a string value when a hash key is configured.
 func (w *walker) mask(v any) any {
 	s, ok := v.(string)
+	if ok {
+		w.note(s)
+	}
 	if w.r.hashKey == nil || !ok {
 		return w.r.mark
 	}

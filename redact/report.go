@@ -12,7 +12,8 @@ type Kind uint8
 const (
 	// KindContent counts credentials the content scanner found in a string
 	// (a JWT in a message, a provider key, a password in a URL, a
-	// key=value assignment) and removed, the rest of the string kept.
+	// key=value assignment) and removed, the rest of the string kept, and
+	// strings that repeated a credential removed elsewhere in the event.
 	KindContent Kind = iota
 	// KindCredentialName counts values removed because the key, env name,
 	// JSON-patch path or flag that names them names a credential.

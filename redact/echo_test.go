@@ -1,0 +1,56 @@
+package redact
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEchoable(t *testing.T) {
+	for s, want := range map[string]bool{
+		"6b61756469742d63616e617279":     true,  // hex
+		"Tnhdy!307IzNQx":                 true,  // a password with symbols
+		"kX9mQ2vLpTzR8wNbYcJd":           true,  // random case, one digit
+		"dik1876jfezf1ubm0nyr1k2qc3":     true,  // Rancher's lower-case token
+		"orders-app":                     false, // short
+		"payments-production":            false, // a name
+		"https://kubernetes.default.svc": false,
+		"registry.example.com/app:1.2.3": false, // a version, not a mixed run
+		"ReconcileSucceededWithWarnings": false,
+		"a1b2c3d4e5f6 with a space":      false,
+		"2024-05-02T09:14:11.201331Z":    false, // digits without letters
+	} {
+		if got := echoable(s); got != want {
+			t.Errorf("echoable(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestEchoKeepsSharedValues: the values a Secret shares with the rest of
+// its event without being credentials (its namespace, the server it points
+// to, a user name) stay where the event repeats them; the password goes
+// there too.
+func TestEchoKeepsSharedValues(t *testing.T) {
+	r := defaultRedactor(t, Config{})
+	const pw = "Qm7x2Lp9vR4tK8wZ"
+	ev := decodeEvent(t, []byte(`{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","verb":"create",
+		"objectRef":{"resource":"secrets","namespace":"payments-prod","name":"cluster-prod","apiVersion":"v1"},
+		"requestURI":"/api/v1/namespaces/payments-prod/secrets",
+		"annotations":{"example.com/note":"cluster-prod for payments-prod at https://prod.example.com:6443 as deployer-bot, password `+pw+` set by hand"},
+		"requestObject":{"kind":"Secret","apiVersion":"v1","metadata":{"name":"cluster-prod","namespace":"payments-prod"},
+			"stringData":{"name":"cluster-prod","server":"https://prod.example.com:6443","username":"deployer-bot","password":"`+pw+`"}}}`))
+	if rep := r.Redact(ev); rep.Empty() {
+		t.Fatal("nothing removed")
+	}
+	note := ev["annotations"].(map[string]any)["example.com/note"].(string)
+	if strings.Contains(note, pw) {
+		t.Errorf("the password's copy survived: %q", note)
+	}
+	for _, kept := range []string{"cluster-prod", "payments-prod", "https://prod.example.com:6443", "deployer-bot"} {
+		if !strings.Contains(note, kept) {
+			t.Errorf("%q removed from %q", kept, note)
+		}
+	}
+	if ns := ev["objectRef"].(map[string]any)["namespace"]; ns != "payments-prod" {
+		t.Errorf("objectRef.namespace = %v", ns)
+	}
+}
