@@ -272,10 +272,17 @@ func (w *walker) keep(v any) bool {
 // mask is what a removed value becomes: the marker, followed by a short
 // keyed hash of a string value when a hash key is configured.
 func (w *walker) mask(v any) any {
-	s, ok := v.(string)
-	if ok {
+	if s, ok := v.(string); ok {
 		w.note(s)
 	}
+	return w.hide(v)
+}
+
+// hide is mask for a value removed for what it is not shown to be rather
+// than for what it is (redact_mode strict): a copy of it elsewhere is no
+// credential for that, and is left to its own judgement.
+func (w *walker) hide(v any) any {
+	s, ok := v.(string)
 	if w.r.hashKey == nil || !ok {
 		return w.r.mark
 	}

@@ -934,7 +934,7 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 	}
 	if c.strict && !c.allowed && !w.r.strictAllow[key] {
 		w.rep.add(KindStrict)
-		return w.mask(s), true
+		return w.hide(s), true
 	}
 	// One pass says what else looks at s: structured and escaped are
 	// asked only when a form they look for is there.
