@@ -1,6 +1,9 @@
 package redact
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // An event often repeats a credential where nothing shows it to be one: a
 // registration token's status names it beside the command line and the
@@ -19,21 +22,25 @@ const (
 
 // maxEchoes bounds the distinct values looked for, so that an event with
 // thousands of removals (a list of Secrets) costs a bounded pass per
-// string; the first ones removed are kept.
+// string. The ones kept are the least in byte order, not the first
+// removed: the sweep meets an object's members in map order, and a retried
+// chunk must render the same line.
 const maxEchoes = 64
 
 // note remembers a removed value if a copy of it elsewhere in the event
-// could only be the credential again.
+// could only be the credential again. echoes stays sorted.
 func (w *walker) note(s string) {
-	if len(w.echoes) >= maxEchoes || !echoable(s) || w.isMarker(s) || strings.Contains(s, w.r.marker) {
+	if !echoable(s) || w.isMarker(s) || strings.Contains(s, w.r.marker) {
 		return
 	}
-	for _, e := range w.echoes {
-		if e == s {
-			return
-		}
+	i, found := slices.BinarySearch(w.echoes, s)
+	if found || i >= maxEchoes {
+		return
 	}
-	w.echoes = append(w.echoes, s)
+	if len(w.echoes) == maxEchoes {
+		w.echoes = w.echoes[:maxEchoes-1]
+	}
+	w.echoes = slices.Insert(w.echoes, i, s)
 }
 
 // echoable reports whether s is shaped like a generated value: one token
