@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -588,10 +590,16 @@ func TestKubeAPIServerSnippet(t *testing.T) {
 	if flags["--audit-log-format"] != "json" {
 		t.Error("--audit-log-format must be json for the kube-audit parser")
 	}
-	ds := loadConfig(t, filepath.Join(fbDir, "tail.conf"))
-	logPath := ds.kind("input")[0].Props["path"]
-	if flags["--audit-log-path"] != logPath {
-		t.Errorf("--audit-log-path %s, tail.conf reads %s", flags["--audit-log-path"], logPath)
+	logPath := flags["--audit-log-path"]
+	if on, _ := boolValue(flags["--audit-log-compress"]); on {
+		// A gzipped backup is a new file, so the DB's offset in the renamed
+		// one is lost with it.
+		t.Error("--audit-log-compress: a rotation while the shipper is down would lose the unread rest of the log")
+	}
+	for _, name := range []string{"tail.conf", "tail.yaml", "beside.conf", "beside.yaml"} {
+		for _, err := range checkAuditTail(loadConfig(t, filepath.Join(fbDir, name)), logPath) {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 	vm, ok := mountFor(c, logPath)
 	v, _ := volume(pod.Spec, vm.Name)
@@ -601,5 +609,91 @@ func TestKubeAPIServerSnippet(t *testing.T) {
 	dsv, _ := volume(m.DaemonSets[0].Spec.Template.Spec, "audit-log")
 	if dsv.HostPath == nil || v.HostPath == nil || dsv.HostPath.Path != v.HostPath.Path {
 		t.Error("the DaemonSet reads another host directory than the API server writes")
+	}
+}
+
+// checkAuditTail checks the tail input of c that reads the audit log the API
+// server writes at logPath.
+func checkAuditTail(c *fbConfig, logPath string) []error {
+	var errs []error
+	n := 0
+	for _, in := range c.kind("input") {
+		if in.name() != "tail" || in.Props["tag"] != "kube-audit" {
+			continue
+		}
+		n++
+		fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(in.Where+": "+format, args...)) }
+		// A rotation while Fluent Bit is down is finished only if Path
+		// still matches the renamed file.
+		for _, f := range []string{logPath, backupName(logPath, time.Date(2026, 11, 29, 8, 51, 36, 123e6, time.UTC))} {
+			if ok, err := path.Match(in.Props["path"], f); !ok || err != nil {
+				fail("Path %s does not match %s", in.Props["path"], f)
+			}
+		}
+		if in.Props["db"] == "" {
+			fail("no DB: a restart re-reads every file or skips what was written meanwhile")
+		}
+		if on, _ := boolValue(in.Props["read_from_head"]); !on {
+			fail("Read_from_Head off: a file the DB does not know (the one the API server opened while Fluent Bit was down) is read from its end")
+		}
+		older, wait := flbSeconds(in.Props["ignore_older"]), flbSeconds(in.Props["rotate_wait"])
+		if older <= 0 {
+			fail("no Ignore_Older: a first start reads every backup the API server keeps")
+		}
+		if wait <= older {
+			fail("Rotate_Wait %ds not above Ignore_Older %ds: a backup Fluent Bit has finished is found again by its next scan and read twice", wait, older)
+		}
+	}
+	if n == 0 {
+		errs = append(errs, fmt.Errorf("no tail input tagged kube-audit"))
+	}
+	return errs
+}
+
+// backupName is the name the API server's rotation (lumberjack) gives the
+// log file when it renames it at t.
+func backupName(logPath string, t time.Time) string {
+	ext := path.Ext(logPath)
+	return strings.TrimSuffix(logPath, ext) + "-" + t.UTC().Format("2006-01-02T15-04-05.000") + ext
+}
+
+// flbSeconds reads a time option as Fluent Bit does
+// (flb_utils_time_to_seconds): a number, optionally followed by d, h or m.
+func flbSeconds(v string) int {
+	if v == "" {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimRight(v, "dDhHmMsS"))
+	switch v[len(v)-1] {
+	case 'd', 'D':
+		n *= 86400
+	case 'h', 'H':
+		n *= 3600
+	case 'm', 'M':
+		n *= 60
+	}
+	return n
+}
+
+// Each way the audit log's tail can drift fails checkAuditTail.
+func TestAuditTailCheckFails(t *testing.T) {
+	const logPath = "/var/log/kubernetes/audit/audit.log"
+	for name, change := range map[string]map[string]string{
+		"live file only":         {"path": logPath},
+		"no DB":                  {"db": ""},
+		"from the end":           {"read_from_head": "off"},
+		"no Ignore_Older":        {"ignore_older": ""},
+		"Rotate_Wait not above":  {"rotate_wait": "60m"},
+		"backups of another log": {"path": "/var/log/kubernetes/audit/kube-audit*.log"},
+	} {
+		c := loadConfig(t, filepath.Join(fbDir, "tail.conf"))
+		for _, in := range c.kind("input") {
+			for k, v := range change {
+				in.Props[k] = v
+			}
+		}
+		if errs := checkAuditTail(c, logPath); len(errs) == 0 {
+			t.Errorf("%s: passes", name)
+		}
 	}
 }
