@@ -34,6 +34,10 @@ func podKindForResource(resource string) string {
 		return "CronJob"
 	case "podtemplates":
 		return "PodTemplate"
+	case "deploymentconfigs":
+		return "DeploymentConfig"
+	case "rollouts":
+		return "Rollout"
 	}
 	return ""
 }
@@ -45,7 +49,11 @@ func podSpecOf(b map[string]any, kind string) (spec map[string]any, ok bool) {
 	switch kind {
 	case "Pod":
 		return obj(b, "spec"), true
-	case "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController", "Job":
+	case "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController", "Job",
+		// OpenShift's DeploymentConfig and Argo Rollouts' Rollout carry a
+		// Deployment's template: a pod spec written through them runs as
+		// surely as one written through a Deployment.
+		"DeploymentConfig", "Rollout":
 		return obj(obj(obj(b, "spec"), "template"), "spec"), true
 	case "CronJob":
 		return obj(obj(obj(obj(obj(b, "spec"), "jobTemplate"), "spec"), "template"), "spec"), true
