@@ -60,6 +60,8 @@ func TestDefaultRuleSet(t *testing.T) {
 // rule (a ClusterRoleBinding to cluster-admin is both a new binding and a
 // privileged one). Everything else must match exactly its rule.
 var alsoMatches = map[string][]string{
+	"pod_ephemeral_registry_image/positive_ephemeral_container":                          {"ephemeral_container_add"},
+	"pod_ephemeral_registry_image/positive_tunnel_cronjob_patch":                         {"cronjob_create_modify"},
 	"csr_kubelet_serving_by_non_node/negative_denied":                                    {"forbidden_create"},
 	"rolebinding_foreign_serviceaccount/positive_json_patch_adds_foreign_sa":             {"binding_subject_added", "rbac_binding_by_serviceaccount"},
 	"binding_subject_added/positive_merge_patch_subjects":                                {"rbac_binding_by_serviceaccount", "rolebinding_foreign_serviceaccount"},
