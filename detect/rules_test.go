@@ -60,6 +60,8 @@ func TestDefaultRuleSet(t *testing.T) {
 // rule (a ClusterRoleBinding to cluster-admin is both a new binding and a
 // privileged one). Everything else must match exactly its rule.
 var alsoMatches = map[string][]string{
+	"audit_config_change/positive_shipper_policy_patched":                                {"security_tooling_config_change"},
+	"audit_config_change/positive_webhook_kubeconfig_secret_patched":                     {"secret_write"},
 	"pod_ephemeral_registry_image/positive_ephemeral_container":                          {"ephemeral_container_add"},
 	"pod_ephemeral_registry_image/positive_tunnel_cronjob_patch":                         {"cronjob_create_modify"},
 	"csr_kubelet_serving_by_non_node/negative_denied":                                    {"forbidden_create"},
