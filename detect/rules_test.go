@@ -60,6 +60,9 @@ func TestDefaultRuleSet(t *testing.T) {
 // rule (a ClusterRoleBinding to cluster-admin is both a new binding and a
 // privileged one). Everything else must match exactly its rule.
 var alsoMatches = map[string][]string{
+	"clusterrole_credential_grant/positive_k3s_chart_installer_other_role":               {"rbac_role_by_serviceaccount"},
+	"clusterrolebinding_create/positive_k3s_chart_installer_foreign_subject":             {"rbac_binding_by_serviceaccount"},
+	"clusterrolebinding_create/positive_k3s_chart_installer_kubectl":                     {"rbac_binding_by_serviceaccount"},
 	"audit_config_change/positive_shipper_policy_patched":                                {"security_tooling_config_change"},
 	"audit_config_change/positive_webhook_kubeconfig_secret_patched":                     {"secret_write"},
 	"pod_ephemeral_registry_image/positive_ephemeral_container":                          {"ephemeral_container_add"},
