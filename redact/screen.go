@@ -348,7 +348,9 @@ func (s *Screen) Key(k string) (drop bool) {
 		return false
 	}
 	if hit, ruled := s.seen.key(k); hit {
-		s.ruleMember(ruled)
+		if ruled != 0 {
+			s.ruleMember(ruled)
+		}
 		return false // the common case: no hash
 	}
 	if s.r.inertKeys.has(k) {
