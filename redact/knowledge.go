@@ -174,9 +174,6 @@ func buildPattern(s patternSpec) (*pattern, error) {
 	if s.Runs && len(s.Name) > 0 {
 		return nil, fmt.Errorf("%s: runs: a pattern of token shapes has no name", at)
 	}
-	if s.Shaped && len(s.Name) == 0 {
-		return nil, fmt.Errorf("%s: shaped: only a pattern with a name judges its value's shape", at)
-	}
 	p := &pattern{id: s.ID, re: re, groups: s.Secret, sep: s.Separator, anywhere: s.Anywhere, lines: s.Lines, runs: s.Runs, shaped: s.Shaped}
 	if len(s.Name) > 0 && s.Name[0] > 0 {
 		p.names = s.Name

@@ -41,7 +41,10 @@ type pattern struct {
 	runs bool
 	// shaped: a match counts only when its value is shaped like a
 	// generated credential (generated): prose that names a credential
-	// and goes on (api key kX9..., not api key rotation).
+	// and goes on (api key kX9..., not api key rotation). Without a name,
+	// each group is judged on its own, so that a pattern can frame the
+	// places a credential may stand (the path segments after /hooks/)
+	// and leave the words and ids that stand there instead.
 	shaped bool
 	// needs is what every match of re contains (literal.Required): a text
 	// without it is not given to the regexp.
@@ -724,7 +727,7 @@ func (sc *scanner) find(p *pattern, s string, keep func(string) bool, spans [][2
 		}
 		for _, g := range groups {
 			a, e := loc[2*g], loc[2*g+1]
-			if a >= 0 && a < e && !keep(s[a:e]) {
+			if a >= 0 && a < e && !keep(s[a:e]) && (!p.shaped || len(p.names) > 0 || generated(s[a:e])) {
 				spans = append(spans, [2]int{a, e})
 			}
 		}

@@ -463,3 +463,40 @@ func TestPatternNeeds(t *testing.T) {
 	}
 	t.Logf("%d strings, %d pattern runs turned away", len(ss), turned)
 }
+
+// TestURLPathCredential: a webhook's token is a path segment nothing
+// names a credential but the segment before it; the ids, digests, commit
+// hashes, object names and service names that stand in URLs are kept.
+func TestURLPathCredential(t *testing.T) {
+	r := defaultRedactor(t, Config{})
+	const tok = "9fQ2x7KaudiTcanAry3bLm8Zq1Wv4Yt6N"
+	for in, want := range map[string]string{
+		"https://hooks.example.com/hooks/" + tok:                                     "https://hooks.example.com/hooks/[REDACTED]",
+		"url: https://chat.example.com/api/webhooks/112233445566778899/" + tok:       "url: https://chat.example.com/api/webhooks/112233445566778899/[REDACTED]",
+		"https://events.example.com/v1/webhook/3f9a1c2e7b4d5a6f8e9d0c1b2a3f4e5d?x=1": "https://events.example.com/v1/webhook/[REDACTED]?x=1",
+		"POST https://ci.example.com/Triggers/" + tok + "/" + tok + " failed":        "POST https://ci.example.com/Triggers/[REDACTED]/[REDACTED] failed",
+		"https://alerts.example.com/integrations/" + tok + "/":                       "https://alerts.example.com/integrations/[REDACTED]/",
+		"http://geo.example.com/api/key/" + tok + "/lookup":                          "http://geo.example.com/api/key/[REDACTED]/lookup",
+	} {
+		nv, ok, _ := r.RedactValue(in)
+		if got, _ := nv.(string); !ok || got != want {
+			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+	for _, keep := range []string{
+		"https://api.example.com/api/v1/namespaces/x/pods/3f2a9c1e-8b7d-4c6e-9f0a-1b2c3d4e5f60",
+		"https://github.com/acme/app/commit/3f9a1c2e7b4d5a6f8e9d0c1b2a3f4e5d6c7b8a90",
+		"ghcr.io/acme/app@sha256:3f9a1c2e7b4d5a6f8e9d0c1b2a3f4e5d6c7b8a903f9a1c2e7b4d5a6f8e9d0c1b",
+		"https://registry.example.com/v2/acme/app/manifests/sha256:3f9a1c2e7b4d5a6f8e9d0c1b2a3f4e5d6c7b8a903f9a1c2e7b4d5a6f8e9d0c1b",
+		"https://10.0.0.1:6443/api/v1/namespaces/x/secrets/app-token-7f8d9c2b1a",
+		"https://10.0.0.1:6443/apis/triggers.tekton.dev/v1beta1/namespaces/ci/triggers/build-7f8d9c2b1a3e",
+		"https://my-webhook-service.ns.svc:443/webhooks/my-webhook-service-v2",
+		"https://example.com/hooks/short",
+		"https://example.com/webhooks/112233445566778899/deliveries",
+		"https://chat.example.com/hooks/ReconcileSucceededWithWarnings",
+	} {
+		if nv, ok, _ := r.RedactValue(keep); ok {
+			t.Errorf("%q: changed to %q", keep, nv)
+		}
+	}
+}

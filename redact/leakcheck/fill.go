@@ -87,6 +87,7 @@ func Values(id string) map[string]string {
 		"{{HEX40}}":         pad(hex.EncodeToString([]byte(canary)), 40, "0123456789abcdef"),
 		"{{HEX32}}":         hex.EncodeToString([]byte(canary))[:32],
 		"{{ALNUM24}}":       pad(alnum, 24, "a1B2c3"),
+		"{{TOKEN32}}":       pad(Markers[1]+"9fQ2x7"+alnum[len(Markers[1]):], 32, "a1B2c3"),
 		"{{LOWER16}}":       pad(Markers[2]+strings.ToLower(alnum[len(Markers[1]):]), 16, "0123456789"),
 		// A random token's shape with one digit: half its letters
 		// capitals, as base62 draws them.
