@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kaudit/kaudit/detect"
@@ -208,7 +209,7 @@ var Keys = []Key{
 	{"structured_metadata", "", "Extra structured metadata, `name=value` (static) or `name=$path.to.field` / `name=$path['to']['field']` (from the audit event, dotted or Fluent Bit record-accessor form) pairs separated by commas.", Output, parseMetadata, false},
 	{"structured_metadata_mode", "auto", "`auto`: send structured metadata; when Loki answers that it does not allow it (Loki 2.x, schema before v13, `allow_structured_metadata: false`), send the same entries without it, log once, count, and try again with it every 5 minutes. `on`: always send it; a Loki refusing it blocks delivery (retried, logged as an error) instead of losing events. `off`: never send it. Without it, every per-event field is still in the line.", Output, parseMetadataMode, false},
 	{"max_line_bytes", "262144", "Longest line sent, Loki's `max_line_size` (256 KiB by default). A longer event keeps its envelope (who, what, when, outcome, objectRef, annotations) and has its bodies cut to fit, marked in the line (`kaudit.cut`, `kaudit.original_bytes`) and in structured metadata (`cut`), and counted: an event is never refused for its size.", Output, parseMaxLine, false},
-	{"rejected_path", "", "File to which entries Loki refused as invalid (400) are appended, one JSON object per line with tenant, labels, time, line, structured metadata and Loki's reason. Empty: refused entries are only counted and logged.", Output, func(c *Config, v string) error { c.RejectedPath = v; return checkDir(v) }, false},
+	{"rejected_path", "", "File to which entries Loki refused as invalid (400) are appended, one JSON object per line with tenant, labels, time, line, structured metadata and Loki's reason. Its directory is created (mode 0700) at start if missing. Empty: refused entries are only counted and logged.", Output, func(c *Config, v string) error { c.RejectedPath = v; return checkDir(v) }, false},
 	{"rejected_max_bytes", "100M", "Size bound of `rejected_path`: when it would grow past half of this, it is renamed to `rejected_path.1` (replacing the previous one) and a new file is started, so the two never hold more.", Output, parseRejectedMax, false},
 	{"unrecognized", "drop", "What to do with a record that holds no audit event: `drop` (count and drop) or `pass` (send it on, every string of it swept by the redactor as an event's would be).", Both, parseUnrecognized, false},
 	{"rules_file", "", "Extra detection rule files (comma-separated), applied after the embedded defaults: they add, override or disable rules.", Both, parseRulesFiles, false},
@@ -644,14 +645,50 @@ func parseRejectedMax(c *Config, v string) error {
 	return nil
 }
 
-// checkDir accepts a file path whose directory exists.
+// checkDir accepts a file path whose directory exists or could be made by
+// Prepare: parsing must leave the machine untouched, because `kaudit check`
+// validates a node's configuration on any machine, where the directory need
+// not exist yet. Only a regular file (or anything else not a directory) in
+// the way, or an ancestor that cannot be examined, fails here; permissions
+// are Prepare's to find out.
 func checkDir(v string) error {
 	if v == "" {
 		return nil
 	}
-	d := filepath.Dir(v)
-	if st, err := os.Stat(d); err != nil || !st.IsDir() {
-		return fmt.Errorf("%q: directory %q does not exist", v, d)
+	for d := filepath.Dir(v); ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		switch {
+		case err == nil && st.IsDir():
+			return nil
+		case err == nil:
+			return fmt.Errorf("%q: %q is not a directory", v, d)
+		case !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+			return fmt.Errorf("%q: %v", v, errors.Unwrap(err))
+		}
+		if d == filepath.Dir(d) {
+			return fmt.Errorf("%q: no ancestor of its directory exists", v)
+		}
+	}
+}
+
+// Prepare creates what the configuration names but Parse only checked could
+// exist: the directory of rejected_path, private to the plugin's user as the
+// entries it will hold are, much as Fluent Bit creates its storage.path.
+// Callers that only validate do not call it.
+func (c *Config) Prepare() error {
+	if c.RejectedPath == "" {
+		return nil
+	}
+	d := filepath.Dir(c.RejectedPath)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			if pe.Path != d { // the component in the way
+				return fmt.Errorf("rejected_path: cannot create directory %q: %s: %v", d, pe.Path, pe.Err)
+			}
+			err = pe.Err
+		}
+		return fmt.Errorf("rejected_path: cannot create directory %q: %v", d, err)
 	}
 	return nil
 }

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"errors"
 	"github.com/kaudit/kaudit/testdata"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +103,7 @@ func TestInvalid(t *testing.T) {
 		{"structured_metadata_mode", MapGetter{"structured_metadata_mode": "maybe"}, `structured_metadata_mode: unknown value "maybe" (allowed: auto, on, off)`},
 		{"max_line_bytes small", MapGetter{"max_line_bytes": "100"}, `max_line_bytes: "100"`},
 		{"max_line_bytes over request", MapGetter{"max_line_bytes": "1M", "max_request_bytes": "1M"}, `max_line_bytes: 1048576 is more than half of max_request_bytes`},
-		{"rejected_path dir", MapGetter{"rejected_path": "/nonexistent/r.jsonl"}, `rejected_path: "/nonexistent/r.jsonl": directory`},
+		{"rejected_path under a file", MapGetter{"rejected_path": "/dev/null/kaudit/r.jsonl"}, `rejected_path: "/dev/null/kaudit/r.jsonl": "/dev/null" is not a directory`},
 		{"rejected_max_bytes", MapGetter{"rejected_max_bytes": "1K"}, `rejected_max_bytes: "1K"`},
 		{"tenant_id two tenants", MapGetter{"tenant_id": "a|b"}, `tenant_id: "a|b" is not a tenant Loki takes`},
 		{"tenant_id too long", MapGetter{"tenant_id": strings.Repeat("t", 151)}, `tenant_id: "ttt`},
@@ -208,4 +211,46 @@ func TestRefusalHidesCredentials(t *testing.T) {
 // README's configuration reference is generated from Keys.
 func TestReadmeConfigTable(t *testing.T) {
 	testdata.CheckReadme(t, "CONFIG-KEYS", Markdown())
+}
+
+// A node's configuration is checked anywhere: a rejected_path whose
+// directory is still to be made passes, and parsing makes nothing.
+func TestRejectedDirValidatedNotCreated(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "var", "lib", "kaudit")
+	c, err := Parse(MapGetter{"rejected_path": filepath.Join(dir, "rejected.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "var")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("parsing touched the disk: %v", err)
+	}
+	if err := c.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() || st.Mode().Perm() != 0o700 {
+		t.Fatalf("Prepare: %v, %v", st, err)
+	}
+}
+
+// A regular file where a directory of rejected_path should be fails both
+// the check and the creation, on one line naming the key.
+func TestRejectedDirFileInTheWay(t *testing.T) {
+	root := t.TempDir()
+	file := filepath.Join(root, "lib")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(file, "kaudit", "rejected.jsonl")
+	_, err := Parse(MapGetter{"rejected_path": path})
+	if err == nil || !strings.Contains(err.Error(), "rejected_path: ") || !strings.Contains(err.Error(), "not a directory") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("Parse: %v", err)
+	}
+	c := &Config{}
+	c.RejectedPath = path
+	err = c.Prepare()
+	if err == nil || !strings.HasPrefix(err.Error(), "rejected_path: ") || !strings.Contains(err.Error(), "not a directory") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("Prepare: %v", err)
+	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // check builds every configured output exactly as Fluent Bit's init would
-// (without opening the metrics listener), every kaudit filter and processor
+// (without opening the metrics listener or creating any file), every kaudit filter and processor
 // as the filter's init would, refuses keys neither Fluent Bit nor that
 // kaudit plugin takes, and compiles the rule and redaction files: a pass
 // here means the plugins start with the same input.
@@ -59,7 +59,7 @@ func check(args []string, stdout io.Writer) error {
 			for k, v := range f.props {
 				g[k] = v
 			}
-			in, err := instance.NewWith(g, Version, instance.Options{Quiet: true, NoServe: true})
+			in, err := instance.NewWith(g, Version, instance.Options{Quiet: true, NoServe: true, Validate: true})
 			if err != nil {
 				problems = append(problems, where+oneLine(err))
 				continue

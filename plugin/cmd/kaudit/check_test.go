@@ -155,6 +155,29 @@ func TestShippedConfigsPass(t *testing.T) {
 	}
 }
 
+// check validates a node's configuration on any machine: a rejected_path
+// whose directory is not there yet passes, and neither it nor the file is
+// made.
+func TestCheckCreatesNothing(t *testing.T) {
+	root := t.TempDir()
+	cfg := filepath.Join(root, "fluent-bit.conf")
+	rej := filepath.Join(root, "var", "lib", "kaudit", "rejected.jsonl")
+	os.WriteFile(cfg, []byte("[OUTPUT]\n    name kaudit\n    match *\n    rejected_path "+rej+"\n"), 0o644)
+	if code, out, errOut := runT(t, "check", "--config", cfg); code != 0 {
+		t.Fatalf("code %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(root, "var")); !os.IsNotExist(err) {
+		t.Errorf("check touched the disk: %v", err)
+	}
+	os.MkdirAll(filepath.Dir(rej), 0o700)
+	if code, out, errOut := runT(t, "check", "--config", cfg); code != 0 {
+		t.Fatalf("code %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(rej); !os.IsNotExist(err) {
+		t.Errorf("check created %s: %v", rej, err)
+	}
+}
+
 // Fluent Bit expands ${NAME} only: `$name` is a record accessor or a
 // literal and stays as written.
 func TestOnlyBracedEnvExpanded(t *testing.T) {

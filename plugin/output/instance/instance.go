@@ -59,6 +59,10 @@ var seq atomic.Int64
 type Options struct {
 	Quiet   bool // no start and stop lines
 	NoServe bool // ignore metrics_listen
+	// Validate builds the instance without touching the machine: no
+	// directory is created and rejected_path is not opened, so that
+	// `kaudit check` of a node's configuration passes elsewhere.
+	Validate bool
 	// LogLevel is the instance's Fluent Bit log_level in Fluent Bit's
 	// numbering (0 off, 1 error, 2 warn, 3 info, 4 debug, 5 trace), when
 	// LogLevelKnown; otherwise info.
@@ -106,7 +110,10 @@ func NewWith(g config.Getter, version string, opt Options) (*Instance, error) {
 	pipe.ShipLines()
 	pipe.ReuseTrees() // every emit below renders the event into strings and returns
 	var rejected *loki.Rejected
-	if c.RejectedPath != "" {
+	if c.RejectedPath != "" && !opt.Validate {
+		if err := c.Prepare(); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
 		if rejected, err = loki.OpenRejected(c.RejectedPath, c.RejectedMaxBytes); err != nil {
 			return nil, fmt.Errorf("%s: rejected_path: %w", name, err)
 		}

@@ -134,3 +134,37 @@ func TestRedactKeys(t *testing.T) {
 		t.Errorf("pin = %q", pin)
 	}
 }
+
+// Like Fluent Bit's storage.path, the directory of rejected_path is made at
+// start, private; a file in its way stops start-up on one line naming the
+// key. Validation alone makes nothing.
+func TestRejectedDirAtStart(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "var", "lib", "kaudit")
+	g := config.MapGetter{"rejected_path": filepath.Join(dir, "rejected.jsonl")}
+	in, err := NewWith(g, "test", Options{Quiet: true, NoServe: true, Validate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	if _, err := os.Stat(filepath.Join(root, "var")); !os.IsNotExist(err) {
+		t.Fatalf("validation touched the disk: %v", err)
+	}
+	in, err = NewWith(g, "test", Options{Quiet: true, NoServe: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 || !st.IsDir() {
+		t.Fatalf("directory: %v, %v", st, err)
+	}
+
+	// Only Prepare sees a directory that cannot be made for want of
+	// permission; a file in the way is what a test can set up as any user.
+	file := filepath.Join(root, "file")
+	os.WriteFile(file, nil, 0o600)
+	_, err = NewWith(config.MapGetter{"rejected_path": filepath.Join(file, "r.jsonl")}, "test", Options{Quiet: true, NoServe: true})
+	if err == nil || !strings.Contains(err.Error(), "rejected_path: ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("err = %v", err)
+	}
+}
