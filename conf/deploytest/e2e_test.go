@@ -18,7 +18,8 @@ import (
 // real .so in the Fluent Bit host and fed the records that pipeline's input
 // produces, delivers every event to a real Loki with its detections and
 // without a secret. Only url (the test's Loki), tenant_id (the test Loki
-// is multi-tenant) and the metrics_listen port differ from the shipped files. The .yaml twins say the
+// is multi-tenant), the metrics_listen port and rejected_path (under a
+// directory of the test, still to be created) differ from the shipped files. The .yaml twins say the
 // same (TestClassicAndYAMLAreTwins), so the .conf files stand for both.
 func TestShippedPipelinesIntoRealLoki(t *testing.T) {
 	if _, err := e2e.LokiBinary(); err != nil {
@@ -70,6 +71,11 @@ func TestShippedPipelinesIntoRealLoki(t *testing.T) {
 			if _, ok := props["metrics_listen"]; ok {
 				// As shipped, but on a port no other test run holds.
 				props["metrics_listen"] = freeLoopback(t)
+			}
+			if p, ok := props["rejected_path"]; ok {
+				// As shipped, but beneath the test's directory, not the
+				// machine's: the plugin makes the missing directories.
+				props["rejected_path"] = filepath.Join(t.TempDir(), p)
 			}
 			s := e2e.Generate(600, int64(100+i), end, span)
 			records := inputRecords(t, cfg, s.Events)
