@@ -63,7 +63,7 @@ func TestRulesOverride(t *testing.T) {
 		{Name: "empty.yaml", Data: []byte("# nothing\n")},
 		{Name: "site.yaml", Data: []byte("marker: '<cut>'\nrules:\n  - id: container_env_credentials\n    enabled: false\n  - id: configmap_credential_keys\n    kinds: [ConfigMap]\n    resources: [configmaps]\n    fields: [{path: data, keys: '^pin$'}]\n")},
 	}})
-	if got := strings.Join(r.Rules(), ","); got != "configmap_credential_keys,external_secrets_fake_provider,external_secrets_fake_generator" {
+	if got := strings.Join(r.Rules(), ","); got != "configmap_credential_keys,external_secrets_fake_provider,external_secrets_fake_generator,alertmanager_webhook_url" {
 		t.Errorf("rules %s", got)
 	}
 	ev := map[string]any{
@@ -184,7 +184,7 @@ func TestReadmeExample(t *testing.T) {
 		t.Fatal("no yaml example in README.md")
 	}
 	r := defaultRedactor(t, Config{Rules: []Source{{Name: "README.md", Data: []byte(example)}}})
-	if got := strings.Join(r.Rules(), ","); got != "configmap_credential_keys,external_secrets_fake_provider,external_secrets_fake_generator,widget_credentials,rollout_env" {
+	if got := strings.Join(r.Rules(), ","); got != "configmap_credential_keys,external_secrets_fake_provider,external_secrets_fake_generator,alertmanager_webhook_url,widget_credentials,rollout_env" {
 		t.Errorf("rules %s", got)
 	}
 	ev := map[string]any{"objectRef": map[string]any{"resource": "widgets", "apiGroup": "example.com"},

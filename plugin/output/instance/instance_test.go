@@ -119,7 +119,7 @@ func TestRedactKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(red.Rules(), ","); got != "configmap_credential_keys,external_secrets_fake_provider,external_secrets_fake_generator,widget_pin" {
+	if got := strings.Join(red.Rules(), ","); got != "configmap_credential_keys,external_secrets_fake_provider,external_secrets_fake_generator,alertmanager_webhook_url,widget_pin" {
 		t.Errorf("rules = %s", got)
 	}
 	ev := map[string]any{
