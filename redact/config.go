@@ -87,11 +87,9 @@ type Redactor struct {
 	// cleanKeys are long map keys already judged harmless.
 	cleanKeys keySet
 	// inertKeys are map keys the screen has judged: neither renamed nor
-	// naming a credential nor looked at by a rule.
+	// naming a credential (the rules that look at their member are
+	// keyRules').
 	inertKeys keySet
-	// ruleKeys are keys judged as inertKeys are, except that rules look
-	// at their member: the rules' bits (ruleKey).
-	ruleKeys memo[uint64]
 	// ruleNames are env-style names judged by ruleName, keyRules keys
 	// judged by ruleKey.
 	ruleNames memo[bool]

@@ -354,10 +354,7 @@ func (s *Screen) Key(k string) (drop bool) {
 		return false // the common case: no hash
 	}
 	if s.r.inertKeys.has(k) {
-		s.seen.addKey(k, 0)
-		return false
-	}
-	if ruled, ok := s.r.ruleKeys.get(k); ok {
+		ruled := s.r.ruleKey(k)
 		s.seen.addKey(k, ruled)
 		s.ruleMember(ruled)
 		return false
@@ -589,23 +586,18 @@ func (r *Redactor) siblingsName(f *frame) bool {
 }
 
 // inertKey: a map key the sweep leaves as it is (what a key naming a
-// credential does to its value is judged with the value); ruled says some
-// rule of rules: looks at the member, which the screen weighs against the
-// objects the event holds. Keys that are also no credential name are
-// remembered.
+// credential does to its value is judged with the value); ruled holds the
+// rules of rules: that look at the member (ruleKey), which the screen
+// weighs against the objects the event holds. Keys that are also no
+// credential name are remembered.
 func (r *Redactor) inertKey(k string) (inert bool, ruled uint64) {
 	if len(k) >= minKeyScan && !r.inertValue("", k) {
 		return false, 0
 	}
-	ruled = r.ruleKey(k)
 	if !r.rules.names.labelsSome(k) {
-		if ruled != 0 {
-			r.ruleKeys.put(k, ruled)
-		} else {
-			r.inertKeys.add(k)
-		}
+		r.inertKeys.add(k)
 	}
-	return true, ruled
+	return true, r.ruleKey(k)
 }
 
 // inertValue: a string under key that the sweep would leave as it is,
