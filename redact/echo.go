@@ -87,19 +87,19 @@ func (w *walker) repeated(v any) {
 	w.echoesIn(v, needles, 0)
 }
 
-func (w *walker) echoesIn(v any, needles []string, depth int) {
-	if depth > maxSweepDepth {
-		return
-	}
+// echoesIn returns v without the copies of needles, and whether it
+// changed: a string is returned anew, containers are changed in place.
+func (w *walker) echoesIn(v any, needles []string, depth int) (any, bool) {
 	switch x := v.(type) {
+	case string:
+		return w.unechoed(x, needles)
 	case map[string]any:
+		if depth > maxSweepDepth {
+			break
+		}
 		for k, e := range x {
-			if s, ok := e.(string); ok {
-				if ns, ok := w.unechoed(s, needles); ok {
-					x[k] = ns
-				}
-			} else {
-				w.echoesIn(e, needles, depth+1)
+			if ne, ok := w.echoesIn(e, needles, depth+1); ok {
+				x[k] = ne
 			}
 			if nk, ok := w.unechoed(k, needles); ok {
 				// The key goes with its copy of the credential; a member
@@ -112,16 +112,16 @@ func (w *walker) echoesIn(v any, needles []string, depth int) {
 			}
 		}
 	case []any:
+		if depth > maxSweepDepth {
+			break
+		}
 		for i, e := range x {
-			if s, ok := e.(string); ok {
-				if ns, ok := w.unechoed(s, needles); ok {
-					x[i] = ns
-				}
-			} else {
-				w.echoesIn(e, needles, depth+1)
+			if ne, ok := w.echoesIn(e, needles, depth+1); ok {
+				x[i] = ne
 			}
 		}
 	}
+	return v, false
 }
 
 // unechoed returns s without the copies of needles it holds.
