@@ -92,7 +92,11 @@ func (w *walker) repeated(v any) {
 func (w *walker) echoesIn(v any, needles []string, depth int) (any, bool) {
 	switch x := v.(type) {
 	case string:
-		return w.unechoed(x, needles)
+		// Boxed only when changed: most strings are not, and boxing
+		// each would allocate per string.
+		if ns, ok := w.unechoed(x, needles); ok {
+			return ns, true
+		}
 	case map[string]any:
 		if depth > maxSweepDepth {
 			break
