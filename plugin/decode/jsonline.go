@@ -86,10 +86,20 @@ func scanObjectIn(s string, d *Decoder) (m map[string]any, ok bool) {
 	return m, true
 }
 
-func (sc *scanner) ws() {
-	for sc.p < len(sc.s) && isSpace(sc.s[sc.p]) {
+func (sc *scanner) ws() { sc.next() }
+
+// next passes over white space and returns the byte it stops at, 0 at the
+// end (a NUL is no JSON token either). Audit lines are compact: the byte
+// is nearly always past the space character, which one comparison shows,
+// and the caller tests it without reading it again.
+func (sc *scanner) next() byte {
+	for sc.p < len(sc.s) {
+		if c := sc.s[sc.p]; c > ' ' || !isSpace(c) {
+			return c
+		}
 		sc.p++
 	}
+	return 0
 }
 
 // isSpace: JSON's white space.
@@ -123,8 +133,7 @@ func (sc *scanner) object() (map[string]any, bool) {
 		return sc.pool.get(0), true
 	}
 	for {
-		sc.ws()
-		if sc.p >= len(sc.s) || sc.s[sc.p] != '"' {
+		if sc.next() != '"' {
 			return nil, false
 		}
 		k, ok := sc.str()
@@ -132,8 +141,7 @@ func (sc *scanner) object() (map[string]any, bool) {
 			return nil, false
 		}
 		sc.recordString(TokKey, k)
-		sc.ws()
-		if sc.p >= len(sc.s) || sc.s[sc.p] != ':' {
+		if sc.next() != ':' {
 			return nil, false
 		}
 		sc.p++
@@ -165,11 +173,10 @@ func (sc *scanner) object() (map[string]any, bool) {
 // sep reads what follows a member or element: ',' (more follow) or close
 // (the last one).
 func (sc *scanner) sep(close byte) (more, ok bool) {
-	sc.ws()
-	if sc.p >= len(sc.s) {
+	c := sc.next()
+	if c == 0 {
 		return false, false
 	}
-	c := sc.s[sc.p]
 	sc.p++
 	switch c {
 	case ',':
@@ -239,11 +246,7 @@ func (sc *scanner) lit(word string, v any) (any, bool) {
 }
 
 func (sc *scanner) value() (any, bool) {
-	sc.ws()
-	if sc.p >= len(sc.s) {
-		return nil, false
-	}
-	switch c := sc.s[sc.p]; {
+	switch c := sc.next(); {
 	case c == '"':
 		s, ok := sc.str()
 		sc.recordString(TokString, s)
