@@ -206,7 +206,16 @@ func writeScreened(b []byte, src tokenSource, sc *redact.Screen, write bool) (ou
 	key := false // the previous token was a key: no comma before the value
 	auditID := false
 	for {
-		tok, more, err := src.Next()
+		// A tape's tokens are read in line: the JSON line's case, where
+		// the reading is most of the screen's cost beyond its judgement.
+		var tok decode.Token
+		var more bool
+		var err error
+		if src.tp != nil {
+			tok, more, err = src.tp.Next()
+		} else {
+			tok, more, err = src.Next()
+		}
 		if err != nil {
 			return b, 0, id, false
 		}
