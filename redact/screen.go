@@ -229,8 +229,10 @@ func (s *Screen) Open(isMap bool) {
 		s.failed = true
 		return
 	}
-	var nf frame
-	nf.isMap = isMap
+	// Written in place: a frame is large, and a copy would cost as much as
+	// clearing it.
+	nf := &s.frames[s.depth]
+	*nf = frame{isMap: isMap}
 	if s.depth > 0 {
 		p := &s.frames[s.depth-1]
 		nf.under = s.current()
@@ -249,7 +251,6 @@ func (s *Screen) Open(isMap bool) {
 		p.prevFlag = false
 	}
 	nf.isArgv = !isMap && argKeys[nf.under]
-	s.frames[s.depth] = nf
 	s.depth++
 }
 
