@@ -63,7 +63,7 @@ type scanner struct {
 	// wakes no pattern.
 	minKeyword int
 	// runSet are the patterns of token shapes (pattern.runs).
-	runSet uint64
+	runSet patSet
 }
 
 func newScanner(ps []*pattern, nm *names) *scanner {
@@ -83,14 +83,14 @@ func newScanner(ps []*pattern, nm *names) *scanner {
 		}
 		p.needs = literal.Required(p.re)
 		if p.runs {
-			sc.runSet |= 1 << uint(i)
+			sc.runSet.add(i)
 		}
 		for _, k := range p.keywords {
 			ws := acWordSpec{word: k}
 			if len(p.names) > 0 && !p.anywhere {
-				ws.ctx = 1 << uint(i)
+				ws.ctx.add(i)
 			} else {
-				ws.pats = 1 << uint(i)
+				ws.pats.add(i)
 			}
 			words = append(words, ws)
 			if sc.minKeyword == 0 || len(k) < sc.minKeyword {
@@ -132,14 +132,28 @@ var lower = func() (t [256]byte) {
 }()
 
 // maxPatterns bounds the patterns (a bit set selects those to run).
-const maxPatterns = 64
+const maxPatterns = 64 * len(patSet{})
+
+// patSet is a set of patterns by index, a bit each. Two words: the
+// automaton's outputs are ORed into a string's set at each keyword as
+// one word was, with no loop, and the shipped patterns leave room for a
+// site's own.
+type patSet [2]uint64
+
+func (p *patSet) add(i int)         { p[i>>6] |= 1 << uint(i&63) }
+func (p patSet) has(i int) bool     { return p[i>>6]&(1<<uint(i&63)) != 0 }
+func (p patSet) empty() bool        { return p[0]|p[1] == 0 }
+func (p patSet) or(q patSet) patSet { return patSet{p[0] | q[0], p[1] | q[1]} }
+
+// newTo reports whether q holds a pattern p does not.
+func (p patSet) newTo(q patSet) bool { return q[0]&^p[0]|q[1]&^p[1] != 0 }
 
 // candidates returns the set of patterns whose keywords occur in s. A
 // keyword of an assignment pattern counts only where it is part of a key
 // followed by a separator (`db.password =`, `"token":`) or of a flag
 // (`--token abc`): credential words inside ordinary text and paths
 // (/var/run/secrets/...) do not wake the regexp.
-func (sc *scanner) candidates(s string) uint64 {
+func (sc *scanner) candidates(s string) patSet {
 	return sc.hits(s, true)
 }
 
@@ -159,7 +173,7 @@ func (sc *scanner) mayHold(s string) bool {
 	return false
 }
 
-func (sc *scanner) hits(s string, context bool) uint64 {
+func (sc *scanner) hits(s string, context bool) patSet {
 	set, _ := sc.survey(s, context)
 	return set
 }
@@ -167,9 +181,9 @@ func (sc *scanner) hits(s string, context bool) uint64 {
 // survey is the one pass over a string that decides what else looks at
 // it: the patterns whose keywords occur (set) and whether it holds a run
 // of base64 or hex characters long enough to be an encoded payload.
-func (sc *scanner) survey(s string, context bool) (set uint64, longRun bool) {
+func (sc *scanner) survey(s string, context bool) (set patSet, longRun bool) {
 	if len(s) < sc.minKeyword && len(s) < minEncoded {
-		return 0, false
+		return patSet{}, false
 	}
 	lk := sc.look(s, context)
 	return lk.set, lk.longRun
@@ -177,7 +191,7 @@ func (sc *scanner) survey(s string, context bool) (set uint64, longRun bool) {
 
 // look is what one pass over a string tells the sweep.
 type look struct {
-	set     uint64 // the patterns to run (survey's set)
+	set     patSet // the patterns to run (survey's set)
 	longRun bool   // a run of base64 or hex characters of minEncoded or more
 	any     bool   // a keyword or credential word in any context (mayHold)
 	// encodable: some run of minEncoded or more is one encodedKind
@@ -245,7 +259,7 @@ func (sc *scanner) look(s string, context bool) (l look) {
 		l.flags |= flagFold
 	}
 	if l.flags&(flagDottedRun|flagShapedRun) != 0 {
-		l.set |= sc.runSet
+		l.set = l.set.or(sc.runSet)
 	}
 	return l
 }
@@ -337,16 +351,16 @@ func (a *automaton) output(l *look, s string, i int, st uint32, context bool) {
 		l.flags |= f
 	}
 	if !context {
-		l.set |= o.pats | o.ctx
+		l.set = l.set.or(o.pats).or(o.ctx)
 		return
 	}
-	l.set |= o.pats
-	if o.ctx&^l.set == 0 {
+	l.set = l.set.or(o.pats)
+	if !l.set.newTo(o.ctx) {
 		return
 	}
 	for _, w := range o.ctxWords {
-		if w.ctx&^l.set != 0 && assignmentContext(s, i+1-w.n, w.n) {
-			l.set |= w.ctx
+		if l.set.newTo(w.ctx) && assignmentContext(s, i+1-w.n, w.n) {
+			l.set = l.set.or(w.ctx)
 		}
 	}
 }
@@ -378,7 +392,7 @@ type automaton struct {
 
 type acWordSpec struct {
 	word      string
-	pats, ctx uint64
+	pats, ctx patSet
 	name      bool
 	flags     uint8
 }
@@ -386,7 +400,7 @@ type acWordSpec struct {
 type acOut struct {
 	// pats are patterns that any occurrence wakes; ctx those that one
 	// wakes only in an assignment context, by word (ctxWords).
-	pats, ctx uint64
+	pats, ctx patSet
 	ctxWords  []acCtxWord
 	// word: a keyword or credential word ends here.
 	word  bool
@@ -395,7 +409,7 @@ type acOut struct {
 
 type acCtxWord struct {
 	n   int
-	ctx uint64
+	ctx patSet
 }
 
 func newAutomaton(words []acWordSpec) *automaton {
@@ -463,17 +477,17 @@ func newAutomaton(words []acWordSpec) *automaton {
 			o := nodes[nu.fail].output
 			o.ctxWords = slices.Clone(o.ctxWords)
 			for _, w := range nu.own {
-				o.pats |= w.pats
+				o.pats = o.pats.or(w.pats)
 				o.flags |= w.flags
-				if w.name || w.pats != 0 || w.ctx != 0 {
+				if w.name || !w.pats.empty() || !w.ctx.empty() {
 					o.word = true
 				}
-				if w.ctx != 0 {
-					o.ctx |= w.ctx
+				if !w.ctx.empty() {
+					o.ctx = o.ctx.or(w.ctx)
 					merged := false
 					for j := range o.ctxWords {
 						if o.ctxWords[j].n == len(w.word) {
-							o.ctxWords[j].ctx |= w.ctx
+							o.ctxWords[j].ctx = o.ctxWords[j].ctx.or(w.ctx)
 							merged = true
 						}
 					}
@@ -506,7 +520,7 @@ func newAutomaton(words []acWordSpec) *automaton {
 	// 0), then those with one, so that the pass tests one comparison.
 	has := func(nd *node) bool {
 		o := &nd.output
-		return o.word || o.flags != 0 || o.pats != 0 || o.ctx != 0
+		return o.word || o.flags != 0 || !o.pats.empty() || !o.ctx.empty()
 	}
 	id := make([]uint32, len(nodes))
 	var seq []int
@@ -640,14 +654,14 @@ func lineStart(s string, b int) bool {
 // find are merged before anything is replaced: no pattern's match can hide
 // another's (a .netrc password followed by a key=value, a flag inside an
 // assignment's value).
-func (sc *scanner) scanSet(s string, set uint64, mask func(string) string, keep func(string) bool) (string, int) {
-	if set == 0 {
+func (sc *scanner) scanSet(s string, set patSet, mask func(string) string, keep func(string) bool) (string, int) {
+	if set.empty() {
 		return s, 0
 	}
 	var buf [8][2]int
 	spans := buf[:0]
 	for i, p := range sc.patterns {
-		if set&(1<<uint(i)) != 0 {
+		if set.has(i) {
 			spans = sc.find(p, s, keep, spans)
 		}
 	}
@@ -1058,12 +1072,12 @@ func printable(b []byte) bool {
 // spans returns the merged-or-not spans of s that the patterns remove.
 func (sc *scanner) spans(s string, keep func(string) bool) [][2]int {
 	set := sc.candidates(s)
-	if set == 0 {
+	if set.empty() {
 		return nil
 	}
 	var spans [][2]int
 	for i, p := range sc.patterns {
-		if set&(1<<uint(i)) != 0 {
+		if set.has(i) {
 			spans = sc.find(p, s, keep, spans)
 		}
 	}

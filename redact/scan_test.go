@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -32,8 +33,8 @@ func asciiLower(s string) string {
 
 // refSet is survey's set by definition: the patterns one of whose keywords
 // occurs, in an assignment context where the pattern asks for one.
-func refSet(sc *scanner, s, ls string, context bool) uint64 {
-	var set uint64
+func refSet(sc *scanner, s, ls string, context bool) patSet {
+	var set patSet
 	for i, p := range sc.patterns {
 		if i >= maxPatterns {
 			break
@@ -46,14 +47,14 @@ func refSet(sc *scanner, s, ls string, context bool) uint64 {
 				}
 				at := from + j
 				if !context || len(p.names) == 0 || p.anywhere || assignmentContext(s, at, len(k)) {
-					set |= 1 << uint(i)
+					set.add(i)
 				}
 				from = at + 1
 			}
 		}
 	}
 	if refShaped(s) || refDotted(s) {
-		set |= sc.runSet
+		set = set.or(sc.runSet)
 	}
 	return set
 }
@@ -177,7 +178,7 @@ func checkPrefilter(t *testing.T, sc *scanner, s string) bool {
 	}
 	ls := asciiLower(s)
 	wantRun := refLongRun(s)
-	wantAny := refSet(sc, s, ls, false)&^sc.runSet != 0 || refNameWord(sc, ls)
+	wantAny := sc.runSet.newTo(refSet(sc, s, ls, false)) || refNameWord(sc, ls)
 	for _, context := range []bool{true, false} {
 		want := refSet(sc, s, ls, context)
 		if set, run := sc.survey(s, context); set != want || run != wantRun {
@@ -413,17 +414,17 @@ patterns:
 func TestPrefilterOneByteKeyword(t *testing.T) {
 	r := defaultRedactor(t, Config{Rules: []Source{{Name: conf.RedactName + "+", Data: []byte("patterns:\n  - id: q\n    keywords: [q]\n    regex: 'q[0-9]{30}'\n")}}})
 	sc := r.rules.scanner
-	bit := uint64(0)
+	bit := -1
 	for i, p := range sc.patterns {
 		if p.id == "q" {
-			bit = 1 << uint(i)
+			bit = i
 		}
 	}
-	if bit == 0 {
+	if bit < 0 {
 		t.Fatal("pattern q not loaded")
 	}
 	for s, want := range map[string]bool{"q": true, "aQ": true, "qa": true, "abc": false, "": false, "kube-system": false} {
-		if got := sc.candidates(s)&bit != 0; got != want {
+		if got := sc.candidates(s).has(bit); got != want {
 			t.Errorf("candidates(%q) has q: %v, want %v", s, got, want)
 		}
 	}
@@ -498,5 +499,50 @@ func TestURLPathCredential(t *testing.T) {
 		if nv, ok, _ := r.RedactValue(keep); ok {
 			t.Errorf("%q: changed to %q", keep, nv)
 		}
+	}
+}
+
+// TestPatternSlots: a site's own patterns fill the slots beyond the first
+// word of the pattern set (each found by its keyword), up to maxPatterns,
+// and one more is refused.
+func TestPatternSlots(t *testing.T) {
+	shipped := len(defaultRedactor(t, Config{}).rules.scanner.patterns)
+	site := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString("patterns:\n")
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, "  - id: site_%d\n    keywords: [sitetok%03dx]\n    regex: 'sitetok%03dx[0-9]{8}'\n", i, i, i)
+		}
+		return []byte(b.String())
+	}
+	free := maxPatterns - shipped
+	r := defaultRedactor(t, Config{Rules: []Source{{Name: "site.yaml", Data: site(free)}}})
+	for i := 0; i < free; i++ {
+		v := fmt.Sprintf("x sitetok%03dx12345678 y", i)
+		if got, n := r.rules.scanner.scanSet(v, r.rules.scanner.candidates(v), func(string) string { return "[R]" }, func(string) bool { return false }); n != 1 || got != "x [R] y" {
+			t.Fatalf("pattern site_%d (slot %d): %q, %d found", i, shipped+i, got, n)
+		}
+	}
+	if _, err := New(Config{Rules: []Source{{Name: conf.RedactName, Data: conf.Redact}, {Name: "site.yaml", Data: site(free + 1)}}}); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("at most %d", maxPatterns)) {
+		t.Errorf("%d patterns: %v, want refused", maxPatterns+1, err)
+	}
+}
+
+// TestOldPatternIDs: a redact_file that switches off or replaces a shipped
+// pattern by the id it had before still reaches it: slack_webhook and
+// discord_teams_webhook are their own patterns.
+func TestOldPatternIDs(t *testing.T) {
+	off := []byte("patterns:\n  - id: slack_webhook\n    enabled: false\n")
+	r := defaultRedactor(t, Config{Rules: []Source{{Name: "site.yaml", Data: off}}})
+	slack := "https://hooks.slack.com/services/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"
+	discord := "https://discord.com/api/webhooks/112233445566778899/Zz_9Zz_9Zz_9Zz_9Zz_9Zz_9"
+	sc := r.rules.scanner
+	mask := func(string) string { return "[R]" }
+	keep := func(string) bool { return false }
+	if _, n := sc.scanSet(slack, sc.candidates(slack), mask, keep); n != 0 {
+		t.Errorf("slack_webhook switched off, yet the Slack URL was found")
+	}
+	if _, n := sc.scanSet(discord, sc.candidates(discord), mask, keep); n == 0 {
+		t.Errorf("discord_teams_webhook went with slack_webhook")
 	}
 }

@@ -497,7 +497,7 @@ func (s *Screen) String(v string) {
 	f.prevFlag = flag && !strings.Contains(v, "=") && r.rules.names.labelsSome(v)
 	if f.isArgv {
 		f.argv = append(f.argv, v)
-		if strings.HasPrefix(v, "-p") || f.prevFlag || r.rules.scanner.hits(v, false) != 0 {
+		if strings.HasPrefix(v, "-p") || f.prevFlag || !r.rules.scanner.hits(v, false).empty() {
 			f.argvSuspect = true
 		}
 	}
@@ -670,7 +670,7 @@ func (r *Redactor) plainText(key, v string) bool {
 	// breaks (YAML, multi-line text) and encoded runs; a UUID is one long
 	// run the encoded-value check skips by shape.
 	lk := sc.look(v, true)
-	return lk.set == 0 && lk.flags == 0 && (!lk.longRun || isUUID(v) && hexDash(v))
+	return lk.set.empty() && lk.flags == 0 && (!lk.longRun || isUUID(v) && hexDash(v))
 }
 
 // listedAnnotation: key is an annotation whose value the sweep parses

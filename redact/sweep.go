@@ -967,7 +967,7 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 			set, longRun = lk.set, lk.longRun
 		}
 	}
-	if set == 0 && !longRun {
+	if set.empty() && !longRun {
 		if changed {
 			return s, true
 		}
@@ -1813,7 +1813,7 @@ func (w *walker) argvSpans(arr []any) map[int]bool {
 	sc := w.r.rules.scanner
 	hit := false
 	for _, e := range arr {
-		if s, ok := e.(string); ok && sc.hits(s, false) != 0 {
+		if s, ok := e.(string); ok && !sc.hits(s, false).empty() {
 			hit = true
 			break
 		}
