@@ -48,6 +48,7 @@ type namesSpec struct {
 	HostKeyed       []string `json:"host_keyed"`
 	HostKeyedExcept []string `json:"host_keyed_except"`
 	Confusables     []string `json:"confusables"`
+	IdentifierWords []string `json:"identifier_words"`
 	References      []string `json:"references"`
 }
 
@@ -170,9 +171,6 @@ func buildPattern(s patternSpec) (*pattern, error) {
 	}
 	if len(s.Keywords) > 0 && s.Runs {
 		return nil, fmt.Errorf("%s: runs: a pattern of token shapes has no keywords", at)
-	}
-	if s.Runs && len(s.Name) > 0 {
-		return nil, fmt.Errorf("%s: runs: a pattern of token shapes has no name", at)
 	}
 	p := &pattern{id: s.ID, re: re, groups: s.Secret, sep: s.Separator, anywhere: s.Anywhere, lines: s.Lines, runs: s.Runs, shaped: s.Shaped}
 	if len(s.Name) > 0 && s.Name[0] > 0 {

@@ -65,8 +65,15 @@ type names struct {
 	// fold maps letters that pass for ASCII ones (Cyrillic а, Greek ο)
 	// to them, so that a name spelt with them is judged as it reads.
 	fold map[rune]byte
-	// seenShaped remembers shaped judgements as seen does credential's.
-	seenShaped memo[bool]
+	// identifiers: words that say a value shaped like a generated one is
+	// an identifier, a digest or a version (GIT_SHA, config.hash,
+	// checksum/config, ALGOLIA_APP_ID), not a credential: every other
+	// name holding such a value is presumed to hold a credential
+	// (opaqueValue).
+	identifiers map[string]bool
+	// seenShaped remembers shaped judgements as seen does credential's;
+	// seenIdent identifier judgements.
+	seenShaped, seenIdent memo[bool]
 	// first marks the bytes a credential word can start with (either
 	// case): a name without any of them is judged without splitting.
 	first [256]bool
@@ -81,7 +88,7 @@ func newNames() *names {
 		keyExcept: map[string]bool{}, urlWords: map[string]bool{}, whole: map[string]bool{}, plainMaps: map[string]bool{}, pairLists: map[string]bool{},
 		quantity: map[string]bool{}, qualifiers: map[string]bool{}, suffixExcept: map[string]bool{}, keyPrefixes: map[string]bool{}, not: map[string]bool{},
 		content: map[string]bool{}, shaped: map[string]bool{}, query: map[string]bool{}, purpose: map[string]bool{}, verdict: map[string]bool{}, hostExcept: map[string]bool{},
-		fold: map[rune]byte{},
+		identifiers: map[string]bool{}, fold: map[rune]byte{},
 	}
 }
 
@@ -89,7 +96,7 @@ func (n *names) add(s namesSpec) {
 	for _, l := range []struct {
 		dst map[string]bool
 		src []string
-	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}, {n.query, s.QueryNames}, {n.purpose, s.PurposeWords}, {n.verdict, s.VerdictWords}, {n.hostExcept, s.HostKeyedExcept}} {
+	}{{n.words, s.Words}, {n.lastWords, s.LastWords}, {n.except, s.ExceptLastWords}, {n.keyExcept, s.KeyExceptions}, {n.urlWords, s.URLWords}, {n.whole, s.Names}, {n.quantity, s.QuantityWords}, {n.qualifiers, s.Qualifiers}, {n.suffixExcept, s.SuffixExcept}, {n.keyPrefixes, s.KeyPrefixes}, {n.not, s.NotNames}, {n.content, s.ContentWords}, {n.shaped, s.ShapedNames}, {n.query, s.QueryNames}, {n.purpose, s.PurposeWords}, {n.verdict, s.VerdictWords}, {n.hostExcept, s.HostKeyedExcept}, {n.identifiers, s.IdentifierWords}} {
 		for _, w := range l.src {
 			l.dst[strings.ToLower(w)] = true
 		}
@@ -528,7 +535,8 @@ func lowerPath(v string) bool {
 }
 
 // value reports whether name makes the string v a credential: by the
-// name alone, or by a name of shaped_names and v's shape. A string of
+// name alone, by a name of shaped_names and v's shape, or by v's shape
+// alone under a name that does not show it harmless (opaqueValue). A string of
 // digits is judged as the number it spells (numeric): env values are
 // strings, so MAX_TOKENS="4096" and TOKEN_LIMIT="100" are quantities as
 // max_tokens: 4096 is, and ADMIN_PIN="4711" is still a credential.
@@ -536,7 +544,89 @@ func (n *names) value(name, v string) bool {
 	if n.credential(name) {
 		return len(v) > 18 || !isDigits(v) || n.numeric(name)
 	}
-	return n.shapedValue(name, v)
+	return n.shapedValue(name, v) || n.opaqueValue(name, v)
+}
+
+// opaqueValue reports whether v, under name, is a credential by its
+// shape alone: a long run of hex or of random base62 (opaque) is what a
+// service generates for a key, and a name without a credential word
+// (ALGOLIA_ADMIN, SEGMENT_WRITE, a vendor's own name for its key) does
+// not make it harmless; only a name that says it is an identifier, a
+// digest or a version does (identifier_words). Failing closed here costs
+// the odd build hash under a name no list foresaw, and misses no key
+// named after its role. The value member of a name/value pair (value,
+// data, default...) is named by its sibling, which pairValues judges.
+func (n *names) opaqueValue(name, v string) bool {
+	return opaque(v) && n.opaqueName(name)
+}
+
+// opaqueName reports whether name leaves a value shaped like a generated
+// key a credential (opaqueValue): it is a name, not a pair's value slot,
+// and no word of it is one of identifier_words.
+func (n *names) opaqueName(name string) bool {
+	return name != "" && len(name) <= 128 && !pairValue(name) && !n.seenIdent.judged(name, n.judgeIdentifier)
+}
+
+// judgeIdentifier reports whether a word of name, or name as a whole,
+// is one of identifier_words.
+func (n *names) judgeIdentifier(name string) bool {
+	if f, ok := n.folded(name); ok {
+		name = f
+		if len(name) > 128 {
+			return false
+		}
+	}
+	var lb [128]byte
+	var ws [maxNameWords][2]int
+	nw := splitWords(name, &lb, &ws)
+	if n.identifiers[string(lb[:len(name)])] {
+		return true
+	}
+	for i := 0; i < nw; i++ {
+		if n.identifiers[string(lb[ws[i][0]:ws[i][1]])] {
+			return true
+		}
+	}
+	return false
+}
+
+// opaque reports whether v is shaped like a generated key with nothing
+// around it: 32 to 256 hex digits, letters and digits both present (128
+// bits or more, as API keys, signing secrets and webhook tokens are
+// drawn), or 20 to 256 letters and digits in random mixed case
+// (randomCase). A UUID (dashes), a digest with its algorithm
+// (sha256:...), a number written in hex (0x...: an Ethereum address, a
+// block hash), a version or a word is not.
+func opaque(v string) bool {
+	if len(v) < 20 || len(v) > 256 || v[0] == '0' && (v[1] == 'x' || v[1] == 'X') {
+		return false
+	}
+	if len(v) >= 32 && hexToken(v) {
+		return true
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '-' || c == '_' {
+			return false
+		}
+	}
+	return randomCase(v)
+}
+
+// hexToken reports whether v is hex digits only, with a digit and a
+// letter among them (a run of one kind is a number or a word).
+func hexToken(v string) bool {
+	digit, letter := false, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case isDigit(c):
+			digit = true
+		case 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F':
+			letter = true
+		default:
+			return false
+		}
+	}
+	return digit && letter
 }
 
 // queryValue reports whether v, as the value of the query parameter

@@ -291,7 +291,7 @@ func parseRulesFile(data []byte) (fileSpec, error) {
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return f, fmt.Errorf("%s (allowed keys: marker, rules[].{id, description, enabled, resources, kinds, fields[].{path, keys, except_keys, jwt}, env.{names, except_names, jwt}}, object_annotations, secret_annotations, credential_names.{words, last_words, except_last_words, key_exceptions, url_words, names, substrings, plain_maps, quantity_words, qualifiers, suffixes, suffix_exceptions, key_prefixes, not_names, content_last_words, shaped_names, query_names, purpose_words, verdict_words, host_keyed, host_keyed_except, confusables}, patterns[].{id, description, enabled, keywords, regex, secret, name, separator, anywhere, lines, runs, shaped}, strict_allow)", err)
+		return f, fmt.Errorf("%s (allowed keys: marker, rules[].{id, description, enabled, resources, kinds, fields[].{path, keys, except_keys, jwt}, env.{names, except_names, jwt}}, object_annotations, secret_annotations, credential_names.{words, last_words, except_last_words, key_exceptions, url_words, names, substrings, plain_maps, quantity_words, qualifiers, suffixes, suffix_exceptions, key_prefixes, not_names, content_last_words, shaped_names, query_names, purpose_words, verdict_words, host_keyed, host_keyed_except, confusables, identifier_words}, patterns[].{id, description, enabled, keywords, regex, secret, name, separator, anywhere, lines, runs, shaped}, strict_allow)", err)
 	}
 	return f, nil
 }

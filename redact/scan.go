@@ -282,7 +282,34 @@ func shapedRun(s string, a int) bool {
 	for e < len(s) && b64Class[s[e]] {
 		e++
 	}
-	return tokenShape(s, a, e)
+	return tokenShape(s, a, e) || opaqueRun(s, a, e)
+}
+
+// opaqueRun reports whether the run s[a:e] starts, or has after an =,
+// a piece of letters and digits shaped like a generated key (opaque:
+// 32 hex digits or more, or 24 letters and digits or more in random
+// mixed case), which opaque_assignment judges by the name before it
+// (ALGOLIA_ADMIN=<32 hex>). Pieces elsewhere in a run (inside a
+// certificate's base64) are no value of an assignment.
+func opaqueRun(s string, a, e int) bool {
+	for p := a; p < e; {
+		q := p
+		for q < e && (isDigit(s[q]) || 'a' <= s[q] && s[q] <= 'z' || 'A' <= s[q] && s[q] <= 'Z') {
+			q++
+		}
+		if n := q - p; n >= 24 && (n >= 32 && hexToken(s[p:q]) || randomCase(s[p:q])) {
+			return true
+		}
+		// The next piece that starts after an =.
+		p = q
+		for p < e && s[p] != '=' {
+			p++
+		}
+		for p < e && s[p] == '=' {
+			p++
+		}
+	}
+	return false
 }
 
 // tokenShape judges the maximal run s[a:e] (shapedRun).

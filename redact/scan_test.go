@@ -67,10 +67,30 @@ func refShaped(s string) bool {
 		for j < len(s) && isB64Char(s[j]) {
 			j++
 		}
-		if j-i >= minEncoded && tokenShape(s, i, j) {
+		if j-i >= minEncoded && (tokenShape(s, i, j) || refOpaque(s[i:j])) {
 			return true
 		}
 		i = j + 1
+	}
+	return false
+}
+
+// refOpaque: a piece of letters and digits at the start of run or right
+// after an = in it is 32 hex digits or more, or 24 or more in random
+// mixed case.
+func refOpaque(run string) bool {
+	alnum := func(c byte) bool { return isDigit(c) || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+	for p := 0; p < len(run); p++ {
+		if p > 0 && run[p-1] != '=' || !alnum(run[p]) {
+			continue
+		}
+		q := p
+		for q < len(run) && alnum(run[q]) {
+			q++
+		}
+		if piece := run[p:q]; len(piece) >= 32 && hexToken(piece) || len(piece) >= 24 && randomCase(piece) {
+			return true
+		}
 	}
 	return false
 }

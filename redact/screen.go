@@ -132,8 +132,10 @@ type frame struct {
 	// quotes. credKey: the current member's key names a credential;
 	// shapedKey: it is one of shaped_names, whose value's shape decides;
 	// genValue: a value of the pair is shaped like a generated
-	// credential, which a name of shaped_names beside it makes one.
-	credKey, shapedKey, genValue, hasValue, hasOp, quotedMsg bool
+	// credential, which a name of shaped_names beside it makes one;
+	// opaqueVal: one is shaped like a generated key (opaque), which any
+	// name but an identifier's makes one (opaqueName).
+	credKey, shapedKey, genValue, opaqueVal, hasValue, hasOp, quotedMsg bool
 	// The strings judged at Close, and only then if their sibling is
 	// there: names are mostly object names, too many to remember.
 	pairNames [3]string // name, key, type (pairNameKeys' slots)
@@ -146,7 +148,10 @@ type frame struct {
 	// elements, judged as a whole when one of them needs it.
 	// shaped when under a name of shaped_names, whose generated strings
 	// go.
+	// anyFlag: the last element was a flag, whose name judges a value
+	// shaped like a generated key after it (opaqueName).
 	cred, shaped, prevFlag, isArgv, argvSuspect bool
+	anyFlag                                     string
 	// credCtx: inside a value a credential name labels, whose strings
 	// the sweep removes unless their names describe the credential.
 	credCtx bool
@@ -166,6 +171,8 @@ type frame struct {
 	first      string
 	secondNum  bool
 	secondText bool
+	// secondOpaque: the second element is shaped like a generated key.
+	secondOpaque bool
 }
 
 const screenDepth = 64
@@ -271,7 +278,7 @@ func (s *Screen) Close() {
 		}
 		return
 	}
-	if f.inList && f.elems == 2 && f.first != "" && (f.secondText && s.r.rules.names.labelsSome(f.first) || f.secondNum && s.r.rules.names.numeric(f.first)) {
+	if f.inList && f.elems == 2 && f.first != "" && (f.secondText && s.r.rules.names.labelsSome(f.first) || f.secondNum && s.r.rules.names.numeric(f.first) || f.secondOpaque && s.r.rules.names.opaqueName(f.first)) {
 		s.failed = true // a pair as a list of two (tuple)
 		return
 	}
@@ -442,7 +449,7 @@ func (s *Screen) String(v string) {
 		named := keep || (f.credKey || f.credCtx || isValue) && boolWord(v)
 		// (In a value a credential name labels, whether a purpose word
 		// describes depends on the siblings: the sweep decides.)
-		if f.credKey && !named || f.credCtx && !named && (!r.rules.names.describes(key) || r.rules.names.purposeName(key)) || f.shapedKey && generated(v) || !r.inertValue(key, v) {
+		if f.credKey && !named || f.credCtx && !named && (!r.rules.names.describes(key) || r.rules.names.purposeName(key)) || f.shapedKey && generated(v) || r.rules.names.opaqueValue(key, v) || !r.inertValue(key, v) {
 			s.failed = true
 			return
 		}
@@ -455,6 +462,7 @@ func (s *Screen) String(v string) {
 		if isValue {
 			f.hasValue = f.hasValue || !named
 			f.genValue = f.genValue || !named && generated(v)
+			f.opaqueVal = f.opaqueVal || !named && opaque(v)
 		}
 		switch key {
 		case "kind":
@@ -487,14 +495,19 @@ func (s *Screen) String(v string) {
 			f.first = v
 		case 2:
 			f.secondText = !keep && !boolWord(v)
+			f.secondOpaque = opaque(v)
 		}
 	}
 	flag := strings.HasPrefix(v, "-")
-	if f.prevFlag && !flag && !keep {
+	if f.prevFlag && !flag && !keep || f.anyFlag != "" && !flag && r.rules.names.opaqueValue(f.anyFlag, v) {
 		s.failed = true
 		return
 	}
 	f.prevFlag = flag && !strings.Contains(v, "=") && r.rules.names.labelsSome(v)
+	f.anyFlag = ""
+	if flag && !strings.Contains(v, "=") {
+		f.anyFlag = v
+	}
 	if f.isArgv {
 		f.argv = append(f.argv, v)
 		if strings.HasPrefix(v, "-p") || f.prevFlag || !r.rules.scanner.hits(v, false).empty() {
@@ -569,13 +582,13 @@ func (r *Redactor) siblingsName(f *frame) bool {
 			return true
 		}
 		for i, n := range f.pairNames {
-			if n != "" && (nm.judgeName(n) || i == 0 && r.ruleName(n) || f.genValue && nm.shapedName(n)) {
+			if n != "" && (nm.judgeName(n) || i == 0 && r.ruleName(n) || f.genValue && nm.shapedName(n) || f.opaqueVal && nm.opaqueName(n)) {
 				return true
 			}
 		}
 		if f.hasOp && f.path != "" {
 			last := unescapePointer(f.path[strings.LastIndexByte(f.path, '/')+1:])
-			if nm.judgeName(last) || f.genValue && nm.shapedName(last) || r.rules.secretAnnotations[last] || nm.pairIndexPath(f.path) || secretDataPath(f.path) {
+			if nm.judgeName(last) || f.genValue && nm.shapedName(last) || f.opaqueVal && nm.opaqueName(last) || r.rules.secretAnnotations[last] || nm.pairIndexPath(f.path) || secretDataPath(f.path) {
 				return true
 			}
 			if _, ok := nm.credentialPath(f.path); ok { // the sweep's value check is narrower
