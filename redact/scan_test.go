@@ -559,8 +559,13 @@ func TestOldPatternIDs(t *testing.T) {
 	sc := r.rules.scanner
 	mask := func(string) string { return "[R]" }
 	keep := func(string) bool { return false }
-	if _, n := sc.scanSet(slack, sc.candidates(slack), mask, keep); n != 0 {
-		t.Errorf("slack_webhook switched off, yet the Slack URL was found")
+	for _, p := range sc.patterns {
+		if p.id == "slack_webhook" {
+			t.Errorf("slack_webhook switched off, yet in force")
+		}
+	}
+	if got, _ := sc.scanSet(slack, sc.candidates(slack), mask, keep); !strings.Contains(got, "hooks.slack.com/services/T0123ABCD/B0456EFGH/") {
+		t.Errorf("slack_webhook switched off, yet the Slack URL's path went: %q", got)
 	}
 	if _, n := sc.scanSet(discord, sc.candidates(discord), mask, keep); n == 0 {
 		t.Errorf("discord_teams_webhook went with slack_webhook")
