@@ -62,8 +62,10 @@ type scanner struct {
 	// minKeyword is the length of the shortest keyword: a shorter string
 	// wakes no pattern.
 	minKeyword int
-	// runSet are the patterns of token shapes (pattern.runs).
-	runSet patSet
+	// runSet are the patterns of token shapes (pattern.runs); formats
+	// those without a name, which find a credential by its format
+	// wherever it sits.
+	runSet, formats patSet
 }
 
 func newScanner(ps []*pattern, nm *names) *scanner {
@@ -84,6 +86,9 @@ func newScanner(ps []*pattern, nm *names) *scanner {
 		p.needs = literal.Required(p.re)
 		if p.runs {
 			sc.runSet.add(i)
+		}
+		if len(p.names) == 0 {
+			sc.formats.add(i)
 		}
 		for _, k := range p.keywords {
 			ws := acWordSpec{word: k}
@@ -140,10 +145,11 @@ const maxPatterns = 64 * len(patSet{})
 // site's own.
 type patSet [2]uint64
 
-func (p *patSet) add(i int)         { p[i>>6] |= 1 << uint(i&63) }
-func (p patSet) has(i int) bool     { return p[i>>6]&(1<<uint(i&63)) != 0 }
-func (p patSet) empty() bool        { return p[0]|p[1] == 0 }
-func (p patSet) or(q patSet) patSet { return patSet{p[0] | q[0], p[1] | q[1]} }
+func (p *patSet) add(i int)          { p[i>>6] |= 1 << uint(i&63) }
+func (p patSet) has(i int) bool      { return p[i>>6]&(1<<uint(i&63)) != 0 }
+func (p patSet) empty() bool         { return p[0]|p[1] == 0 }
+func (p patSet) or(q patSet) patSet  { return patSet{p[0] | q[0], p[1] | q[1]} }
+func (p patSet) and(q patSet) patSet { return patSet{p[0] & q[0], p[1] & q[1]} }
 
 // newTo reports whether q holds a pattern p does not.
 func (p patSet) newTo(q patSet) bool { return q[0]&^p[0]|q[1]&^p[1] != 0 }

@@ -974,9 +974,14 @@ func (w *walker) sweepString(s, key string, c sctx) (any, bool) {
 		return nil, false // the common case: one pass, nothing to look at
 	}
 	if !changed && w.r.rules.names.reference(s) {
-		// A reference, whole, holds no credential (an ARN's
-		// secretsmanager:... is not an assignment).
-		return nil, false
+		// A reference, whole, holds no assignment (an ARN's
+		// secretsmanager:... is none), but a token of a known format
+		// inside one ({{ glpat-... }}) is still that token.
+		set = set.and(w.r.rules.scanner.formats)
+		if set.empty() {
+			return nil, false
+		}
+		longRun = false
 	}
 	if longRun {
 		if nv, done := w.encoded(s); done && nv != nil {
