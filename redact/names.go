@@ -456,6 +456,26 @@ func (n *names) reference(v string) bool {
 	return dottedVariable(v) || lowerPath(v)
 }
 
+// referenceAt reports whether a reference of a syntax with a closing
+// ({{ .password }}, ${DB_PASSWORD}) opens at s[a], closes on its line and
+// is, whole, one reference.
+func (n *names) referenceAt(s string, a int) bool {
+	if a >= len(s) || !n.refFirst[s[a]] {
+		return false
+	}
+	for _, r := range n.references {
+		open, cl := r[0], r[1]
+		if cl == "" || !strings.HasPrefix(s[a:], open) {
+			continue
+		}
+		rest := s[a+len(open):]
+		if e := strings.Index(rest, cl); e >= 0 && e <= 512 && strings.IndexByte(rest[:e], '\n') < 0 && n.reference(s[a:a+len(open)+e+len(cl)]) {
+			return true
+		}
+	}
+	return false
+}
+
 // referenceInside reports whether in is what a reference can hold and
 // no more: names, paths and a template's pipeline, but no quote, = or :
 // (a literal or a default given in place: ${DB_PASSWORD:changeme},

@@ -887,6 +887,11 @@ func referenceValue(nm *names, p *pattern, loc []int, s string) bool {
 				return true
 			}
 		}
+		// ... or at the first space in it: a template action
+		// (password: {{ .password }}), which the value opens.
+		if nm != nil && nm.referenceAt(s, a) {
+			return true
+		}
 		if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasSuffix(v, ":") && !setByEquals(p, loc, s, a) {
 			return true
 		}

@@ -482,7 +482,7 @@ const minKeyScan = 20
 func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 	switch x := v.(type) {
 	case string:
-		if w.keep(x) || !w.r.rules.names.value(k, x) || w.r.rules.names.setting(x) || fetchedInto(m, k, x) {
+		if w.keep(x) || !w.r.rules.names.value(k, x) || w.setting(x) || fetchedInto(m, k, x) {
 			return false
 		}
 		m[k] = w.mask(x)
@@ -526,8 +526,56 @@ func (w *walker) credentialKey(m map[string]any, k string, v any) bool {
 // when it is one.
 func (w *walker) setting(v any) bool {
 	s, ok := v.(string)
-	return ok && w.r.rules.names.setting(s)
+	return ok && (w.r.rules.names.setting(s) || w.templated(s))
 }
+
+// templatePlaceholder stands for a template's actions in the text
+// templated judges: a plain word, which the patterns take for a value.
+const templatePlaceholder = "kauditplaceholder"
+
+// templated reports whether v, a value a credential name labels, is a
+// template whose credentials are all its placeholders: with each action
+// ({{ .password }}, of the {{ }} of references) replaced by a plain
+// word, the content scanner finds credential slots (a URL's password, a
+// DSN's password=, a config line's password:) and each holds only that
+// word (External Secrets' postgres://{{ .username }}:{{ .password }}@db/app).
+// A template whose literal text holds a credential, or in which the
+// scanner finds no slot (a password written around an action,
+// x{{ .suffix }}), is judged as any value is.
+func (w *walker) templated(v string) bool {
+	if len(v) > maxTemplate || !strings.Contains(v, "{{") {
+		return false
+	}
+	var b strings.Builder
+	actions := 0
+	for rest := v; ; {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		j := strings.Index(rest[i:], "}}")
+		if j < 0 || !w.r.rules.names.reference(rest[i:i+j+2]) {
+			return false
+		}
+		b.WriteString(rest[:i])
+		b.WriteString(templatePlaceholder)
+		actions++
+		rest = rest[i+j+2:]
+	}
+	t := b.String()
+	sc := w.r.rules.scanner
+	only := true
+	_, n := sc.scanSet(t, sc.candidates(t), func(x string) string {
+		only = only && x == templatePlaceholder
+		return x
+	}, w.isMarkerText)
+	return actions > 0 && n > 0 && only
+}
+
+// maxTemplate bounds the values templated reads: a template under a
+// credential name is one connection string or config line, not a file.
+const maxTemplate = 4096
 
 // boolWord reports whether a string is a switch (--anonymous-auth=false,
 // SESSION_COOKIE_SECURE: "true"): what a credential name labels that way is
