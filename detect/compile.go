@@ -360,56 +360,103 @@ func describe(x any) string {
 
 // threshold compiles a rule's threshold block.
 func (c *compiler) threshold(spec *thresholdSpec) *threshold {
-	lookup := func(name, path string) (keyField, bool) {
-		f, arg, ok := c.lookup(name)
-		if !ok {
-			c.errorf(path, "unknown field %q (known: %s)", name, fieldNames())
-			return keyField{}, false
-		}
-		if f.typ != "string" && f.typ != "number" {
-			c.errorf(path, "%s is a %s field; keys and distinct need a string or number field", name, f.typ)
-			return keyField{}, false
-		}
-		return keyField{f: f, arg: arg}, true
-	}
-	ok := true
-	if len(spec.Key) == 0 {
-		c.errorf("threshold.key", "required: the fields to count per (e.g. [user.username])")
-		ok = false
-	}
-	keys := make([]keyField, 0, len(spec.Key))
-	for i, k := range spec.Key {
-		kf, good := lookup(k, fmt.Sprintf("threshold.key[%d]", i))
-		ok = ok && good
-		keys = append(keys, kf)
-	}
+	keys, ok := c.keyFields(spec.Key, "threshold")
 	var distinct *keyField
 	if spec.Distinct != "" {
-		kf, good := lookup(spec.Distinct, "threshold.distinct")
+		kf, good := c.keyField(spec.Distinct, "threshold.distinct")
 		ok = ok && good
 		distinct = &kf
 	}
-	window, err := time.ParseDuration(spec.Window)
-	if err != nil || window <= 0 {
-		c.errorf("threshold.window", "want a positive duration such as 60s or 5m, got %q", spec.Window)
-		ok = false
-	}
+	window, good := c.window(spec.Window, "threshold")
+	ok = ok && good
 	if spec.MoreThan == nil || *spec.MoreThan < 1 {
 		c.errorf("threshold.more_than", "required: a count of at least 1")
 		ok = false
 	}
-	maxKeys := spec.MaxKeys
-	switch {
-	case maxKeys == 0:
-		maxKeys = DefaultMaxKeys
-	case maxKeys < 0 || maxKeys > maxMaxKeys:
-		c.errorf("threshold.max_keys", "want 1 to %d, got %d", maxMaxKeys, maxKeys)
-		ok = false
-	}
-	if !ok {
+	maxKeys, good := c.maxKeys(spec.MaxKeys, "threshold")
+	if !ok || !good {
 		return nil
 	}
 	return newThreshold(keys, distinct, window, *spec.MoreThan, maxKeys)
+}
+
+// sequence compiles a rule's sequence: its state and the condition of its
+// earlier step.
+func (c *compiler) sequence(spec *sequenceSpec) (*sequence, matcher) {
+	ok := true
+	var after matcher
+	if spec.After == nil {
+		c.errorf("sequence.after", "required: the condition of the earlier events (e.g. the refused attempts)")
+		ok = false
+	} else if after = c.block(spec.After, "sequence.after"); after == nil {
+		ok = false
+	}
+	keys, good := c.keyFields(spec.Key, "sequence")
+	ok = ok && good
+	window, good := c.window(spec.Window, "sequence")
+	ok = ok && good
+	atLeast := 1
+	if spec.AtLeast != nil {
+		atLeast = *spec.AtLeast
+		if atLeast < 1 || atLeast > maxAtLeast {
+			c.errorf("sequence.at_least", "want 1 to %d, got %d", maxAtLeast, atLeast)
+			ok = false
+		}
+	}
+	maxKeys, good := c.maxKeys(spec.MaxKeys, "sequence")
+	if !ok || !good {
+		return nil, nil
+	}
+	return newSequence(keys, window, atLeast, maxKeys), after
+}
+
+// keyFields resolves the fields a stateful rule keeps its state per.
+func (c *compiler) keyFields(names []string, what string) ([]keyField, bool) {
+	ok := true
+	if len(names) == 0 {
+		c.errorf(what+".key", "required: the fields to count per (e.g. [user.username])")
+		ok = false
+	}
+	keys := make([]keyField, 0, len(names))
+	for i, k := range names {
+		kf, good := c.keyField(k, fmt.Sprintf("%s.key[%d]", what, i))
+		ok = ok && good
+		keys = append(keys, kf)
+	}
+	return keys, ok
+}
+
+func (c *compiler) keyField(name, path string) (keyField, bool) {
+	f, arg, ok := c.lookup(name)
+	if !ok {
+		c.errorf(path, "unknown field %q (known: %s)", name, fieldNames())
+		return keyField{}, false
+	}
+	if f.typ != "string" && f.typ != "number" {
+		c.errorf(path, "%s is a %s field; keys and distinct need a string or number field", name, f.typ)
+		return keyField{}, false
+	}
+	return keyField{f: f, arg: arg}, true
+}
+
+func (c *compiler) window(s, what string) (time.Duration, bool) {
+	window, err := time.ParseDuration(s)
+	if err != nil || window <= 0 {
+		c.errorf(what+".window", "want a positive duration such as 60s or 5m, got %q", s)
+		return 0, false
+	}
+	return window, true
+}
+
+func (c *compiler) maxKeys(n int, what string) (int, bool) {
+	switch {
+	case n == 0:
+		return DefaultMaxKeys, true
+	case n < 0 || n > maxMaxKeys:
+		c.errorf(what+".max_keys", "want 1 to %d, got %d", maxMaxKeys, n)
+		return 0, false
+	}
+	return n, true
 }
 
 // lookup resolves a field name, binding engine-dependent fields.

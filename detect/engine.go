@@ -14,6 +14,9 @@ import (
 // Engine per plugin instance: counters are per Engine.
 type Engine struct {
 	rules []*rule // every rule, sorted by id
+	// steps are the earlier steps of sequence rules, sorted by id: they
+	// record and never label, so they are candidates apart from rules.
+	steps []*rule
 	// proxies is trusted_proxies: the addresses sourceIP steps back over.
 	proxies sourceProxies
 	// lrComplete judges long-running requests on ResponseComplete
@@ -49,6 +52,9 @@ type rule struct {
 	cond  matcher
 	exc   matcher    // nil without exceptions
 	state *threshold // nil for rules that judge each event alone
+	// seq is a sequence rule's state, which its event completes; step is
+	// the same state for the rule of its earlier step, which records.
+	seq, step *sequence
 	// codeGate holds the response codes a top-level equality test of the
 	// condition requires (nil: none). Detect reads the code once per event
 	// and skips these rules without evaluating them, since several rules
@@ -213,6 +219,18 @@ func (e *Engine) Detect(ev map[string]any, dst []Match) Result {
 		} else if !r.cond.match(c) || (r.exc != nil && r.exc.match(c)) {
 			continue
 		}
+		if r.step != nil || r.seq != nil {
+			if now.IsZero() {
+				now = eventTime(ev)
+			}
+			if r.step != nil {
+				r.step.step(ev, now)
+				continue
+			}
+			if !r.seq.complete(ev, now) {
+				continue
+			}
+		}
 		if r.state != nil {
 			if int(res.nCounted) < maxCounted {
 				res.counted[res.nCounted] = r.info.ID
@@ -265,13 +283,16 @@ func (e *Engine) buildIndex() {
 	e.verbF, _, _ = lookupField("verb")
 	e.resF, _, _ = lookupField("objectRef.resource")
 	e.codeF, _, _ = lookupField("responseStatus.code")
-	for _, r := range e.rules {
+	// Steps come after the rules in every candidate list, so an event is
+	// judged as the end of a sequence before it is recorded as a step.
+	all := slices.Concat(e.rules, e.steps)
+	for _, r := range all {
 		r.codeGate = e.gate(r.cond)
 	}
-	e.assignSlots()
-	e.memoise()
+	e.assignSlots(all)
+	e.memoise(all)
 	e.verbIdx, e.resIdx = map[string]int{}, map[string]int{}
-	for _, r := range e.rules {
+	for _, r := range all {
 		if r.info.Enabled {
 			vocabulary(r.cond, e.verbF, e.verbIdx)
 			vocabulary(r.cond, e.resF, e.resIdx)
@@ -280,7 +301,7 @@ func (e *Engine) buildIndex() {
 	nVerb := len(e.verbIdx) + 1
 	e.nRes = len(e.resIdx) + 1
 	e.table = make([][]*rule, nVerb*e.nRes)
-	for _, r := range e.rules {
+	for _, r := range all {
 		if !r.info.Enabled {
 			continue
 		}
@@ -290,7 +311,7 @@ func (e *Engine) buildIndex() {
 			}
 		}
 	}
-	for _, r := range e.rules {
+	for _, r := range all {
 		r.written = r.cond
 		if r.memo < 0 {
 			r.cond = e.unindexed(r.cond)
@@ -329,14 +350,14 @@ func (e *Engine) unindexed(m matcher) matcher {
 // assignSlots gives every field the rules read, with its argument, one
 // slot in an evaluation, shared by every rule that reads it, and every
 // test more than one rule makes a result slot.
-func (e *Engine) assignSlots() {
+func (e *Engine) assignSlots(rules []*rule) {
 	type key struct {
 		f   *field
 		arg string
 	}
 	slots := map[key]int32{}
 	uses := map[string][]*fieldMatch{} // the tests, by what they test
-	for _, r := range e.rules {
+	for _, r := range rules {
 		for _, m := range []matcher{r.cond, r.exc} {
 			eachField(m, func(fm *fieldMatch) {
 				k := key{fm.f, fm.arg}

@@ -72,6 +72,7 @@ type ruleSpec struct {
 	// defines, so a site file scopes a rule without copying it.
 	AddExceptions []any          `json:"add_exceptions"`
 	Threshold     *thresholdSpec `json:"threshold"`
+	Sequence      *sequenceSpec  `json:"sequence"`
 	// DryRun: the rule also judges dry-run requests (?dryRun=All), which
 	// the API server validates and answers but does not persist.
 	DryRun bool `json:"dry_run"`
@@ -88,6 +89,17 @@ type thresholdSpec struct {
 	MaxKeys  int      `json:"max_keys"`
 }
 
+// sequenceSpec makes a rule a sequence: it fires on an event its
+// condition holds for once after (a condition) has held at least at_least
+// times for the same key within window before it.
+type sequenceSpec struct {
+	After   any      `json:"after"`
+	AtLeast *int     `json:"at_least"`
+	Key     []string `json:"key"`
+	Window  string   `json:"window"`
+	MaxKeys int      `json:"max_keys"`
+}
+
 // maxMaxKeys caps threshold.max_keys so one rule file cannot make a rule
 // hold unbounded memory.
 const maxMaxKeys = 1 << 20
@@ -95,7 +107,10 @@ const maxMaxKeys = 1 << 20
 const (
 	fileKeys = "lists, rules"
 	listKeys = "items, append"
-	ruleKeys = "id, title, description, severity, mitre, enabled, condition, exceptions, add_exceptions, threshold, dry_run"
+	ruleKeys = "id, title, description, severity, mitre, enabled, condition, exceptions, add_exceptions, threshold, sequence, dry_run"
+	// The keys of a rule's nested mappings, by the rule key holding them.
+	thresholdKeys = "key, distinct, window, more_than, max_keys"
+	sequenceKeys  = "after, at_least, key, window, max_keys"
 )
 
 var (
@@ -245,6 +260,14 @@ func (l *loader) loadRule(i int, raw json.RawMessage, seen map[string]bool) {
 		l.errorf("%s: unknown key %q (allowed: %s)", where, k, ruleKeys)
 		return
 	}
+	for _, n := range [...]struct{ key, allowed string }{{"threshold", thresholdKeys}, {"sequence", sequenceKeys}} {
+		if sub, ok := m[n.key].(map[string]any); ok {
+			if k := unknownKey(sub, n.allowed); k != "" {
+				l.errorf("%s: %s: unknown key %q (allowed: %s)", where, n.key, k, n.allowed)
+				return
+			}
+		}
+	}
 	var spec ruleSpec
 	if err := strictDecode(raw, &spec); err != nil {
 		l.errorf("%s: %s", where, decodeErr(err, ruleKeys))
@@ -261,7 +284,7 @@ func (l *loader) loadRule(i int, raw json.RawMessage, seen map[string]bool) {
 	seen[spec.ID] = true
 
 	if spec.Condition == nil {
-		if spec.Title != "" || spec.Severity != "" || spec.Description != "" || spec.MITRE != nil || spec.Exceptions != nil || spec.Threshold != nil {
+		if spec.Title != "" || spec.Severity != "" || spec.Description != "" || spec.MITRE != nil || spec.Exceptions != nil || spec.Threshold != nil || spec.Sequence != nil {
 			l.errorf("%s: condition: required (an entry replaces the whole rule; to switch a rule off or on give only id and enabled; to scope it, add_exceptions)", where)
 			return
 		}
@@ -366,6 +389,22 @@ func (l *loader) build() (*Engine, error) {
 		if st.spec.Threshold != nil {
 			th = c.threshold(st.spec.Threshold)
 		}
+		var seq *sequence
+		var after matcher
+		if st.spec.Sequence != nil {
+			if st.spec.Threshold != nil {
+				c.errorf("sequence", "a rule is a threshold or a sequence, not both")
+			}
+			// The earlier step's fields count toward the level the rule
+			// needs, its exceptions' do not (as for the condition's).
+			body := c.body
+			c.body = false
+			seq, after = c.sequence(st.spec.Sequence)
+			if c.body {
+				level = "Request"
+			}
+			c.body = c.body || body
+		}
 		for _, err := range c.errs {
 			l.errs = append(l.errs, fmt.Errorf("%s: rule %q: %w", st.source, id, err))
 		}
@@ -387,6 +426,7 @@ func (l *loader) build() (*Engine, error) {
 			cond:   cond,
 			exc:    exc,
 			state:  th,
+			seq:    seq,
 			dryRun: st.spec.DryRun,
 		}
 		if th != nil {
@@ -396,6 +436,12 @@ func (l *loader) build() (*Engine, error) {
 		}
 		r.match = Match{ID: id, Title: r.info.Title, Severity: sev, MITRE: r.info.MITRE}
 		e.rules = append(e.rules, r)
+		if seq != nil {
+			r.info.Threshold = seq.describe()
+			// The earlier step is a rule of its own for the index, the
+			// code gate and the memo; it records and never labels.
+			e.steps = append(e.steps, &rule{info: Rule{ID: id, Enabled: st.enabled}, cond: after, exc: exc, step: seq, dryRun: st.spec.DryRun})
+		}
 	}
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)

@@ -34,9 +34,9 @@ const (
 
 // memoise picks the enabled rules whose condition and exceptions read
 // recurring fields only, numbering them in r.memo (-1 for the others).
-func (e *Engine) memoise() {
+func (e *Engine) memoise(rules []*rule) {
 	seen := map[int32]bool{}
-	for _, r := range e.rules {
+	for _, r := range rules {
 		r.memo = -1
 		if !r.info.Enabled || len(e.memo.rules) == maxMemoRules || !recurringOnly(r) {
 			continue

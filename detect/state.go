@@ -119,17 +119,7 @@ func (t *threshold) describe() string {
 	if t.distinct != nil {
 		what = "distinct " + t.distinct.f.displayName()
 	}
-	names := ""
-	for i, k := range t.keys {
-		if i > 0 {
-			names += ", "
-		}
-		names += k.f.name
-		if k.arg != "" {
-			names += "[" + k.arg + "]"
-		}
-	}
-	return fmt.Sprintf("more than %d %s in %s per %s", t.moreThan, what, t.window, names)
+	return fmt.Sprintf("more than %d %s in %s per %s", t.moreThan, what, t.window, keyNames(t.keys))
 }
 
 // eventTime is when the API server received the request, so replayed or
