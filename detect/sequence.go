@@ -134,7 +134,7 @@ func (s *sequence) keysHeld() int {
 }
 
 func (s *sequence) describe() string {
-	return fmt.Sprintf("after at least %d of sequence.after in %s per %s", s.atLeast, s.window, keyNames(s.keys))
+	return fmt.Sprintf("at least %d of sequence.after, then the condition, within %s per %s", s.atLeast, s.window, keyNames(s.keys))
 }
 
 func keyNames(keys []keyField) string {

@@ -114,7 +114,7 @@ func TestSequenceRuleInfo(t *testing.T) {
 	if !ok || len(e.Rules()) != 1 {
 		t.Fatalf("rules %v: want probe_then_read alone (its step is no rule of its own)", e.Rules())
 	}
-	if want := "after at least 2 of sequence.after in 5m0s per user.username"; r.Threshold != want {
+	if want := "at least 2 of sequence.after, then the condition, within 5m0s per user.username"; r.Threshold != want {
 		t.Errorf("Threshold %q, want %q", r.Threshold, want)
 	}
 	if r.Count != nil {
