@@ -275,6 +275,10 @@ func TestIndex(t *testing.T) {
 		}
 		var ids []string
 		for _, r := range e.table[vi*e.nRes+ri] {
+			if r.step != nil {
+				ids = append(ids, r.info.ID+"/after") // a sequence's earlier step
+				continue
+			}
 			ids = append(ids, r.info.ID)
 		}
 		return ids
@@ -286,7 +290,12 @@ func TestIndex(t *testing.T) {
 			gates[r.info.ID] = fmt.Sprint(r.codeGate)
 		}
 	}
-	for id, want := range map[string]string{"unauthenticated_request": "[401]", "brute_force_uri": "[401 403]", "forbidden_from_public_ip": "[403]", "forbidden_create": "[403]"} {
+	for _, r := range e.steps {
+		if r.codeGate != nil {
+			gates[r.info.ID+"/after"] = fmt.Sprint(r.codeGate)
+		}
+	}
+	for id, want := range map[string]string{"unauthenticated_request": "[401]", "brute_force_uri": "[401 403]", "forbidden_from_public_ip": "[403]", "forbidden_create": "[403]", "impersonation_after_refusal/after": "[403]"} {
 		if gates[id] != want {
 			t.Errorf("%s: code gate %q, want %q", id, gates[id], want)
 		}
@@ -297,7 +306,7 @@ func TestIndex(t *testing.T) {
 	// Rules naming no verb or resource (who calls, from where) are candidates
 	// for every event; keep them few and cheap.
 	everywhere := bucket("", "")
-	if want := "[anonymous_request anonymous_request_denied brute_force_uri forbidden_burst_source forbidden_from_public_ip forwarded_for_forged impersonation impersonation_denied impersonation_privileged node_credential_public_ip offensive_user_agent system_credential_unusual_client system_masters_unknown system_principal_public_ip threat_source_ip unauthenticated_request unknown_system_user user_not_allowed]"; fmt.Sprint(everywhere) != want {
+	if want := "[anonymous_request anonymous_request_denied brute_force_uri forbidden_burst_source forbidden_from_public_ip forwarded_for_forged impersonation impersonation_after_refusal impersonation_denied impersonation_privileged node_credential_public_ip offensive_user_agent system_credential_unusual_client system_masters_unknown system_principal_public_ip threat_source_ip unauthenticated_request unknown_system_user user_not_allowed impersonation_after_refusal/after]"; fmt.Sprint(everywhere) != want {
 		t.Errorf("rules checked on every event: %v, want %s", everywhere, want)
 	}
 	for _, tc := range []struct {
@@ -307,8 +316,8 @@ func TestIndex(t *testing.T) {
 		{"get", "leases", "[]"},
 		{"update", "leases", "[anonymous_write control_plane_lease_takeover]"},
 		{"watch", "configmaps", "[permission_enumeration]"}, // watch streams like list
-		{"get", "pods", "[exec_service_account_token_read exec_suspicious_command kubectl_cp_from_pod pod_exec pod_exec_namespace_role pod_exec_repeated pod_log_burst pod_portforward pod_service_proxy]"},
-		{"list", "secrets", "[permission_enumeration secret_access_denied secret_list_all_namespaces secret_list_by_person secret_list_kube_system secret_list_namespace secret_read_unusual_client]"},
+		{"get", "pods", "[exec_service_account_token_read exec_suspicious_command kubectl_cp_from_pod pod_exec pod_exec_namespace_role pod_exec_repeated pod_log_burst pod_portforward pod_service_proxy privileged_request_after_refusal privileged_request_after_refusal/after]"},
+		{"list", "secrets", "[permission_enumeration secret_access_denied secret_list_all_namespaces secret_list_by_person secret_list_kube_system secret_list_namespace secret_read_after_refusals secret_read_unusual_client secret_read_after_refusals/after]"},
 		{"patch", "nodes", "[anonymous_write kubelet_nodes_proxy node_patch_unexpected]"},
 		{"bind", "clusterroles", "[rbac_bind_escalate]"},
 		{"escalate", "anything", "[rbac_bind_escalate]"},
