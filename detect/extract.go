@@ -88,6 +88,33 @@ func walkImageRepos(spec map[string]any, l leaf) bool {
 	})
 }
 
+// imageRegistry is the host an image is pulled from. A first path
+// component without a dot or a colon (and not localhost) is a Docker Hub
+// namespace, as the runtime reads it, not a host.
+func imageRegistry(image string) string {
+	host, _, ok := strings.Cut(image, "/")
+	if !ok || !strings.ContainsAny(host, ".:") && host != "localhost" {
+		return "docker.io"
+	}
+	if rest, ok := strings.CutPrefix(host, "["); ok {
+		if addr, _, ok := strings.Cut(rest, "]"); ok {
+			return addr
+		}
+		return host
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return host
+}
+
+func walkImageRegistries(spec map[string]any, l leaf) bool {
+	return anyContainer(spec, func(c map[string]any) bool {
+		img, _ := c["image"].(string)
+		return img != "" && l.leaf(scalar{kind: kindString, s: imageRegistry(img)})
+	})
+}
+
 func walkCapabilities(spec map[string]any, l leaf) bool {
 	return anyContainer(spec, func(c map[string]any) bool {
 		add, _ := obj(obj(c, "securityContext"), "capabilities")["add"].([]any)
@@ -248,11 +275,10 @@ func (c cidrLeaf) leaf(v scalar) bool {
 	if len(c) == 0 {
 		return false // an empty user list (threat_source_ips) costs nothing
 	}
-	a, err := netip.ParseAddr(v.str())
-	if err != nil {
+	a, ok := addrOf(v.str())
+	if !ok {
 		return false
 	}
-	a = a.Unmap()
 	for _, p := range c {
 		if p.Contains(a) {
 			return true
@@ -275,6 +301,27 @@ func parseCIDR(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
+// addrOf parses s as an IP address (IPv4-mapped IPv6 unmapped). Text
+// with a character no address has (a host name, a registry) is refused
+// before netip, whose error would allocate: these tests meet names on
+// routine events.
+func addrOf(s string) (netip.Addr, bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' {
+			break // an IPv6 zone, which netip judges
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' || c == '.' || c == ':') {
+			return netip.Addr{}, false
+		}
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
 // sharedAddressSpace is the carrier-grade NAT range (RFC 6598), private in
 // practice though netip does not call it so.
 var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
@@ -284,11 +331,10 @@ var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
 type publicLeaf bool
 
 func (p publicLeaf) leaf(v scalar) bool {
-	a, err := netip.ParseAddr(v.str())
-	if err != nil {
+	a, ok := addrOf(v.str())
+	if !ok {
 		return false
 	}
-	a = a.Unmap()
 	public := !(a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified() ||
 		a.IsMulticast() || a.IsLinkLocalMulticast() || sharedAddressSpace.Contains(a))
 	return public == bool(p)

@@ -22,6 +22,27 @@ func TestImageRepo(t *testing.T) {
 	}
 }
 
+func TestImageRegistry(t *testing.T) {
+	for in, want := range map[string]string{
+		"nginx:1.27":                          "docker.io",
+		"bitnami/redis:7":                     "docker.io",
+		"ghcr.io/org/app:1":                   "ghcr.io",
+		"registry.local:5000/team/app:2.1":    "registry.local",
+		"localhost/app":                       "localhost",
+		"localhost:5000/app":                  "localhost",
+		"203.0.113.7:8080/tool":               "203.0.113.7",
+		"[2001:db8::1]:5000/img":              "2001:db8::1",
+		"[2001:db8::1]/img@sha256:abcd":       "2001:db8::1",
+		"[fd00::5]:5000/img":                  "fd00::5",
+		"[::ffff:198.51.100.9]:5000/img:v1.2": "::ffff:198.51.100.9",
+		"[2001:db8::1/img":                    "[2001:db8::1",
+	} {
+		if got := imageRegistry(in); got != want {
+			t.Errorf("imageRegistry(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestQueryValues(t *testing.T) {
 	ev := map[string]any{"requestURI": "/api/v1/namespaces/a/pods/p/exec?command=sh&command=-c&command=cat+%2Fetc%2Fshadow&container=c&commandx=no&command"}
 	var got []string

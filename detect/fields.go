@@ -35,6 +35,7 @@ var (
 	patchProfiles     = walkPatchSpecs(walkSecurityProfiles)
 	patchImages       = walkPatchSpecs(walkImages)
 	patchImageRepos   = walkPatchSpecs(walkImageRepos)
+	patchRegistries   = walkPatchSpecs(walkImageRegistries)
 	patchCapabilities = walkPatchSpecs(walkCapabilities)
 )
 
@@ -138,6 +139,8 @@ var fieldTable = []field{
 		get: func(ev map[string]any, _ string) value { return specOrPatch(ev, walkImages, patchImages) }},
 	{name: "pod.imageRepos", typ: "list", costly: true, body: true, desc: "pod.images without tag or digest (docker.io/library/nginx:1.27@sha256:… gives docker.io/library/nginx), for allow- and deny-lists that ignore versions.",
 		get: func(ev map[string]any, _ string) value { return specOrPatch(ev, walkImageRepos, patchImageRepos) }},
+	{name: "pod.imageRegistries", typ: "list", costly: true, body: true, desc: "The registry host of each of pod.images, as the container runtime reads the reference: the part before the first / when it has a dot or a colon or is localhost, without port or IPv6 brackets ([2001:db8::1]:5000/app gives 2001:db8::1), else docker.io. With public, an image pulled straight from an internet address, IPv4 or IPv6.",
+		get: func(ev map[string]any, _ string) value { return specOrPatch(ev, walkImageRegistries, patchRegistries) }},
 	{name: "pod.capabilities", typ: "list", costly: true, body: true, desc: "Linux capabilities added by any container's securityContext.capabilities.add (for a JSON patch body, those its operations add), as runtimes read them: upper case, without CAP_ (cap_sys_admin is SYS_ADMIN).",
 		get: func(ev map[string]any, _ string) value { return specOrPatch(ev, walkCapabilities, patchCapabilities) }},
 	{name: "pod.hostPaths", typ: "list", costly: true, body: true, desc: "Host paths mounted by the pod's hostPath volumes, cleaned as the kubelet mounts them (// and /. are /); for a JSON patch body, the host paths its operations add.",
