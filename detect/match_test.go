@@ -306,7 +306,7 @@ func TestIndex(t *testing.T) {
 	// Rules naming no verb or resource (who calls, from where) are candidates
 	// for every event; keep them few and cheap.
 	everywhere := bucket("", "")
-	if want := "[anonymous_request anonymous_request_denied brute_force_uri forbidden_burst_source forbidden_from_public_ip forwarded_for_forged impersonation impersonation_after_refusal impersonation_denied impersonation_privileged node_credential_public_ip offensive_user_agent system_credential_unusual_client system_masters_unknown system_principal_public_ip threat_source_ip unauthenticated_request unknown_system_user user_not_allowed impersonation_after_refusal/after]"; fmt.Sprint(everywhere) != want {
+	if want := "[addon_credential_from_operator_network anonymous_request anonymous_request_denied brute_force_uri forbidden_burst_source forbidden_from_public_ip forwarded_for_forged impersonation impersonation_after_refusal impersonation_denied impersonation_privileged node_credential_public_ip offensive_user_agent system_credential_unusual_client system_masters_unknown system_principal_public_ip threat_source_ip unauthenticated_request unknown_system_user user_not_allowed impersonation_after_refusal/after]"; fmt.Sprint(everywhere) != want {
 		t.Errorf("rules checked on every event: %v, want %s", everywhere, want)
 	}
 	for _, tc := range []struct {
