@@ -105,9 +105,12 @@ func (s *sequence) step(ev map[string]any, now time.Time) {
 // none more than window before it. A sequence that completes is
 // forgotten. Safe for concurrent use.
 func (s *sequence) complete(ev map[string]any, now time.Time) bool {
-	key, ts := s.hash(ev), now.UnixNano()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.byID) == 0 {
+		return false // nobody was refused: the usual case costs no hash
+	}
+	key, ts := s.hash(ev), now.UnixNano()
 	el, ok := s.byID[key]
 	if !ok {
 		return false
