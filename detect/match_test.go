@@ -317,7 +317,7 @@ func TestIndex(t *testing.T) {
 		{"update", "leases", "[anonymous_write control_plane_lease_takeover]"},
 		{"watch", "configmaps", "[permission_enumeration]"}, // watch streams like list
 		{"get", "pods", "[exec_service_account_token_read exec_suspicious_command kubectl_cp_from_pod pod_exec pod_exec_namespace_role pod_exec_repeated pod_log_burst pod_portforward pod_service_proxy privileged_request_after_refusal privileged_request_after_refusal/after]"},
-		{"list", "secrets", "[permission_enumeration secret_access_denied secret_list_all_namespaces secret_list_by_person secret_list_kube_system secret_list_namespace secret_read_after_refusals secret_read_unusual_client secret_read_after_refusals/after]"},
+		{"list", "secrets", "[permission_enumeration privileged_request_after_refusal secret_access_denied secret_list_all_namespaces secret_list_by_person secret_list_kube_system secret_list_namespace secret_read_after_refusals secret_read_unusual_client privileged_request_after_refusal/after secret_read_after_refusals/after]"},
 		{"patch", "nodes", "[anonymous_write kubelet_nodes_proxy node_patch_unexpected]"},
 		{"bind", "clusterroles", "[rbac_bind_escalate]"},
 		{"escalate", "anything", "[rbac_bind_escalate]"},
