@@ -621,15 +621,28 @@ func opaque(v string) bool {
 	if len(v) < 20 || len(v) > 256 || v[0] == '0' && (v[1] == 'x' || v[1] == 'X') {
 		return false
 	}
-	if len(v) >= 32 && hexToken(v) {
-		return true
-	}
+	// One pass that stops at the first byte no key is made of: the screen
+	// asks this of every long string, and most hold a separator early.
+	upper, lower, digits, hex := 0, 0, 0, true
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c == '-' || c == '_' {
+		switch c := v[i]; {
+		case 'a' <= c && c <= 'z':
+			lower++
+			hex = hex && c <= 'f'
+		case 'A' <= c && c <= 'Z':
+			upper++
+			hex = hex && c <= 'F'
+		case isDigit(c):
+			digits++
+		default:
 			return false
 		}
 	}
-	return randomCase(v)
+	letters := upper + lower
+	if hex && len(v) >= 32 && digits > 0 && letters > 0 {
+		return true
+	}
+	return digits >= 1 && letters >= 12 && 3*upper > letters && 3*lower > letters
 }
 
 // hexToken reports whether v is hex digits only, with a digit and a
