@@ -20,9 +20,11 @@ trap 'git worktree remove --force "$work/base" 2>/dev/null; git worktree prune; 
 
 # valgrind cannot run RDTSCP, which the runtime reads the clock with when
 # a thread waits for a runtime lock (more often on a loaded machine): the
-# runtime is told the CPU lacks it.
+# runtime is told the CPU lacks it. Asynchronous preemption is off: its
+# signals follow the wall clock, which valgrind on a busy machine
+# stretches, and each one costs the path instructions it did not ask for.
 count() { # binary form iterations [GOGC]
-	GODEBUG=cpu.rdtscp=off GOGC=${4:-100} valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+	GODEBUG=cpu.rdtscp=off,asyncpreemptoff=1 GOGC=${4:-100} valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
 		"$1" -test.run '^$' -test.bench "HotPath/$2\$" -test.cpu 1 -test.benchtime "$3x" 2>&1 |
 		awk '/I[ ]+refs/ { gsub(",", "", $4); print $4 }'
 }
