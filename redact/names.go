@@ -352,6 +352,16 @@ func (n *names) hostKeyedName(lower string) bool {
 // (zero-width spaces and joiners, soft hyphens, bidirectional controls,
 // variation selectors) and the letters that pass for ASCII ones
 // replaced by them (fullwidth forms, fold), and whether that changed it.
+// asRead is name with its look-alike letters folded (folded), as the
+// word splitters read it; ok is false when folding left it longer than
+// they take.
+func (n *names) asRead(name string) (_ string, ok bool) {
+	if f, folds := n.folded(name); folds {
+		name = f
+	}
+	return name, len(name) <= 128
+}
+
 func (n *names) folded(name string) (string, bool) {
 	var b strings.Builder
 	changed := false
@@ -590,11 +600,9 @@ func (n *names) opaqueName(name string) bool {
 // judgeIdentifier reports whether a word of name, or name as a whole,
 // is one of identifier_words.
 func (n *names) judgeIdentifier(name string) bool {
-	if f, ok := n.folded(name); ok {
-		name = f
-		if len(name) > 128 {
-			return false
-		}
+	name, ok := n.asRead(name)
+	if !ok {
+		return false
 	}
 	var lb [128]byte
 	var ws [maxNameWords][2]int
@@ -711,11 +719,9 @@ func (n *names) shapedName(name string) bool {
 }
 
 func (n *names) judgeShaped(name string) bool {
-	if f, ok := n.folded(name); ok {
-		name = f
-		if len(name) > 128 {
-			return false
-		}
+	name, ok := n.asRead(name)
+	if !ok {
+		return false
 	}
 	var lb [128]byte
 	var ws [maxNameWords][2]int
