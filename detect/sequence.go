@@ -1,10 +1,8 @@
 package detect
 
 import (
-	"container/list"
 	"fmt"
 	"hash/maphash"
-	"sync"
 	"time"
 )
 
@@ -25,22 +23,15 @@ import (
 // recently seen evicted, each holding the atLeast latest step timestamps
 // (eight bytes each) under a 64-bit hash of the key; no event text.
 type sequence struct {
-	keys    []keyField
 	window  time.Duration
 	atLeast int
-	maxKeys int
-
-	seed maphash.Seed
-	mu   sync.Mutex
-	lru  *list.List // of *steps, most recent first
-	byID map[uint64]*list.Element
+	byKey   keyed[steps]
 }
 
 // steps are the timestamps (Unix nanoseconds) of one key's earlier steps:
 // the latest atLeast of them, in no order.
 type steps struct {
-	key uint64
-	ts  []int64
+	ts []int64
 }
 
 // maxAtLeast bounds sequence.at_least: each key holds that many
@@ -48,40 +39,21 @@ type steps struct {
 const maxAtLeast = 100
 
 func newSequence(keys []keyField, window time.Duration, atLeast, maxKeys int) *sequence {
-	return &sequence{
-		keys: keys, window: window, atLeast: atLeast, maxKeys: maxKeys,
-		seed: maphash.MakeSeed(), lru: list.New(), byID: map[uint64]*list.Element{},
-	}
-}
-
-func (s *sequence) hash(ev map[string]any) uint64 {
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	for _, k := range s.keys {
-		k.write(&h, ev)
-		h.WriteByte(0)
-	}
-	return h.Sum64()
+	s := &sequence{window: window, atLeast: atLeast}
+	s.byKey.init(keys, maxKeys)
+	return s
 }
 
 // step records ev, for which the earlier step held. Safe for concurrent
 // use.
 func (s *sequence) step(ev map[string]any, now time.Time) {
-	key, ts := s.hash(ev), now.UnixNano()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var st *steps
-	if el, ok := s.byID[key]; ok {
-		s.lru.MoveToFront(el)
-		st = el.Value.(*steps)
-	} else {
-		if s.lru.Len() >= s.maxKeys {
-			old := s.lru.Back()
-			s.lru.Remove(old)
-			delete(s.byID, old.Value.(*steps).key)
-		}
-		st = &steps{key: key, ts: make([]int64, 0, s.atLeast)}
-		s.byID[key] = s.lru.PushFront(st)
+	var h maphash.Hash
+	key, ts := s.byKey.hash(&h, ev), now.UnixNano()
+	s.byKey.mu.Lock()
+	defer s.byKey.mu.Unlock()
+	st, made := s.byKey.touch(key)
+	if made {
+		st.ts = make([]int64, 0, s.atLeast)
 	}
 	if len(st.ts) < s.atLeast {
 		st.ts = append(st.ts, ts)
@@ -105,18 +77,19 @@ func (s *sequence) step(ev map[string]any, now time.Time) {
 // none more than window before it. A sequence that completes is
 // forgotten. Safe for concurrent use.
 func (s *sequence) complete(ev map[string]any, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.byID) == 0 {
+	s.byKey.mu.Lock()
+	defer s.byKey.mu.Unlock()
+	if len(s.byKey.byID) == 0 {
 		return false // nobody was refused: the usual case costs no hash
 	}
-	key, ts := s.hash(ev), now.UnixNano()
-	el, ok := s.byID[key]
-	if !ok {
+	var h maphash.Hash
+	key, ts := s.byKey.hash(&h, ev), now.UnixNano()
+	st := s.byKey.find(key)
+	if st == nil {
 		return false
 	}
 	n := 0
-	for _, t := range el.Value.(*steps).ts {
+	for _, t := range st.ts {
 		if t <= ts && ts-t <= int64(s.window) {
 			n++
 		}
@@ -124,20 +97,15 @@ func (s *sequence) complete(ev map[string]any, now time.Time) bool {
 	if n < s.atLeast {
 		return false
 	}
-	s.lru.Remove(el)
-	delete(s.byID, key)
+	s.byKey.forget(key)
 	return true
 }
 
 // keysHeld is the number of keys tracked, for tests and benchmarks.
-func (s *sequence) keysHeld() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lru.Len()
-}
+func (s *sequence) keysHeld() int { return s.byKey.held() }
 
 func (s *sequence) describe() string {
-	return fmt.Sprintf("at least %d of sequence.after, then the condition, within %s per %s", s.atLeast, s.window, keyNames(s.keys))
+	return fmt.Sprintf("at least %d of sequence.after, then the condition, within %s per %s", s.atLeast, s.window, keyNames(s.byKey.keys))
 }
 
 func keyNames(keys []keyField) string {

@@ -21,16 +21,85 @@ import (
 // Windows are fixed: the first event of a key opens one, and an event after
 // its end opens the next.
 type threshold struct {
-	keys     []keyField
 	distinct *keyField // nil: count events
 	window   time.Duration
 	moreThan int
-	maxKeys  int
+	byKey    keyed[counter]
+}
 
-	seed maphash.Seed
-	mu   sync.Mutex
-	lru  *list.List // of *counter, most recent first
-	byID map[uint64]*list.Element
+// keyed is a stateful rule's memory: one entry per key (a 64-bit hash of
+// the rule's key fields, under a seed of its own), at most maxKeys of
+// them, the least recently seen evicted first. Thresholds and sequences
+// keep their counts and steps in it.
+type keyed[T any] struct {
+	keys    []keyField
+	maxKeys int
+	seed    maphash.Seed
+	mu      sync.Mutex
+	lru     *list.List // of *keyedEntry[T], most recent first
+	byID    map[uint64]*list.Element
+}
+
+type keyedEntry[T any] struct {
+	key uint64
+	v   T
+}
+
+func (k *keyed[T]) init(keys []keyField, maxKeys int) {
+	k.keys, k.maxKeys = keys, maxKeys
+	k.seed, k.lru, k.byID = maphash.MakeSeed(), list.New(), map[uint64]*list.Element{}
+}
+
+// hash is ev's key, written with h (which it seeds, and which the caller
+// may Reset and use again under the same seed).
+func (k *keyed[T]) hash(h *maphash.Hash, ev map[string]any) uint64 {
+	h.SetSeed(k.seed)
+	for _, f := range k.keys {
+		f.write(h, ev)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
+}
+
+// touch returns key's entry, a zero one (made is set) when the key was
+// not held, and marks it the most recently seen. The caller holds mu.
+func (k *keyed[T]) touch(key uint64) (v *T, made bool) {
+	if el, ok := k.byID[key]; ok {
+		k.lru.MoveToFront(el)
+		return &el.Value.(*keyedEntry[T]).v, false
+	}
+	if k.lru.Len() >= k.maxKeys {
+		old := k.lru.Back()
+		k.lru.Remove(old)
+		delete(k.byID, old.Value.(*keyedEntry[T]).key)
+	}
+	e := &keyedEntry[T]{key: key}
+	k.byID[key] = k.lru.PushFront(e)
+	return &e.v, true
+}
+
+// find returns key's entry, or nil, without marking it seen. The caller
+// holds mu.
+func (k *keyed[T]) find(key uint64) *T {
+	if el, ok := k.byID[key]; ok {
+		return &el.Value.(*keyedEntry[T]).v
+	}
+	return nil
+}
+
+// forget drops key's entry. The caller holds mu.
+func (k *keyed[T]) forget(key uint64) {
+	if el, ok := k.byID[key]; ok {
+		k.lru.Remove(el)
+		delete(k.byID, key)
+	}
+}
+
+// held is the number of keys held, for tests and benchmarks.
+func (k *keyed[T]) held() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.lru.Len()
 }
 
 type keyField struct {
@@ -39,7 +108,6 @@ type keyField struct {
 }
 
 type counter struct {
-	key   uint64
 	start int64 // window start, Unix nanoseconds
 	n     int
 	seen  []uint64 // distinct values, at most moreThan+1
@@ -50,22 +118,16 @@ type counter struct {
 const DefaultMaxKeys = 10000
 
 func newThreshold(keys []keyField, distinct *keyField, window time.Duration, moreThan, maxKeys int) *threshold {
-	return &threshold{
-		keys: keys, distinct: distinct, window: window, moreThan: moreThan, maxKeys: maxKeys,
-		seed: maphash.MakeSeed(), lru: list.New(), byID: map[uint64]*list.Element{},
-	}
+	t := &threshold{distinct: distinct, window: window, moreThan: moreThan}
+	t.byKey.init(keys, maxKeys)
+	return t
 }
 
 // observe counts ev (whose condition held) and reports whether the count
 // now exceeds the threshold. Safe for concurrent use.
 func (t *threshold) observe(ev map[string]any, now time.Time) bool {
 	var h maphash.Hash
-	h.SetSeed(t.seed)
-	for _, k := range t.keys {
-		k.write(&h, ev)
-		h.WriteByte(0)
-	}
-	key := h.Sum64()
+	key := t.byKey.hash(&h, ev)
 	var dv uint64
 	if t.distinct != nil {
 		h.Reset()
@@ -74,20 +136,11 @@ func (t *threshold) observe(ev map[string]any, now time.Time) bool {
 	}
 	ts := now.UnixNano()
 
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var c *counter
-	if el, ok := t.byID[key]; ok {
-		t.lru.MoveToFront(el)
-		c = el.Value.(*counter)
-	} else {
-		if t.lru.Len() >= t.maxKeys {
-			old := t.lru.Back()
-			t.lru.Remove(old)
-			delete(t.byID, old.Value.(*counter).key)
-		}
-		c = &counter{key: key, start: ts}
-		t.byID[key] = t.lru.PushFront(c)
+	t.byKey.mu.Lock()
+	defer t.byKey.mu.Unlock()
+	c, made := t.byKey.touch(key)
+	if made {
+		c.start = ts
 	}
 	if ts-c.start >= int64(t.window) || ts < c.start-int64(t.window) {
 		c.start, c.n, c.seen = ts, 0, c.seen[:0]
@@ -108,18 +161,14 @@ func (t *threshold) observe(ev map[string]any, now time.Time) bool {
 }
 
 // keysHeld is the number of keys tracked, for tests and benchmarks.
-func (t *threshold) keysHeld() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.lru.Len()
-}
+func (t *threshold) keysHeld() int { return t.byKey.held() }
 
 func (t *threshold) describe() string {
 	what := "events"
 	if t.distinct != nil {
 		what = "distinct " + t.distinct.f.displayName()
 	}
-	return fmt.Sprintf("more than %d %s in %s per %s", t.moreThan, what, t.window, keyNames(t.keys))
+	return fmt.Sprintf("more than %d %s in %s per %s", t.moreThan, what, t.window, keyNames(t.byKey.keys))
 }
 
 // eventTime is when the API server received the request, so replayed or
