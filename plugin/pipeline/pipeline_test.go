@@ -225,7 +225,7 @@ func BenchmarkChunk(b *testing.B) {
 		shapes, metrics bool
 	}{{"raw", "", false, false}, {"mixed-shapes", "", true, false}, {"raw-metrics", "", false, true}, {"raw-seed-policy", "../../conf/policy/tiered.yaml", false, false}} {
 		b.Run(bc.name, func(b *testing.B) {
-			s := e2e.Generate(1000, 1, time.Now(), time.Hour)
+			s := e2e.Generate(1000, 1, benchStart, time.Hour)
 			records := s.Events
 			if bc.shapes {
 				records = e2e.Shapes(records)

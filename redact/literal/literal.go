@@ -102,27 +102,96 @@ func required(re *syntax.Regexp, depth int) [][]Lit {
 		}
 		return out
 	case syntax.OpAlternate:
-		// A match is one branch's: the union of one clause of each.
-		var c []Lit
-		for _, sub := range re.Sub {
-			cl := required(sub, depth+1)
-			if len(cl) == 0 {
-				return nil
-			}
-			best := cl[0]
-			for _, x := range cl[1:] {
-				if reqScore(x) > reqScore(best) {
-					best = x
-				}
-			}
-			c = append(c, best...)
-			if len(c) > maxReqLits {
+		// A match is one branch's: a clause that holds a clause of every
+		// branch is required of the whole. Each branch's most selective
+		// clause, unioned, is the one that turns most texts away, but
+		// branches named by different words soon make it too big to keep;
+		// a clause the branches share (\s in every form of a command line)
+		// still turns away texts without it, so one union is grown from
+		// each clause of the first branch, taking from every other branch
+		// the clause that adds fewest literals.
+		subs := make([][][]Lit, len(re.Sub))
+		for i, sub := range re.Sub {
+			if subs[i] = required(sub, depth+1); len(subs[i]) == 0 {
 				return nil
 			}
 		}
-		return [][]Lit{c}
+		var out [][]Lit
+		if c, ok := unionOf(subs, func(cl [][]Lit, _ []Lit) []Lit { return best(cl) }, nil); ok {
+			out = append(out, c)
+		}
+		for _, seed := range subs[0] {
+			c, ok := unionOf(subs[1:], fewestNew, seed)
+			if ok && !slices.ContainsFunc(out, func(o []Lit) bool { return sameLits(o, c) }) {
+				out = append(out, c)
+			}
+		}
+		return out
 	}
 	return nil
+}
+
+// unionOf unions seed with the clause pick takes of each branch's, without
+// repeats; ok is false when it grows past maxReqLits.
+func unionOf(branches [][][]Lit, pick func(cl [][]Lit, sofar []Lit) []Lit, seed []Lit) (c []Lit, ok bool) {
+	c = addLits(nil, seed)
+	for _, cl := range branches {
+		if c = addLits(c, pick(cl, c)); len(c) > maxReqLits {
+			return nil, false
+		}
+	}
+	return c, len(c) > 0
+}
+
+// best is the most selective of a branch's clauses.
+func best(cl [][]Lit) []Lit {
+	b := cl[0]
+	for _, x := range cl[1:] {
+		if reqScore(x) > reqScore(b) {
+			b = x
+		}
+	}
+	return b
+}
+
+// fewestNew is the clause of cl that adds fewest literals to sofar.
+func fewestNew(cl [][]Lit, sofar []Lit) []Lit {
+	var b []Lit
+	n := -1
+	for _, x := range cl {
+		k := 0
+		for _, l := range x {
+			if !slices.Contains(sofar, l) {
+				k++
+			}
+		}
+		if n < 0 || k < n {
+			b, n = x, k
+		}
+	}
+	return b
+}
+
+// addLits appends to c the literals of add it lacks.
+func addLits(c, add []Lit) []Lit {
+	for _, l := range add {
+		if !slices.Contains(c, l) {
+			c = append(c, l)
+		}
+	}
+	return c
+}
+
+func sameLits(a, b []Lit) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, l := range a {
+		if !slices.Contains(b, l) {
+			return false
+		}
+	}
+	return true
 }
 
 // MayMatch reports whether s satisfies every clause: false means the

@@ -23,6 +23,7 @@ func TestNeverTurnsAwayAMatch(t *testing.T) {
 		`(?i)token\s*[:=]\s*\S+`,
 		`x{2,}y+z?`,
 		`(ab|cd)(ef|gh)`,
+		`\b(?:(?:redis-cli\b[^\n;]*?\s-a|sqlcmd\b[^\n;]*?\s-P|mongo(?:sh)?\b[^\n;]*?\s-p|zip\b[^\n;]*?\s-P|7z[ar]?\b[^\n;]*?\s-p)(?:[ \t]+|=)(\S+)|vault\s+login\s+(\S+))`,
 		`[0-9]+`,
 		`.*`,
 	}
@@ -39,7 +40,8 @@ func TestNeverTurnsAwayAMatch(t *testing.T) {
 			}
 		}
 	}
-	words = append(words, "\u212aey", "_", "-", " ", "=", ":", "\n", "BEGIN ", "PRIVATE KEY", "c", "f", "xx", "y")
+	words = append(words, "\u212aey", "_", "-", " ", "=", ":", "\n", "\t", "BEGIN ", "PRIVATE KEY", "c", "f", "xx", "y",
+		"redis-cli", "sqlcmd", "mongosh", "zip", "7z", "7za", "vault", "login", " -a ", " -p", "-P=", "2026-11-29T14:23:27.659257Z")
 	rng := rand.New(rand.NewPCG(4, 5))
 	turned := 0
 	for i := 0; i < 50000; i++ {
@@ -67,9 +69,18 @@ func TestNeverTurnsAwayAMatch(t *testing.T) {
 	t.Logf("%d regexp runs turned away", turned)
 }
 
-// The shapes the rules and the redactor use have something to require.
+// The shapes the rules and the redactor use have something to require:
+// an alternation whose branches are named by different words still
+// requires what they share (here the blank before a command's flag), so
+// a timestamp that happens to hold one of the words (…27.659257Z holds
+// 7z) is turned away without running the regexp.
 func TestRequires(t *testing.T) {
+	cmd := `\b(?:(?:redis-cli\b[^\n;]*?\s-a|sqlcmd\b[^\n;]*?\s-P|mongo(?:sh)?\b[^\n;]*?\s-p|zip\b[^\n;]*?\s-P|nuget\b[^\n;]*?\s-p|rdesktop\b[^\n;]*?\s-p|7z[ar]?\b[^\n;]*?\s-p)(?:[ \t]+|=)(\S+)|vault\s+login\s+(\S+))`
+	if n := Required(regexp.MustCompile(cmd)); n.MayMatch("2026-11-29T14:23:27.659257Z") {
+		t.Errorf("%s: needs %v do not turn away a timestamp", cmd, n)
+	}
 	for p, want := range map[string]string{
+		cmd: " ",
 		`(?i)(^|[^a-z])pass(word|phrase|wd)([^a-z]|$)`: "pass",
 		`BEGIN (RSA |EC |OPENSSH |DSA )?PRIVATE KEY`:   "PRIVATE KEY",
 		`cannot impersonate`:                           "cannot impersonate",
