@@ -314,7 +314,7 @@ func TestIndex(t *testing.T) {
 		want           string
 	}{
 		{"get", "leases", "[]"},
-		{"update", "leases", "[anonymous_write control_plane_lease_takeover]"},
+		{"update", "leases", "[anonymous_write control_plane_lease_takeover node_lease_forged]"},
 		{"watch", "configmaps", "[permission_enumeration]"}, // watch streams like list
 		{"get", "pods", "[exec_service_account_token_read exec_suspicious_command kubectl_cp_from_pod pod_exec pod_exec_namespace_role pod_exec_repeated pod_log_burst pod_portforward pod_service_proxy privileged_request_after_refusal privileged_request_after_refusal/after]"},
 		{"list", "secrets", "[permission_enumeration privileged_request_after_refusal secret_access_denied secret_list_all_namespaces secret_list_by_person secret_list_kube_system secret_list_namespace secret_read_after_refusals secret_read_unusual_client privileged_request_after_refusal/after secret_read_after_refusals/after]"},
