@@ -159,6 +159,9 @@ var alsoMatches = map[string][]string{
 	"secret_create_kube_system_untyped/positive_helm_agent_other_name":                   {"secret_write"},
 	"security_tooling_disabled/positive_falco_daemonset_deleted":                         {"workload_delete"},
 	"security_tooling_disabled/positive_shipped_audit_log_shipper_deleted":               {"workload_delete"},
+	"security_tooling_disabled/positive_fluentd_deleted":                                 {"workload_delete"},
+	"service_exposes_control_plane/positive_dashboard_loadbalancer":                      {"service_exposed_by_patch"}, // a patch made it a load balancer
+	"service_exposes_control_plane/positive_kubernetes_service_made_loadbalancer":        {"service_exposed_by_patch"},
 	"clusterrolebinding_create/positive_by_secret_reader_addon":                          {"rbac_binding_by_serviceaccount"},
 	"privileged_pod_create/positive_kubelet_not_mirror":                                  {"pod_in_system_namespace"},
 	"privileged_pod_create/positive_kubelet_mirror_of_other_node":                        {"pod_in_system_namespace"},
