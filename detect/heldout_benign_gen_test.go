@@ -525,6 +525,36 @@ func genHeldoutBenign() []byte {
 			}
 		}
 	}
+	// The machinery the cluster trusts, doing its own work: Velero expiring
+	// a backup, Argo CD's interface and ApplicationSet controller writing
+	// projects and applications (add-ons into kube-system included), Flux
+	// applying its own source and a person asking it to reconcile,
+	// cert-manager answering an ACME challenge, a virtual kubelet's
+	// heartbeat and status, and the scheduler binding a pod.
+	velero, veleroG := hsa("velero", "velero")
+	g.emit(hreq{user: velero, groups: veleroG, verb: "create", group: "velero.io", res: "deletebackuprequests", ns: "velero", name: "daily-20260130090000-x7k2p", ips: []string{"10.20.3.41"}, ua: "velero-server/v1.14.1 (linux/amd64) 8afe3cea8b7058f7baaf447b9fb407312c40d2da"})
+	g.emit(hreq{user: velero, groups: veleroG, verb: "delete", group: "velero.io", res: "backups", ns: "velero", name: "daily-20260130090000", ips: []string{"10.20.3.41"}, ua: "velero-server/v1.14.1 (linux/amd64) 8afe3cea8b7058f7baaf447b9fb407312c40d2da"})
+	argoServer, argoServerG := hsa("argocd", "argocd-server")
+	g.emit(hreq{user: argoServer, groups: argoServerG, verb: "update", group: "argoproj.io", version: "v1alpha1", res: "appprojects", ns: "argocd", name: "payments", ips: []string{"10.20.3.12"}, ua: "argocd-server/v2.12.3+6b9cd82", level: "Request",
+		body: map[string]any{"kind": "AppProject", "apiVersion": "argoproj.io/v1alpha1", "metadata": map[string]any{"name": "payments", "namespace": "argocd"}, "spec": map[string]any{"sourceRepos": []any{"https://github.com/acme/payments"}, "destinations": []any{map[string]any{"namespace": "payments", "server": "https://kubernetes.default.svc"}}}}})
+	appset, appsetG := hsa("argocd", "argocd-applicationset-controller")
+	g.emit(hreq{user: appset, groups: appsetG, verb: "create", group: "argoproj.io", version: "v1alpha1", res: "applications", ns: "argocd", name: "addons-metrics-server", ips: []string{"10.20.3.13"}, ua: "argocd-applicationset-controller/v2.12.3+6b9cd82", level: "Request",
+		body: map[string]any{"kind": "Application", "apiVersion": "argoproj.io/v1alpha1", "metadata": map[string]any{"name": "addons-metrics-server", "namespace": "argocd"}, "spec": map[string]any{"project": "platform", "source": map[string]any{"repoURL": "https://github.com/acme/platform", "path": "addons/metrics-server"}, "destination": map[string]any{"server": "https://kubernetes.default.svc", "namespace": "kube-system"}}}})
+	kc, kcG := hsa("flux-system", "kustomize-controller")
+	g.emit(hreq{user: kc, groups: kcG, verb: "patch", group: "source.toolkit.fluxcd.io", res: "gitrepositories", ns: "flux-system", name: "flux-system", ips: []string{"10.20.3.21"}, ua: "kustomize-controller/v1.3.0", query: "fieldManager=kustomize-controller", level: "Request",
+		body: map[string]any{"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository", "metadata": map[string]any{"name": "flux-system", "namespace": "flux-system"}, "spec": map[string]any{"url": "ssh://git@github.com/acme/fleet", "ref": map[string]any{"branch": "main"}, "secretRef": map[string]any{"name": "flux-system"}}}})
+	g.emit(hreq{user: "maria@acme.io", groups: []string{"oidc:platform", "system:authenticated"}, verb: "patch", group: "kustomize.toolkit.fluxcd.io", res: "kustomizations", ns: "flux-system", name: "apps", ips: []string{"10.8.0.23"}, ua: "flux/v2.3.0", level: "Request",
+		body: map[string]any{"metadata": map[string]any{"annotations": map[string]any{"reconcile.fluxcd.io/requestedAt": "2026-03-02T10:01:00Z"}}}})
+	cm, cmG := hsa("cert-manager", "cert-manager")
+	g.emit(hreq{user: cm, groups: cmG, verb: "create", res: "services", ns: "shop", name: "cm-acme-http-solver-r8x2w", ips: []string{"10.20.3.31"}, ua: "cert-manager-challenges/v1.15.3 (linux/amd64) cert-manager/ba1bb5a4b24b7a8d3ef64c3d3ae8a39b4b6d0b36", level: "Request",
+		body: map[string]any{"kind": "Service", "apiVersion": "v1", "metadata": map[string]any{"generateName": "cm-acme-http-solver-", "namespace": "shop"}, "spec": map[string]any{"type": "NodePort", "ports": []any{map[string]any{"name": "http", "port": 8089, "targetPort": 8089}}, "selector": map[string]any{"acme.cert-manager.io/http01-solver": "true"}}}})
+	aci, aciG := hsa("kube-system", "aci-connector-linux")
+	for i := 0; i < 3; i++ {
+		g.emit(hreq{user: aci, groups: aciG, verb: "update", group: "coordination.k8s.io", res: "leases", ns: "kube-node-lease", name: "virtual-node-aci-linux", ips: []string{"10.20.3.51"}, ua: "virtual-kubelet/v1.6.0"})
+	}
+	g.emit(hreq{user: aci, groups: aciG, verb: "patch", res: "nodes", sub: "status", name: "virtual-node-aci-linux", ips: []string{"10.20.3.51"}, ua: "virtual-kubelet/v1.6.0", level: "Request",
+		body: map[string]any{"status": map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": "True"}}}}})
+	g.emit(hreq{user: "system:kube-scheduler", groups: []string{"system:authenticated"}, verb: "create", res: "pods", sub: "binding", ns: "shop", name: "api-7c9-x8k2d", ips: []string{"10.20.0.11"}, ua: "kube-scheduler/v1.30.4 (linux/amd64) kubernetes/ccdb4c8/scheduler"})
 	return g.bytes()
 }
 
