@@ -225,5 +225,11 @@ func genHeldoutAttacks() []byte {
 		body: map[string]any{"metadata": map[string]any{"annotations": map[string]any{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/admin"}}}, expect: []string{"serviceaccount_cloud_identity_change"}})
 	g.emit(hreq{user: def, groups: defG, verb: "patch", res: "services", ns: "payments", name: "postgres", ips: podIP, ua: "curl/8.5.0", level: "Request",
 		body: map[string]any{"spec": map[string]any{"type": "LoadBalancer"}}, expect: []string{"service_exposed_by_patch"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "patch", res: "persistentvolumes", name: "pvc-0c7e2d", ips: vpn, ua: kUA, level: "Request",
+		body: map[string]any{"spec": map[string]any{"claimRef": map[string]any{"namespace": "shop", "name": "copy", "uid": nil}}}, expect: []string{"pv_claim_rebound"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "patch", group: "apps", res: "deployments", sub: "scale", ns: "kube-system", name: "coredns", ips: vpn, ua: kUA, level: "Request",
+		body: map[string]any{"spec": map[string]any{"replicas": 0}}, expect: []string{"system_workload_scaled_to_zero"}})
+	g.emit(hreq{user: mallory, groups: mgr, verb: "patch", res: "namespaces", name: "payments", ips: vpn, ua: kUA, level: "Request",
+		body: map[string]any{"metadata": map[string]any{"labels": map[string]any{"admission.gatekeeper.sh/ignore": "true"}}}, expect: []string{"namespace_admission_exemption"}})
 	return g.bytes()
 }
