@@ -280,6 +280,15 @@ func (n *names) judge(name string) bool {
 		}
 	}
 	if n.except[string(last)] {
+		// A name that ends in one of names, spelt as a word of it
+		// (VAULT_SECRET_ID, approleSecretId, auth-config-secret-id:
+		// Vault AppRole's secret_id) is that credential, whatever
+		// qualifies it before.
+		for i := 1; i < nw-1; i++ {
+			if n.whole[string(lower[ws[i][0]:ws[nw-1][1]])] {
+				return true
+			}
+		}
 		return false
 	}
 	for i := 0; i < nw; i++ {

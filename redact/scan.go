@@ -282,14 +282,27 @@ const (
 // at s[a] has the length and frame of a token the runs patterns know: 24
 // after "s." (Vault), 46 or more after "b." starting AAAAAQ (Vault batch),
 // 34 starting SK (Twilio), 35 or 36 with -us after 32 (Mailchimp), 40
-// framed AQ...AA...== (Ceph).
+// framed AQ...AA...== (Ceph); or, as the value of an assignment whose
+// name and = the run holds (TWILIO=SK..., a .env line), has one after
+// the first = within a name's length of its start.
 func shapedRun(s string, a int) bool {
 	e := a
 	for e < len(s) && b64Class[s[e]] {
 		e++
 	}
-	return tokenShape(s, a, e) || opaqueRun(s, a, e)
+	if tokenShape(s, a, e) || opaqueRun(s, a, e) {
+		return true
+	}
+	if e-a < 2 {
+		return false
+	}
+	v := strings.IndexByte(s[a+1:min(e, a+maxAssignedName)], '=') + a + 2 // after the =
+	return v > a+1 && v < e && s[v] != '=' && tokenShape(s, v, e)
 }
+
+// maxAssignedName bounds where shapedRun looks for an assignment's =: a
+// name is short, and an = further into a run is base64's padding.
+const maxAssignedName = 64
 
 // opaqueRun reports whether the run s[a:e] starts, or has after an =,
 // a piece of letters and digits shaped like a generated key (opaque:

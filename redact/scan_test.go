@@ -67,10 +67,22 @@ func refShaped(s string) bool {
 		for j < len(s) && isB64Char(s[j]) {
 			j++
 		}
-		if j-i >= minEncoded && (tokenShape(s, i, j) || refOpaque(s[i:j])) {
+		if j-i >= minEncoded && (tokenShape(s, i, j) || refOpaque(s[i:j]) || refAssigned(s, i, j)) {
 			return true
 		}
 		i = j + 1
+	}
+	return false
+}
+
+// refAssigned: the run s[i:j] holds a name, an = among its first
+// maxAssignedName bytes (the first one) and, after it, a token's shape
+// to the run's end.
+func refAssigned(s string, i, j int) bool {
+	for k := i + 1; k < j && k < i+maxAssignedName; k++ {
+		if s[k] == '=' {
+			return k+1 < j && s[k+1] != '=' && tokenShape(s, k+1, j)
+		}
 	}
 	return false
 }

@@ -586,9 +586,17 @@ func (r *Redactor) siblingsName(f *frame) bool {
 				return true
 			}
 		}
+		if f.path != "" {
+			// A JSON-patch operation's path, or a file's beside its
+			// content (pairValues).
+			last := pathName(f.path)
+			if nm.judgeName(last) || f.genValue && nm.shapedName(last) || f.opaqueVal && nm.opaqueName(last) {
+				return true
+			}
+		}
 		if f.hasOp && f.path != "" {
-			last := unescapePointer(f.path[strings.LastIndexByte(f.path, '/')+1:])
-			if nm.judgeName(last) || f.genValue && nm.shapedName(last) || f.opaqueVal && nm.opaqueName(last) || r.rules.secretAnnotations[last] || nm.pairIndexPath(f.path) || secretDataPath(f.path) {
+			last := pathName(f.path)
+			if r.rules.secretAnnotations[last] || nm.pairIndexPath(f.path) || secretDataPath(f.path) {
 				return true
 			}
 			if _, ok := nm.credentialPath(f.path); ok { // the sweep's value check is narrower

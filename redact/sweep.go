@@ -711,12 +711,22 @@ func (w *walker) pairValues(m map[string]any) {
 		if _, ok := w.pairable(v); !ok {
 			continue
 		}
+		named := false
 		for _, nk := range pairNameKeys {
-			if name, ok := m[nk.key].(string); ok && nm.labelsValue(name, v) && !w.setting(v) {
-				m[vk] = w.mask(v)
-				w.rep.add(KindCredentialName)
+			if name, ok := m[nk.key].(string); ok && nm.labelsValue(name, v) {
+				named = true
 				break
 			}
+		}
+		// A file given by its path and content (cloud-init's
+		// write_files, Cluster API's and Talos' files) is named by the
+		// path's last segment: /etc/registry-auth, /root/.netrc.
+		if p, ok := m["path"].(string); ok && !named {
+			named = nm.labelsValue(pathName(p), v)
+		}
+		if named && !w.setting(v) {
+			m[vk] = w.mask(v)
+			w.rep.add(KindCredentialName)
 		}
 	}
 	vs, ok := m["values"].([]any)
@@ -734,6 +744,12 @@ func (w *walker) pairValues(m map[string]any) {
 			return
 		}
 	}
+}
+
+// pathName is the last segment of a path, as a JSON pointer spells it
+// (a file's path has no escapes to undo): the name of what it reaches.
+func pathName(p string) string {
+	return unescapePointer(p[strings.LastIndexByte(p, '/')+1:])
 }
 
 // pairIndexPath reports whether a JSON-patch path sets the value of an
