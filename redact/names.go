@@ -357,13 +357,8 @@ func (n *names) hostKeyedName(lower string) bool {
 	return false
 }
 
-// folded returns name with the characters that do not show removed
-// (zero-width spaces and joiners, soft hyphens, bidirectional controls,
-// variation selectors) and the letters that pass for ASCII ones
-// replaced by them (fullwidth forms, fold), and whether that changed it.
 // asRead is name with its look-alike letters folded (folded), as the
-// word splitters read it; ok is false when folding left it longer than
-// they take.
+// word splitters read it; ok is false when it is longer than they take.
 func (n *names) asRead(name string) (_ string, ok bool) {
 	if f, folds := n.folded(name); folds {
 		name = f
@@ -371,6 +366,10 @@ func (n *names) asRead(name string) (_ string, ok bool) {
 	return name, len(name) <= 128
 }
 
+// folded returns name with the characters that do not show removed
+// (zero-width spaces and joiners, soft hyphens, bidirectional controls,
+// variation selectors) and the letters that pass for ASCII ones
+// replaced by them (fullwidth forms, fold), and whether that changed it.
 func (n *names) folded(name string) (string, bool) {
 	var b strings.Builder
 	changed := false

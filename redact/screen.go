@@ -593,14 +593,13 @@ func (r *Redactor) siblingsName(f *frame) bool {
 			if nm.judgeName(last) || f.genValue && nm.shapedName(last) || f.opaqueVal && nm.opaqueName(last) {
 				return true
 			}
-		}
-		if f.hasOp && f.path != "" {
-			last := pathName(f.path)
-			if r.rules.secretAnnotations[last] || nm.pairIndexPath(f.path) || secretDataPath(f.path) {
-				return true
-			}
-			if _, ok := nm.credentialPath(f.path); ok { // the sweep's value check is narrower
-				return true
+			if f.hasOp {
+				if r.rules.secretAnnotations[last] || nm.pairIndexPath(f.path) || secretDataPath(f.path) {
+					return true
+				}
+				if _, ok := nm.credentialPath(f.path); ok { // the sweep's value check is narrower
+					return true
+				}
 			}
 		}
 	}
